@@ -1,0 +1,74 @@
+"""Case list and search, filtered in SQL by the principal's scopes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import contains_eager
+
+from ..models import Assessment, Case, Phone, Taxpayer
+from ..security.matrix import Facet
+from ..text import digits, fold
+from .scopes import visible_cases_clause
+
+PAGE_SIZE = 50
+MAX_TERM = 100
+
+
+@dataclass
+class Criteria:
+    case_no: str = ""
+    name: str = ""      # 氏名 or カナ, width- and kana-insensitive
+    phone: str = ""
+    notice_no: str = ""
+
+    # The facet a criterion searches: nobody may search data they may not see.
+    FACETS = {"case_no": None, "name": Facet.identity, "phone": Facet.contact,
+              "notice_no": Facet.assessment}
+
+    def allowed_fields(self, facets) -> list[str]:
+        return [name for name, facet in self.FACETS.items() if facet is None or facet in facets]
+
+    def is_empty(self) -> bool:
+        return not any([self.case_no, self.name, self.phone, self.notice_no])
+
+
+@dataclass
+class Page:
+    cases: list[Case]
+    total: int
+    number: int
+    size: int = PAGE_SIZE
+    pages: int = field(init=False)
+
+    def __post_init__(self):
+        self.pages = max(1, -(-self.total // self.size))
+
+
+def search_cases(dbsession, principals, today, facets, criteria: Criteria, page: int = 1) -> Page:
+    """One page of the cases ``principals`` may open that match ``criteria``.
+
+    Criteria on facets outside ``facets`` are ignored."""
+    allowed = set(criteria.allowed_fields(facets))
+    conditions = [visible_cases_clause(principals, today)]
+    if criteria.case_no and "case_no" in allowed:
+        conditions.append(Case.case_no.startswith(criteria.case_no.strip(), autoescape=True))
+    if criteria.name and "name" in allowed:
+        term = fold(criteria.name)
+        conditions.append(or_(Taxpayer.search_name.contains(term, autoescape=True),
+                              Taxpayer.search_kana.contains(term, autoescape=True)))
+    if criteria.phone and "phone" in allowed:
+        conditions.append(exists().where(Phone.taxpayer_id == Case.taxpayer_id,
+                                         Phone.digits.contains(digits(criteria.phone), autoescape=True)))
+    if criteria.notice_no and "notice_no" in allowed:
+        conditions.append(exists().where(Assessment.case_id == Case.id,
+                                         Assessment.notice_no == digits(criteria.notice_no)))
+
+    where = and_(*conditions)
+    base = select(Case).join(Case.taxpayer).options(contains_eager(Case.taxpayer)).where(where)
+    total = dbsession.scalar(select(func.count()).select_from(
+        select(Case.id).join(Case.taxpayer).where(where).subquery()))
+    page = max(1, page)
+    cases = list(dbsession.scalars(
+        base.order_by(Case.case_no).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    return Page(cases=cases, total=total, number=page)

@@ -1,0 +1,48 @@
+"""The case list/search page and THE case page (one template set for every role)."""
+from pyramid.view import view_config
+
+from ..resources import CaseContainer, CaseResource
+from ..security.matrix import FACETS, Facet, facets_for_principals
+from ..security.permissions import Permission
+from .search import MAX_TERM, Criteria, search_cases
+
+
+def _int(value, default=1):
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
+@view_config(context=CaseContainer, renderer="cases/list.jinja2",
+             permission=Permission.CasesSearch, request_method=("GET", "POST"))
+def case_list(request):
+    """All reachable cases (GET) or a search (POST: the terms are personal
+    data, so they travel in the body, never in the URL)."""
+    principals = request.principals
+    facets = facets_for_principals(principals)
+    criteria = Criteria()
+    errors = []
+    if request.method == "POST":
+        for name in criteria.allowed_fields(facets):
+            value = request.POST.get(name, "")
+            value = value.strip() if isinstance(value, str) else ""
+            if len(value) > MAX_TERM:
+                errors.append(name)
+                value = ""
+            setattr(criteria, name, value)
+    page_no = _int(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
+    page = search_cases(request.dbsession, principals, request.today, facets, criteria, page_no)
+    if errors:
+        request.response.status = 400
+    return {"page": page, "criteria": criteria, "facets": facets, "errors": errors,
+            "search_fields": criteria.allowed_fields(facets), "max_term": MAX_TERM,
+            "Facet": Facet}
+
+
+@view_config(context=CaseResource, renderer="cases/detail.jinja2", permission=Permission.CaseView)
+def case_detail(request):
+    context = request.context
+    facets = [f for f in Facet if request.has_permission(f.permission, context)]
+    return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
+            "facet_info": FACETS}

@@ -1,0 +1,72 @@
+"""Engine, session factory and ``request.dbsession`` bound to pyramid_tm.
+
+Follows the Pyramid cookiecutter: one engine per process, a session per
+request joined to the request's transaction manager by zope.sqlalchemy.
+"""
+import os
+
+import zope.sqlalchemy
+from sqlalchemy import engine_from_config, event
+from sqlalchemy.orm import sessionmaker
+
+from . import models  # noqa: F401  (configures every mapper)
+
+
+def database_url(settings) -> str:
+    """``sqlalchemy.url``, where ``env:NAME`` reads the URL from the environment."""
+    url = settings.get("sqlalchemy.url", "")
+    if url.startswith("env:"):
+        name = url[4:]
+        try:
+            url = os.environ[name]
+        except KeyError:
+            raise RuntimeError(f"environment variable {name} (the database URL) is not set") from None
+    if url.startswith("postgresql://"):  # default to psycopg 3
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def get_engine(settings, prefix="sqlalchemy."):
+    settings = dict(settings)
+    settings[prefix + "url"] = database_url(settings)
+    # hide_parameters: SQL errors (and so logs) never carry residents' data.
+    engine = engine_from_config(settings, prefix, hide_parameters=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def get_session_factory(engine):
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_tm_session(session_factory, transaction_manager, request=None):
+    """A session joined to ``transaction_manager``; commits when it commits."""
+    dbsession = session_factory(info={"request": request})
+    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    return dbsession
+
+
+def includeme(config):
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+
+    engine = get_engine(settings)
+    session_factory = get_session_factory(engine)
+    config.registry["dbsession_factory"] = session_factory
+    config.registry["db_engine"] = engine
+
+    def dbsession(request):
+        return get_tm_session(session_factory, request.tm, request=request)
+
+    config.add_request_method(dbsession, reify=True)

@@ -1,0 +1,12 @@
+"""All mapped classes; importing this package configures the mappers."""
+from .meta import Base  # noqa: F401
+from .users import LoginSession, Organisation, OrganisationKind, Role, User  # noqa: F401
+from .taxpayers import (  # noqa: F401
+    Corporation, ForeignResidentRecord, MailingAddress, Phone, PhoneKind,
+    Representative, RepresentativeKind, Residency, Taxpayer, TaxpayerKind,
+)
+from .cases import (  # noqa: F401
+    Assessment, CallCampaign, CallRecord, CampaignCase, CampaignStatus, Case,
+    CaseStatus, ContactKind, ContactRecord, DirectDebitAccount, Installment,
+    PaymentAgreement, Receipt, ReceiptKind, TaxType,
+)

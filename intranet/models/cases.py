@@ -1,0 +1,255 @@
+"""The case (滞納案件) and its tax items: 課税情報, 収納情報, 口座情報, 経過記録, 担当・滞納区分.
+
+A case is the unit every role works on; it belongs to one taxpayer and is
+addressed by its case number (``/cases/<case_no>/``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base, str_enum
+from .taxpayers import Taxpayer
+
+
+class CaseStatus(enum.StrEnum):
+    open = "open"
+    closed = "closed"  # fully paid or otherwise settled
+
+
+class TaxType(enum.StrEnum):
+    resident = "resident"            # 特別区民税・都民税
+    light_vehicle = "light_vehicle"  # 軽自動車税（種別割）
+
+
+class ReceiptKind(enum.StrEnum):
+    tax = "tax"                  # 本税
+    late_charge = "late_charge"  # 延滞金
+
+
+class ContactKind(enum.StrEnum):
+    visit = "visit"              # 訪問
+    negotiation = "negotiation"  # 交渉（来庁・電話）
+    document = "document"        # 帳票発行
+    other = "other"
+
+
+class CampaignStatus(enum.StrEnum):
+    draft = "draft"
+    active = "active"
+    closed = "closed"
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(11), unique=True)  # e.g. 2026-000123
+    taxpayer_id: Mapped[int] = mapped_column(ForeignKey("taxpayers.id"), index=True)
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, "case_status"), default=CaseStatus.open)
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    # staff: 担当者名, 滞納区分
+    assigned_staff: Mapped[str | None] = mapped_column(String(100))
+    delinquency_category: Mapped[str | None] = mapped_column(String(40))
+    # Outstanding tax + late charges in yen; recomputed by intranet.cases.services
+    # whenever installments or receipts change, so lists and filters need no join.
+    balance: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+    taxpayer: Mapped[Taxpayer] = relationship(lazy="joined")
+    assessments: Mapped[list[Assessment]] = relationship(
+        back_populates="case", order_by="(Assessment.fiscal_year, Assessment.id)",
+        cascade="all, delete-orphan")
+    agreements: Mapped[list[PaymentAgreement]] = relationship(
+        back_populates="case", order_by="PaymentAgreement.id", cascade="all, delete-orphan")
+    direct_debits: Mapped[list[DirectDebitAccount]] = relationship(
+        back_populates="case", order_by="DirectDebitAccount.id", cascade="all, delete-orphan")
+    contacts: Mapped[list[ContactRecord]] = relationship(
+        back_populates="case", order_by="ContactRecord.occurred_at.desc()",
+        cascade="all, delete-orphan")
+    calls: Mapped[list[CallRecord]] = relationship(
+        back_populates="case", order_by="CallRecord.called_at.desc()",
+        cascade="all, delete-orphan")
+
+
+class Assessment(Base):
+    """課税情報: 税目, 年度, 相当年度, 納税通知書番号, 年税額; for 軽自動車税 the vehicle."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    tax_type: Mapped[TaxType] = mapped_column(str_enum(TaxType, "tax_type"))
+    fiscal_year: Mapped[int] = mapped_column(Integer)       # 年度
+    applicable_year: Mapped[int] = mapped_column(Integer)   # 相当年度
+    notice_no: Mapped[str] = mapped_column(String(20), index=True)  # 納税通知書番号
+    annual_amount: Mapped[int] = mapped_column(Integer)     # 年税額 / 課税額
+    # 軽自動車税: 車体識別番号, 車種, 車名, 排気量, 定置場, 標識番号
+    vehicle_id_no: Mapped[str | None] = mapped_column(String(40))
+    vehicle_kind: Mapped[str | None] = mapped_column(String(40))
+    vehicle_name: Mapped[str | None] = mapped_column(String(60))
+    displacement_cc: Mapped[int | None] = mapped_column(Integer)
+    garage_address: Mapped[str | None] = mapped_column(String(300))
+    plate_no: Mapped[str | None] = mapped_column(String(40))
+
+    case: Mapped[Case] = relationship(back_populates="assessments")
+    installments: Mapped[list[Installment]] = relationship(
+        back_populates="assessment", order_by="Installment.period_no", cascade="all, delete-orphan")
+
+
+class Installment(Base):
+    """収納情報 per 期: 本税・延滞金の調定額, 納期限; receipts give 納税額・領収日・収納日."""
+
+    __tablename__ = "installments"
+    __table_args__ = (UniqueConstraint("assessment_id", "period_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    period_no: Mapped[int] = mapped_column(Integer)          # 期
+    due_date: Mapped[dt.date] = mapped_column(Date)          # 納期限
+    tax_amount: Mapped[int] = mapped_column(Integer)         # 本税調定額
+    late_charge_amount: Mapped[int] = mapped_column(Integer, default=0)  # 延滞金調定額
+
+    assessment: Mapped[Assessment] = relationship(back_populates="installments")
+    receipts: Mapped[list[Receipt]] = relationship(
+        back_populates="installment", order_by="Receipt.received_on", cascade="all, delete-orphan")
+
+    def paid(self, kind: ReceiptKind) -> int:
+        return sum(r.amount for r in self.receipts if r.kind == kind)
+
+    @property
+    def tax_paid(self) -> int:
+        return self.paid(ReceiptKind.tax)
+
+    @property
+    def late_charge_paid(self) -> int:
+        return self.paid(ReceiptKind.late_charge)
+
+    @property
+    def tax_difference(self) -> int:
+        """過不足額 of 本税: negative while unpaid, positive when overpaid."""
+        return self.tax_paid - self.tax_amount
+
+    @property
+    def late_charge_difference(self) -> int:
+        return self.late_charge_paid - self.late_charge_amount
+
+    @property
+    def outstanding(self) -> int:
+        return max(0, -self.tax_difference) + max(0, -self.late_charge_difference)
+
+
+class Receipt(Base):
+    """One payment against an installment: 納税額, 領収日 (paid), 収納日 (posted)."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    installment_id: Mapped[int] = mapped_column(
+        ForeignKey("installments.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReceiptKind] = mapped_column(str_enum(ReceiptKind, "receipt_kind"))
+    amount: Mapped[int] = mapped_column(Integer)
+    received_on: Mapped[dt.date] = mapped_column(Date)   # 領収日
+    posted_on: Mapped[dt.date | None] = mapped_column(Date)  # 収納日
+
+    installment: Mapped[Installment] = relationship(back_populates="receipts")
+
+
+class PaymentAgreement(Base):
+    """分割納付約束の有無及びその内容."""
+
+    __tablename__ = "payment_agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    agreed_on: Mapped[dt.date] = mapped_column(Date)
+    first_due_on: Mapped[dt.date] = mapped_column(Date)
+    instalment_amount: Mapped[int] = mapped_column(Integer)
+    instalment_count: Mapped[int] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    case: Mapped[Case] = relationship(back_populates="agreements")
+
+
+class DirectDebitAccount(Base):
+    """口座情報: 口座振替の有無 (bank_flag facet) and the account (bank_account facet)."""
+
+    __tablename__ = "direct_debit_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    bank_name: Mapped[str] = mapped_column(String(100))
+    branch_name: Mapped[str] = mapped_column(String(100))
+    account_holder: Mapped[str] = mapped_column(String(200))
+    start_fiscal_year: Mapped[int] = mapped_column(Integer)
+    start_period_no: Mapped[int] = mapped_column(Integer)
+    cancelled_on: Mapped[dt.date | None] = mapped_column(Date)   # 口座取消日
+    failure_reason: Mapped[str | None] = mapped_column(String(100))  # 不能事由
+
+    case: Mapped[Case] = relationship(back_populates="direct_debits")
+
+    @property
+    def is_active(self) -> bool:
+        return self.cancelled_on is None
+
+
+class ContactRecord(Base):
+    """経過記録: 訪問日時, 交渉日時・場所・相手・内容, 帳票発行記録."""
+
+    __tablename__ = "contact_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ContactKind] = mapped_column(str_enum(ContactKind, "contact_kind"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    counterpart: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[str] = mapped_column(Text, default="")
+    staff_name: Mapped[str] = mapped_column(String(100), default="")
+
+    case: Mapped[Case] = relationship(back_populates="contacts")
+
+
+class CallRecord(Base):
+    """A call-center call and its result (架電・応答内容; extended by the call-center work)."""
+
+    __tablename__ = "call_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    called_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    phone_number: Mapped[str] = mapped_column(String(20), default="")
+    result: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    case: Mapped[Case] = relationship(back_populates="calls")
+
+
+class CallCampaign(Base):
+    """納付案内計画. Membership of an active campaign is what lets operators see a case."""
+
+    __tablename__ = "call_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[CampaignStatus] = mapped_column(
+        str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.draft)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class CampaignCase(Base):
+    __tablename__ = "campaign_cases"
+    __table_args__ = (UniqueConstraint("campaign_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("call_campaigns.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,105 @@
+"""Organisations, users and their server-side login sessions."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base, str_enum
+
+
+class Role(enum.StrEnum):
+    """The four roles of the intranet (see security/matrix.py)."""
+
+    operator = "operator"      # call-center contractor staff
+    collector = "collector"    # ward staff (徴収職員)
+    contractor = "contractor"  # field-survey investigator
+    auditor = "auditor"        # internal or external inspector
+
+
+class OrganisationKind(enum.StrEnum):
+    ward = "ward"
+    contractor = "contractor"
+    auditor = "auditor"
+
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[OrganisationKind] = mapped_column(str_enum(OrganisationKind, "organisation_kind"))
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # Collectors who administer users (係長・主査).
+    is_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Validity window, e.g. a contract period; naive UTC datetimes, None = open.
+    valid_from: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    valid_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    preferred_locale: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
+
+    def is_valid_at(self, now: dt.datetime) -> bool:
+        """Active and inside its validity window at ``now`` (naive UTC)."""
+        if not self.is_active:
+            return False
+        if self.valid_from is not None and now < self.valid_from:
+            return False
+        if self.valid_until is not None and now >= self.valid_until:
+            return False
+        return True
+
+    def __principals__(self) -> list[str]:
+        principals = [f"user:{self.id}", f"role:{self.role}", f"org:{self.organisation_id}"]
+        if self.is_supervisor and self.role == Role.collector:
+            principals.append("supervisor")
+        return principals
+
+    def __repr__(self) -> str:  # never personal data beyond the login id
+        return f"<User {self.id} {self.login!r} {self.role}>"
+
+
+class LoginSession(Base):
+    """A server-side session. The cookie carries a random token; only its
+    SHA-256 is stored, so a copy of this table cannot be replayed."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+    user: Mapped[User] = relationship(lazy="joined")

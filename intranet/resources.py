@@ -1,0 +1,86 @@
+"""The traversal tree: ``/`` → ``cases`` → ``<case_no>``.
+
+Shallow on purpose (root → container → item). Every ACL is derived from the
+permission matrix and ends in ``DENY_ALL``.
+"""
+from __future__ import annotations
+
+import re
+
+from pyramid.authorization import DENY_ALL, Allow
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .cases.scopes import case_grants
+from .models import Case
+from .security import matrix
+
+CASE_NO = re.compile(r"^\d{4}-\d{6}$")
+
+
+class Resource:
+    __name__: str | None = None
+    __parent__: Resource | None = None
+
+    @property
+    def request(self):
+        return self.__parent__.request
+
+
+class Root(Resource):
+    """The site root; holds the non-case actions of every role."""
+
+    __name__ = ""
+    __parent__ = None
+
+    def __init__(self, request):
+        self._request = request
+        self.children = {"cases": CaseContainer(self)}
+
+    @property
+    def request(self):
+        return self._request
+
+    def __acl__(self):
+        return [*matrix.global_acl(), DENY_ALL]
+
+    def __getitem__(self, name):
+        return self.children[name]
+
+
+class CaseContainer(Resource):
+    __name__ = "cases"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, case_no: str) -> CaseResource:
+        if not CASE_NO.match(case_no):  # malformed: not found, no query
+            raise KeyError(case_no)
+        dbsession: Session = self.request.dbsession
+        case = dbsession.scalar(select(Case).where(Case.case_no == case_no))
+        if case is None:
+            raise KeyError(case_no)
+        return CaseResource(case, self)
+
+
+class CaseResource(Resource):
+    """THE case resource for every role; its ACL follows the case's state."""
+
+    def __init__(self, case: Case, parent: CaseContainer):
+        self.case = case
+        self.__name__ = case.case_no
+        self.__parent__ = parent
+        self._acl = None
+
+    def __acl__(self):
+        if self._acl is None:  # computed once per request (one query at most)
+            grants = case_grants(self.request.dbsession, self.case.id, self.request.today)
+            self._acl = [(Allow, principal, sorted(matrix.case_permissions(role)))
+                         for role, principal in grants]
+            self._acl.append(DENY_ALL)
+        return self._acl
+
+
+def root_factory(request):
+    return Root(request)

@@ -1,0 +1,137 @@
+"""The ``intranet`` command: ``intranet <subcommand> <ini> [options]``."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+
+import transaction
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from pyramid.paster import get_appsettings, setup_logging
+from sqlalchemy import func, select
+
+from ..clock import SystemClock
+from ..db import get_engine, get_session_factory, get_tm_session
+from ..models import Organisation, OrganisationKind, Role, User
+from ..security.passwords import make_context, policy_problems
+
+
+def _settings(ini: str) -> dict:
+    setup_logging(ini)
+    return get_appsettings(ini)
+
+
+def _session(settings):
+    engine = get_engine(settings)
+    return get_tm_session(get_session_factory(engine), transaction.manager)
+
+
+def initdb(args) -> int:
+    """Create or upgrade the schema: ``alembic upgrade head``."""
+    settings = _settings(args.ini)
+    cfg = AlembicConfig(args.ini)
+    cfg.attributes["settings"] = settings
+    cfg.attributes["configure_logging"] = False
+    alembic_command.upgrade(cfg, "head")
+    return 0
+
+
+def demo_data(args) -> int:
+    from ..demo.generator import create_demo_users, generate
+
+    settings = _settings(args.ini)
+    clock = SystemClock()
+    context = make_context(settings)
+    with transaction.manager:
+        dbsession = _session(settings)
+        if args.if_empty and dbsession.scalar(select(func.count()).select_from(User)):
+            print("demo data already present; nothing to do")
+            return 0
+        started = time.monotonic()
+        if not dbsession.scalar(select(func.count()).select_from(User)):
+            create_demo_users(dbsession, context.hash(args.password), clock.now())
+        counts = generate(dbsession, cases=args.cases, seed=args.seed,
+                          today=clock.today(), now=clock.now())
+    print(f"demo data: {counts.cases} cases, {counts.taxpayers} taxpayers, "
+          f"{counts.installments} installments in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def create_user(args) -> int:
+    settings = _settings(args.ini)
+    password = args.password if args.password is not None else _prompt_password()
+    problems = policy_problems(password, args.login)
+    if problems:
+        from ..i18n import translate
+
+        for key in problems:
+            print(translate("ja", key), "/", translate("en", key), file=sys.stderr)
+        return 2
+    clock = SystemClock()
+    with transaction.manager:
+        dbsession = _session(settings)
+        if dbsession.scalar(select(User).where(func.lower(User.login) == args.login.lower())):
+            print(f"user {args.login!r} already exists", file=sys.stderr)
+            return 2
+        org = dbsession.scalar(select(Organisation).where(Organisation.code == args.org))
+        if org is None:
+            org = Organisation(code=args.org, name=args.org_name or args.org,
+                               kind=OrganisationKind(args.org_kind))
+            dbsession.add(org)
+        dbsession.add(User(
+            login=args.login, display_name=args.name or args.login, role=Role(args.role),
+            organisation=org, is_supervisor=args.supervisor, is_active=True,
+            password_hash=make_context(settings).hash(password), failed_logins=0,
+            created_at=clock.now(), password_changed_at=clock.now(),
+        ))
+    print(f"created user {args.login!r} ({args.role})")
+    return 0
+
+
+def _prompt_password() -> str:
+    first = getpass.getpass("Password / パスワード: ")
+    if first != getpass.getpass("Again / 再入力: "):
+        raise SystemExit("passwords differ / パスワードが一致しません")
+    return first
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="intranet", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("initdb", help="create or upgrade the database schema")
+    s.add_argument("ini")
+    s.set_defaults(func=initdb)
+
+    s = sub.add_parser("demo-data", help="load synthetic demo data and demo users")
+    s.add_argument("ini")
+    s.add_argument("--cases", type=int, default=300)
+    s.add_argument("--seed", type=int, default=2026)
+    s.add_argument("--if-empty", action="store_true", help="do nothing if users exist")
+    s.add_argument("--password", default="demo-Password-2026",
+                   help="password of the demo users (development only)")
+    s.set_defaults(func=demo_data)
+
+    s = sub.add_parser("create-user", help="create a user (prompts for the password)")
+    s.add_argument("ini")
+    s.add_argument("login")
+    s.add_argument("--role", required=True, choices=[r.value for r in Role])
+    s.add_argument("--name", help="display name")
+    s.add_argument("--org", default="ward", help="organisation code")
+    s.add_argument("--org-name")
+    s.add_argument("--org-kind", default="ward", choices=[k.value for k in OrganisationKind])
+    s.add_argument("--supervisor", action="store_true")
+    s.add_argument("--password", help=argparse.SUPPRESS)  # for scripts and tests
+    s.set_defaults(func=create_user)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Checking a login id and password, with lockout after repeated failures."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ..models import User
+
+
+class Failure:
+    bad_credentials = "bad_credentials"   # unknown login or wrong password (not told apart)
+    locked = "locked"                     # too many failures; wait
+    account_invalid = "account_invalid"   # disabled, or outside its validity window
+
+
+@dataclass
+class Result:
+    user: User | None
+    failure: str | None = None
+    locked_until: dt.datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+# Verified when the login id is unknown, so both paths cost one hash.
+_DUMMY_HASH = None
+
+
+def authenticate(request, login: str, password: str) -> Result:
+    settings = request.registry.settings
+    max_failures = int(settings.get("intranet.login.max_failures", 5))
+    lockout = dt.timedelta(minutes=int(settings.get("intranet.login.lockout_minutes", 15)))
+    context = request.registry.password_context
+    now = request.now
+
+    user = request.dbsession.scalar(select(User).where(func.lower(User.login) == login.lower()))
+    if user is None:
+        global _DUMMY_HASH
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = context.hash("not-a-password")
+        context.verify(password, _DUMMY_HASH)
+        return Result(None, Failure.bad_credentials)
+
+    if user.locked_until is not None and now < user.locked_until:
+        # Still count the attempt, and never check the password while locked.
+        user.failed_logins += 1
+        return Result(user, Failure.locked, user.locked_until)
+
+    valid, new_hash = context.verify_and_update(password, user.password_hash)
+    if not valid:
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + lockout
+            return Result(user, Failure.locked, user.locked_until)
+        return Result(user, Failure.bad_credentials)
+
+    if not user.is_valid_at(now):
+        return Result(user, Failure.account_invalid)
+
+    if new_hash:  # parameters were raised since this hash was made
+        user.password_hash = new_hash
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return Result(user)

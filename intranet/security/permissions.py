@@ -1,0 +1,33 @@
+"""Every permission the application checks, named ``<scope>:<resource>:<action>``.
+
+Views and ACEs use these members, never bare strings. Who holds which one is
+decided only in :mod:`intranet.security.matrix`.
+"""
+import enum
+
+
+class Permission(enum.StrEnum):
+    # Case facets: may the holder see this group of 資料1 items on a case?
+    CaseIdentityView = "case:identity:view"
+    CaseVerificationView = "case:verification:view"
+    CaseContactView = "case:contact:view"
+    CaseResidentRecordView = "case:resident_record:view"
+    CaseForeignResidentView = "case:foreign_resident:view"
+    CaseEmploymentView = "case:employment:view"
+    CaseAssessmentView = "case:assessment:view"
+    CasePaymentView = "case:payment:view"
+    CaseBankFlagView = "case:bank_flag:view"
+    CaseBankAccountView = "case:bank_account:view"
+    CaseCorporationView = "case:corporation:view"
+    CaseRepresentativeView = "case:representative:view"
+    CaseNegotiationView = "case:negotiation:view"
+    CaseCallLogView = "case:call_log:view"
+    CaseStaffView = "case:staff:view"
+
+    # Case actions
+    CaseView = "case:page:view"          # open a case page at all
+
+    # Global actions (checked on the root and containers)
+    HomeView = "home:page:view"          # the start page after login
+    CasesSearch = "cases:list:search"    # case list and search
+    UsersManage = "admin:users:manage"   # supervisors administer users

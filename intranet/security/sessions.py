@@ -1,0 +1,102 @@
+"""Server-side login sessions: a random token in an HttpOnly, SameSite=Strict
+cookie; the row (keyed by the token's SHA-256) is the session. Ending the row
+ends the session at once, on every app process (remote wipe)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from pyramid.settings import asbool
+from sqlalchemy import select, update
+from webob.cookies import make_cookie
+
+from ..models import LoginSession, User
+
+COOKIE_NAME = "intranet_session"
+#: last_seen_at is written at most this often (keeps reads read-only).
+TOUCH_INTERVAL = dt.timedelta(seconds=30)
+
+
+class EndReason:
+    logout = "logout"
+    idle = "idle_timeout"
+    absolute = "absolute_timeout"
+    account_invalid = "account_invalid"
+    revoked = "revoked"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def timeouts(settings) -> tuple[dt.timedelta, dt.timedelta]:
+    idle = int(settings.get("intranet.session.idle_timeout", 15))
+    absolute = int(settings.get("intranet.session.absolute_timeout", 600))
+    return dt.timedelta(minutes=idle), dt.timedelta(minutes=absolute)
+
+
+def create(request, user: User) -> str:
+    """Start a session for ``user``; returns the cookie token."""
+    token = secrets.token_urlsafe(32)
+    now = request.now
+    request.dbsession.add(LoginSession(
+        token_hash=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
+        csrf_token=secrets.token_urlsafe(32),
+        client_addr=(request.client_addr or "")[:64],
+        user_agent=(request.user_agent or "")[:255],
+    ))
+    request.dbsession.flush()
+    return token
+
+
+def end(login_session: LoginSession, reason: str, now: dt.datetime) -> None:
+    if login_session.ended_at is None:
+        login_session.ended_at = now
+        login_session.end_reason = reason
+
+
+def end_in_own_transaction(request, session_id: int, reason: str, now: dt.datetime) -> None:
+    with request.registry["dbsession_factory"]() as dbsession, dbsession.begin():
+        dbsession.execute(
+            update(LoginSession)
+            .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason))
+
+
+def lookup(request) -> LoginSession | None:
+    """The live session of this request's cookie, ending it if it expired or
+    its user is no longer valid. ``request.login_session`` caches this."""
+    token = request.cookies.get(COOKIE_NAME)
+    if not token or len(token) > 100:
+        return None
+    login_session = request.dbsession.scalar(
+        select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+    if login_session is None or login_session.ended_at is not None:
+        return None
+    now = request.now
+    idle, absolute = timeouts(request.registry.settings)
+    reason = None
+    if now - login_session.created_at >= absolute:
+        reason = EndReason.absolute
+    elif now - login_session.last_seen_at >= idle:
+        reason = EndReason.idle
+    elif not login_session.user.is_valid_at(now):
+        reason = EndReason.account_invalid
+    if reason:
+        # Its own transaction: the request's may be aborted (a denied request
+        # redirects to the login page), but the ending must stick.
+        end_in_own_transaction(request, login_session.id, reason, now)
+        request.session_end_reason = reason
+        return None
+    if now - login_session.last_seen_at >= TOUCH_INTERVAL:
+        login_session.last_seen_at = now
+    return login_session
+
+
+def cookie_headers(request, token: str | None) -> list[tuple[str, str]]:
+    """Set-Cookie header for ``token``, or one that deletes the cookie (None)."""
+    secure = asbool(request.registry.settings.get("intranet.session.secure_cookie", False))
+    cookie = make_cookie(COOKIE_NAME, token, path="/", secure=secure, httponly=True,
+                         samesite="Strict")
+    return [("Set-Cookie", cookie)]

@@ -1,0 +1,22 @@
+"""Small helpers for reading submitted forms safely."""
+from urllib.parse import urlsplit
+
+
+def field(request, name: str, max_length: int) -> tuple[str, bool]:
+    """The stripped value of POST field ``name`` and whether it fits ``max_length``."""
+    value = request.POST.get(name, "")
+    if not isinstance(value, str):  # an upload where text was expected
+        return "", False
+    value = value.strip()
+    return value, len(value) <= max_length
+
+
+def safe_next(request, target: str | None) -> str:
+    """``target`` if it is a path on this site, else the home page (no open redirects)."""
+    home = request.resource_path(request.root)
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return home
+    return target

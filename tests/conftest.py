@@ -1,0 +1,161 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL.
+
+* ``database`` (session scope, parametrized): a fresh SQLite file, and a
+  throwaway PostgreSQL database created and dropped per run. PostgreSQL tests
+  skip with a reason when no server is reachable, unless INTRANET_REQUIRE_PG=1
+  (CI), where they fail instead.
+* The schema is built by ``alembic upgrade head``, as in production.
+* After each test every table is emptied, so tests see only their own data.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+import webtest
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+
+import intranet
+from intranet.db import get_engine, get_session_factory
+from intranet.models import Base
+
+HERE = os.path.dirname(__file__)
+ROOT = os.path.dirname(HERE)
+PG_ADMIN_URL = os.environ.get("INTRANET_TEST_PG_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("INTRANET_REQUIRE_PG") == "1"
+
+#: Cheap argon2 parameters for tests only (production: t=2, m=19 MiB).
+TEST_SETTINGS = {
+    "intranet.argon2.time_cost": "1",
+    "intranet.argon2.memory_cost": "64",
+    "intranet.argon2.parallelism": "1",
+    "intranet.session.idle_timeout": "15",
+    "intranet.session.absolute_timeout": "600",
+    "intranet.login.max_failures": "5",
+    "intranet.login.lockout_minutes": "15",
+    "pyramid.default_locale_name": "ja",
+}
+
+
+class FrozenClock:
+    """A clock tests move by hand (see intranet.clock)."""
+
+    def __init__(self, now: dt.datetime):
+        self._now = now
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def today(self) -> dt.date:
+        return (self._now + dt.timedelta(hours=9)).date()
+
+    def advance(self, **kw) -> None:
+        self._now += dt.timedelta(**kw)
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
+
+def _migrate(settings) -> None:
+    cfg = AlembicConfig(os.path.join(ROOT, "development.ini"))
+    cfg.set_main_option("script_location", os.path.join(ROOT, "alembic"))
+    cfg.attributes["settings"] = settings
+    cfg.attributes["configure_logging"] = False
+    alembic_command.upgrade(cfg, "head")
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def database(request, tmp_path_factory):
+    """Settings of a freshly migrated database of the parametrized backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite"
+        settings = {"sqlalchemy.url": f"sqlite:///{path}"}
+        _migrate(settings)
+        yield settings
+        return
+
+    problem = _pg_reachable()
+    if problem:
+        if REQUIRE_PG:
+            pytest.fail(f"INTRANET_REQUIRE_PG=1 but PostgreSQL is not reachable at "
+                        f"{PG_ADMIN_URL}: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); "
+                    f"set INTRANET_REQUIRE_PG=1 to make this an error")
+    name = f"intranet_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name)
+    settings = {"sqlalchemy.url": url.render_as_string(hide_password=False)}
+    try:
+        _migrate(settings)
+        yield settings
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_settings(database):
+    return {**TEST_SETTINGS, **database}
+
+
+@pytest.fixture(scope="session")
+def wsgi_app(app_settings):
+    return intranet.main({}, **app_settings)
+
+
+@pytest.fixture(scope="session")
+def engine(wsgi_app):
+    return wsgi_app.registry["db_engine"]
+
+
+@pytest.fixture
+def clock(wsgi_app):
+    """The app's clock, frozen at a weekday morning (JST) and movable."""
+    frozen = FrozenClock(dt.datetime(2026, 11, 24, 0, 30))  # 09:30 JST, a Tuesday
+    original = wsgi_app.registry.clock
+    wsgi_app.registry.clock = frozen
+    yield frozen
+    wsgi_app.registry.clock = original
+
+
+@pytest.fixture
+def dbsession(wsgi_app, engine):
+    """A plain session for arranging and inspecting data (commit to publish)."""
+    session = get_session_factory(engine)()
+    yield session
+    session.rollback()
+    session.close()
+    _empty_all_tables(engine)
+
+
+def _empty_all_tables(engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def testapp(wsgi_app, clock, dbsession):
+    """WebTest client through the whole app (with the frozen clock)."""
+    return webtest.TestApp(wsgi_app, extra_environ={"REMOTE_ADDR": "10.0.0.1"})
+
+
+@pytest.fixture
+def password_context(wsgi_app):
+    return wsgi_app.registry.password_context

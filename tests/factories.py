@@ -1,0 +1,134 @@
+"""Builders for test data: small, explicit, synthetic."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from intranet.models import (
+    Assessment, CallCampaign, CallRecord, CampaignCase, CampaignStatus, Case,
+    ContactKind, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
+    Installment, MailingAddress, Organisation, OrganisationKind, PaymentAgreement, Phone,
+    Receipt, ReceiptKind, Representative, RepresentativeKind, Role, TaxType, Taxpayer,
+    TaxpayerKind, User,
+)
+from intranet.security.matrix import Facet
+from intranet.text import digits, fold
+
+PASSWORD = "Correct-Horse-42"
+_seq = itertools.count(1)
+
+ORG_KINDS = {Role.collector: OrganisationKind.ward, Role.auditor: OrganisationKind.auditor,
+             Role.operator: OrganisationKind.contractor, Role.contractor: OrganisationKind.contractor}
+
+
+def organisation(session, kind: OrganisationKind) -> Organisation:
+    org = session.query(Organisation).filter_by(code=f"org-{kind}").one_or_none()
+    if org is None:
+        org = Organisation(code=f"org-{kind}", name=f"テスト組織 {kind}", kind=kind)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def user(session, password_context, role: Role, login: str | None = None, **kw) -> User:
+    login = login or f"{role}{next(_seq)}"
+    u = User(login=login, display_name=f"テスト {login}", role=role,
+             organisation=organisation(session, ORG_KINDS[role]),
+             password_hash=password_context.hash(kw.pop("password", PASSWORD)),
+             failed_logins=0, is_active=True, is_supervisor=kw.pop("is_supervisor", False),
+             created_at=dt.datetime(2026, 1, 1), **kw)
+    session.add(u)
+    session.flush()
+    return u
+
+
+def case(session, name="田中 太郎", kana="タナカ タロウ", phone: str | None = "03-1234-5678",
+         notice_no: str | None = None, balance: int = 50000, **taxpayer_kw) -> Case:
+    n = next(_seq)
+    tp = Taxpayer(taxpayer_no=f"T{n:08d}", kind=TaxpayerKind.individual, name=name, name_kana=kana,
+                  search_name=fold(name), search_kana=fold(kana), postal_code="160-0022",
+                  address="東京都新宿区新宿1丁目1番1号", address_extra="", **taxpayer_kw)
+    if phone:
+        tp.phones.append(Phone(number=phone, digits=digits(phone)))
+    c = Case(case_no=f"2026-{n:06d}", taxpayer=tp, opened_on=dt.date(2026, 7, 1), balance=balance)
+    session.add(c)
+    if notice_no:
+        c.assessments.append(Assessment(tax_type=TaxType.resident, fiscal_year=2026,
+                                        applicable_year=2026, notice_no=notice_no,
+                                        annual_amount=balance))
+    session.flush()
+    return c
+
+
+def campaign(session, cases, status=CampaignStatus.active,
+             starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2026, 12, 31)) -> CallCampaign:
+    camp = CallCampaign(name=f"キャンペーン{next(_seq)}", status=status, starts_on=starts_on,
+                        ends_on=ends_on, created_at=dt.datetime(2026, 10, 1))
+    session.add(camp)
+    session.flush()
+    for c in cases:
+        session.add(CampaignCase(campaign_id=camp.id, case_id=c.id))
+    session.flush()
+    return camp
+
+
+#: A distinctive value per facet, stored only in that facet's items.
+SENTINELS: dict[Facet, str] = {
+    Facet.identity: "S3NT-IDN",
+    Facet.verification: "S3NT-VER",
+    Facet.contact: "S3NT-CON",
+    Facet.resident_record: "S3NT-RES",
+    Facet.foreign_resident: "S3NT-FOR",
+    Facet.employment: "S3NT-EMP",
+    Facet.corporation: "S3NT-CRP",
+    Facet.representative: "S3NT-REP",
+    Facet.assessment: "S3NT-ASM",
+    Facet.payment: "S3NT-PAY",
+    Facet.bank_flag: "口座振替",  # a yes/no item: its label is the marker
+    Facet.bank_account: "S3NT-BNK",
+    Facet.staff: "S3NT-STF",
+    Facet.negotiation: "S3NT-NEG",
+    Facet.call_log: "S3NT-CAL",
+}
+
+
+def sentinel_case(session) -> Case:
+    """A case with every 資料1 item filled, each facet holding its sentinel."""
+    s = SENTINELS
+    c = case(session, name=f"{s[Facet.identity]} 氏名", kana="センチネル", phone=f"{s[Facet.contact]}-1")
+    tp = c.taxpayer
+    tp.gender = s[Facet.verification]
+    tp.birth_date = dt.date(1980, 4, 1)
+    tp.head_of_household = s[Facet.resident_record]
+    tp.resident_no = "R-0001"
+    tp.ward_address = "東京都新宿区西新宿2丁目8番1号"
+    tp.occupation = "会社員"
+    tp.employer_name = s[Facet.employment]
+    tp.mailing_address = MailingAddress(name=f"{s[Facet.contact]} 送付先", postal_code="160-0023",
+                                        address="東京都新宿区西新宿1丁目1番1号")
+    tp.foreign_resident = ForeignResidentRecord(nationality=s[Facet.foreign_resident],
+                                                residence_status="永住者")
+    tp.corporation = Corporation(name=s[Facet.corporation], location="東京都新宿区", designation_no="D1")
+    tp.representatives.append(Representative(kind=RepresentativeKind.heir, name=s[Facet.representative]))
+    a = Assessment(tax_type=TaxType.light_vehicle, fiscal_year=2026, applicable_year=2026,
+                   notice_no="900000000001", annual_amount=10800, vehicle_id_no=s[Facet.assessment],
+                   vehicle_kind="軽四輪乗用", vehicle_name="テストカー", displacement_cc=658,
+                   plate_no="新宿 580 あ 12-34", garage_address="東京都新宿区")
+    inst = Installment(period_no=1, due_date=dt.date(2026, 6, 1), tax_amount=10800, late_charge_amount=0)
+    inst.receipts.append(Receipt(kind=ReceiptKind.tax, amount=1000, received_on=dt.date(2026, 7, 1)))
+    a.installments.append(inst)
+    c.assessments.append(a)
+    c.agreements.append(PaymentAgreement(agreed_on=dt.date(2026, 8, 1), first_due_on=dt.date(2026, 9, 1),
+                                         instalment_amount=1000, instalment_count=10,
+                                         note=s[Facet.payment]))
+    c.direct_debits.append(DirectDebitAccount(bank_name=s[Facet.bank_account], branch_name="新宿支店",
+                                              account_holder="センチネル", start_fiscal_year=2026,
+                                              start_period_no=1))
+    c.assigned_staff = s[Facet.staff]
+    c.delinquency_category = "現年"
+    c.contacts.append(ContactRecord(kind=ContactKind.visit, occurred_at=dt.datetime(2026, 10, 1, 1),
+                                    content=s[Facet.negotiation], staff_name="職員A"))
+    c.calls.append(CallRecord(called_at=dt.datetime(2026, 11, 1, 1), phone_number="03-0000-0000",
+                              result="不在", note=s[Facet.call_log]))
+    session.flush()
+    return c
