@@ -19,6 +19,7 @@ def make_configurator(settings) -> Configurator:
     config.add_static_view("static", "intranet:static", cache_max_age=3600)
     config.include(".views")
     config.include(".cases")
+    config.include(".admin")
     return config
 
 

@@ -20,6 +20,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.cases": ("案件検索", "Cases"),
     "nav.cases.help": ("案件番号・氏名・カナ・電話番号・通知書番号で検索します。",
                        "Search by case number, name, kana, phone or notice number."),
+    "nav.users": ("ユーザー管理", "Users"),
+    "nav.users.help": ("利用者の権限・有効期間・ロック状態を確認します。",
+                       "Roles, validity periods and lockouts of every user."),
     "nav.logout": ("ログアウト", "Log out"),
 
     # roles
@@ -178,6 +181,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.staff_name": ("職員", "Staff"),
     "field.called_at": ("架電日時", "Called at"),
     "field.call_result": ("結果", "Result"),
+
+    # administration
+    "admin.users.title": ("ユーザー管理", "Users"),
+    "admin.users.login": ("ユーザーID", "User ID"),
+    "admin.users.name": ("氏名", "Name"),
+    "admin.users.role": ("役割", "Role"),
+    "admin.users.organisation": ("所属", "Organisation"),
+    "admin.users.validity": ("有効期間", "Valid"),
+    "admin.users.no_limit": ("期限なし", "No limit"),
+    "admin.users.state": ("状態", "State"),
+    "admin.users.valid": ("利用可", "Active"),
+    "admin.users.invalid": ("利用不可", "Not active"),
+    "admin.users.locked": ("ロック中（{until}まで）", "Locked until {until}"),
+    "admin.users.last_login": ("最終ログイン", "Last login"),
 
     # errors
     "error.forbidden.title": ("アクセスできません", "Access denied"),

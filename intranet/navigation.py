@@ -14,6 +14,7 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("nav.home", (), Permission.HomeView),
     NavItem("nav.cases", ("cases",), Permission.CasesSearch),
+    NavItem("nav.users", ("admin", "users"), Permission.UsersManage),
 ]
 
 

@@ -35,7 +35,7 @@ class Root(Resource):
 
     def __init__(self, request):
         self._request = request
-        self.children = {"cases": CaseContainer(self)}
+        self.children = {"cases": CaseContainer(self), "admin": AdminArea(self)}
 
     @property
     def request(self):
@@ -80,6 +80,26 @@ class CaseResource(Resource):
                          for role, principal in grants]
             self._acl.append(DENY_ALL)
         return self._acl
+
+
+class AdminArea(Resource):
+    """Administration (supervisors): users now; contracts and more later."""
+
+    __name__ = "admin"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+        self.children = {"users": UserContainer(self)}
+
+    def __getitem__(self, name):
+        return self.children[name]
+
+
+class UserContainer(Resource):
+    __name__ = "users"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
 
 
 def root_factory(request):

@@ -1,0 +1,5 @@
+"""Administration pages for supervisors."""
+
+
+def includeme(config):
+    config.scan(".views")
