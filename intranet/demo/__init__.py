@@ -1,0 +1,1 @@
+"""Synthetic demo data (``intranet demo-data``)."""
