@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INI ?= development.ini
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test initdb demo-data clean
+.PHONY: run test bench install install-test initdb demo-data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ run: demo-data
 
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Latency of list/search/case pages at 300 vs 22,000 cases (numbers, no assertions).
+bench: install-test
+	$(BIN)/python bench/bench_cases.py
 
 clean:
 	rm -rf $(VENV) *.egg-info intranet.sqlite

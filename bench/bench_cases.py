@@ -1,0 +1,184 @@
+"""Benchmark: demo-data load and case list/search/page latency at scale.
+
+Usage::
+
+    .venv/bin/python bench/bench_cases.py [--cases 22000] [--small 300] [--repeat 20]
+                                          [--backend sqlite|postgresql|both]
+
+For each backend it builds two throwaway databases (``--small`` and
+``--cases`` cases, migrated with alembic, filled by ``intranet demo-data``'s
+generator), then times requests through the whole WSGI app with WebTest,
+logged in as ``collector1``. It prints the median and 95th percentile per
+request and the ratio large/small, which shows whether a page's cost grows with
+the number of cases (a list page should not: it filters and pages in SQL).
+Numbers only; nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+
+import sqlalchemy as sa
+import transaction
+import webtest
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+import intranet  # noqa: E402
+from intranet.clock import SystemClock  # noqa: E402
+from intranet.db import get_session_factory, get_tm_session  # noqa: E402
+from intranet.demo.generator import create_demo_users, generate  # noqa: E402
+from intranet.models import Case, Phone, Taxpayer  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("INTRANET_TEST_PG_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "bench-Password-2026"
+FAST_ARGON = {"intranet.argon2.time_cost": "1", "intranet.argon2.memory_cost": "64",
+              "intranet.argon2.parallelism": "1"}
+
+
+def migrate(url: str) -> None:
+    cfg = AlembicConfig(os.path.join(ROOT, "development.ini"))
+    cfg.set_main_option("script_location", os.path.join(ROOT, "alembic"))
+    cfg.attributes["settings"] = {"sqlalchemy.url": url}
+    cfg.attributes["configure_logging"] = False
+    alembic_command.upgrade(cfg, "head")
+
+
+class Database:
+    """A throwaway database of one backend."""
+
+    def __init__(self, backend: str, tmpdir: str):
+        self.backend = backend
+        if backend == "sqlite":
+            self.url = f"sqlite:///{tmpdir}/bench-{uuid.uuid4().hex[:8]}.sqlite"
+            self.name = None
+        else:
+            self.name = f"intranet_bench_{uuid.uuid4().hex[:8]}"
+            admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{self.name}"'))
+            admin.dispose()
+            self.url = sa.engine.make_url(PG_ADMIN_URL).set(database=self.name).render_as_string(
+                hide_password=False)
+
+    def drop(self) -> None:
+        if self.name:
+            admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def load(app, cases: int) -> float:
+    clock = SystemClock()
+    factory = get_session_factory(app.registry["db_engine"])
+    started = time.perf_counter()
+    with transaction.manager:
+        session = get_tm_session(factory, transaction.manager)
+        create_demo_users(session, app.registry.password_context.hash(PASSWORD), clock.now())
+        generate(session, cases=cases, seed=2026, today=clock.today(), now=clock.now())
+    return time.perf_counter() - started
+
+
+def sample_terms(app) -> dict:
+    """Search terms that hit existing rows (picked from the middle of the data)."""
+    session = get_session_factory(app.registry["db_engine"])()
+    try:
+        total = session.scalar(sa.select(sa.func.count()).select_from(Case))
+        case = session.scalars(sa.select(Case).order_by(Case.case_no).offset(total // 2)).first()
+        taxpayer = session.get(Taxpayer, case.taxpayer_id)
+        phone = session.scalars(sa.select(Phone).offset(total // 3)).first()
+        return {"case_no": case.case_no, "kana": taxpayer.name_kana.split()[0],
+                "phone": phone.digits[-4:], "pages": -(-total // 50)}
+    finally:
+        session.close()
+
+
+def login(testapp) -> None:
+    page = testapp.get("/login")
+    form = page.forms["login-form"]
+    form["login"] = "collector1"
+    form["password"] = PASSWORD
+    form.submit(status=303)
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    fn()  # warm up
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+
+
+def requests_for(testapp, terms):
+    token = lambda: testapp.get("/cases/").html.find("input", {"name": "csrf_token"})["value"]  # noqa: E731
+    csrf = token()
+    return {
+        "case list, page 1": lambda: testapp.get("/cases/", status=200),
+        "case list, last page": lambda: testapp.get(f"/cases/?page={terms['pages']}", status=200),
+        "search: kana (substring)": lambda: testapp.post(
+            "/cases/", {"csrf_token": csrf, "name": terms["kana"]}, status=200),
+        "search: phone (last 4 digits)": lambda: testapp.post(
+            "/cases/", {"csrf_token": csrf, "phone": terms["phone"]}, status=200),
+        "search: case number": lambda: testapp.post(
+            "/cases/", {"csrf_token": csrf, "case_no": terms["case_no"]}, status=200),
+        "case page (all facets)": lambda: testapp.get(f"/cases/{terms['case_no']}/", status=200),
+    }
+
+
+def run_backend(backend: str, sizes: list[int], repeat: int, tmpdir: str) -> None:
+    results = {}
+    for size in sizes:
+        db = Database(backend, tmpdir)
+        try:
+            migrate(db.url)
+            app = intranet.main({}, **{"sqlalchemy.url": db.url, **FAST_ARGON})
+            seconds = load(app, size)
+            print(f"[{backend}] demo-data --cases {size}: {seconds:.1f} s", flush=True)
+            testapp = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+            login(testapp)
+            terms = sample_terms(app)
+            results[size] = {name: timed(fn, repeat)
+                             for name, fn in requests_for(testapp, terms).items()}
+            app.registry["db_engine"].dispose()
+        finally:
+            db.drop()
+    small, large = sizes
+    print(f"\n[{backend}] median / p95 in ms, {repeat} requests each")
+    print(f"{'request':34} {small:>7} cases {large:>7} cases   ratio")
+    for name in results[small]:
+        (s_med, s_p95), (l_med, l_p95) = results[small][name], results[large][name]
+        print(f"{name:34} {s_med:6.1f}/{s_p95:5.1f}  {l_med:6.1f}/{l_p95:5.1f}   "
+              f"{l_med / s_med:5.2f}x")
+    print()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=22000)
+    parser.add_argument("--small", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for backend in backends:
+            run_backend(backend, [args.small, args.cases], args.repeat, tmpdir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
