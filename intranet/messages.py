@@ -201,8 +201,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.forbidden.body": ("このページを表示する権限がありません。この操作は記録されています。",
                              "You are not permitted to view this page. This attempt has been logged."),
     "error.notfound.title": ("ページが見つかりません", "Page not found"),
-    "error.notfound.body": ("指定されたページまたは案件は存在しません。案件番号を確認してください。",
-                            "The page or case does not exist. Check the case number."),
+    "error.notfound.body": ("指定されたページまたは案件は存在しないか、表示する権限がありません。案件番号を確認してください。",
+                            "The page or case does not exist or is not open to you. Check the case number."),
     "error.bad_request.title": ("リクエストを処理できません", "Bad request"),
     "error.bad_request": ("送信内容に誤りがあります。入力を確認してください。",
                           "The request was not valid. Check your input."),
@@ -211,4 +211,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.server.title": ("システムエラー", "System error"),
     "error.server.body": ("処理中にエラーが発生しました。データは変更されていません。時間をおいて再度お試しください。",
                           "An error occurred. Nothing was changed. Please try again later."),
+
+    # access log verification (intranet audit verify)
+    "audit.verify.mismatch": ("チェーン値が一致しません（記録の改ざん・並べ替え・挿入）",
+                              "chain value mismatch (entry altered, reordered or inserted)"),
+    "audit.verify.gap": ("連番が欠けています（記録の削除）", "sequence gap (entry removed)"),
+    "audit.verify.duplicate": ("連番が重複または逆行しています（記録の複製・並べ替え）",
+                               "sequence repeated or out of order (entry duplicated or moved)"),
+    "audit.verify.checkpoint_mismatch": ("チェックポイントと一致しません",
+                                         "does not match a checkpoint"),
+    "audit.verify.truncated": ("チェックポイントより前で記録が終わっています（末尾の削除）",
+                               "log ends before a checkpoint (newest entries removed)"),
 }

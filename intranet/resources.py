@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from .cases.scopes import case_grants
 from .models import Case
 from .security import matrix
+from .security.permissions import Permission
 
 CASE_NO = re.compile(r"^\d{4}-\d{6}$")
 
@@ -72,6 +73,14 @@ class CaseResource(Resource):
         self.__name__ = case.case_no
         self.__parent__ = parent
         self._acl = None
+
+    #: Denied users get "not found": they may not learn that the case exists.
+    existence_permission = Permission.CaseView
+
+    @property
+    def audit_id(self) -> str:
+        """How the access log names this resource: the case number."""
+        return self.case.case_no
 
     def __acl__(self):
         if self._acl is None:  # computed once per request (one query at most)

@@ -1,5 +1,6 @@
 """Security headers on every response."""
 from pyramid.settings import asbool
+from pyramid.tweens import INGRESS
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -28,4 +29,4 @@ def security_headers_tween_factory(handler, registry):
 
 
 def includeme(config):
-    config.add_tween("intranet.tweens.security_headers_tween_factory")
+    config.add_tween("intranet.tweens.security_headers_tween_factory", under=INGRESS)

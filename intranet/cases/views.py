@@ -14,6 +14,15 @@ def _int(value, default=1):
         return default
 
 
+#: The facets whose items the list page shows as columns (cases/list.jinja2).
+LIST_FACETS = (Facet.identity, Facet.payment, Facet.staff)
+
+
+def list_facets(facets) -> list[Facet]:
+    """The list columns this user gets (the case number is always shown)."""
+    return [f for f in LIST_FACETS if f in facets]
+
+
 @view_config(context=CaseContainer, renderer="cases/list.jinja2",
              permission=Permission.CasesSearch, request_method=("GET", "POST"))
 def case_list(request):
@@ -33,9 +42,11 @@ def case_list(request):
             setattr(criteria, name, value)
     page_no = _int(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
     page = search_cases(request.dbsession, principals, request.today, facets, criteria, page_no)
+    shown = list_facets(facets)
+    request.audit.disclose(page.cases, shown)
     if errors:
         request.response.status = 400
-    return {"page": page, "criteria": criteria, "facets": facets, "errors": errors,
+    return {"page": page, "criteria": criteria, "facets": shown, "errors": errors,
             "search_fields": criteria.allowed_fields(facets), "max_term": MAX_TERM,
             "Facet": Facet}
 
@@ -44,5 +55,6 @@ def case_list(request):
 def case_detail(request):
     context = request.context
     facets = [f for f in Facet if request.has_permission(f.permission, context)]
+    request.audit.disclose([context.case], facets)
     return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
             "facet_info": FACETS}

@@ -10,3 +10,6 @@ from .cases import (  # noqa: F401
     CaseStatus, ContactKind, ContactRecord, DirectDebitAccount, Installment,
     PaymentAgreement, Receipt, ReceiptKind, TaxType,
 )
+from .audit import (  # noqa: F401
+    AccessLogArchive, AccessLogCase, AccessLogCheckpoint, AccessLogEntry, AccessLogHead,
+)

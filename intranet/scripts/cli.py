@@ -16,6 +16,7 @@ from ..clock import SystemClock
 from ..db import get_engine, get_session_factory, get_tm_session
 from ..models import Organisation, OrganisationKind, Role, User
 from ..security.passwords import make_context, policy_problems
+from . import audit
 
 
 def _settings(ini: str) -> dict:
@@ -125,6 +126,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--supervisor", action="store_true")
     s.add_argument("--password", help=argparse.SUPPRESS)  # for scripts and tests
     s.set_defaults(func=create_user)
+
+    audit.add_parser(sub)
     return p
 
 

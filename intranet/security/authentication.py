@@ -55,6 +55,9 @@ def authenticate(request, login: str, password: str) -> Result:
         user.failed_logins += 1
         if user.failed_logins >= max_failures:
             user.locked_until = now + lockout
+            request.audit.event("account.locked", "locked", user=user,
+                                failures=user.failed_logins,
+                                until=user.locked_until.isoformat(timespec="seconds"))
             return Result(user, Failure.locked, user.locked_until)
         return Result(user, Failure.bad_credentials)
 

@@ -88,6 +88,8 @@ def lookup(request) -> LoginSession | None:
         # redirects to the login page), but the ending must stick.
         end_in_own_transaction(request, login_session.id, reason, now)
         request.session_end_reason = reason
+        request.audit.event("session.ended", "ended", user=login_session.user,
+                            session_id=login_session.id, reason=reason)
         return None
     if now - login_session.last_seen_at >= TOUCH_INTERVAL:
         login_session.last_seen_at = now

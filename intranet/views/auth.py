@@ -28,12 +28,19 @@ def login_submit(request):
 
     if not login_ok or not isinstance(password, str) or len(password) > PASSWORD_MAX:
         request.response.status = 400
+        request.audit.event("login.failure", "failure", reason="too_long")
         return {**values, "error": "login.too_long"}
     if not login or not password:
         request.response.status = 400
+        request.audit.event("login.failure", "failure", reason="required")
         return {**values, "error": "login.required"}
 
     result = authenticate(request, login, password)
+    # Never the password; the login id only when it names an account (a
+    # mistyped password in the login field must not land in the log).
+    request.audit.event("login.success" if result.ok else "login.failure",
+                        "success" if result.ok else "failure", user=result.user,
+                        **({} if result.ok else {"reason": result.failure}))
     if not result.ok:
         # 200 so that pyramid_tm commits the failure count.
         error = {Failure.locked: "login.locked",
@@ -48,5 +55,8 @@ def login_submit(request):
 @view_config(context=Root, name="logout", permission=NO_PERMISSION_REQUIRED,
              request_method="POST")
 def logout(request):
+    login_session = request.login_session
+    if login_session is not None:
+        request.audit.event("logout", user=login_session.user, session_id=login_session.id)
     headers = forget(request)
     return HTTPSeeOther(request.resource_path(request.root, "login"), headers=headers)

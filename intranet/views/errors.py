@@ -3,27 +3,51 @@ import logging
 
 from pyramid.csrf import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
+from pyramid.renderers import render_to_response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 log = logging.getLogger(__name__)
 
 
+def _to_login(request):
+    query = {}
+    if request.method == "GET":
+        query["next"] = request.path
+    if getattr(request, "session_end_reason", None):
+        query["expired"] = "1"
+    return HTTPSeeOther(request.resource_path(request.root, "login", query=query))
+
+
+def _not_found(request):
+    request.response.status = 404
+    return render_to_response("errors/notfound.jinja2", {}, request=request,
+                              response=request.response)
+
+
 @forbidden_view_config(renderer="errors/forbidden.jinja2")
 def forbidden(request):
-    """Anonymous: to the login page (back here afterwards). Logged in: 403."""
+    """Anonymous: to the login page (back here afterwards). Logged in: 403,
+    or 404 for a resource whose very existence the user may not learn (a
+    case outside their scope looks exactly like a case that does not exist)."""
     if request.identity is None:
-        query = {}
-        if request.method == "GET":
-            query["next"] = request.path
-        if getattr(request, "session_end_reason", None):
-            query["expired"] = "1"
-        return HTTPSeeOther(request.resource_path(request.root, "login", query=query))
+        request.audit.outcome = "unauthenticated"
+        return _to_login(request)
+    request.audit.outcome = "denied"
+    context = request.context
+    existence = getattr(context, "existence_permission", None)
+    if existence is not None and not request.has_permission(existence, context):
+        return _not_found(request)
     request.response.status = 403
     return {}
 
 
 @notfound_view_config(renderer="errors/notfound.jinja2")
 def notfound(request):
+    """404; anonymous users go to the login page whether or not the thing
+    exists, the same answer as for a page they may not see (no oracle)."""
+    request.audit.outcome = "not_found"
+    if request.identity is None:
+        return _to_login(request)
     request.response.status = 404
     return {}
 

@@ -12,6 +12,8 @@ use = egg:intranet
 sqlalchemy.url = sqlite:///{tmp_path}/cli.sqlite
 intranet.argon2.time_cost = 1
 intranet.argon2.memory_cost = 64
+intranet.audit.hmac_key = cli-test-access-log-key-0123456789abcdef
+intranet.audit.checkpoint_file = {tmp_path}/checkpoints.jsonl
 
 [alembic]
 script_location = {__file__.rsplit('/tests/', 1)[0]}/alembic
@@ -45,3 +47,57 @@ def test_create_user_enforces_the_password_policy(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "12文字以上" in err and "at least 12" in err
     assert _rows(tmp_path, "select count(*) from users")[0][0] == 0
+
+
+def _app_requests(ini, count):
+    """``count`` anonymous requests through the app built from ``ini``."""
+    import webtest
+    from pyramid.paster import get_app
+
+    app = get_app(ini)
+    client = webtest.TestApp(app)
+    for _ in range(count):
+        client.get("/login")
+    app.registry["db_engine"].dispose()
+
+
+def test_audit_verify_checkpoint_and_tampering(tmp_path, capsys):
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    _app_requests(ini, 5)
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    assert checkpoints.exists()  # the app wrote its first checkpoint itself
+    assert main(["audit", "checkpoint", ini]) == 0
+    assert '"seq": 5' in checkpoints.read_text().splitlines()[-1]
+    assert main(["audit", "verify", ini]) == 0
+    assert main(["audit", "verify", ini, "--from-checkpoint", str(checkpoints)]) == 0
+    assert "OK: 5 entries verified" in capsys.readouterr().out
+
+    # an insider removes the newest entries (triggers dropped) and the DB checkpoint
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/cli.sqlite")
+    with engine.begin() as conn:
+        for table in ("access_log", "access_log_checkpoints"):
+            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
+            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
+        conn.exec_driver_sql("DELETE FROM access_log WHERE seq >= 4")
+        conn.exec_driver_sql("DELETE FROM access_log_checkpoints")
+    engine.dispose()
+    assert main(["audit", "verify", ini]) == 0  # the database alone cannot tell
+    assert main(["audit", "verify", ini, "--from-checkpoint", str(checkpoints)]) == 1
+    err = capsys.readouterr().err
+    assert "BROKEN at seq 4" in err and "末尾の削除" in err
+
+    # ... or edits an entry in the middle
+    with sa.create_engine(f"sqlite:///{tmp_path}/cli.sqlite").begin() as conn:
+        conn.exec_driver_sql("UPDATE access_log SET client_addr = '10.6.6.6' WHERE seq = 2")
+    assert main(["audit", "verify", ini]) == 1
+    assert "BROKEN at seq 2" in capsys.readouterr().err
+
+
+def test_audit_verify_rejects_an_unreadable_checkpoint_file(tmp_path, capsys):
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    assert main(["audit", "verify", ini, "--from-checkpoint", str(bad)]) == 2
+    assert "not a checkpoint line" in capsys.readouterr().err
