@@ -35,9 +35,11 @@ run: demo-data
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Latency of list/search/case pages at 300 vs 22,000 cases (numbers, no assertions).
+# Numbers, never assertions: list/search/case-page latency at 300 vs 22,000
+# cases, and case-page throughput with and without the access log.
 bench: install-test
 	$(BIN)/python bench/bench_cases.py
+	$(BIN)/python bench/bench_access_log.py
 
 clean:
 	rm -rf $(VENV) *.egg-info intranet.sqlite

@@ -43,7 +43,8 @@ PG_ADMIN_URL = os.environ.get("INTRANET_TEST_PG_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "bench-Password-2026"
 FAST_ARGON = {"intranet.argon2.time_cost": "1", "intranet.argon2.memory_cost": "64",
-              "intranet.argon2.parallelism": "1"}
+              "intranet.argon2.parallelism": "1",
+              "intranet.audit.hmac_key": "bench-access-log-key-0123456789abcdef"}
 
 
 def migrate(url: str) -> None:
