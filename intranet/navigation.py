@@ -15,6 +15,7 @@ NAV_ITEMS = [
     NavItem("nav.home", (), Permission.HomeView),
     NavItem("nav.cases", ("cases",), Permission.CasesSearch),
     NavItem("nav.users", ("admin", "users"), Permission.UsersManage),
+    NavItem("nav.audit", ("audit",), Permission.AuditLogView),
 ]
 
 

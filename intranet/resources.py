@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .cases.scopes import case_grants
-from .models import Case
+from .models import AccessLogEntry, Case
 from .security import matrix
 from .security.permissions import Permission
 
@@ -36,7 +36,8 @@ class Root(Resource):
 
     def __init__(self, request):
         self._request = request
-        self.children = {"cases": CaseContainer(self), "admin": AdminArea(self)}
+        self.children = {"cases": CaseContainer(self), "admin": AdminArea(self),
+                         "audit": AuditArea(self)}
 
     @property
     def request(self):
@@ -109,6 +110,34 @@ class UserContainer(Resource):
 
     def __init__(self, parent):
         self.__parent__ = parent
+
+
+class AuditArea(Resource):
+    """The access log (auditors): ``/audit/`` searches, ``/audit/<seq>`` is one entry."""
+
+    __name__ = "audit"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name: str) -> AccessLogEntryResource:
+        if not name.isdigit() or len(name) > 18:
+            raise KeyError(name)
+        entry = self.request.dbsession.get(AccessLogEntry, int(name))
+        if entry is None:
+            raise KeyError(name)
+        return AccessLogEntryResource(entry, self)
+
+
+class AccessLogEntryResource(Resource):
+    def __init__(self, entry: AccessLogEntry, parent: AuditArea):
+        self.entry = entry
+        self.__name__ = str(entry.seq)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return str(self.entry.seq)
 
 
 def root_factory(request):

@@ -32,6 +32,10 @@ def datetime_filter(value: dt.datetime | None) -> str:
     return to_jst(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def datetime_seconds_filter(value: dt.datetime | None) -> str:
+    return to_jst(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
 def yen(value: int | None) -> str:
     return "" if value is None else f"{value:,}円"
 
@@ -39,6 +43,7 @@ def yen(value: int | None) -> str:
 def includeme(config):
     config.commit()  # the jinja2 environment must exist before we extend it
     env = config.get_jinja2_environment(".jinja2")
-    env.filters.update(wareki=wareki, date=date_filter, datetime=datetime_filter, yen=yen)
+    env.filters.update(wareki=wareki, date=date_filter, datetime=datetime_filter,
+                       datetime_seconds=datetime_seconds_filter, yen=yen)
     env.autoescape = True
     env.globals.update(navigation=navigation, has_work=has_work)

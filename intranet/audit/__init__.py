@@ -43,3 +43,4 @@ def includeme(config):
                      under="pyramid_tm.tm_tween_factory", over=EXCVIEW)
     config.add_view_deriver("intranet.audit.derivers.audit_view", under=INGRESS,
                             over="secured_view")
+    config.scan(".views")

@@ -56,5 +56,8 @@ def case_detail(request):
     context = request.context
     facets = [f for f in Facet if request.has_permission(f.permission, context)]
     request.audit.disclose([context.case], facets)
+    audit_area = request.root["audit"]
+    viewers_url = (request.resource_path(audit_area, query={"case_no": context.case.case_no})
+                   if request.has_permission(Permission.AuditLogView, audit_area) else None)
     return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
-            "facet_info": FACETS}
+            "facet_info": FACETS, "viewers_url": viewers_url}

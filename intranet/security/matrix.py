@@ -102,7 +102,7 @@ ROLE_CASE_ACTIONS: dict[Role, frozenset[P]] = {
 #: Actions outside any one case, granted on the resource tree's root.
 ROLE_ACTIONS: dict[Role, frozenset[P]] = {
     Role.collector: frozenset({P.HomeView, P.CasesSearch}),
-    Role.auditor: frozenset({P.HomeView, P.CasesSearch}),
+    Role.auditor: frozenset({P.HomeView, P.CasesSearch, P.AuditLogView}),
     Role.operator: frozenset({P.HomeView, P.CasesSearch}),
     Role.contractor: frozenset({P.HomeView}),
 }

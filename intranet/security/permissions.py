@@ -31,3 +31,4 @@ class Permission(enum.StrEnum):
     HomeView = "home:page:view"          # the start page after login
     CasesSearch = "cases:list:search"    # case list and search
     UsersManage = "admin:users:manage"   # supervisors administer users
+    AuditLogView = "audit:log:view"      # search and read the access log
