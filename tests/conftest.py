@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -78,10 +79,10 @@ def _migrate(settings) -> None:
     alembic_command.upgrade(cfg, "head")
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def database(request, tmp_path_factory):
-    """Settings of a freshly migrated database of the parametrized backend."""
-    if request.param == "sqlite":
+@contextlib.contextmanager
+def _new_database(backend: str, tmp_path_factory):
+    """Settings of a new, migrated database; PostgreSQL ones are dropped after."""
+    if backend == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.sqlite"
         settings = {"sqlalchemy.url": f"sqlite:///{path}"}
         _migrate(settings)
@@ -108,6 +109,22 @@ def database(request, tmp_path_factory):
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def database(request, tmp_path_factory):
+    """Settings of a freshly migrated database of the parametrized backend."""
+    with _new_database(request.param, tmp_path_factory) as settings:
+        yield settings
+
+
+@pytest.fixture
+def fresh_database(database, tmp_path_factory):
+    """Another new database of the same backend, for tests that must own the
+    whole access log (archiving removes entries)."""
+    backend = "sqlite" if database["sqlalchemy.url"].startswith("sqlite") else "postgresql"
+    with _new_database(backend, tmp_path_factory) as settings:
+        yield {**TEST_SETTINGS, **settings}
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""``intranet audit ...``: verify the access log and write checkpoints."""
+"""``intranet audit ...``: verify the access log, write checkpoints, archive
+entries past the retention period (docs/audit.md)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -52,6 +53,59 @@ def checkpoint(args) -> int:
     return 0
 
 
+def archive(args) -> int:
+    from ..audit import archive as procedure
+    from ..audit.writer import AccessLogWriter
+    from .cli import _settings
+
+    settings = _settings(args.ini)
+    try:
+        day = dt.date.fromisoformat(args.before)
+    except ValueError:
+        print("--before must be a date (YYYY-MM-DD) / 日付は YYYY-MM-DD で指定してください",
+              file=sys.stderr)
+        return 2
+    before = dt.datetime.combine(day, dt.time()) - dt.timedelta(hours=9)  # midnight JST, in UTC
+    key = hmac_key(settings)
+    engine = get_engine(settings)
+    try:
+        checkpointer = Checkpointer(engine, interval=dt.timedelta(0),
+                                    path=settings.get("intranet.audit.checkpoint_file"))
+        result = procedure.archive(
+            engine, key, before=before, now=SystemClock().now(),
+            retention_years=int(settings.get("intranet.audit.retention_years", 5)),
+            path=args.output, writer=AccessLogWriter(engine, key), checkpointer=checkpointer,
+            execute=args.execute)
+    except (procedure.ArchiveError, FileExistsError) as exc:
+        print(f"archive refused: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if result.entries == 0:
+        print("nothing to archive")
+    elif args.execute:
+        print(f"archived and removed entries {result.from_seq}-{result.upto_seq} "
+              f"({result.entries}) to {args.output}")
+    else:
+        print(f"dry run: exported and verified entries {result.from_seq}-{result.upto_seq} "
+              f"({result.entries}) to {args.output}; nothing removed (add --execute)")
+    return 0
+
+
+def verify_archive(args) -> int:
+    from ..audit.archive import ArchiveError, verify_archive_file
+    from .cli import _settings
+
+    settings = _settings(args.ini)
+    try:
+        result = verify_archive_file(args.file, hmac_key(settings))
+    except (OSError, ValueError, KeyError, ArchiveError) as exc:
+        print(f"cannot read the archive: {exc}", file=sys.stderr)
+        return 2
+    print(result, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
 def add_parser(sub) -> None:
     audit = sub.add_parser("audit", help="access log: verify, checkpoint")
     commands = audit.add_subparsers(dest="audit_command", required=True)
@@ -66,3 +120,17 @@ def add_parser(sub) -> None:
     s.add_argument("ini")
     s.add_argument("--file", help="append it to FILE (default: intranet.audit.checkpoint_file)")
     s.set_defaults(func=checkpoint)
+
+    s = commands.add_parser(
+        "archive", help="retention: export entries older than --before to a verified file, "
+                        "then (with --execute) remove them from the database")
+    s.add_argument("ini")
+    s.add_argument("--before", required=True, help="cut date (JST), YYYY-MM-DD")
+    s.add_argument("--output", required=True, help="archive file to create (must not exist)")
+    s.add_argument("--execute", action="store_true", help="remove the archived entries")
+    s.set_defaults(func=archive)
+
+    s = commands.add_parser("verify-archive", help="verify the chain of an archive file")
+    s.add_argument("ini")
+    s.add_argument("file")
+    s.set_defaults(func=verify_archive)

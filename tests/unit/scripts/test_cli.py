@@ -101,3 +101,16 @@ def test_audit_verify_rejects_an_unreadable_checkpoint_file(tmp_path, capsys):
     bad.write_text("not json\n")
     assert main(["audit", "verify", ini, "--from-checkpoint", str(bad)]) == 2
     assert "not a checkpoint line" in capsys.readouterr().err
+
+
+def test_audit_archive_refuses_young_entries_and_bad_dates(tmp_path, capsys):
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    _app_requests(ini, 3)
+    out = str(tmp_path / "archive.jsonl")
+    assert main(["audit", "archive", ini, "--before", "2026-01-01", "--output", out, "--execute"]) == 1
+    assert "保存期間" in capsys.readouterr().err
+    assert main(["audit", "archive", ini, "--before", "yesterday", "--output", out]) == 2
+    assert main(["audit", "archive", ini, "--before", "2001-01-01", "--output", out]) == 0
+    assert "nothing to archive" in capsys.readouterr().out
+    assert _rows(tmp_path, "select count(*) from access_log")[0][0] == 3
