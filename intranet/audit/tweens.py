@@ -80,6 +80,10 @@ def access_log_tween_factory(handler, registry):
             error = exc
             log.error("unhandled %s (request %s)", type(exc).__name__, record.request_id,
                       exc_info=exc)
+        squashed = getattr(request, "exception", None)
+        if (response is not None and squashed is not None
+                and is_error_retryable(request, squashed) and not is_last_attempt(request)):
+            return response  # an error page pyramid_retry discards before retrying
         status = response.status_code if response is not None else 500
         try:
             rows = record.entries(request, status, error is not None)

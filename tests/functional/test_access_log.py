@@ -1,5 +1,7 @@
 """The access log through the real app: one entry per request, every outcome,
 every disclosed case, security events, fail-closed writes (SQLite and PostgreSQL)."""
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 import webtest
@@ -344,3 +346,71 @@ def _drop_guards(conn):
                 conn.execute(sa.text(f"DROP TRIGGER {name}_no_{action} ON {name}"))
             else:
                 conn.execute(sa.text(f"DROP TRIGGER {name}_no_{action}"))
+
+
+# ------------------------------------------------------------------ placement, retries, checkpoints
+
+def test_tween_order_puts_the_log_outside_the_transaction(wsgi_app):
+    from pyramid.interfaces import ITweens
+
+    names = [name for name, _ in wsgi_app.registry.queryUtility(ITweens).implicit()]
+    order = ["intranet.tweens.security_headers_tween_factory",
+             "intranet.audit.tweens.access_log_tween_factory",
+             "pyramid_tm.tm_tween_factory",
+             "intranet.audit.tweens.access_capture_tween_factory",
+             "pyramid.tweens.excview_tween_factory"]
+    assert [n for n in names if n in order] == order
+
+
+def test_a_retried_request_is_logged_once(app_settings, clock, engine, dbsession, collector_user):
+    from pyramid_retry import mark_error_retryable
+
+    class Conflict(Exception):
+        pass
+
+    mark_error_retryable(Conflict)
+    attempts = []
+    config = intranet.make_configurator({**app_settings, "retry.attempts": "3"})
+
+    def flaky(request):
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise Conflict()
+        return Response("done")
+
+    config.add_view(flaky, context=Root, name="flaky", permission=Permission.HomeView)
+    app = config.make_wsgi_app()
+    app.registry.clock = clock
+    testapp = webtest.TestApp(app)
+    login(testapp, "c1")
+    mark = log_mark(engine)
+    testapp.get("/flaky", status=200)
+    assert len(attempts) == 2
+    entry = only(requests_since(engine, mark))
+    assert (entry.outcome, entry.status) == ("allowed", 200)
+    app.registry["db_engine"].dispose()
+
+
+def test_the_app_writes_a_checkpoint_when_the_last_is_old(fresh_database, tmp_path):
+    from intranet.models import AccessLogCheckpoint
+    from tests.conftest import FrozenClock
+
+    path = tmp_path / "checkpoints.jsonl"
+    app = intranet.main({}, **fresh_database, **{"intranet.audit.checkpoint_file": str(path)})
+    clock = app.registry.clock = FrozenClock(dt.datetime(2026, 11, 24, 0, 30))
+    testapp = webtest.TestApp(app)
+    engine = app.registry["db_engine"]
+    testapp.get("/login")  # the first entry: no checkpoint yet, so one now
+    clock.advance(minutes=10)
+    testapp.get("/login")  # not due
+    clock.advance(minutes=6)
+    testapp.get("/login")  # 16 minutes after the first: due
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(AccessLogCheckpoint.seq, AccessLogCheckpoint.chain,
+                                      AccessLogCheckpoint.created_at)
+                            .order_by(AccessLogCheckpoint.id)).all()
+    engine.dispose()
+    assert [(seq, at) for seq, _, at in rows] == [
+        (1, dt.datetime(2026, 11, 24, 0, 30)), (3, dt.datetime(2026, 11, 24, 0, 46))]
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2 and '"seq": 3' in lines[1] and rows[1].chain in lines[1]
