@@ -11,7 +11,7 @@ from pyramid.authorization import DENY_ALL, Allow
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .cases.scopes import case_grants
+from .cases.scopes import case_grants, roles_reaching_every_case
 from .models import AccessLogEntry, Case
 from .security import matrix
 from .security.permissions import Permission
@@ -56,13 +56,13 @@ class CaseContainer(Resource):
     def __init__(self, parent):
         self.__parent__ = parent
 
-    def __getitem__(self, case_no: str) -> CaseResource:
+    def __getitem__(self, case_no: str) -> CaseResource | MissingCaseResource:
         if not CASE_NO.match(case_no):  # malformed: not found, no query
             raise KeyError(case_no)
         dbsession: Session = self.request.dbsession
         case = dbsession.scalar(select(Case).where(Case.case_no == case_no))
         if case is None:
-            raise KeyError(case_no)
+            return MissingCaseResource(case_no, self)
         return CaseResource(case, self)
 
 
@@ -74,9 +74,6 @@ class CaseResource(Resource):
         self.__name__ = case.case_no
         self.__parent__ = parent
         self._acl = None
-
-    #: Denied users get "not found": they may not learn that the case exists.
-    existence_permission = Permission.CaseView
 
     @property
     def audit_id(self) -> str:
@@ -90,6 +87,29 @@ class CaseResource(Resource):
                          for role, principal in grants]
             self._acl.append(DENY_ALL)
         return self._acl
+
+
+class MissingCaseResource(Resource):
+    """A well-formed case number with no case behind it.
+
+    Only roles that would reach *every* case may learn that it does not
+    exist (they get 404). Everyone else is denied exactly as for an existing
+    case outside their scope, so case numbers are no existence oracle."""
+
+    def __init__(self, case_no: str, parent: CaseContainer):
+        self.__name__ = case_no
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+    def __acl__(self):
+        return [(Allow, matrix.role_principal(role), [Permission.CaseView])
+                for role in roles_reaching_every_case()] + [DENY_ALL]
+
+    def __getitem__(self, name):
+        raise KeyError(name)
 
 
 class AdminArea(Resource):

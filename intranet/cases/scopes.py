@@ -78,6 +78,11 @@ def visible_cases_clause(principals: set[str], today: dt.date) -> ColumnElement[
     return or_(*clauses) if clauses else false()
 
 
+def roles_reaching_every_case() -> list[Role]:
+    """Roles that would reach any case, even one that does not exist (yet)."""
+    return [scope.role for scope in SCOPES.values() if scope.all_cases]
+
+
 def case_grants(dbsession, case_id: int, today: dt.date) -> list[tuple[Role, str]]:
     """``(role, principal)`` pairs that reach ``case_id``, sorted."""
     granted = {(scope.role, role_principal(scope.role))

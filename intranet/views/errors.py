@@ -4,7 +4,13 @@ import logging
 from pyramid.csrf import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.renderers import render_to_response
-from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from pyramid.location import lineage
+from pyramid.view import (
+    exception_view_config, forbidden_view_config, notfound_view_config, view_config,
+)
+
+from ..resources import CaseResource, MissingCaseResource
+from ..security.permissions import Permission
 
 log = logging.getLogger(__name__)
 
@@ -18,36 +24,54 @@ def _to_login(request):
     return HTTPSeeOther(request.resource_path(request.root, "login", query=query))
 
 
-def _not_found(request):
-    request.response.status = 404
-    return render_to_response("errors/notfound.jinja2", {}, request=request,
+def _forbidden_page(request):
+    request.response.status = 403
+    return render_to_response("errors/forbidden.jinja2", {}, request=request,
                               response=request.response)
+
+
+def _case_out_of_reach(request) -> bool:
+    """Whether the request is about a case (existing or not) the user may not open."""
+    for resource in lineage(request.context):
+        if isinstance(resource, (CaseResource, MissingCaseResource)):
+            return not request.has_permission(Permission.CaseView, resource)
+    return False
 
 
 @forbidden_view_config(renderer="errors/forbidden.jinja2")
 def forbidden(request):
     """Anonymous: to the login page (back here afterwards). Logged in: 403,
-    or 404 for a resource whose very existence the user may not learn (a
-    case outside their scope looks exactly like a case that does not exist)."""
+    the same page for a case outside the user's scope and for a case number
+    that does not exist (no existence oracle; the log records which)."""
     if request.identity is None:
         request.audit.outcome = "unauthenticated"
         return _to_login(request)
-    request.audit.outcome = "denied"
-    context = request.context
-    existence = getattr(context, "existence_permission", None)
-    if existence is not None and not request.has_permission(existence, context):
-        return _not_found(request)
+    missing = isinstance(request.context, MissingCaseResource)
+    request.audit.outcome = "not_found" if missing else "denied"
     request.response.status = 403
     return {}
 
 
+@view_config(context=MissingCaseResource, permission=Permission.CaseView)
+def missing_case(request):
+    """Roles that reach every case learn that this one does not exist."""
+    request.audit.outcome = "not_found"
+    request.response.status = 404
+    return render_to_response("errors/notfound.jinja2", {}, request=request,
+                              response=request.response)
+
+
 @notfound_view_config(renderer="errors/notfound.jinja2")
 def notfound(request):
-    """404; anonymous users go to the login page whether or not the thing
-    exists, the same answer as for a page they may not see (no oracle)."""
+    """404. Anonymous users go to the login page whether or not the thing
+    exists, and a missing page below a case the user may not open is denied
+    like the case itself (no oracle)."""
     request.audit.outcome = "not_found"
     if request.identity is None:
         return _to_login(request)
+    if _case_out_of_reach(request):
+        request.audit.outcome = "denied"
+        return _forbidden_page(request)
     request.response.status = 404
     return {}
 

@@ -107,17 +107,23 @@ def test_denied_case_looks_like_a_missing_one_and_both_are_logged(
     dbsession.commit()
     login(testapp, "op")
     mark = log_mark(engine)
-    denied = testapp.get(f"/cases/{case.case_no}/", status=404)
-    missing = testapp.get("/cases/2026-999999/", status=404)
-    # the same page, apart from the requested path echoed in the language form
-    assert (denied.text.replace(case.case_no, "N")) == missing.text.replace("2026-999999", "N")
-    assert denied.headers.get("Content-Type") == missing.headers.get("Content-Type")
-    assert factories.SENTINELS[Facet.identity] not in denied.text
-    first, second = requests_since(engine, mark)
+    pairs = [(f"/cases/{case.case_no}/", "/cases/2026-999999/"),
+             (f"/cases/{case.case_no}/anything", "/cases/2026-999999/anything")]
+    for denied_path, missing_path in pairs:
+        denied = testapp.get(denied_path, status=403)
+        missing = testapp.get(missing_path, status=403)
+        # the same page, apart from the requested path echoed in the language form
+        assert denied.text.replace(case.case_no, "N") == missing.text.replace("2026-999999", "N")
+        assert denied.headers.get("Content-Type") == missing.headers.get("Content-Type")
+        assert factories.SENTINELS[Facet.identity] not in denied.text
+    first, second, third, fourth = requests_since(engine, mark)
     assert (first.outcome, first.status, first.permission, first.case_count) == (
-        "denied", 404, Permission.CaseView, 0)
+        "denied", 403, Permission.CaseView, 0)
     assert (first.context_type, first.context_id) == ("CaseResource", case.case_no)
-    assert (second.outcome, second.status) == ("not_found", 404)
+    assert (second.outcome, second.status, second.context_type) == (
+        "not_found", 403, "MissingCaseResource")
+    assert (third.outcome, third.status) == ("denied", 403)
+    assert (fourth.outcome, fourth.status) == ("denied", 403)
 
 
 def test_anonymous_gets_the_same_redirect_for_existing_and_missing_cases(testapp, engine, dbsession):
@@ -129,7 +135,8 @@ def test_anonymous_gets_the_same_redirect_for_existing_and_missing_cases(testapp
     assert existing.location.split("?")[0] == missing.location.split("?")[0]
     first, second = requests_since(engine, mark)
     assert (first.outcome, first.status, first.user_id) == ("unauthenticated", 303, None)
-    assert (second.outcome, second.status) == ("not_found", 303)
+    assert (second.outcome, second.status, second.context_type) == (
+        "unauthenticated", 303, "MissingCaseResource")
 
 
 def test_forbidden_page_is_denied(testapp, engine, dbsession, password_context):

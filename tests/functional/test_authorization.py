@@ -33,7 +33,7 @@ def test_case_page_shows_a_facet_iff_the_matrix_allows_it(
     dbsession.commit()
     login(testapp, "u1")
     reached = REACHES_CAMPAIGN_CASE[role]
-    res = testapp.get(f"/cases/{sentinel_case.case_no}/", status=200 if reached else 404)
+    res = testapp.get(f"/cases/{sentinel_case.case_no}/", status=200 if reached else 403)
     expected = reached and facet in ROLE_FACETS[role]
     shown = factories.SENTINELS[facet] in res.text
     section = f'id="facet-{facet}"' in res.text
@@ -59,7 +59,7 @@ def test_operator_loses_the_case_when_the_campaign_ends(testapp, dbsession, pass
     testapp.get(f"/cases/{case.case_no}/", status=200)
     clock.advance(days=1)
     login(testapp, "op")
-    testapp.get(f"/cases/{case.case_no}/", status=404)
+    testapp.get(f"/cases/{case.case_no}/", status=403)
 
 
 @pytest.mark.parametrize("status", [CampaignStatus.draft, CampaignStatus.closed])
@@ -69,7 +69,7 @@ def test_operator_cannot_see_cases_of_inactive_campaigns(testapp, dbsession, pas
     factories.user(dbsession, password_context, Role.operator, login="op")
     dbsession.commit()
     login(testapp, "op")
-    testapp.get(f"/cases/{case.case_no}/", status=404)
+    testapp.get(f"/cases/{case.case_no}/", status=403)
 
 
 def _case_set(dbsession):
