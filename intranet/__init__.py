@@ -21,6 +21,7 @@ def make_configurator(settings) -> Configurator:
     config.include(".views")
     config.include(".cases")
     config.include(".admin")
+    config.include(".calls")
     return config
 
 

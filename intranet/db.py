@@ -70,3 +70,15 @@ def includeme(config):
         return get_tm_session(session_factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)
+
+
+def begin_write(session) -> None:
+    """Make ``session``'s new transaction a writer from its first statement.
+
+    On SQLite a transaction that reads first and writes later fails at once
+    when another connection wrote in between (WAL snapshot); ``BEGIN
+    IMMEDIATE`` takes the write lock up front (waiting up to busy_timeout).
+    PostgreSQL needs nothing: row locks do the serializing there."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .cases.scopes import case_grants, roles_reaching_every_case
-from .models import AccessLogEntry, Case
+from .models import AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Handover
 from .security import matrix
 from .security.permissions import Permission
 
@@ -37,7 +37,7 @@ class Root(Resource):
     def __init__(self, request):
         self._request = request
         self.children = {"cases": CaseContainer(self), "admin": AdminArea(self),
-                         "audit": AuditArea(self)}
+                         "audit": AuditArea(self), "calls": CallCenter(self)}
 
     @property
     def request(self):
@@ -158,6 +158,106 @@ class AccessLogEntryResource(Resource):
     @property
     def audit_id(self) -> str:
         return str(self.entry.seq)
+
+
+class CallCenter(Resource):
+    """The call center: ``/calls/`` (the operator's desk), campaigns, targets,
+    hand-overs. Views named ``next`` and ``lookup`` live on it."""
+
+    __name__ = "calls"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+        self.children = {"campaigns": CampaignContainer(self), "targets": TargetContainer(self),
+                         "handovers": HandoverContainer(self)}
+
+    def __getitem__(self, name):
+        return self.children[name]
+
+
+def _by_id(request, model, name: str):
+    if not name.isdigit() or len(name) > 12:
+        raise KeyError(name)
+    obj = request.dbsession.get(model, int(name))
+    if obj is None:
+        raise KeyError(name)
+    return obj
+
+
+class CampaignContainer(Resource):
+    __name__ = "campaigns"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name):
+        return CampaignResource(_by_id(self.request, CallCampaign, name), self)
+
+
+class CampaignResource(Resource):
+    def __init__(self, campaign: CallCampaign, parent):
+        self.campaign = campaign
+        self.__name__ = str(campaign.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+
+class TargetContainer(Resource):
+    __name__ = "targets"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name):
+        return CallTargetResource(_by_id(self.request, CallTarget, name), self)
+
+
+class CallTargetResource(Resource):
+    """One person or household to call; the call screen. Its ACL follows the
+    campaign: operators hold their actions only while it is active today."""
+
+    def __init__(self, target: CallTarget, parent):
+        self.target = target
+        self.__name__ = str(target.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+    def __acl__(self):
+        campaign = self.target.campaign
+        today = self.request.today
+        active = (campaign.status == CampaignStatus.active
+                  and campaign.starts_on <= today <= campaign.ends_on)
+        acl = [(Allow, matrix.role_principal(role), sorted(actions))
+               for role, actions in matrix.ROLE_TARGET_ACTIONS.items()
+               if actions and (active or role not in matrix.TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN)]
+        return acl + [DENY_ALL]
+
+
+class HandoverContainer(Resource):
+    __name__ = "handovers"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name):
+        return HandoverResource(_by_id(self.request, Handover, name), self)
+
+
+class HandoverResource(Resource):
+    def __init__(self, handover: Handover, parent):
+        self.handover = handover
+        self.__name__ = str(handover.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
 
 
 def root_factory(request):

@@ -2,6 +2,7 @@
 import datetime as dt
 
 from .clock import to_jst
+from .messages import MESSAGES
 from .navigation import has_work, navigation
 
 ERAS = [  # (first day, kanji, initial)
@@ -46,4 +47,4 @@ def includeme(config):
     env.filters.update(wareki=wareki, date=date_filter, datetime=datetime_filter,
                        datetime_seconds=datetime_seconds_filter, yen=yen)
     env.autoescape = True
-    env.globals.update(navigation=navigation, has_work=has_work)
+    env.globals.update(navigation=navigation, has_work=has_work, message_keys=MESSAGES)

@@ -132,3 +132,22 @@ def sentinel_case(session) -> Case:
                               result="不在", note=s[Facet.call_log]))
     session.flush()
     return c
+
+
+def owed_case(session, *, name="架電 太郎", kana="カデン タロウ", phone: str | None = "03-5555-0001",
+              amount=30000, due=dt.date(2026, 6, 30), fiscal_year=2026,
+              tax_type=TaxType.resident, household_no=None, category=None, call_block=None,
+              **kw) -> Case:
+    """A case owing ``amount`` on one installment of ``fiscal_year`` due ``due``."""
+    c = case(session, name=name, kana=kana, phone=phone, balance=amount,
+             household_no=household_no, **kw)
+    c.delinquency_category = category
+    c.call_block = call_block
+    n = next(_seq)
+    assessment = Assessment(tax_type=tax_type, fiscal_year=fiscal_year, applicable_year=fiscal_year,
+                            notice_no=f"9{n:011d}", annual_amount=amount)
+    assessment.installments.append(Installment(period_no=1, due_date=due, tax_amount=amount,
+                                                late_charge_amount=0))
+    c.assessments.append(assessment)
+    session.flush()
+    return c

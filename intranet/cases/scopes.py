@@ -32,13 +32,16 @@ class CaseScope:
 
 
 def _active_campaign_cases(today: dt.date) -> Select:
-    """Operators see a case while it belongs to a campaign that is active today."""
+    """Operators see a case while it belongs to a campaign that is active today
+    and no collector has flagged it "do not call"."""
     return (
         select(CampaignCase.case_id.label("case_id"),
                literal(role_principal(Role.operator)).label("principal"))
         .join(CallCampaign, CallCampaign.id == CampaignCase.campaign_id)
+        .join(Case, Case.id == CampaignCase.case_id)
         .where(CallCampaign.status == CampaignStatus.active,
-               CallCampaign.starts_on <= today, CallCampaign.ends_on >= today)
+               CallCampaign.starts_on <= today, CallCampaign.ends_on >= today,
+               Case.call_block.is_(None))
     )
 
 

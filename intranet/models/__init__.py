@@ -13,3 +13,7 @@ from .cases import (  # noqa: F401
 from .audit import (  # noqa: F401
     AccessLogArchive, AccessLogCase, AccessLogCheckpoint, AccessLogEntry, AccessLogHead,
 )
+from .calls import (  # noqa: F401
+    REACHED, CallAttempt, CallBlock, CallTarget, Disposition, Handover, HandoverStatus,
+    PhoneCandidate, PhoneCandidateStatus, Promise, PromiseStatus, QueueClass, TargetStatus,
+)

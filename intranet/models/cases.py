@@ -9,10 +9,11 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
+    Boolean, Date, DateTime, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .calls import CallBlock
 from .meta import Base, str_enum
 from .taxpayers import Taxpayer
 
@@ -60,6 +61,8 @@ class Case(Base):
     # Outstanding tax + late charges in yen; recomputed by intranet.cases.services
     # whenever installments or receipts change, so lists and filters need no join.
     balance: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # Collectors' "do not call" flag: excluded from every call campaign while set.
+    call_block: Mapped[CallBlock | None] = mapped_column(str_enum(CallBlock, "call_block"))
 
     taxpayer: Mapped[Taxpayer] = relationship(lazy="joined")
     assessments: Mapped[list[Assessment]] = relationship(
@@ -228,6 +231,7 @@ class CallRecord(Base):
     phone_number: Mapped[str] = mapped_column(String(20), default="")
     result: Mapped[str] = mapped_column(String(40))
     note: Mapped[str] = mapped_column(Text, default="")
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempts.id"), index=True)
 
     case: Mapped[Case] = relationship(back_populates="calls")
 
@@ -244,6 +248,18 @@ class CallCampaign(Base):
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    criteria: Mapped[str] = mapped_column(Text, default="{}")  # the case filter, JSON
+    # Calling hours (JST); no Saturday calls when saturday_start is None; never
+    # on Sundays or national holidays.
+    weekday_start: Mapped[dt.time] = mapped_column(Time, default=dt.time(9, 0))
+    weekday_end: Mapped[dt.time] = mapped_column(Time, default=dt.time(20, 0))
+    saturday_start: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(9, 0))
+    saturday_end: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(17, 0))
+    max_attempts: Mapped[int] = mapped_column(Integer, default=6)
+    min_interval_minutes: Mapped[int] = mapped_column(Integer, default=240)
+    daily_limit: Mapped[int] = mapped_column(Integer, default=2)   # calls per person per day
+    weekly_limit: Mapped[int] = mapped_column(Integer, default=5)  # ... per week
 
 
 class CampaignCase(Base):
@@ -253,3 +269,7 @@ class CampaignCase(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("call_campaigns.id", ondelete="CASCADE"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("call_targets.id"), index=True)
+
+    case: Mapped[Case] = relationship()
+    target = relationship("CallTarget", back_populates="members")

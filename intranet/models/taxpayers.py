@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy import Boolean, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base, str_enum
@@ -101,6 +101,8 @@ class Phone(Base):
     digits: Mapped[str] = mapped_column(String(20), index=True)  # digits only, for search
     kind: Mapped[PhoneKind] = mapped_column(str_enum(PhoneKind, "phone_kind"), default=PhoneKind.home)
     note: Mapped[str] = mapped_column(String(200), default="")
+    # Marked by an operator's "wrong number" result; never called again.
+    unusable: Mapped[bool] = mapped_column(Boolean, default=False)
 
     taxpayer: Mapped[Taxpayer] = relationship(back_populates="phones")
 

@@ -93,7 +93,7 @@ ROLE_FACETS: dict[Role, frozenset[Facet]] = {
 
 #: Actions on a case each role may take (besides seeing its facets).
 ROLE_CASE_ACTIONS: dict[Role, frozenset[P]] = {
-    Role.collector: frozenset({P.CaseView}),
+    Role.collector: frozenset({P.CaseView, P.CaseCallBlockEdit}),
     Role.auditor: frozenset({P.CaseView}),
     Role.operator: frozenset({P.CaseView}),
     Role.contractor: frozenset({P.CaseView}),
@@ -101,11 +101,27 @@ ROLE_CASE_ACTIONS: dict[Role, frozenset[P]] = {
 
 #: Actions outside any one case, granted on the resource tree's root.
 ROLE_ACTIONS: dict[Role, frozenset[P]] = {
-    Role.collector: frozenset({P.HomeView, P.CasesSearch}),
-    Role.auditor: frozenset({P.HomeView, P.CasesSearch, P.AuditLogView}),
-    Role.operator: frozenset({P.HomeView, P.CasesSearch}),
+    Role.collector: frozenset({
+        P.HomeView, P.CasesSearch, P.CampaignsView, P.CampaignsManage, P.HandoversView,
+        P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll}),
+    Role.auditor: frozenset({
+        P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
+        P.CallReportsView, P.CallReportsAll}),
+    Role.operator: frozenset({
+        P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView}),
     Role.contractor: frozenset({P.HomeView}),
 }
+
+#: Actions on a call target. Operators hold theirs only while the target's
+#: campaign is active (see CallTargetResource.__acl__), like its cases.
+ROLE_TARGET_ACTIONS: dict[Role, frozenset[P]] = {
+    Role.collector: frozenset({P.CallTargetView}),
+    Role.auditor: frozenset({P.CallTargetView}),
+    Role.operator: frozenset({P.CallTargetView, P.CallTargetRecord}),
+    Role.contractor: frozenset(),
+}
+#: Roles whose target actions need the campaign to be active today.
+TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN = frozenset({Role.operator})
 
 #: Extra actions of collectors flagged as supervisors (principal ``supervisor``).
 SUPERVISOR_ACTIONS: frozenset[P] = frozenset({P.UsersManage})

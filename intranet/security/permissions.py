@@ -32,3 +32,18 @@ class Permission(enum.StrEnum):
     CasesSearch = "cases:list:search"    # case list and search
     UsersManage = "admin:users:manage"   # supervisors administer users
     AuditLogView = "audit:log:view"      # search and read the access log
+    CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
+
+    # Call center
+    CallQueueWork = "calls:queue:work"          # take the next call from the shared queue
+    CallLookup = "calls:lookup:search"          # find an incoming caller
+    CampaignsView = "calls:campaigns:view"
+    CampaignsManage = "calls:campaigns:manage"  # create, activate and close campaigns
+    HandoversView = "calls:handovers:view"
+    HandoversResolve = "calls:handovers:resolve"  # record what staff did
+    PhoneCandidatesConfirm = "calls:phones:confirm"
+    CallReportsView = "calls:reports:view"      # own figures and the center's totals
+    CallReportsAll = "calls:reports:all"        # every operator's figures
+    # On one call target (its ACL follows the campaign's state)
+    CallTargetView = "calls:target:view"
+    CallTargetRecord = "calls:target:record"    # record a result, hand over, register a number

@@ -9,6 +9,7 @@ import secrets
 
 from pyramid.settings import asbool
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from webob.cookies import make_cookie
 
 from ..models import LoginSession, User
@@ -92,7 +93,13 @@ def lookup(request) -> LoginSession | None:
                             session_id=login_session.id, reason=reason)
         return None
     if now - login_session.last_seen_at >= TOUCH_INTERVAL:
-        login_session.last_seen_at = now
+        # Its own short transaction, so that a request that only reads never
+        # holds a write lock (SQLite) and may itself write in its own
+        # transactions (the call queue's lease).
+        with request.registry["dbsession_factory"]() as dbsession, dbsession.begin():
+            dbsession.execute(update(LoginSession).where(LoginSession.id == login_session.id)
+                              .values(last_seen_at=now))
+        set_committed_value(login_session, "last_seen_at", now)
     return login_session
 
 

@@ -1,0 +1,196 @@
+"""Building a campaign (納付案内計画): which cases, grouped into call targets.
+
+The filter selects open cases with a positive balance that no collector has
+flagged as not to be called and that are in no other open campaign. Their
+unpaid installments decide tax type, fiscal year and current-year versus
+earlier delinquency (現年度 / 滞納繰越) and the age of the debt.
+
+Cases of one household or sharing one phone number become one target
+(名寄せ): one call covers them all. A target without a usable number goes to
+the letter workflow (status ``no_phone``) instead of the queue.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import and_, case as sql_case, func, insert, select, update
+
+from ..models import (
+    Assessment, CallCampaign, CallTarget, CampaignCase, CampaignStatus, Case, CaseStatus,
+    Installment, Phone, QueueClass, Receipt, ReceiptKind, TargetStatus, Taxpayer, TaxType,
+)
+
+PHONE_KNOWN = ("any", "known", "unknown")
+DELINQUENCY = ("any", "current", "past")
+
+
+def fiscal_year(day: dt.date) -> int:
+    """年度: April to March."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+@dataclass
+class CampaignFilter:
+    tax_type: str = ""               # "" | resident | light_vehicle
+    fiscal_year: int | None = None   # 年度 of an unpaid installment
+    delinquency: str = "any"         # any | current (現年度のみ) | past (滞納繰越あり)
+    category: str = ""               # 滞納区分 (exact)
+    balance_min: int | None = None
+    balance_max: int | None = None
+    phone: str = "any"               # any | known | unknown
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+
+@dataclass
+class Candidate:
+    case_id: int
+    taxpayer_id: int
+    household: str
+    balance: int
+    oldest_due_on: dt.date
+    phone_id: int | None = None
+    phone_digits: str | None = None
+
+
+def open_campaign_case_ids():
+    """Cases already in a campaign that is not closed (they are not taken twice)."""
+    return (select(CampaignCase.case_id)
+            .join(CallCampaign, CallCampaign.id == CampaignCase.campaign_id)
+            .where(CallCampaign.status != CampaignStatus.closed))
+
+
+def _unpaid_installments(case_ids_query, today: dt.date):
+    """(case_id, tax_type, fiscal_year, due_date) of every installment still owed."""
+    paid_tax = func.coalesce(func.sum(sql_case((Receipt.kind == ReceiptKind.tax, Receipt.amount),
+                                               else_=0)), 0)
+    paid_late = func.coalesce(func.sum(sql_case(
+        (Receipt.kind == ReceiptKind.late_charge, Receipt.amount), else_=0)), 0)
+    return (
+        select(Assessment.case_id, Assessment.tax_type, Assessment.fiscal_year, Installment.due_date)
+        .join(Installment, Installment.assessment_id == Assessment.id)
+        .outerjoin(Receipt, Receipt.installment_id == Installment.id)
+        .where(Assessment.case_id.in_(case_ids_query), Installment.due_date < today)
+        .group_by(Installment.id, Assessment.case_id, Assessment.tax_type, Assessment.fiscal_year,
+                  Installment.due_date, Installment.tax_amount, Installment.late_charge_amount)
+        .having(and_(True, (Installment.tax_amount - paid_tax > 0)
+                     | (Installment.late_charge_amount - paid_late > 0)))
+    )
+
+
+def matching_cases(dbsession, flt: CampaignFilter, today: dt.date) -> list[Candidate]:
+    """The cases ``flt`` selects, with what grouping and ordering need."""
+    conditions = [Case.status == CaseStatus.open, Case.balance > 0, Case.call_block.is_(None),
+                  Case.id.not_in(open_campaign_case_ids())]
+    if flt.category:
+        conditions.append(Case.delinquency_category == flt.category)
+    if flt.balance_min is not None:
+        conditions.append(Case.balance >= flt.balance_min)
+    if flt.balance_max is not None:
+        conditions.append(Case.balance <= flt.balance_max)
+    base = select(Case.id).where(*conditions)
+
+    unpaid = defaultdict(list)
+    for case_id, tax_type, year, due in dbsession.execute(_unpaid_installments(base, today)):
+        unpaid[case_id].append((tax_type, year, due))
+    current = fiscal_year(today)
+
+    def selected(rows) -> bool:
+        if not rows:
+            return False
+        if flt.tax_type and not any(t == TaxType(flt.tax_type) for t, _, _ in rows):
+            return False
+        if flt.fiscal_year and not any(y == flt.fiscal_year for _, y, _ in rows):
+            return False
+        if flt.delinquency == "current" and any(y < current for _, y, _ in rows):
+            return False
+        if flt.delinquency == "past" and not any(y < current for _, y, _ in rows):
+            return False
+        return True
+
+    phones: dict[int, tuple[int, str]] = {}
+    for phone_id, taxpayer_id, digits in dbsession.execute(
+            select(Phone.id, Phone.taxpayer_id, Phone.digits)
+            .where(Phone.taxpayer_id.in_(select(Case.taxpayer_id).where(*conditions)),
+                   Phone.unusable.is_(False), Phone.digits != "")
+            .order_by(Phone.taxpayer_id, Phone.id)):
+        phones.setdefault(taxpayer_id, (phone_id, digits))
+
+    candidates = []
+    for case_id, taxpayer_id, household, balance in dbsession.execute(
+            select(Case.id, Case.taxpayer_id, Taxpayer.household_no, Case.balance)
+            .join(Taxpayer, Taxpayer.id == Case.taxpayer_id).where(*conditions).order_by(Case.id)):
+        rows = unpaid.get(case_id)
+        if not selected(rows):
+            continue
+        phone = phones.get(taxpayer_id)
+        if flt.phone == "known" and phone is None or flt.phone == "unknown" and phone is not None:
+            continue
+        candidates.append(Candidate(
+            case_id, taxpayer_id, household or f"taxpayer:{taxpayer_id}", balance,
+            min(due for _, _, due in rows), *(phone or (None, None))))
+    return candidates
+
+
+def group(candidates: list[Candidate]) -> list[list[Candidate]]:
+    """名寄せ: cases sharing a household or a phone number form one group."""
+    parent = list(range(len(candidates)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_by_key: dict[str, int] = {}
+    for i, cand in enumerate(candidates):
+        keys = [f"h:{cand.household}"] + ([f"p:{cand.phone_digits}"] if cand.phone_digits else [])
+        for key in keys:
+            j = first_by_key.setdefault(key, i)
+            parent[find(i)] = find(j)
+    groups = defaultdict(list)
+    for i, cand in enumerate(candidates):
+        groups[find(i)].append(cand)
+    return [groups[k] for k in sorted(groups)]
+
+
+def build(dbsession, campaign: CallCampaign, flt: CampaignFilter, today: dt.date,
+          now: dt.datetime) -> dict[str, int]:
+    """Create the campaign's targets and memberships; returns counts."""
+    groups = group(matching_cases(dbsession, flt, today))
+    campaign.criteria = flt.to_json()
+    rows = []
+    for members in groups:
+        phone = next((m for m in members if m.phone_id), None)
+        rows.append({
+            "campaign_id": campaign.id,
+            "group_key": (f"p:{phone.phone_digits}" if phone else f"h:{members[0].household}")[:60],
+            "phone_id": phone.phone_id if phone else None,
+            "status": TargetStatus.queued if phone else TargetStatus.no_phone,
+            "queue_class": int(QueueClass.normal), "attempts": 0,
+            "oldest_due_on": min(m.oldest_due_on for m in members),
+            "balance_key": -sum(m.balance for m in members), "due_at": now,
+            "day_count": 0, "week_count": 0,
+        })
+    if not rows:
+        return {"cases": 0, "targets": 0, "no_phone": 0}
+    ids = dbsession.scalars(
+        insert(CallTarget).returning(CallTarget.id, sort_by_parameter_order=True), rows).all()
+    dbsession.execute(insert(CampaignCase), [
+        {"campaign_id": campaign.id, "case_id": m.case_id, "target_id": target_id}
+        for target_id, members in zip(ids, groups) for m in members])
+    return {"cases": sum(len(g) for g in groups), "targets": len(groups),
+            "no_phone": sum(1 for r in rows if r["phone_id"] is None)}
+
+
+def close(dbsession, campaign: CallCampaign) -> None:
+    """Closing ends operators' access and takes the targets out of the queue."""
+    campaign.status = CampaignStatus.closed
+    dbsession.execute(update(CallTarget)
+                      .where(CallTarget.campaign_id == campaign.id,
+                             CallTarget.status.in_([TargetStatus.queued, TargetStatus.promised]))
+                      .values(status=TargetStatus.finished, leased_by=None, lease_expires_at=None))

@@ -1,0 +1,173 @@
+"""Reading the call center's forms: every field checked, errors as message keys."""
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+
+from ..models import Disposition, TaxType
+from .campaigns import DELINQUENCY, PHONE_KNOWN, CampaignFilter
+from .calendar import to_utc
+from .results import CallResult
+
+MEMO_MAX = 2000
+NAME_MAX = 200
+MAX_AMOUNT = 100_000_000
+PROMISE_MAX_DAYS = 92
+
+
+@dataclass
+class FormErrors:
+    errors: list[str] = field(default_factory=list)  # message keys
+
+    def add(self, key: str) -> None:
+        if key not in self.errors:
+            self.errors.append(key)
+
+
+def _text(post, name, limit, errors, key="form.too_long") -> str:
+    value = post.get(name, "")
+    if not isinstance(value, str):
+        errors.add("form.invalid")
+        return ""
+    value = value.strip()
+    if len(value) > limit:
+        errors.add(key)
+        return value[:limit]
+    return value
+
+
+def _int(post, name, errors, *, minimum=0, maximum=MAX_AMOUNT, required=False) -> int | None:
+    raw = post.get(name, "")
+    # full-width digits and separators as typed on Japanese keyboards
+    raw = unicodedata.normalize("NFKC", raw).strip().replace(",", "").replace("円", "") \
+        if isinstance(raw, str) else ""
+    if not raw:
+        if required:
+            errors.add(f"calls.error.{name}")
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        errors.add(f"calls.error.{name}")
+        return None
+    if not minimum <= value <= maximum:
+        errors.add(f"calls.error.{name}")
+        return None
+    return value
+
+
+def _date(post, name, errors, required=False) -> dt.date | None:
+    raw = post.get(name, "")
+    raw = raw.strip() if isinstance(raw, str) else ""
+    if not raw:
+        if required:
+            errors.add(f"calls.error.{name}")
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        errors.add(f"calls.error.{name}")
+        return None
+
+
+def _time(post, name, errors) -> dt.time | None:
+    raw = post.get(name, "")
+    raw = raw.strip() if isinstance(raw, str) else ""
+    if not raw:
+        return None
+    try:
+        return dt.time.fromisoformat(raw)
+    except ValueError:
+        errors.add(f"calls.error.{name}")
+        return None
+
+
+def parse_result(post, today: dt.date, now: dt.datetime) -> tuple[CallResult | None, FormErrors]:
+    errors = FormErrors()
+    try:
+        disposition = Disposition(post.get("disposition", ""))
+    except ValueError:
+        errors.add("calls.error.disposition")
+        return None, errors
+    result = CallResult(disposition, memo=_text(post, "memo", MEMO_MAX, errors))
+    if disposition == Disposition.promise:
+        result.promise_amount = _int(post, "promise_amount", errors, minimum=1, required=True)
+        result.promise_on = _date(post, "promise_on", errors, required=True)
+        if result.promise_on and not today <= result.promise_on <= today + dt.timedelta(days=PROMISE_MAX_DAYS):
+            errors.add("calls.error.promise_on")
+    elif disposition == Disposition.callback:
+        day = _date(post, "callback_on", errors, required=True)
+        at = _time(post, "callback_time", errors)
+        if day and at is None and "calls.error.callback_time" not in errors.errors:
+            errors.add("calls.error.callback_time")
+        if day and at:
+            result.callback_at = to_utc(dt.datetime.combine(day, at))
+            if not now < result.callback_at <= now + dt.timedelta(days=31):
+                errors.add("calls.error.callback_on")
+    elif disposition == Disposition.consultation:
+        result.handover_reason = _text(post, "handover_reason", MEMO_MAX, errors)
+        if not result.handover_reason:
+            errors.add("calls.error.handover_reason")
+    return (None if errors.errors else result), errors
+
+
+@dataclass
+class CampaignForm:
+    name: str = ""
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    weekday_start: dt.time = dt.time(9, 0)
+    weekday_end: dt.time = dt.time(20, 0)
+    saturday_start: dt.time | None = dt.time(9, 0)
+    saturday_end: dt.time | None = dt.time(17, 0)
+    max_attempts: int = 6
+    min_interval_minutes: int = 240
+    daily_limit: int = 2
+    weekly_limit: int = 5
+    filter: CampaignFilter = field(default_factory=CampaignFilter)
+
+
+def parse_campaign(post, today: dt.date) -> tuple[CampaignForm, FormErrors]:
+    errors = FormErrors()
+    form = CampaignForm()
+    form.name = _text(post, "name", NAME_MAX, errors)
+    if not form.name:
+        errors.add("calls.error.name")
+    form.starts_on = _date(post, "starts_on", errors, required=True)
+    form.ends_on = _date(post, "ends_on", errors, required=True)
+    if form.starts_on and form.ends_on and not (form.starts_on <= form.ends_on
+                                                and form.ends_on >= today):
+        errors.add("calls.error.period")
+    for name in ("weekday_start", "weekday_end", "saturday_start", "saturday_end"):
+        setattr(form, name, _time(post, name, errors))
+    if form.weekday_start is None or form.weekday_end is None \
+            or form.weekday_start >= form.weekday_end:
+        errors.add("calls.error.hours")
+    if (form.saturday_start is None) != (form.saturday_end is None) or (
+            form.saturday_start and form.saturday_start >= form.saturday_end):
+        errors.add("calls.error.hours")
+    for name, low, high in (("max_attempts", 1, 50), ("min_interval_minutes", 0, 60 * 24 * 14),
+                            ("daily_limit", 1, 10), ("weekly_limit", 1, 30)):
+        value = _int(post, name, errors, minimum=low, maximum=high, required=True)
+        if value is not None:
+            setattr(form, name, value)
+    flt = form.filter
+    tax_type = post.get("tax_type", "")
+    if tax_type and tax_type not in {t.value for t in TaxType}:
+        errors.add("calls.error.filter")
+    else:
+        flt.tax_type = tax_type
+    flt.fiscal_year = _int(post, "fiscal_year", errors, minimum=1990, maximum=2100)
+    for name, allowed in (("delinquency", DELINQUENCY), ("phone", PHONE_KNOWN)):
+        value = post.get(name, "any")
+        if value not in allowed:
+            errors.add("calls.error.filter")
+        else:
+            setattr(flt, name, value)
+    flt.category = _text(post, "category", 40, errors)
+    flt.balance_min = _int(post, "balance_min", errors)
+    flt.balance_max = _int(post, "balance_max", errors)
+    if flt.balance_min is not None and flt.balance_max is not None and flt.balance_min > flt.balance_max:
+        errors.add("calls.error.balance_range")
+    return form, errors

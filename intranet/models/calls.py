@@ -1,0 +1,210 @@
+"""The call center's working data: call targets (the queue), call attempts
+(immutable contact records), promises, hand-overs to staff and phone numbers
+found later.
+
+A campaign (:class:`~intranet.models.cases.CallCampaign`) groups its cases
+into :class:`CallTarget` rows, one per person or household reachable on one
+number (名寄せ); the queue hands out targets, and one call covers every case
+of the target.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Date, DateTime, ForeignKey, Index, Integer, String, Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base, str_enum
+
+
+class TargetStatus(enum.StrEnum):
+    queued = "queued"            # in the queue (eligible when due and not leased)
+    promised = "promised"        # waiting for a promised payment
+    handed_over = "handed_over"  # passed to ward staff (引継ぎ)
+    no_phone = "no_phone"        # no usable number: letter workflow (催告書)
+    finished = "finished"        # paid, refused-and-closed, or attempts exhausted
+
+
+class QueueClass(enum.IntEnum):
+    """The first key of the queue order (lower comes first)."""
+
+    callback = 0         # a callback that is due
+    broken_promise = 1   # a promise whose date passed unpaid
+    normal = 2
+
+
+class Disposition(enum.StrEnum):
+    """Call results, as Japanese call centers record them."""
+
+    no_answer = "no_answer"                  # 不在（応答なし）
+    answering_machine = "answering_machine"  # 留守番電話
+    busy = "busy"                            # 話中
+    wrong_number = "wrong_number"            # 番号違い（使用不可にする）
+    other_person = "other_person"            # 本人以外が応答
+    promise = "promise"                      # 納付約束（金額・日付）
+    paid_claimed = "paid_claimed"            # 納付済みの申出
+    refused = "refused"                      # 納付拒否
+    consultation = "consultation"            # 相談希望（職員へ引継ぎ）
+    slip_reissue = "slip_reissue"            # 納付書再発行の依頼
+    direct_debit = "direct_debit"            # 口座振替の案内・申込書送付
+    callback = "callback"                    # 折り返し・再架電の約束（日時）
+
+
+#: Dispositions in which the operator spoke with the taxpayer.
+REACHED = frozenset({
+    Disposition.promise, Disposition.paid_claimed, Disposition.refused,
+    Disposition.consultation, Disposition.slip_reissue, Disposition.direct_debit,
+    Disposition.callback,
+})
+
+
+class CallBlock(enum.StrEnum):
+    """Why collectors flagged a case as not to be called (excluded from every campaign)."""
+
+    consultation = "consultation"    # 相談中
+    installment = "installment"      # 分納中
+    bankruptcy = "bankruptcy"        # 破産
+    deceased = "deceased"            # 死亡
+    do_not_call = "do_not_call"      # 架電拒否の申出
+
+
+class CallTarget(Base):
+    __tablename__ = "call_targets"
+    __table_args__ = (
+        # The queue order (see intranet.calls.queue): one index scan finds the next call.
+        Index("ix_call_targets_queue", "status", "queue_class", "attempts", "oldest_due_on",
+              "balance_key", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("call_campaigns.id", ondelete="CASCADE"), index=True)
+    group_key: Mapped[str] = mapped_column(String(60))  # phone digits or household/taxpayer
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id"))
+    status: Mapped[TargetStatus] = mapped_column(str_enum(TargetStatus, "target_status"))
+    queue_class: Mapped[int] = mapped_column(Integer, default=QueueClass.normal)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_due_on: Mapped[dt.date] = mapped_column(Date)   # age of debt
+    balance_key: Mapped[int] = mapped_column(Integer)       # -(balance at build): larger first
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime)   # not to be called before (UTC)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    day: Mapped[dt.date | None] = mapped_column(Date)        # JST day of day_count
+    day_count: Mapped[int] = mapped_column(Integer, default=0)
+    week: Mapped[dt.date | None] = mapped_column(Date)       # Monday of week_count
+    week_count: Mapped[int] = mapped_column(Integer, default=0)
+    leased_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    callback_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    callback_operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    campaign = relationship("CallCampaign")
+    phone = relationship("Phone")
+    members: Mapped[list[CampaignCase]] = relationship(
+        "CampaignCase", back_populates="target", order_by="CampaignCase.case_id")
+
+
+class CallAttempt(Base):
+    """One call and its result: an immutable contact record. A correction is a
+    new attempt whose ``corrects_id`` names the one it replaces."""
+
+    __tablename__ = "call_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("call_targets.id"), index=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    called_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    phone_number: Mapped[str] = mapped_column(String(20), default="")
+    disposition: Mapped[Disposition] = mapped_column(str_enum(Disposition, "disposition"))
+    promise_amount: Mapped[int | None] = mapped_column(Integer)
+    promise_on: Mapped[dt.date | None] = mapped_column(Date)
+    callback_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempts.id"))
+    incoming: Mapped[bool] = mapped_column(default=False)  # 外部からの電話
+
+    target: Mapped[CallTarget] = relationship()
+    operator = relationship("User", foreign_keys=[operator_id])
+
+
+class PromiseStatus(enum.StrEnum):
+    open = "open"
+    kept = "kept"
+    broken = "broken"
+    superseded = "superseded"  # its call was corrected
+
+
+class Promise(Base):
+    """納付約束: kept when the target's balance falls by the amount, broken
+    when the date passes first."""
+
+    __tablename__ = "promises"
+    __table_args__ = (Index("ix_promises_status_due", "status", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("call_attempts.id"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("call_targets.id"), index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    balance_before: Mapped[int] = mapped_column(Integer)
+    status: Mapped[PromiseStatus] = mapped_column(str_enum(PromiseStatus, "promise_status"))
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    target: Mapped[CallTarget] = relationship()
+
+
+class HandoverStatus(enum.StrEnum):
+    open = "open"
+    done = "done"
+
+
+class Handover(Base):
+    """引継ぎ: a case passed from the call center to ward staff."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (Index("ix_handovers_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("call_targets.id"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempts.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    status: Mapped[HandoverStatus] = mapped_column(str_enum(HandoverStatus, "handover_status"))
+    # What staff did: a negotiation record (operators may not see it).
+    contact_record_id: Mapped[int | None] = mapped_column(ForeignKey("contact_records.id"))
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    case = relationship("Case")
+    creator = relationship("User", foreign_keys=[created_by])
+
+
+class PhoneCandidateStatus(enum.StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    rejected = "rejected"
+
+
+class PhoneCandidate(Base):
+    """電話番号調査: a number an operator found for a no-phone case, pending
+    a collector's confirmation."""
+
+    __tablename__ = "phone_candidates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+    digits: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(200))
+    status: Mapped[PhoneCandidateStatus] = mapped_column(
+        str_enum(PhoneCandidateStatus, "phone_candidate_status"))
+    registered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    case = relationship("Case")

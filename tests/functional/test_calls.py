@@ -1,0 +1,328 @@
+"""The tax call center through the app: campaigns, the queue, results,
+promises, hand-overs (SQLite and PostgreSQL)."""
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from intranet.models import (
+    CallBlock, CallCampaign, CallTarget, CampaignStatus, Handover, Phone, Promise,
+    PromiseStatus, QueueClass, Role, TargetStatus,
+)
+from tests import factories
+from tests.helpers import csrf_token, entries_since, log_mark, login
+
+# The tests' clock: Tuesday 2026-11-24 09:30 JST (a weekday, calling hours).
+
+
+@pytest.fixture
+def staff(dbsession, password_context):
+    users = {
+        "c1": factories.user(dbsession, password_context, Role.collector, login="c1"),
+        "op1": factories.user(dbsession, password_context, Role.operator, login="op1"),
+        "op2": factories.user(dbsession, password_context, Role.operator, login="op2"),
+        "au": factories.user(dbsession, password_context, Role.auditor, login="au"),
+    }
+    dbsession.commit()
+    return users
+
+
+@pytest.fixture
+def owed(dbsession):
+    cases = {
+        "big": factories.owed_case(dbsession, name="大口 一郎", phone="03-1111-0001", amount=90000),
+        "old": factories.owed_case(dbsession, name="古株 二郎", phone="03-1111-0002", amount=20000,
+                                   due=dt.date(2024, 5, 31), fiscal_year=2024),
+        "small": factories.owed_case(dbsession, name="少額 三郎", phone="03-1111-0003", amount=5000),
+        # one household, two taxpayers: one call covers both
+        "wife": factories.owed_case(dbsession, name="世帯 花子", phone="090-2222-0001",
+                                    amount=15000, household_no="H1"),
+        "husband": factories.owed_case(dbsession, name="世帯 太郎", phone=None, amount=25000,
+                                       household_no="H1"),
+        "nophone": factories.owed_case(dbsession, name="不明 四郎", phone=None, amount=40000),
+        "blocked": factories.owed_case(dbsession, name="停止 五郎", phone="03-1111-0005", amount=50000,
+                                       call_block=CallBlock.installment),
+        "paid": factories.owed_case(dbsession, name="完納 六郎", phone="03-1111-0006", amount=0),
+    }
+    dbsession.commit()
+    return cases
+
+
+CAMPAIGN_FORM = {
+    "name": "11月 現年度 納付案内", "starts_on": "2026-11-24", "ends_on": "2026-12-25",
+    "weekday_start": "09:00", "weekday_end": "20:00", "saturday_start": "09:00",
+    "saturday_end": "17:00", "max_attempts": "6", "min_interval_minutes": "240",
+    "daily_limit": "2", "weekly_limit": "5", "tax_type": "", "fiscal_year": "",
+    "delinquency": "any", "category": "", "balance_min": "", "balance_max": "", "phone": "any",
+}
+
+
+def create_campaign(testapp, **overrides):
+    token = csrf_token(testapp, "/calls/campaigns/new")
+    res = testapp.post("/calls/campaigns/new", {**CAMPAIGN_FORM, **overrides, "csrf_token": token},
+                       status=303)
+    return res.follow()
+
+
+def activate(testapp, page):
+    path = page.request.path.rstrip("/") + "/"
+    testapp.post(path + "activate", {"csrf_token": csrf_token(testapp, path)}, status=303)
+
+
+def counts(page):
+    return {td["data-status"]: int(td.text) for td in page.html.select("td[data-status]")}
+
+
+@pytest.fixture
+def campaign(testapp, staff, owed):
+    login(testapp, "c1")
+    page = create_campaign(testapp)
+    activate(testapp, page)
+    return page
+
+
+def next_call(testapp):
+    res = testapp.post("/calls/next", {"csrf_token": csrf_token(testapp, "/calls/")}, status=303)
+    return res
+
+
+def target_id(res) -> int | None:
+    match = re.search(r"/calls/targets/(\d+)/?$", res.location)
+    return int(match.group(1)) if match else None
+
+
+def record(testapp, tid, status=303, **fields):
+    path = f"/calls/targets/{tid}/"
+    return testapp.post(path + "result", {"csrf_token": csrf_token(testapp, path), **fields},
+                        status=status)
+
+
+def test_a_collector_creates_a_campaign_grouped_and_filtered(testapp, staff, owed, dbsession):
+    login(testapp, "c1")
+    page = create_campaign(testapp)
+    assert "準備中" in page.text
+    # 6 callable cases (blocked and paid are out); the household is one target
+    assert page.html.select_one("#campaign-cases").text == "6"
+    assert counts(page) == {"queued": 4, "promised": 0, "handed_over": 0, "no_phone": 1,
+                            "finished": 0}
+    campaign = dbsession.scalars(sa.select(CallCampaign)).one()
+    household = dbsession.scalars(sa.select(CallTarget).where(
+        CallTarget.group_key == "p:09022220001")).one()
+    assert sorted(m.case.case_no for m in household.members) == sorted(
+        [owed["wife"].case_no, owed["husband"].case_no])
+    assert campaign.created_by == staff["c1"].id
+
+
+def test_campaign_filters(testapp, staff, owed):
+    login(testapp, "c1")
+    page = create_campaign(testapp, delinquency="past")
+    assert page.html.select_one("#campaign-cases").text == "1"  # only the 2024 debt
+    page = create_campaign(testapp, name="2", balance_min="10000", balance_max="30000", phone="known")
+    # old (2024) is in the first campaign already; in the household only the wife
+    # (15,000) has a number of her own, the husband (25,000) has none
+    assert page.html.select_one("#campaign-cases").text == "1"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("name", ""), ("starts_on", "2026-13-01"), ("weekday_start", "21:00"), ("max_attempts", "0"),
+    ("tax_type", "income"), ("balance_min", "abc"), ("name", "x" * 201),
+])
+def test_bad_campaign_forms_are_rejected_with_a_message(testapp, staff, owed, field, value, dbsession):
+    login(testapp, "c1")
+    token = csrf_token(testapp, "/calls/campaigns/new")
+    res = testapp.post("/calls/campaigns/new", {**CAMPAIGN_FORM, field: value, "csrf_token": token},
+                       status=400)
+    assert res.html.select_one(".error li").text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallCampaign)) == 0
+
+
+def test_operators_see_cases_only_while_the_campaign_is_active(testapp, staff, owed, engine):
+    login(testapp, "c1")
+    page = create_campaign(testapp)
+    login(testapp, "op1")
+    mark = log_mark(engine)
+    testapp.get(f"/cases/{owed['big'].case_no}/", status=403)
+    (entry,) = entries_since(engine, mark, kind="request")
+    assert (entry.outcome, entry.login) == ("denied", "op1")
+    testapp.get("/calls/campaigns/", status=403)
+    login(testapp, "c1")
+    activate(testapp, page)
+    login(testapp, "op1")
+    testapp.get(f"/cases/{owed['big'].case_no}/", status=200)
+    testapp.get(f"/cases/{owed['blocked'].case_no}/", status=403)  # flagged: never
+
+
+def test_next_call_gives_the_priority_order_and_never_the_same_target(testapp, campaign, owed, dbsession):
+    login(testapp, "op1")
+    first = target_id(next_call(testapp))
+    login(testapp, "op2")
+    second = target_id(next_call(testapp))
+    assert first != second
+    targets = {t.id: {m.case.case_no for m in t.members} for t in dbsession.scalars(sa.select(CallTarget))}
+    # oldest debt first, then the largest balance
+    assert targets[first] == {owed["old"].case_no}
+    assert targets[second] == {owed["big"].case_no}
+    # asking again resumes the held lease
+    assert target_id(next_call(testapp)) == second
+
+
+def test_the_call_screen_has_the_script_and_the_operators_facets(testapp, campaign, owed):
+    login(testapp, "op1")
+    res = next_call(testapp).follow()
+    assert "03-0000-0000" in res.text and "委託を受けて" in res.text
+    assert "古株 二郎" in res.text
+    assert res.html.select_one('a[href="tel:0311110002"]') is not None
+    assert "memo-warning" in res.text
+    assert "住民番号" not in res.text  # resident record is not an operator facet
+
+
+def test_outside_calling_hours_the_queue_gives_nothing(testapp, campaign, clock):
+    clock.advance(hours=11)  # 20:30 JST
+    login(testapp, "op1")
+    res = next_call(testapp)
+    assert res.location.endswith("/calls/?notice=closed")
+    assert "架電時間外" in res.follow().text
+    clock.advance(days=5, hours=-6)  # Sunday 2026-11-29 14:30 JST
+    login(testapp, "op1")
+    assert next_call(testapp).location.endswith("notice=closed")
+
+
+@pytest.mark.parametrize("disposition,fields,status,queue_class", [
+    ("no_answer", {}, TargetStatus.queued, QueueClass.normal),
+    ("answering_machine", {}, TargetStatus.queued, QueueClass.normal),
+    ("busy", {}, TargetStatus.queued, QueueClass.normal),
+    ("other_person", {}, TargetStatus.queued, QueueClass.normal),
+    ("promise", {"promise_amount": "２０，０００", "promise_on": "2026-11-30"}, TargetStatus.promised, QueueClass.normal),
+    ("paid_claimed", {}, TargetStatus.promised, QueueClass.normal),
+    ("refused", {}, TargetStatus.finished, QueueClass.normal),
+    ("consultation", {"handover_reason": "分納の相談"}, TargetStatus.handed_over, QueueClass.normal),
+    ("slip_reissue", {}, TargetStatus.queued, QueueClass.normal),
+    ("direct_debit", {}, TargetStatus.queued, QueueClass.normal),
+    ("callback", {"callback_on": "2026-11-25", "callback_time": "18:30"}, TargetStatus.queued, QueueClass.callback),
+    ("wrong_number", {}, TargetStatus.no_phone, QueueClass.normal),
+])
+def test_each_disposition(testapp, campaign, dbsession, staff, disposition, fields, status, queue_class, clock):
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    res = record(testapp, tid, disposition=disposition, memo="テスト", **fields)
+    assert res.location.endswith("/calls/?notice=recorded")
+    target = dbsession.get(CallTarget, tid)
+    assert (target.status, target.queue_class, target.attempts) == (status, queue_class, 1)
+    assert target.leased_by is None
+    if status == TargetStatus.queued and queue_class == QueueClass.normal:
+        assert target.due_at > clock.now()
+    if disposition == "promise":
+        promise = dbsession.scalars(sa.select(Promise).where(Promise.target_id == tid)).one()
+        assert (promise.amount, promise.due_on, promise.status) == (20000, dt.date(2026, 11, 30),
+                                                                   PromiseStatus.open)
+    if disposition == "callback":
+        assert target.callback_at == dt.datetime(2026, 11, 25, 9, 30)  # 18:30 JST
+        assert target.callback_operator_id == staff["op1"].id
+    if disposition == "wrong_number":
+        assert dbsession.get(Phone, target.phone_id or 0) is None
+        assert dbsession.scalars(sa.select(Phone).where(Phone.unusable.is_(True))).one()
+    if disposition == "consultation":
+        assert dbsession.scalars(sa.select(Handover).where(Handover.target_id == tid)).one()
+    # the result is on the case's call log
+    case_no = target.members[0].case.case_no
+    assert "テスト" in testapp.get(f"/cases/{case_no}/").text
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"disposition": "promise", "promise_amount": "", "promise_on": "2026-11-30"}, "約束金額"),
+    ({"disposition": "promise", "promise_amount": "1000", "promise_on": "2027-06-01"}, "約束日"),
+    ({"disposition": "callback", "callback_on": "2026-11-25"}, "時刻"),
+    ({"disposition": "consultation"}, "引継ぎ理由"),
+    ({"disposition": "steal-data"}, "結果を選んで"),
+    ({"disposition": "no_answer", "memo": "x" * 2001}, "長すぎ"),
+])
+def test_bad_results_are_rejected_and_nothing_is_recorded(testapp, campaign, dbsession, fields, message):
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    res = record(testapp, tid, status=400, **fields)
+    assert message in res.html.select_one(".error").text
+    assert dbsession.get(CallTarget, tid).attempts == 0
+
+
+def test_a_broken_promise_comes_back_first(testapp, campaign, dbsession, clock):
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    record(testapp, tid, disposition="promise", promise_amount="20000", promise_on="2026-11-25")
+    clock.advance(days=2)  # Thursday: the promised date has passed unpaid
+    login(testapp, "op2")
+    assert target_id(next_call(testapp)) == tid
+    target = dbsession.get(CallTarget, tid)
+    assert target.queue_class == QueueClass.broken_promise
+    assert dbsession.scalars(sa.select(Promise)).one().status == PromiseStatus.broken
+
+
+def test_a_kept_promise_closes_itself(testapp, campaign, dbsession, clock, owed):
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    record(testapp, tid, disposition="promise", promise_amount="20000", promise_on="2026-11-27")
+    target = dbsession.get(CallTarget, tid)
+    for member in target.members:  # the payment arrives (data link)
+        member.case.balance = 0
+    dbsession.commit()
+    login(testapp, "op1")
+    assert target_id(next_call(testapp)) != tid
+    dbsession.expire_all()
+    assert dbsession.scalars(sa.select(Promise)).one().status == PromiseStatus.kept
+    assert dbsession.get(CallTarget, tid).status == TargetStatus.finished
+
+
+def test_callbacks_belong_to_their_operator_until_the_grace_period(testapp, campaign, dbsession, clock):
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    record(testapp, tid, disposition="callback", callback_on="2026-11-24", callback_time="10:00")
+    clock.advance(minutes=31)  # 10:01 JST: due
+    login(testapp, "op2")
+    assert target_id(next_call(testapp)) != tid
+    login(testapp, "op1")
+    assert target_id(next_call(testapp)) == tid  # first for its own operator
+    path = f"/calls/targets/{tid}/"
+    record(testapp, tid, disposition="callback", callback_on="2026-11-24", callback_time="11:00")
+    clock.advance(hours=1, minutes=31)  # 11:31: past the 30-minute grace
+    login(testapp, "op2")
+    assert target_id(next_call(testapp)) == tid
+
+
+def test_a_hand_over_reaches_the_collectors_inbox(testapp, campaign, dbsession, owed):
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    record(testapp, tid, disposition="consultation", handover_reason="分納の相談を希望")
+    login(testapp, "c1")
+    inbox = testapp.get("/calls/handovers/")
+    assert "分納の相談を希望" in inbox.text and "古株 二郎" in inbox.text
+    page = testapp.click(href=r"/calls/handovers/\d+", index=0) if False else testapp.get(
+        inbox.html.select_one("#handovers a")["href"])
+    form = page.forms["resolve-form"]
+    form["content"] = "来庁時に分納誓約を取得（職員メモ）"
+    form.submit(status=303)
+    assert "分納の相談を希望" not in testapp.get("/calls/handovers/").text
+    # the operator sees that it was handed over, not what staff wrote
+    login(testapp, "op1")
+    screen = testapp.get(f"/calls/targets/{tid}/")
+    assert "引き継ぎ済み" in screen.text
+    assert "職員メモ" not in screen.text
+    assert "職員メモ" not in testapp.get(f"/cases/{owed['old'].case_no}/").text
+    login(testapp, "c1")
+    assert "職員メモ" in testapp.get(f"/cases/{owed['old'].case_no}/").text
+
+
+def test_a_leased_target_cannot_be_recorded_by_another_operator(testapp, campaign, dbsession):
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    login(testapp, "op2")
+    res = record(testapp, tid, status=409, disposition="no_answer")
+    assert "他のオペレータが対応中" in res.text
+
+
+def test_other_roles_cannot_work_the_queue(testapp, campaign):
+    login(testapp, "c1")
+    testapp.post("/calls/next", {"csrf_token": csrf_token(testapp)}, status=403)
+    login(testapp, "au")
+    testapp.get("/calls/campaigns/", status=200)
+    testapp.get("/calls/campaigns/new", status=403)
+    testapp.get("/calls/handovers/", status=200)
