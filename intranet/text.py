@@ -26,3 +26,20 @@ def digits(text: str | None) -> str:
     if not text:
         return ""
     return _NON_DIGITS.sub("", unicodedata.normalize("NFKC", text))
+
+
+_INTERNATIONAL_JP = re.compile(r"^\s*(?:\+|00|010)\s*81")
+
+
+def phone_digits(text: str | None) -> str:
+    """A phone number as the digits Japanese numbers are stored with: width
+    folded, separators dropped, and the international form (+81 90..., 0081,
+    010-81) turned back into the domestic one (090...)."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    match = _INTERNATIONAL_JP.match(text)
+    if match:
+        rest = digits(text[match.end():])
+        return "0" + rest.removeprefix("0")
+    return digits(text)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import contains_eager
 
 from ..models import Assessment, Case, Phone, Taxpayer
 from ..security.matrix import Facet
-from ..text import digits, fold
+from ..text import digits, fold, phone_digits
 from .scopes import visible_cases_clause
 
 PAGE_SIZE = 50
@@ -59,7 +59,7 @@ def search_cases(dbsession, principals, today, facets, criteria: Criteria, page:
                               Taxpayer.search_kana.contains(term, autoescape=True)))
     if criteria.phone and "phone" in allowed:
         conditions.append(exists().where(Phone.taxpayer_id == Case.taxpayer_id,
-                                         Phone.digits.contains(digits(criteria.phone), autoescape=True)))
+                                         Phone.digits.contains(phone_digits(criteria.phone), autoescape=True)))
     if criteria.notice_no and "notice_no" in allowed:
         conditions.append(exists().where(Assessment.case_id == Case.id,
                                          Assessment.notice_no == digits(criteria.notice_no)))

@@ -326,3 +326,30 @@ def test_other_roles_cannot_work_the_queue(testapp, campaign):
     testapp.get("/calls/campaigns/", status=200)
     testapp.get("/calls/campaigns/new", status=403)
     testapp.get("/calls/handovers/", status=200)
+
+
+@pytest.mark.parametrize("term", ["０３－１１１１－０００２", "+81 3-1111-0002", "0311110002"])
+def test_incoming_lookup_finds_the_caller_in_any_phone_format(testapp, campaign, owed, engine, term):
+    login(testapp, "op1")
+    form = testapp.get("/calls/lookup").forms["lookup-form"]
+    form["phone"] = term
+    mark = log_mark(engine)
+    res = form.submit()
+    rows = res.html.select("#lookup-results tbody tr")
+    assert [r.select("td")[0].text for r in rows] == [owed["old"].case_no]
+    screen = testapp.get(rows[0].select_one("a.button")["href"])
+    assert "古株 二郎" in screen.text
+    lookup_entry = entries_since(engine, mark, kind="request")[0]
+    assert [c.case_no for c in lookup_entry.cases] == [owed["old"].case_no]
+    assert "0002" not in (lookup_entry.query or "") + lookup_entry.path
+
+
+def test_incoming_lookup_by_notice_number_and_kana_stays_inside_campaigns(testapp, campaign, owed):
+    login(testapp, "op1")
+    notice = owed["big"].assessments[0].notice_no
+    res = testapp.post("/calls/lookup", {"csrf_token": csrf_token(testapp, "/calls/lookup"),
+                                         "notice_no": notice})
+    assert "大口 一郎" in res.text
+    res = testapp.post("/calls/lookup", {"csrf_token": csrf_token(testapp, "/calls/lookup"),
+                                         "name": "停止"})  # the flagged case: not in any campaign
+    assert "停止 五郎" not in res.text and "0件" in res.text
