@@ -18,6 +18,7 @@ NAV_ITEMS = [
     NavItem("nav.calls", ("calls",), Permission.CallQueueWork),
     NavItem("nav.campaigns", ("calls", "campaigns"), Permission.CampaignsView),
     NavItem("nav.handovers", ("calls", "handovers"), Permission.HandoversView),
+    NavItem("nav.reports", ("calls", "reports"), Permission.CallReportsView),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
 ]
 

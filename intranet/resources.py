@@ -169,7 +169,7 @@ class CallCenter(Resource):
     def __init__(self, parent):
         self.__parent__ = parent
         self.children = {"campaigns": CampaignContainer(self), "targets": TargetContainer(self),
-                         "handovers": HandoverContainer(self)}
+                         "handovers": HandoverContainer(self), "reports": CallReports(self)}
 
     def __getitem__(self, name):
         return self.children[name]
@@ -237,6 +237,15 @@ class CallTargetResource(Resource):
                for role, actions in matrix.ROLE_TARGET_ACTIONS.items()
                if actions and (active or role not in matrix.TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN)]
         return acl + [DENY_ALL]
+
+
+class CallReports(Resource):
+    """日報・月報 (``?kind=daily&date=...`` / ``?kind=monthly&month=...``)."""
+
+    __name__ = "reports"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
 
 
 class HandoverContainer(Resource):

@@ -32,7 +32,7 @@ def organisation(session, kind: OrganisationKind) -> Organisation:
 
 def user(session, password_context, role: Role, login: str | None = None, **kw) -> User:
     login = login or f"{role}{next(_seq)}"
-    u = User(login=login, display_name=f"テスト {login}", role=role,
+    u = User(login=login, display_name=kw.pop("display_name", f"テスト {login}"), role=role,
              organisation=organisation(session, ORG_KINDS[role]),
              password_hash=password_context.hash(kw.pop("password", PASSWORD)),
              failed_logins=0, is_active=True, is_supervisor=kw.pop("is_supervisor", False),

@@ -1,0 +1,232 @@
+"""Daily and monthly call-center reports (日報・月報) and the effect of calling.
+
+Figures count calls by the time they were made (JST). A corrected result
+counts once, with the disposition of its latest correction.
+
+* attempts: calls made;
+* reached: calls that spoke with the taxpayer (:data:`~intranet.models.REACHED`);
+* promises and their amount; hand-overs (相談希望); payment slips reissued;
+  direct-debit guidance.
+
+The monthly effect compares the cases reached in the month with the cases
+called but never reached: how many paid anything, and how much, within 30
+days of the first call (reached: the first call that reached them).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+
+from sqlalchemy import select
+
+from ..models import (
+    REACHED, Assessment, CallAttempt, CampaignCase, Disposition, Installment, Receipt, User,
+)
+from .calendar import JST
+
+EFFECT_DAYS = 30
+
+
+@dataclass
+class Figures:
+    attempts: int = 0
+    reached: int = 0
+    promises: int = 0
+    promise_amount: int = 0
+    handovers: int = 0
+    slips: int = 0
+    direct_debits: int = 0
+
+    def add(self, disposition: Disposition, amount: int | None) -> None:
+        self.attempts += 1
+        self.reached += disposition in REACHED
+        if disposition == Disposition.promise:
+            self.promises += 1
+            self.promise_amount += amount or 0
+        self.handovers += disposition == Disposition.consultation
+        self.slips += disposition == Disposition.slip_reissue
+        self.direct_debits += disposition == Disposition.direct_debit
+
+
+COLUMNS = [f.name for f in fields(Figures)]
+
+
+@dataclass
+class Row:
+    operator_id: int | None     # None: the whole center
+    operator_name: str
+    figures: Figures
+
+
+@dataclass
+class Effect:
+    cases: int = 0
+    paid_cases: int = 0
+    paid_amount: int = 0
+
+
+@dataclass
+class Report:
+    kind: str            # daily | monthly
+    label: str           # 2026-11-24 | 2026-11
+    rows: list[Row]      # per operator, then the center total
+    effect: dict[str, Effect] = field(default_factory=dict)  # reached / not_reached (monthly)
+
+
+def _utc_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[midnight JST of first, midnight JST after last) in naive UTC."""
+    return (dt.datetime.combine(first, dt.time()) - JST,
+            dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) - JST)
+
+
+def effective_calls(dbsession, start: dt.datetime, end: dt.datetime) -> list[CallAttempt]:
+    """Calls made in [start, end), each with its latest correction's result
+    (returned as the original attempt with ``effective`` set)."""
+    originals = dbsession.scalars(select(CallAttempt).where(
+        CallAttempt.called_at >= start, CallAttempt.called_at < end,
+        CallAttempt.corrects_id.is_(None)).order_by(CallAttempt.called_at, CallAttempt.id)).all()
+    latest = {a.id: a for a in originals}
+    root_of = {a.id: a.id for a in originals}
+    frontier = list(latest)
+    while frontier:
+        corrections = dbsession.scalars(select(CallAttempt).where(
+            CallAttempt.corrects_id.in_(frontier)).order_by(CallAttempt.id)).all()
+        frontier = []
+        for c in corrections:
+            root = root_of[c.corrects_id]
+            root_of[c.id] = root
+            latest[root] = c
+            frontier.append(c.id)
+    for a in originals:
+        a.effective = latest[a.id]
+    return list(originals)
+
+
+def _rows(dbsession, calls, operator_ids=None) -> list[Row]:
+    per_operator: dict[int, Figures] = defaultdict(Figures)
+    total = Figures()
+    for call in calls:
+        eff = call.effective
+        per_operator[call.operator_id].add(eff.disposition, eff.promise_amount)
+        total.add(eff.disposition, eff.promise_amount)
+    names = dict(dbsession.execute(select(User.id, User.display_name)
+                                   .where(User.id.in_(list(per_operator)))).all())
+    rows = [Row(op, names.get(op, str(op)), figures) for op, figures in
+            sorted(per_operator.items(), key=lambda item: names.get(item[0], ""))
+            if operator_ids is None or op in operator_ids]
+    rows.append(Row(None, "", total))
+    return rows
+
+
+def daily(dbsession, day: dt.date, operator_ids=None) -> Report:
+    calls = effective_calls(dbsession, *_utc_range(day, day))
+    return Report("daily", day.isoformat(), _rows(dbsession, calls, operator_ids))
+
+
+def monthly(dbsession, year: int, month: int, operator_ids=None) -> Report:
+    first = dt.date(year, month, 1)
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    calls = effective_calls(dbsession, *_utc_range(first, last))
+    report = Report("monthly", f"{year:04d}-{month:02d}", _rows(dbsession, calls, operator_ids))
+    report.effect = effect(dbsession, calls)
+    return report
+
+
+def effect(dbsession, calls) -> dict[str, Effect]:
+    """Payments within 30 days of the first call, reached cases versus the others."""
+    members = defaultdict(list)
+    for target_id, case_id in dbsession.execute(
+            select(CampaignCase.target_id, CampaignCase.case_id)
+            .where(CampaignCase.target_id.in_({c.target_id for c in calls}))):
+        members[target_id].append(case_id)
+    first_call: dict[int, dt.date] = {}
+    first_reach: dict[int, dt.date] = {}
+    for call in calls:  # in time order
+        day = (call.called_at + JST).date()
+        for case_id in members[call.target_id]:
+            first_call.setdefault(case_id, day)
+            if call.effective.disposition in REACHED:
+                first_reach.setdefault(case_id, day)
+    paid = defaultdict(int)
+    if first_call:
+        for case_id, received_on, amount in dbsession.execute(
+                select(Assessment.case_id, Receipt.received_on, Receipt.amount)
+                .join(Installment, Installment.id == Receipt.installment_id)
+                .join(Assessment, Assessment.id == Installment.assessment_id)
+                .where(Assessment.case_id.in_(list(first_call)))):
+            start = first_reach.get(case_id, first_call[case_id])
+            if start <= received_on <= start + dt.timedelta(days=EFFECT_DAYS):
+                paid[case_id] += amount
+    result = {"reached": Effect(), "not_reached": Effect()}
+    for case_id in first_call:
+        group = result["reached" if case_id in first_reach else "not_reached"]
+        group.cases += 1
+        if paid[case_id] > 0:
+            group.paid_cases += 1
+            group.paid_amount += paid[case_id]
+    return result
+
+
+# ---------------------------------------------------------------- downloads
+
+HEADERS_JA = {"operator": "オペレータ", "attempts": "架電数", "reached": "本人接触数",
+              "promises": "納付約束件数", "promise_amount": "納付約束金額",
+              "handovers": "引継ぎ件数", "slips": "納付書再発行件数",
+              "direct_debits": "口座振替案内件数"}
+EFFECT_HEADERS_JA = ["区分", "案件数", "30日以内に納付した案件数", "30日以内の納付額"]
+EFFECT_LABELS_JA = {"reached": "本人接触あり", "not_reached": "本人接触なし"}
+TOTAL_JA = "センター合計"
+
+
+def table(report: Report) -> list[list]:
+    header = ["期間" if report.kind == "monthly" else "日付", HEADERS_JA["operator"]] + [
+        HEADERS_JA[c] for c in COLUMNS]
+    rows = [header]
+    for row in report.rows:
+        rows.append([report.label, row.operator_name or TOTAL_JA]
+                    + [getattr(row.figures, c) for c in COLUMNS])
+    return rows
+
+
+def effect_table(report: Report) -> list[list]:
+    if not report.effect:
+        return []
+    return [EFFECT_HEADERS_JA] + [
+        [EFFECT_LABELS_JA[key], e.cases, e.paid_cases, e.paid_amount]
+        for key, e in report.effect.items()]
+
+
+def to_csv(report: Report) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel opens it correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(table(report))
+    if report.effect:
+        writer.writerow([])
+        writer.writerows(effect_table(report))
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(report: Report) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "日報" if report.kind == "daily" else "月報"
+    for row in table(report):
+        sheet.append(row)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    if report.effect:
+        effect_sheet = book.create_sheet("効果測定")
+        for row in effect_table(report):
+            effect_sheet.append(row)
+        for cell in effect_sheet[1]:
+            cell.font = Font(bold=True)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

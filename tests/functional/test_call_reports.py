@@ -1,0 +1,138 @@
+"""日報・月報 against hand-computed figures on a fixed fixture."""
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+
+from intranet.calls import campaigns
+from intranet.models import (
+    CallAttempt, CallCampaign, CallTarget, CampaignStatus, Disposition, Receipt, ReceiptKind, Role,
+)
+from tests import factories
+from tests.helpers import login
+
+JST = dt.timedelta(hours=9)
+
+
+def at(day, hh, mm=0):
+    """A JST wall-clock time as the naive UTC the database stores."""
+    return dt.datetime(2026, 11, day, hh, mm) - JST
+
+
+@pytest.fixture
+def history(dbsession, password_context):
+    op1 = factories.user(dbsession, password_context, Role.operator, login="op1", display_name="甲 オペ")
+    op2 = factories.user(dbsession, password_context, Role.operator, login="op2", display_name="乙 オペ")
+    factories.user(dbsession, password_context, Role.collector, login="c1")
+    cases = {k: factories.owed_case(dbsession, name=f"報告 {k}", phone=f"03-3333-000{i}", amount=50000)
+             for i, k in enumerate("ABCD")}
+    campaign = CallCampaign(name="報告", status=CampaignStatus.active, starts_on=dt.date(2026, 11, 1),
+                            ends_on=dt.date(2026, 12, 31), created_at=at(1, 9))
+    dbsession.add(campaign)
+    dbsession.flush()
+    campaigns.build(dbsession, campaign, campaigns.CampaignFilter(), dt.date(2026, 11, 24), at(24, 9))
+    target = {k: next(t for t in dbsession.query(CallTarget) if t.members[0].case_id == c.id)
+              for k, c in cases.items()}
+
+    def call(who, key, when, disposition, amount=None, corrects=None):
+        a = CallAttempt(target_id=target[key].id, operator_id=who.id, called_at=when,
+                        disposition=disposition, promise_amount=amount, memo="",
+                        corrects_id=corrects.id if corrects else None)
+        dbsession.add(a)
+        dbsession.flush()
+        return a
+
+    call(op1, "A", at(24, 9, 40), Disposition.no_answer)
+    call(op1, "A", at(24, 13), Disposition.promise, 20000)
+    call(op1, "B", at(24, 10), Disposition.busy)
+    call(op1, "D", at(24, 10, 30), Disposition.no_answer)
+    call(op2, "C", at(24, 11), Disposition.consultation)
+    slip = call(op2, "B", at(24, 15), Disposition.slip_reissue)
+    call(op2, "B", at(24, 15, 5), Disposition.direct_debit, corrects=slip)  # a correction
+    call(op1, "C", at(25, 10), Disposition.refused)
+    call(op1, "A", at(23, 23, 59), Disposition.busy)  # the day before (JST)
+
+    def pay(key, day, amount):
+        installment = cases[key].assessments[0].installments[0]
+        dbsession.add(Receipt(installment_id=installment.id, kind=ReceiptKind.tax, amount=amount,
+                              received_on=day))
+
+    pay("A", dt.date(2026, 12, 5), 20000)    # within 30 days of reaching A
+    pay("B", dt.date(2027, 1, 10), 5000)     # too late
+    pay("D", dt.date(2026, 11, 30), 3000)    # D was never reached
+    dbsession.commit()
+
+
+def figures(res):
+    table = {}
+    for tr in res.html.select("#report tbody tr"):
+        name = tr.find("th").text
+        table[name] = {td["data-col"]: td.text for td in tr.select("td")}
+    return table
+
+
+COLS = ["attempts", "reached", "promises", "promise_amount", "handovers", "slips", "direct_debits"]
+
+
+def row(*values):
+    return dict(zip(COLS, [str(v) if not isinstance(v, str) else v for v in values]))
+
+
+def test_daily_report_matches_hand_computed_figures(testapp, history):
+    login(testapp, "c1")
+    res = testapp.get("/calls/reports/", {"kind": "daily", "date": "2026-11-24"})
+    assert figures(res) == {
+        "甲 オペ": row(4, 1, 1, "20,000円", 0, 0, 0),
+        "乙 オペ": row(2, 2, 0, "0円", 1, 0, 1),   # the slip was corrected to direct debit
+        "センター合計": row(6, 3, 1, "20,000円", 1, 0, 1),
+    }
+
+
+def test_monthly_report_and_effect(testapp, history):
+    login(testapp, "c1")
+    res = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11"})
+    assert figures(res)["甲 オペ"] == row(6, 2, 1, "20,000円", 0, 0, 0)
+    assert figures(res)["センター合計"] == row(8, 4, 1, "20,000円", 1, 0, 1)
+    effect = {tr.find("th").text: [td.text for td in tr.select("td")]
+              for tr in res.html.select("#effect tbody tr")}
+    assert effect == {"本人接触あり": ["3", "1", "20,000円"], "本人接触なし": ["1", "1", "3,000円"]}
+
+
+def test_operators_see_their_own_row_and_the_center_total(testapp, history):
+    login(testapp, "op2")
+    res = testapp.get("/calls/reports/", {"kind": "daily", "date": "2026-11-24"})
+    assert list(figures(res)) == ["乙 オペ", "センター合計"]
+    assert figures(res)["センター合計"]["attempts"] == "6"
+
+
+def test_csv_has_a_bom_and_excel_opens_the_same_figures(testapp, history):
+    login(testapp, "c1")
+    res = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11", "format": "csv"})
+    assert res.content_type == "text/csv" and res.body.startswith(b"\xef\xbb\xbf")
+    lines = res.body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("期間,オペレータ,架電数,本人接触数")
+    assert "2026-11,センター合計,8,4,1,20000,1,0,1" in lines
+    assert "本人接触なし,1,1,3000" in lines
+    assert "attachment" in res.headers["Content-Disposition"]
+    res = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11", "format": "xlsx"})
+    book = openpyxl.load_workbook(io.BytesIO(res.body))
+    rows = list(book["月報"].iter_rows(values_only=True))
+    assert rows[-1] == ("2026-11", "センター合計", 8, 4, 1, 20000, 1, 0, 1)
+    assert list(book["効果測定"].iter_rows(values_only=True))[1] == ("本人接触あり", 3, 1, 20000)
+
+
+@pytest.mark.parametrize("params", [{"kind": "daily", "date": "2026-02-30"},
+                                    {"kind": "monthly", "month": "2026-13"},
+                                    {"kind": "monthly", "month": "abc"}])
+def test_bad_report_dates_get_a_clear_400(testapp, history, params):
+    login(testapp, "c1")
+    res = testapp.get("/calls/reports/", params, status=400)
+    assert "正しくありません" in res.text
+
+
+def test_contractors_cannot_see_reports(testapp, history, dbsession, password_context):
+    factories.user(dbsession, password_context, Role.contractor, login="k1")
+    dbsession.commit()
+    login(testapp, "k1")
+    testapp.get("/calls/reports/", status=403)
