@@ -60,7 +60,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['call_campaigns.id'], name=op.f('fk_call_targets_campaign_id_call_campaigns'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['leased_by'], ['users.id'], name=op.f('fk_call_targets_leased_by_users')),
     sa.ForeignKeyConstraint(['phone_id'], ['phones.id'], name=op.f('fk_call_targets_phone_id_phones')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_targets'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_targets')),
+    sa.UniqueConstraint('campaign_id', 'group_key', name=op.f('uq_call_targets_campaign_id'))
     )
     with op.batch_alter_table('call_targets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_call_targets_campaign_id'), ['campaign_id'], unique=False)

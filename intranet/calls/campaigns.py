@@ -178,11 +178,14 @@ def build(dbsession, campaign: CallCampaign, flt: CampaignFilter, today: dt.date
         })
     if not rows:
         return {"cases": 0, "targets": 0, "no_phone": 0}
-    ids = dbsession.scalars(
-        insert(CallTarget).returning(CallTarget.id, sort_by_parameter_order=True), rows).all()
-    dbsession.execute(insert(CampaignCase), [
-        {"campaign_id": campaign.id, "case_id": m.case_id, "target_id": target_id}
-        for target_id, members in zip(ids, groups) for m in members])
+    # Plain executemany (fast on both backends), then the ids by group key,
+    # which is unique within a campaign (groups sharing a key were merged).
+    dbsession.execute(insert(CallTarget.__table__), rows)
+    ids = dict(dbsession.execute(select(CallTarget.group_key, CallTarget.id)
+                                 .where(CallTarget.campaign_id == campaign.id)).all())
+    dbsession.execute(insert(CampaignCase.__table__), [
+        {"campaign_id": campaign.id, "case_id": m.case_id, "target_id": ids[row["group_key"]]}
+        for row, members in zip(rows, groups) for m in members])
     return {"cases": sum(len(g) for g in groups), "targets": len(groups),
             "no_phone": sum(1 for r in rows if r["phone_id"] is None)}
 

@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
-    Date, DateTime, ForeignKey, Index, Integer, String, Text,
+    Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,6 +77,7 @@ class CallTarget(Base):
         # The queue order (see intranet.calls.queue): one index scan finds the next call.
         Index("ix_call_targets_queue", "status", "queue_class", "attempts", "oldest_due_on",
               "balance_key", "id"),
+        UniqueConstraint("campaign_id", "group_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
