@@ -1,5 +1,8 @@
 """The case list/search page and THE case page (one template set for every role)."""
+from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
+
+from ..models import CallBlock
 
 from ..resources import CaseContainer, CaseResource
 from ..security.matrix import FACETS, Facet, facets_for_principals
@@ -60,4 +63,23 @@ def case_detail(request):
     viewers_url = (request.resource_path(audit_area, query={"case_no": context.case.case_no})
                    if request.has_permission(Permission.AuditLogView, audit_area) else None)
     return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
-            "facet_info": FACETS, "viewers_url": viewers_url}
+            "facet_info": FACETS, "viewers_url": viewers_url, "call_blocks": list(CallBlock),
+            "can_block": request.has_permission(Permission.CaseCallBlockEdit, context)}
+
+
+@view_config(context=CaseResource, name="call-block", permission=Permission.CaseCallBlockEdit,
+             request_method="POST")
+def set_call_block(request):
+    """Flag a case "do not call" (相談中, 分納中, ...) or clear the flag. While
+    flagged it is out of every call campaign and hidden from operators."""
+    case = request.context.case
+    value = request.POST.get("call_block", "")
+    try:
+        block = CallBlock(value) if value else None
+    except ValueError:
+        raise HTTPBadRequest() from None
+    if block != case.call_block:
+        request.audit.event("case.call_block", user=request.identity, case=case.case_no,
+                            before=str(case.call_block or ""), after=str(block or ""))
+        case.call_block = block
+    return HTTPSeeOther(request.resource_path(request.context))

@@ -353,3 +353,34 @@ def test_incoming_lookup_by_notice_number_and_kana_stays_inside_campaigns(testap
     res = testapp.post("/calls/lookup", {"csrf_token": csrf_token(testapp, "/calls/lookup"),
                                          "name": "停止"})  # the flagged case: not in any campaign
     assert "停止 五郎" not in res.text and "0件" in res.text
+
+
+def test_a_collector_flags_a_case_do_not_call_and_it_leaves_the_queue(testapp, campaign, owed, dbsession):
+    case_no = owed["old"].case_no  # first in the queue
+    page = testapp.get(f"/cases/{case_no}/")
+    form = page.forms["call-block-form"]
+    form["call_block"] = "consultation"
+    form.submit(status=303)
+    assert "相談中" in testapp.get(f"/cases/{case_no}/").html.select_one("#call-block").text
+    login(testapp, "op1")
+    testapp.get(f"/cases/{case_no}/", status=403)
+    tid = target_id(next_call(testapp))
+    assert {m.case.case_no for m in dbsession.get(CallTarget, tid).members} == {owed["big"].case_no}
+    # cleared again: back to operators
+    login(testapp, "c1")
+    testapp.post(f"/cases/{case_no}/call-block",
+                 {"csrf_token": csrf_token(testapp, f"/cases/{case_no}/"), "call_block": ""}, status=303)
+    login(testapp, "op1")
+    testapp.get(f"/cases/{case_no}/", status=200)
+
+
+def test_only_collectors_flag_cases_and_bad_values_are_rejected(testapp, campaign, owed):
+    case_no = owed["big"].case_no
+    token = csrf_token(testapp, f"/cases/{case_no}/")
+    testapp.post(f"/cases/{case_no}/call-block", {"csrf_token": token, "call_block": "nonsense"},
+                 status=400)
+    login(testapp, "op1")
+    assert "call-block-form" not in testapp.get(f"/cases/{case_no}/").text
+    testapp.post(f"/cases/{case_no}/call-block",
+                 {"csrf_token": csrf_token(testapp, f"/cases/{case_no}/"), "call_block": "deceased"},
+                 status=403)
