@@ -9,6 +9,7 @@ class NavItem:
     label: str          # message key
     path: tuple         # resource names below the root
     permission: Permission
+    view: str = ""      # a view name on that resource, if any
 
 
 NAV_ITEMS = [
@@ -18,6 +19,8 @@ NAV_ITEMS = [
     NavItem("nav.calls", ("calls",), Permission.CallQueueWork),
     NavItem("nav.campaigns", ("calls", "campaigns"), Permission.CampaignsView),
     NavItem("nav.handovers", ("calls", "handovers"), Permission.HandoversView),
+    NavItem("nav.phones", ("calls", "phones"), Permission.PhoneCandidatesRegister),
+    NavItem("nav.phones_pending", ("calls", "phones"), Permission.PhoneCandidatesConfirm, "pending"),
     NavItem("nav.reports", ("calls", "reports"), Permission.CallReportsView),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
 ]
@@ -31,16 +34,20 @@ class NavLink:
 
 
 def navigation(request) -> list[NavLink]:
-    links = []
+    """The items this user may use; the one whose address best matches the
+    current path is marked current."""
+    found = []
     for item in NAV_ITEMS:
         context = request.root
         for name in item.path:
             context = context[name]
         if request.has_permission(item.permission, context):
-            url = request.resource_path(context)
-            current = request.path == url or (item.path and request.path.startswith(url))
-            links.append(NavLink(item.label, url, bool(current)))
-    return links
+            url = request.resource_path(context, *([item.view] if item.view else []))
+            found.append((item, url))
+    matches = [url for item, url in found
+               if request.path == url or (item.path and request.path.startswith(url))]
+    best = max(matches, key=len, default=None)
+    return [NavLink(item.label, url, url == best) for item, url in found]
 
 
 def has_work(request) -> bool:

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .cases.scopes import case_grants, roles_reaching_every_case
-from .models import AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Handover
+from .models import (
+    AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Handover, PhoneCandidate,
+)
 from .security import matrix
 from .security.permissions import Permission
 
@@ -169,7 +171,8 @@ class CallCenter(Resource):
     def __init__(self, parent):
         self.__parent__ = parent
         self.children = {"campaigns": CampaignContainer(self), "targets": TargetContainer(self),
-                         "handovers": HandoverContainer(self), "reports": CallReports(self)}
+                         "handovers": HandoverContainer(self), "reports": CallReports(self),
+                         "phones": PhoneCandidateContainer(self)}
 
     def __getitem__(self, name):
         return self.children[name]
@@ -246,6 +249,29 @@ class CallReports(Resource):
 
     def __init__(self, parent):
         self.__parent__ = parent
+
+
+class PhoneCandidateContainer(Resource):
+    """電話番号調査: numbers found for no-phone cases (``pending`` lists them for confirmation)."""
+
+    __name__ = "phones"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name):
+        return PhoneCandidateResource(_by_id(self.request, PhoneCandidate, name), self)
+
+
+class PhoneCandidateResource(Resource):
+    def __init__(self, candidate: PhoneCandidate, parent):
+        self.candidate = candidate
+        self.__name__ = str(candidate.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
 
 
 class HandoverContainer(Resource):

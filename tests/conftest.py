@@ -21,7 +21,7 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 
 import intranet
-from intranet.db import get_engine, get_session_factory
+from intranet.db import get_session_factory
 from intranet.models import Base
 
 HERE = os.path.dirname(__file__)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
@@ -18,6 +19,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base, str_enum
+
+if TYPE_CHECKING:
+    from .cases import CampaignCase
 
 
 class TargetStatus(enum.StrEnum):

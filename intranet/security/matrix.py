@@ -108,7 +108,8 @@ ROLE_ACTIONS: dict[Role, frozenset[P]] = {
         P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
         P.CallReportsView, P.CallReportsAll}),
     Role.operator: frozenset({
-        P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView}),
+        P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
+        P.PhoneCandidatesRegister}),
     Role.contractor: frozenset({P.HomeView}),
 }
 

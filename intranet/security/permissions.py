@@ -41,6 +41,7 @@ class Permission(enum.StrEnum):
     CampaignsManage = "calls:campaigns:manage"  # create, activate and close campaigns
     HandoversView = "calls:handovers:view"
     HandoversResolve = "calls:handovers:resolve"  # record what staff did
+    PhoneCandidatesRegister = "calls:phones:register"  # report a number found for a no-phone case
     PhoneCandidatesConfirm = "calls:phones:confirm"
     CallReportsView = "calls:reports:view"      # own figures and the center's totals
     CallReportsAll = "calls:reports:all"        # every operator's figures

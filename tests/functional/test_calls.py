@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from intranet.models import (
-    CallBlock, CallCampaign, CallTarget, CampaignStatus, Handover, Phone, Promise,
+    CallBlock, CallCampaign, CallTarget, Handover, Phone, Promise,
     PromiseStatus, QueueClass, Role, TargetStatus,
 )
 from tests import factories
@@ -281,7 +281,6 @@ def test_callbacks_belong_to_their_operator_until_the_grace_period(testapp, camp
     assert target_id(next_call(testapp)) != tid
     login(testapp, "op1")
     assert target_id(next_call(testapp)) == tid  # first for its own operator
-    path = f"/calls/targets/{tid}/"
     record(testapp, tid, disposition="callback", callback_on="2026-11-24", callback_time="11:00")
     clock.advance(hours=1, minutes=31)  # 11:31: past the 30-minute grace
     login(testapp, "op2")
@@ -295,8 +294,7 @@ def test_a_hand_over_reaches_the_collectors_inbox(testapp, campaign, dbsession, 
     login(testapp, "c1")
     inbox = testapp.get("/calls/handovers/")
     assert "分納の相談を希望" in inbox.text and "古株 二郎" in inbox.text
-    page = testapp.click(href=r"/calls/handovers/\d+", index=0) if False else testapp.get(
-        inbox.html.select_one("#handovers a")["href"])
+    page = testapp.get(inbox.html.select_one("#handovers a")["href"])
     form = page.forms["resolve-form"]
     form["content"] = "来庁時に分納誓約を取得（職員メモ）"
     form.submit(status=303)
@@ -384,3 +382,30 @@ def test_only_collectors_flag_cases_and_bad_values_are_rejected(testapp, campaig
     testapp.post(f"/cases/{case_no}/call-block",
                  {"csrf_token": csrf_token(testapp, f"/cases/{case_no}/"), "call_block": "deceased"},
                  status=403)
+
+
+def test_a_found_number_joins_the_queue_after_a_collector_confirms_it(testapp, campaign, owed, dbsession):
+    case_no = owed["nophone"].case_no
+    login(testapp, "op1")
+    page = testapp.get("/calls/phones/")
+    assert case_no in page.text
+    token = csrf_token(testapp, "/calls/phones/")
+    res = testapp.post("/calls/phones/", {"csrf_token": token, "case_no": case_no,
+                                          "number": "０９０－８８８８－７７７７", "source": "本人からの手紙"},
+                       status=303)
+    assert "確認待ち" in res.follow().text
+    for bad in ({"number": "12345"}, {"source": ""}, {"case_no": owed["blocked"].case_no},
+                {"case_no": "2026-999999"}):
+        fields = {"csrf_token": token, "case_no": case_no, "number": "03-1234-5678",
+                  "source": "x", **bad}
+        assert "error" in testapp.post("/calls/phones/", fields, status=400).text
+    testapp.get("/calls/phones/pending", status=403)
+    login(testapp, "c1")
+    pending = testapp.get("/calls/phones/pending")
+    assert "本人からの手紙" in pending.text
+    (decide,) = [f for f in pending.forms.values() if f.action.endswith("/decide")]
+    decide.submit("decision", value="confirm", status=303)
+    target = dbsession.scalars(sa.select(CallTarget).join(CallTarget.members).where(
+        sa.text("campaign_cases.case_id = :c")).params(c=owed["nophone"].id)).one()
+    assert target.status == TargetStatus.queued and target.phone.digits == "09088887777"
+    assert "番号の確認" in pending.text
