@@ -110,6 +110,17 @@ def lookup(request):
 
 # ---------------------------------------------------------------- the call screen
 
+def correctable(request, target) -> dict[str, CallAttempt]:
+    """This operator's results on the target made today (JST) and not yet corrected."""
+    day_start = dt.datetime.combine(request.today, dt.time()) - dt.timedelta(hours=9)
+    mine = request.dbsession.scalars(select(CallAttempt).where(
+        CallAttempt.target_id == target.id, CallAttempt.operator_id == request.identity.id,
+        CallAttempt.called_at >= day_start)).all()
+    replaced = set(request.dbsession.scalars(select(CallAttempt.corrects_id).where(
+        CallAttempt.corrects_id.in_([a.id for a in mine]))))
+    return {str(a.id): a for a in mine if a.id not in replaced}
+
+
 def _case_resources(request, target):
     container = request.root["cases"]
     return [CaseResource(m.case, container) for m in target.members]
@@ -133,7 +144,13 @@ def call_screen(request, errors=None, values=None):
     settings = request.registry.settings
     leased_to_other = (target.leased_by not in (None, request.identity.id)
                        and target.lease_expires_at and target.lease_expires_at > request.now)
+    fixable = (correctable(request, target)
+               if request.has_permission(Permission.CallTargetRecord, request.context) else {})
+    corrects = fixable.get(str((values or request.GET).get("corrects", "")))
+    if corrects is not None and not values:
+        values = {"disposition": corrects.disposition, "memo": corrects.memo}
     return {
+        "fixable": fixable, "corrects": corrects,
         "target": target, "shown": shown, "attempts": attempts, "handovers": handovers,
         "facet_info": FACETS, "dispositions": list(Disposition), "errors": errors or [],
         "values": values or {}, "memo_max": MEMO_MAX, "leased_to_other": leased_to_other,
@@ -146,8 +163,17 @@ def call_screen(request, errors=None, values=None):
 @view_config(context=CallTargetResource, name="result", renderer="calls/call.jinja2",
              permission=Permission.CallTargetRecord, request_method="POST")
 def record_result(request):
+    """A new result, or (``corrects``) a correction of one of this operator's
+    results of today: a new record that names the one it replaces."""
     target = request.context.target
-    if target.status in (TargetStatus.handed_over, TargetStatus.finished):
+    corrects = None
+    if request.POST.get("corrects"):
+        corrects = correctable(request, target).get(str(request.POST.get("corrects")))
+        if corrects is None:
+            request.response.status = 409
+            return call_screen(request, errors=["calls.error.not_correctable"], values=request.POST)
+    if target.status == TargetStatus.handed_over or (
+            target.status == TargetStatus.finished and corrects is None):
         request.response.status = 409
         return call_screen(request, errors=["calls.error.not_callable"], values=request.POST)
     if (target.leased_by not in (None, request.identity.id)
@@ -159,9 +185,11 @@ def record_result(request):
         request.response.status = 400
         return call_screen(request, errors=errors.errors, values=request.POST)
     result.incoming = request.POST.get("incoming") == "1"
-    attempt = results.record(request.dbsession, target, request.identity, result, request.now)
-    request.audit.event("call.recorded", user=request.identity,
-                        target=target.id, attempt=attempt.id, disposition=str(result.disposition))
+    attempt = results.record(request.dbsession, target, request.identity, result, request.now,
+                             corrects=corrects)
+    request.audit.event("call.recorded", user=request.identity, target=target.id,
+                        attempt=attempt.id, disposition=str(result.disposition),
+                        corrects=corrects.id if corrects else None)
     return _redirect(request, request.root["calls"], notice="recorded")
 
 

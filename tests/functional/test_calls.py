@@ -409,3 +409,32 @@ def test_a_found_number_joins_the_queue_after_a_collector_confirms_it(testapp, c
         sa.text("campaign_cases.case_id = :c")).params(c=owed["nophone"].id)).one()
     assert target.status == TargetStatus.queued and target.phone.digits == "09088887777"
     assert "番号の確認" in pending.text
+
+
+def test_a_correction_is_a_new_record_naming_the_old_one(testapp, campaign, dbsession):
+    from intranet.models import CallAttempt, CallRecord
+
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    record(testapp, tid, disposition="refused", memo="誤入力")
+    screen = testapp.get(f"/calls/targets/{tid}/")
+    form_page = testapp.get(screen.html.select_one("a.correct")["href"])
+    assert "訂正" in form_page.html.select_one("#result-form h2").text
+    form = form_page.forms["result-form"]
+    form["disposition"] = "promise"
+    form["promise_amount"] = "10000"
+    form["promise_on"] = "2026-11-30"
+    form["memo"] = "約束に訂正"
+    form.submit(status=303)
+    original, correction = dbsession.scalars(sa.select(CallAttempt).order_by(CallAttempt.id)).all()
+    assert (original.disposition, original.memo) == ("refused", "誤入力")  # kept as it was
+    assert (correction.corrects_id, correction.disposition) == (original.id, "promise")
+    target = dbsession.get(CallTarget, tid)
+    assert (target.status, target.attempts) == (TargetStatus.promised, 1)  # not a second call
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallRecord)) == 2
+    # the corrected record cannot be corrected again, nor someone else's
+    res = record(testapp, tid, status=409, disposition="busy", corrects=str(original.id))
+    assert "訂正できません" in res.text
+    login(testapp, "op2")
+    res = record(testapp, tid, status=409, disposition="busy", corrects=str(correction.id))
+    assert "訂正できません" in res.text
