@@ -40,6 +40,7 @@ def initdb(args) -> int:
 
 
 def demo_data(args) -> int:
+    from ..demo.calls import create_demo_campaign
     from ..demo.generator import create_demo_users, generate
 
     settings = _settings(args.ini)
@@ -55,8 +56,10 @@ def demo_data(args) -> int:
             create_demo_users(dbsession, context.hash(args.password), clock.now())
         counts = generate(dbsession, cases=args.cases, seed=args.seed,
                           today=clock.today(), now=clock.now())
+        campaign = create_demo_campaign(dbsession, clock.today(), clock.now())
     print(f"demo data: {counts.cases} cases, {counts.taxpayers} taxpayers, "
-          f"{counts.installments} installments in {time.monotonic() - started:.1f}s")
+          f"{counts.installments} installments, a call campaign of {campaign['targets']} "
+          f"targets in {time.monotonic() - started:.1f}s")
     return 0
 
 

@@ -114,3 +114,18 @@ def test_audit_archive_refuses_young_entries_and_bad_dates(tmp_path, capsys):
     assert main(["audit", "archive", ini, "--before", "2001-01-01", "--output", out]) == 0
     assert "nothing to archive" in capsys.readouterr().out
     assert _rows(tmp_path, "select count(*) from access_log")[0][0] == 3
+
+
+def test_demo_data_loads_users_cases_and_an_active_campaign(tmp_path, capsys):
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    assert main(["demo-data", ini, "--cases", "40", "--password", "Demo-Password-2026"]) == 0
+    assert "a call campaign of" in capsys.readouterr().out
+    logins = {r[0] for r in _rows(tmp_path, "select login from users")}
+    assert {"collector1", "operator1", "contractor1", "auditor1"} <= logins
+    assert _rows(tmp_path, "select count(*) from cases")[0][0] == 40
+    (status, targets), = _rows(tmp_path, "select c.status, count(t.id) from call_campaigns c "
+                                         "join call_targets t on t.campaign_id = c.id group by c.id")
+    assert status == "active" and targets > 10
+    assert main(["demo-data", ini, "--if-empty"]) == 0
+    assert "already present" in capsys.readouterr().out
