@@ -1,0 +1,1 @@
+"""Call-center pages (scanned by intranet.calls.includeme)."""

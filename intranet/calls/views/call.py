@@ -1,0 +1,98 @@
+"""The call screen and recording (or correcting) a result."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from ...models import CallAttempt, Disposition, Handover, TargetStatus
+from ...resources import CallTargetResource, CaseResource
+from ...security.matrix import FACETS
+from ...security.permissions import Permission
+from .. import results
+from ..forms import MEMO_MAX, parse_result
+from .common import CALL_SCREEN_FACETS, redirect
+
+
+def correctable(request, target) -> dict[str, CallAttempt]:
+    """This operator's results on the target made today (JST) and not yet corrected."""
+    day_start = dt.datetime.combine(request.today, dt.time()) - dt.timedelta(hours=9)
+    mine = request.dbsession.scalars(select(CallAttempt).where(
+        CallAttempt.target_id == target.id, CallAttempt.operator_id == request.identity.id,
+        CallAttempt.called_at >= day_start)).all()
+    replaced = set(request.dbsession.scalars(select(CallAttempt.corrects_id).where(
+        CallAttempt.corrects_id.in_([a.id for a in mine]))))
+    return {str(a.id): a for a in mine if a.id not in replaced}
+
+
+def _case_resources(request, target):
+    container = request.root["cases"]
+    return [CaseResource(m.case, container) for m in target.members]
+
+
+@view_config(context=CallTargetResource, renderer="calls/call.jinja2",
+             permission=Permission.CallTargetView, request_method="GET")
+def call_screen(request, errors=None, values=None):
+    target = request.context.target
+    shown = []
+    for resource in _case_resources(request, target):
+        facets = [f for f in CALL_SCREEN_FACETS if request.has_permission(f.permission, resource)]
+        if request.has_permission(Permission.CaseView, resource):
+            shown.append((resource.case, facets))
+            request.audit.disclose([resource.case], facets)
+    attempts = request.dbsession.scalars(
+        select(CallAttempt).where(CallAttempt.target_id == target.id)
+        .order_by(CallAttempt.called_at.desc(), CallAttempt.id.desc()).limit(30)).all()
+    handovers = request.dbsession.scalars(
+        select(Handover).where(Handover.target_id == target.id).order_by(Handover.id)).all()
+    settings = request.registry.settings
+    leased_to_other = (target.leased_by not in (None, request.identity.id)
+                       and target.lease_expires_at and target.lease_expires_at > request.now)
+    fixable = (correctable(request, target)
+               if request.has_permission(Permission.CallTargetRecord, request.context) else {})
+    corrects = fixable.get(str((values or request.GET).get("corrects", "")))
+    if corrects is not None and not values:
+        values = {"disposition": corrects.disposition, "memo": corrects.memo}
+    return {
+        "fixable": fixable, "corrects": corrects,
+        "target": target, "shown": shown, "attempts": attempts, "handovers": handovers,
+        "facet_info": FACETS, "dispositions": list(Disposition), "errors": errors or [],
+        "values": values or {}, "memo_max": MEMO_MAX, "leased_to_other": leased_to_other,
+        "can_record": request.has_permission(Permission.CallTargetRecord, request.context),
+        "ward_name": settings.get("intranet.calls.ward_name", "新宿区役所 税務課 納税係"),
+        "callback_number": settings.get("intranet.calls.callback_number", "03-0000-0000"),
+    }
+
+
+@view_config(context=CallTargetResource, name="result", renderer="calls/call.jinja2",
+             permission=Permission.CallTargetRecord, request_method="POST")
+def record_result(request):
+    """A new result, or (``corrects``) a correction of one of this operator's
+    results of today: a new record that names the one it replaces."""
+    target = request.context.target
+    corrects = None
+    if request.POST.get("corrects"):
+        corrects = correctable(request, target).get(str(request.POST.get("corrects")))
+        if corrects is None:
+            request.response.status = 409
+            return call_screen(request, errors=["calls.error.not_correctable"], values=request.POST)
+    if target.status == TargetStatus.handed_over or (
+            target.status == TargetStatus.finished and corrects is None):
+        request.response.status = 409
+        return call_screen(request, errors=["calls.error.not_callable"], values=request.POST)
+    if (target.leased_by not in (None, request.identity.id)
+            and target.lease_expires_at and target.lease_expires_at > request.now):
+        request.response.status = 409
+        return call_screen(request, errors=["calls.error.leased"], values=request.POST)
+    result, errors = parse_result(request.POST, request.today, request.now)
+    if result is None:
+        request.response.status = 400
+        return call_screen(request, errors=errors.errors, values=request.POST)
+    result.incoming = request.POST.get("incoming") == "1"
+    attempt = results.record(request.dbsession, target, request.identity, result, request.now,
+                             corrects=corrects)
+    request.audit.event("call.recorded", user=request.identity, target=target.id,
+                        attempt=attempt.id, disposition=str(result.disposition),
+                        corrects=corrects.id if corrects else None)
+    return redirect(request, request.root["calls"], notice="recorded")

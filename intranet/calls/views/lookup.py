@@ -1,0 +1,47 @@
+"""外部からの電話応対: finding an incoming caller."""
+from __future__ import annotations
+
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from ...models import CallCampaign, CampaignCase, CampaignStatus
+from ...resources import CallCenter
+from ...cases.search import MAX_TERM, Criteria, search_cases
+from ...security.matrix import Facet, facets_for_principals
+from ...security.permissions import Permission
+
+
+@view_config(context=CallCenter, name="lookup", renderer="calls/lookup.jinja2",
+             permission=Permission.CallLookup, request_method=("GET", "POST"))
+def lookup(request):
+    """外部からの電話応対: find the caller among the cases this operator may
+    open (cases of active campaigns) by phone number in any format, notice
+    number or name/kana. Terms travel in the request body; every result shown
+    is logged as disclosed."""
+    facets = facets_for_principals(request.principals)
+    criteria = Criteria()
+    errors = []
+    page = None
+    if request.method == "POST":
+        for name in ("phone", "notice_no", "name"):
+            value = request.POST.get(name, "")
+            value = value.strip() if isinstance(value, str) else ""
+            if len(value) > MAX_TERM:
+                errors.append(name)
+                value = ""
+            setattr(criteria, name, value)
+        if errors:
+            request.response.status = 400
+        elif not criteria.is_empty():
+            page = search_cases(request.dbsession, request.principals, request.today, facets,
+                                criteria)
+            request.audit.disclose(page.cases, [Facet.identity])
+    targets = {}
+    if page and page.cases:
+        targets = dict(request.dbsession.execute(
+            select(CampaignCase.case_id, CampaignCase.target_id)
+            .join(CallCampaign, CallCampaign.id == CampaignCase.campaign_id)
+            .where(CampaignCase.case_id.in_([c.id for c in page.cases]),
+                   CallCampaign.status == CampaignStatus.active)).all())
+    return {"criteria": criteria, "page": page, "targets": targets, "errors": errors,
+            "max_term": MAX_TERM}
