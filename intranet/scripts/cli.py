@@ -16,7 +16,7 @@ from ..clock import SystemClock
 from ..db import get_engine, get_session_factory, get_tm_session
 from ..models import Organisation, OrganisationKind, Role, User
 from ..security.passwords import make_context, policy_problems
-from . import audit
+from . import audit, latecharge
 
 
 def _settings(ini: str) -> dict:
@@ -131,6 +131,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=create_user)
 
     audit.add_parser(sub)
+    latecharge.add_parser(sub)
     return p
 
 

@@ -129,3 +129,22 @@ def test_demo_data_loads_users_cases_and_an_active_campaign(tmp_path, capsys):
     assert status == "active" and targets > 10
     assert main(["demo-data", ini, "--if-empty"]) == 0
     assert "already present" in capsys.readouterr().out
+
+
+def test_late_charge_needs_no_database_and_prints_json(capsys):
+    import json
+
+    assert main(["late-charge", "--tax", "100000", "--due", "2024-07-01", "--paid", "2025-02-10",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["late_charge"] == 4800
+    assert [(s["from"], s["to"], s["days"], s["rate"], s["amount"]) for s in out["segments"]] == [
+        ("2024-07-02", "2024-08-01", 31, "2.4", 203),
+        ("2024-08-02", "2024-12-31", 152, "8.7", 3623),
+        ("2025-01-01", "2025-02-10", 41, "8.7", 977),
+    ]
+    assert main(["late-charge", "--tax", "100000", "--due", "2024-07-01", "--paid", "2025-02-10",
+                 "--partial", "2024-10-31:60000"]) == 0
+    assert "延滞金" in capsys.readouterr().out
+    assert main(["late-charge", "--tax", "100000", "--due", "2010-07-01", "--paid", "2011-02-10"]) == 2
+    assert "no late-charge rate" in capsys.readouterr().err
