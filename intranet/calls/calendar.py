@@ -7,16 +7,14 @@ import datetime as dt
 
 import jpholiday
 
+from ..taxes.duedates import is_year_end_closure
+
 JST = dt.timedelta(hours=9)
-
-
-def _year_end(day: dt.date) -> bool:
-    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
 
 
 def hours_on(campaign, day: dt.date) -> tuple[dt.time, dt.time] | None:
     """The campaign's calling hours on ``day`` (JST), or None for no calls."""
-    if day.weekday() == 6 or jpholiday.is_holiday(day) or _year_end(day):
+    if day.weekday() == 6 or jpholiday.is_holiday(day) or is_year_end_closure(day):
         return None
     if day.weekday() == 5:
         if campaign.saturday_start is None or campaign.saturday_end is None:
