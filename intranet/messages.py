@@ -281,6 +281,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.handovers.help": ("コールセンターから引き継がれた案件を処理します。",
                            "Cases handed over by the call center."),
     "calls.desk.title": ("架電", "Calls"),
+    "field.late_charge_estimate": ("延滞金（本日現在）", "Late charge (today)"),
+    "unit.days": ("日", " days"),
     "nav.phones": ("電話番号調査", "Phone research"),
     "nav.phones.help": ("電話番号が不明な案件の番号を調査して登録します。", "Register numbers found for cases without one."),
     "nav.phones_pending": ("番号の確認", "Numbers to confirm"),

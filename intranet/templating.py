@@ -1,28 +1,14 @@
 """Template filters and helpers shared by every page."""
 import datetime as dt
 
+from pyramid.settings import asbool
+
 from .clock import to_jst
+from .taxes.latecharge import installment_late_charge
+from .taxes.rates import UnknownRate
+from .wareki import wareki
 from .messages import MESSAGES
 from .navigation import has_work, navigation
-
-ERAS = [  # (first day, kanji, initial)
-    (dt.date(2019, 5, 1), "令和", "R"),
-    (dt.date(1989, 1, 8), "平成", "H"),
-    (dt.date(1926, 12, 25), "昭和", "S"),
-    (dt.date(1912, 7, 30), "大正", "T"),
-]
-
-
-def wareki(value: dt.date | None) -> str:
-    """令和7年11月22日 for a date (Gregorian before 1912)."""
-    if value is None:
-        return ""
-    for start, name, _initial in ERAS:
-        if value >= start:
-            year = value.year - start.year + 1
-            return f"{name}{'元' if year == 1 else year}年{value.month}月{value.day}日"
-    return f"{value.year}年{value.month}月{value.day}日"
-
 
 def date_filter(value: dt.date | None) -> str:
     return value.isoformat() if value else ""
@@ -37,6 +23,15 @@ def datetime_seconds_filter(value: dt.datetime | None) -> str:
     return to_jst(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
+def late_charge_of(request, installment):
+    """An installment's late charge as of today (the payment facet shows it)."""
+    floor = asbool(request.registry.settings.get("intranet.late_charge.floor_segments", True))
+    try:
+        return installment_late_charge(installment, request.today, floor_segments=floor)
+    except UnknownRate:
+        return None
+
+
 def yen(value: int | None) -> str:
     return "" if value is None else f"{value:,}円"
 
@@ -47,4 +42,5 @@ def includeme(config):
     env.filters.update(wareki=wareki, date=date_filter, datetime=datetime_filter,
                        datetime_seconds=datetime_seconds_filter, yen=yen)
     env.autoescape = True
-    env.globals.update(navigation=navigation, has_work=has_work, message_keys=MESSAGES)
+    env.globals.update(navigation=navigation, has_work=has_work, message_keys=MESSAGES,
+                       late_charge_of=late_charge_of)

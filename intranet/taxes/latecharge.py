@@ -141,3 +141,17 @@ def late_charge(tax: int, due: dt.date, until: dt.date, *,
         result.segments.append(Segment(seg_start, next_start - dt.timedelta(days=1), base,
                                        higher_rate if higher else lower_rate, higher))
     return result
+
+
+def installment_late_charge(installment, as_of: dt.date, *, floor_segments: bool = True) -> LateCharge:
+    """The late charge of one installment (本税 only) as of ``as_of``, or, if
+    its tax is fully paid, as of the day the last payment completed it."""
+    receipts = sorted((r.received_on, r.amount) for r in installment.receipts
+                      if r.kind == "tax" and r.received_on is not None)
+    paid = sum(amount for _, amount in receipts)
+    if receipts and paid >= installment.tax_amount:
+        until, partials = receipts[-1][0], receipts[:-1]
+    else:
+        until, partials = as_of, receipts
+    return late_charge(installment.tax_amount, installment.due_date, until, partials=partials,
+                       floor_segments=floor_segments)

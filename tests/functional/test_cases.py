@@ -135,3 +135,16 @@ def test_english_case_page(collector, dbsession):
     collector.set_cookie("lang", "en")
     res = collector.get(f"/cases/{case.case_no}/")
     assert "Identity" in res.text and "Date of birth" in res.text and "1980-04-01" in res.text
+
+
+def test_case_page_shows_the_late_charge_breakdown(collector, dbsession):
+    import datetime as dt
+
+    case = factories.owed_case(dbsession, amount=100_000, due=dt.date(2024, 7, 1), fiscal_year=2024)
+    dbsession.commit()
+    cell = collector.get(f"/cases/{case.case_no}/").html.select_one("td.late-charge")
+    # 203 (2.4%, 31 days) + 3,623 (8.7%, 152 days) + 8,700 (2025) + 8,177 (9.1%, 328 days of 2026)
+    assert cell.summary.text == "20,700円"
+    rows = [[td.text for td in tr.select("td")] for tr in cell.select("table.breakdown tr")]
+    assert rows[0] == ["2024-07-02〜2024-08-01", "31日", "100,000円", "2.4%", "203円"]
+    assert rows[-1] == ["2026-01-01〜2026-11-24", "328日", "100,000円", "9.1%", "8,177円"]

@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from intranet.templating import datetime_filter, wareki, yen
+from intranet.templating import datetime_filter, yen
+from intranet.wareki import wareki
 
 
 @pytest.mark.parametrize("date,text", [
