@@ -113,6 +113,11 @@ ROLE_ACTIONS: dict[Role, frozenset[P]] = {
     Role.contractor: frozenset({P.HomeView}),
 }
 
+# The late-charge calculator goes with the payment facet.
+for _role, _facets in ROLE_FACETS.items():
+    if Facet.payment in _facets:
+        ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | {P.LateChargeCalculate}
+
 #: Actions on a call target. Operators hold theirs only while the target's
 #: campaign is active (see CallTargetResource.__acl__), like its cases.
 ROLE_TARGET_ACTIONS: dict[Role, frozenset[P]] = {

@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     UsersManage = "admin:users:manage"   # supervisors administer users
     AuditLogView = "audit:log:view"      # search and read the access log
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
+    LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
 
     # Call center
     CallQueueWork = "calls:queue:work"          # take the next call from the shared queue

@@ -6,6 +6,11 @@ published by the Minister of Finance each December):
 lower = ratio + 1% (max 7.3%), higher = ratio + 7.3% (max 14.6%).
 
 Update each December: add the next year's line with its source.
+
+Checked against municipal tables, e.g. 袋井市「延滞金などの割合の改正」
+(https://www.city.fukuroi.shizuoka.jp/soshiki/nouzei/3/nozei/9403.html, 2021–2026),
+京都市 (https://www.city.kyoto.lg.jp/gyozai/page/0000295058.html, 2026: 2.8% / 9.1%)
+and 安曇野市 (https://www.city.azumino.nagano.jp/soshiki/12/65538.html, 2014–2026).
 """
 from __future__ import annotations
 
@@ -15,6 +20,11 @@ D = Decimal
 
 #: year -> (lower, higher, source)
 RATES: dict[int, tuple[Decimal, Decimal, str]] = {
+    # 2010–2013: the lower rate was the 特例基準割合 (公定歩合 + 4%), the higher 14.6%.
+    2010: (D("4.3"), D("14.6"), "特例基準割合4.3% (旧附則第3条の2)"),
+    2011: (D("4.3"), D("14.6"), "特例基準割合4.3%"),
+    2012: (D("4.3"), D("14.6"), "特例基準割合4.3%"),
+    2013: (D("4.3"), D("14.6"), "特例基準割合4.3% (橋本市の計算例で確認)"),
     2014: (D("2.9"), D("9.2"), "特例基準割合1.9% (財務省告示, 2013-12)"),
     2015: (D("2.8"), D("9.1"), "特例基準割合1.8%"),
     2016: (D("2.8"), D("9.1"), "特例基準割合1.8%"),

@@ -148,3 +148,19 @@ def test_case_page_shows_the_late_charge_breakdown(collector, dbsession):
     rows = [[td.text for td in tr.select("td")] for tr in cell.select("table.breakdown tr")]
     assert rows[0] == ["2024-07-02〜2024-08-01", "31日", "100,000円", "2.4%", "203円"]
     assert rows[-1] == ["2026-01-01〜2026-11-24", "328日", "100,000円", "9.1%", "8,177円"]
+
+
+def test_late_charge_calculator_page(testapp, dbsession, password_context):
+    from intranet.models import Role as R
+
+    factories.user(dbsession, password_context, R.operator, login="op9")
+    factories.user(dbsession, password_context, R.contractor, login="k9")
+    dbsession.commit()
+    login(testapp, "op9")
+    res = testapp.get("/late-charge", {"tax": "56400", "due": "2026-02-02", "paid": "2026-05-29"})
+    assert "1,300円" in res.html.select_one("#late-charge-result h2").text  # 中央市's example
+    assert len(res.html.select("#late-charge-result tbody tr")) == 2
+    res = testapp.get("/late-charge", {"tax": "abc", "due": "2026-02-30", "paid": ""}, status=400)
+    assert "本税額" in res.text and "YYYY-MM-DD" in res.text
+    login(testapp, "k9")  # contractors have no payment facet
+    testapp.get("/late-charge", status=403)
