@@ -22,6 +22,7 @@ def make_configurator(settings) -> Configurator:
     config.include(".cases")
     config.include(".admin")
     config.include(".calls")
+    config.include(".documents")
     return config
 
 

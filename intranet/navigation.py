@@ -22,6 +22,7 @@ NAV_ITEMS = [
     NavItem("nav.phones", ("calls", "phones"), Permission.PhoneCandidatesRegister),
     NavItem("nav.phones_pending", ("calls", "phones"), Permission.PhoneCandidatesConfirm, "pending"),
     NavItem("nav.reports", ("calls", "reports"), Permission.CallReportsView),
+    NavItem("nav.letters", ("letters",), Permission.LettersView),
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
 ]

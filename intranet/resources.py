@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from .cases.scopes import case_grants, roles_reaching_every_case
 from .models import (
-    AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Handover, PhoneCandidate,
+    AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Handover, LetterBatch,
+    PhoneCandidate,
 )
 from .security import matrix
 from .security.permissions import Permission
@@ -39,7 +40,8 @@ class Root(Resource):
     def __init__(self, request):
         self._request = request
         self.children = {"cases": CaseContainer(self), "admin": AdminArea(self),
-                         "audit": AuditArea(self), "calls": CallCenter(self)}
+                         "audit": AuditArea(self), "calls": CallCenter(self),
+                         "letters": LetterContainer(self)}
 
     @property
     def request(self):
@@ -288,6 +290,29 @@ class HandoverResource(Resource):
     def __init__(self, handover: Handover, parent):
         self.handover = handover
         self.__name__ = str(handover.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+
+class LetterContainer(Resource):
+    """催告書: letter batches (``/letters/``), one batch at ``/letters/<id>/``."""
+
+    __name__ = "letters"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name):
+        return LetterBatchResource(_by_id(self.request, LetterBatch, name), self)
+
+
+class LetterBatchResource(Resource):
+    def __init__(self, batch: LetterBatch, parent):
+        self.batch = batch
+        self.__name__ = str(batch.id)
         self.__parent__ = parent
 
     @property

@@ -64,7 +64,8 @@ def case_detail(request):
                    if request.has_permission(Permission.AuditLogView, audit_area) else None)
     return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
             "facet_info": FACETS, "viewers_url": viewers_url, "call_blocks": list(CallBlock),
-            "can_block": request.has_permission(Permission.CaseCallBlockEdit, context)}
+            "can_block": request.has_permission(Permission.CaseCallBlockEdit, context),
+            "can_slip": request.has_permission(Permission.CaseSlipIssue, context)}
 
 
 @view_config(context=CaseResource, name="call-block", permission=Permission.CaseCallBlockEdit,

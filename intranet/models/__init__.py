@@ -17,3 +17,4 @@ from .calls import (  # noqa: F401
     REACHED, CallAttempt, CallBlock, CallTarget, Disposition, Handover, HandoverStatus,
     PhoneCandidate, PhoneCandidateStatus, Promise, PromiseStatus, QueueClass, TargetStatus,
 )
+from .documents import BatchStatus, DocumentKind, IssuedDocument, LetterBatch  # noqa: F401

@@ -93,9 +93,9 @@ ROLE_FACETS: dict[Role, frozenset[Facet]] = {
 
 #: Actions on a case each role may take (besides seeing its facets).
 ROLE_CASE_ACTIONS: dict[Role, frozenset[P]] = {
-    Role.collector: frozenset({P.CaseView, P.CaseCallBlockEdit}),
+    Role.collector: frozenset({P.CaseView, P.CaseCallBlockEdit, P.CaseSlipIssue}),
     Role.auditor: frozenset({P.CaseView}),
-    Role.operator: frozenset({P.CaseView}),
+    Role.operator: frozenset({P.CaseView, P.CaseSlipIssue}),
     Role.contractor: frozenset({P.CaseView}),
 }
 
@@ -103,11 +103,13 @@ ROLE_CASE_ACTIONS: dict[Role, frozenset[P]] = {
 ROLE_ACTIONS: dict[Role, frozenset[P]] = {
     Role.collector: frozenset({
         P.HomeView, P.CasesSearch, P.CampaignsView, P.CampaignsManage, P.HandoversView,
-        P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll}),
+        P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll,
+        P.LettersView, P.LettersIssue, P.LettersSeal}),
     Role.auditor: frozenset({
         P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
-        P.CallReportsView, P.CallReportsAll}),
+        P.CallReportsView, P.CallReportsAll, P.LettersView}),
     Role.operator: frozenset({
+        P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
         P.PhoneCandidatesRegister}),
     Role.contractor: frozenset({P.HomeView}),

@@ -34,6 +34,10 @@ class Permission(enum.StrEnum):
     AuditLogView = "audit:log:view"      # search and read the access log
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
+    CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)
+    LettersView = "letters:batch:view"
+    LettersIssue = "letters:batch:issue"        # print a batch of dunning letters (催告書)
+    LettersSeal = "letters:batch:seal"          # confirm enclosure (封入封緘)
 
     # Call center
     CallQueueWork = "calls:queue:work"          # take the next call from the shared queue

@@ -1,0 +1,103 @@
+"""What a slip or letter says: the unpaid installments, their late charges as
+of the deadline, totals, the recipient (送付先 when there is one) and the
+office's details. Pure data, no drawing."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ..taxes.latecharge import installment_late_charge
+
+TAX_LABELS = {"resident": "特別区民税・都民税", "light_vehicle": "軽自動車税（種別割）"}
+
+
+@dataclass
+class Line:
+    installment_id: int
+    fiscal_year: int
+    tax_label: str
+    period_no: int
+    notice_no: str
+    due_date: dt.date
+    tax: int           # 本税 still owed
+    late_charge: int   # as of the deadline
+
+
+@dataclass
+class Office:
+    name: str
+    address: str
+    phone: str
+    hours: str
+    payment_places: str
+
+    @classmethod
+    def from_settings(cls, settings) -> Office:
+        get = settings.get
+        return cls(
+            get("intranet.documents.office_name", "新宿区役所 税務課 納税係"),
+            get("intranet.documents.office_address", "〒160-8484 東京都新宿区歌舞伎町1-4-1"),
+            get("intranet.documents.office_phone", "03-0000-0000"),
+            get("intranet.documents.office_hours", "平日 8時30分〜17時"),
+            get("intranet.documents.payment_places",
+                "区役所税務課窓口・特別出張所、金融機関（ゆうちょ銀行を含む）、コンビニエンスストア"))
+
+
+@dataclass
+class Document:
+    doc_no: str
+    issue_date: dt.date
+    deadline: dt.date
+    name: str
+    postal_code: str
+    address: str
+    address_extra: str
+    case_no: str
+    lines: list[Line] = field(default_factory=list)
+    fee: int = 0
+
+    @property
+    def tax_total(self) -> int:
+        return sum(line.tax for line in self.lines)
+
+    @property
+    def late_charge_total(self) -> int:
+        return sum(line.late_charge for line in self.lines)
+
+    @property
+    def total(self) -> int:
+        return self.tax_total + self.late_charge_total + self.fee
+
+
+def unpaid_installments(case) -> list:
+    return [i for a in case.assessments for i in a.installments if i.tax_amount - i.tax_paid > 0]
+
+
+def lines_for(installments, deadline: dt.date, floor_segments: bool = True) -> list[Line]:
+    lines = []
+    for i in installments:
+        a = i.assessment
+        charge = installment_late_charge(i, deadline, floor_segments=floor_segments).amount
+        lines.append(Line(i.id, a.fiscal_year, TAX_LABELS.get(str(a.tax_type), str(a.tax_type)),
+                          i.period_no, a.notice_no, i.due_date, i.tax_amount - i.tax_paid, charge))
+    return lines
+
+
+def recipient(case) -> tuple[str, str, str, str]:
+    """(name, postal code, address, 方書): the mailing address (送付先) when present."""
+    taxpayer = case.taxpayer
+    mailing = taxpayer.mailing_address
+    if mailing is not None:
+        return mailing.name, mailing.postal_code, mailing.address, ""
+    return taxpayer.name, taxpayer.postal_code, taxpayer.address, taxpayer.address_extra or ""
+
+
+def dunning_fee(settings, day: dt.date) -> int:
+    """督促手数料 in force on ``day``: ``intranet.documents.dunning_fee`` holds
+    lines ``YYYY-MM-DD:amount`` (from that day on); 0 when none applies."""
+    fee = 0
+    for entry in (settings.get("intranet.documents.dunning_fee") or "").split():
+        since, _, amount = entry.partition(":")
+        if dt.date.fromisoformat(since) <= day:
+            fee = int(amount)
+    return fee

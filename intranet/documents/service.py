@@ -1,0 +1,88 @@
+"""Issuing documents: build their content, record them on each case
+(帳票発行記録), render the PDF; letter batches and their sealing (封入封緘)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+from pyramid.settings import asbool
+from sqlalchemy import update
+
+from ..models import (
+    BatchStatus, ContactKind, ContactRecord, DocumentKind, IssuedDocument, LetterBatch,
+)
+from .content import Document, Office, dunning_fee, lines_for, recipient, unpaid_installments
+from .render import draw_letter, draw_slip, render
+
+PREFIX = {DocumentKind.slip: "S", DocumentKind.letter: "L"}
+LABEL = {DocumentKind.slip: "納付書（再発行）", DocumentKind.letter: "催告書"}
+
+
+def _floor(settings) -> bool:
+    return asbool(settings.get("intranet.late_charge.floor_segments", True))
+
+
+def _record(dbsession, kind, case, lines, deadline, user, now, fee=0, batch=None) -> IssuedDocument:
+    issued = IssuedDocument(
+        kind=kind, doc_no=uuid.uuid4().hex[:20], case_id=case.id, batch_id=batch.id if batch else None,
+        issued_by=user.id, issued_at=now, deadline=deadline,
+        installments=json.dumps([{"id": ln.installment_id, "period": ln.period_no, "tax": ln.tax,
+                                  "late_charge": ln.late_charge} for ln in lines]),
+        tax_total=sum(ln.tax for ln in lines), late_charge_total=sum(ln.late_charge for ln in lines),
+        fee=fee)
+    dbsession.add(issued)
+    dbsession.flush()
+    issued.doc_no = f"{PREFIX[kind]}{now.year}-{issued.id:06d}"
+    total = issued.tax_total + issued.late_charge_total + fee
+    dbsession.add(ContactRecord(
+        case_id=case.id, kind=ContactKind.document, occurred_at=now,
+        content=f"{LABEL[kind]} {issued.doc_no} 発行（指定期限 {deadline.isoformat()}、"
+                f"{len(lines)}期分、合計 {total:,}円）",
+        staff_name=user.display_name))
+    return issued
+
+
+def _document(issued: IssuedDocument, case, lines, today: dt.date) -> Document:
+    name, postal, address, extra = recipient(case)
+    return Document(issued.doc_no, today, issued.deadline, name, postal, address, extra,
+                    case.case_no, lines, issued.fee)
+
+
+def issue_slip(dbsession, case, installments, deadline: dt.date, user, now: dt.datetime,
+               today: dt.date, settings) -> tuple[IssuedDocument, bytes]:
+    lines = lines_for(installments, deadline, _floor(settings))
+    issued = _record(dbsession, DocumentKind.slip, case, lines, deadline, user, now)
+    pdf = render([_document(issued, case, lines, today)], Office.from_settings(settings), draw_slip)
+    return issued, pdf
+
+
+def issue_letters(dbsession, cases, deadline: dt.date, user, now: dt.datetime, today: dt.date,
+                  settings) -> LetterBatch:
+    """One batch, one letter per case (all its unpaid installments)."""
+    fee = dunning_fee(settings, today)
+    batch = LetterBatch(created_by=user.id, created_at=now, deadline=deadline, letters=0,
+                        status=BatchStatus.printed, pdf=b"")
+    dbsession.add(batch)
+    dbsession.flush()
+    documents = []
+    floor = _floor(settings)
+    for case in cases:
+        lines = lines_for(unpaid_installments(case), deadline, floor)
+        if not lines:
+            continue
+        issued = _record(dbsession, DocumentKind.letter, case, lines, deadline, user, now, fee, batch)
+        documents.append(_document(issued, case, lines, today))
+    batch.letters = len(documents)
+    batch.pdf = render(documents, Office.from_settings(settings), draw_letter)
+    return batch
+
+
+def seal(dbsession, batch: LetterBatch, counted: int, user, now: dt.datetime) -> bool:
+    """Record the envelopes counted at enclosure; sealed only if they match the letters printed."""
+    matched = counted == batch.letters
+    dbsession.execute(update(LetterBatch).where(LetterBatch.id == batch.id).values(
+        counted=counted, sealed_by=user.id, sealed_at=now,
+        status=BatchStatus.sealed if matched else BatchStatus.discrepancy))
+    dbsession.refresh(batch)
+    return matched

@@ -1,0 +1,161 @@
+"""Slips from a case page; letter batches, their PDF and their sealing."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ..calls.phones import no_phone_targets
+from ..models import BatchStatus, LetterBatch
+from ..resources import CaseResource, LetterBatchResource, LetterContainer
+from ..security.matrix import Facet
+from ..security.permissions import Permission
+from ..taxes.duedates import next_business_day, proposed_deadline
+from . import service
+from .content import unpaid_installments
+
+MAX_DEADLINE_DAYS = 60
+MAX_BATCH = 5000
+
+
+def pdf_response(body: bytes, filename: str) -> Response:
+    response = Response(body=body, content_type="application/pdf")
+    response.content_disposition = f'attachment; filename="{filename}"'
+    return response
+
+
+def _deadline(request, errors) -> dt.date:
+    raw = request.params.get("deadline", "")
+    if not raw:
+        return proposed_deadline(request.today)
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        errors.append("documents.error.deadline")
+        return proposed_deadline(request.today)
+    if not request.today <= day <= request.today + dt.timedelta(days=MAX_DEADLINE_DAYS):
+        errors.append("documents.error.deadline")
+    return next_business_day(day)
+
+
+# ---------------------------------------------------------------- payment slips
+
+@view_config(context=CaseResource, name="slip", renderer="documents/slip.jinja2",
+             permission=Permission.CaseSlipIssue, request_method="GET")
+def slip_form(request, errors=None):
+    case = request.context.case
+    request.audit.disclose([case], [Facet.identity, Facet.payment])
+    return {"case": case, "installments": unpaid_installments(case), "errors": errors or [],
+            "deadline": proposed_deadline(request.today)}
+
+
+@view_config(context=CaseResource, name="slip", permission=Permission.CaseSlipIssue,
+             request_method="POST")
+def slip_issue(request):
+    case = request.context.case
+    errors = []
+    deadline = _deadline(request, errors)
+    unpaid = {str(i.id): i for i in unpaid_installments(case)}
+    chosen = [unpaid[i] for i in request.POST.getall("installment") if i in unpaid]
+    if not chosen or len(chosen) != len(request.POST.getall("installment")):
+        errors.append("documents.error.installments")
+    if errors:
+        request.response.status = 400
+        return render_form(request, errors)
+    issued, pdf = service.issue_slip(request.dbsession, case, chosen, deadline, request.identity,
+                                     request.now, request.today, request.registry.settings)
+    request.audit.disclose([case], [Facet.identity, Facet.payment])
+    request.audit.event("document.slip", user=request.identity, doc_no=issued.doc_no,
+                        case=case.case_no, installments=len(chosen))
+    return pdf_response(pdf, f"slip-{issued.doc_no}.pdf")
+
+
+def render_form(request, errors):
+    from pyramid.renderers import render_to_response
+
+    return render_to_response("documents/slip.jinja2", slip_form(request, errors), request=request,
+                              response=request.response)
+
+
+# ---------------------------------------------------------------- dunning letters
+
+def _candidates(request):
+    """Cases of active campaigns with no usable number, that this user may open."""
+    container = request.root["cases"]
+    cases = [m.case for t in no_phone_targets(request.dbsession, request.today, limit=MAX_BATCH)
+             for m in t.members]
+    return [c for c in cases if unpaid_installments(c)
+            and request.has_permission(Permission.CaseView, CaseResource(c, container))]
+
+
+@view_config(context=LetterContainer, renderer="documents/letters.jinja2",
+             permission=Permission.LettersView, request_method="GET")
+def letter_batches(request, errors=None):
+    can_issue = request.has_permission(Permission.LettersIssue, request.context)
+    candidates = _candidates(request) if can_issue else []
+    request.audit.disclose(candidates, [Facet.identity])
+    batches = request.dbsession.query(LetterBatch).order_by(LetterBatch.id.desc()).limit(100).all()
+    return {"candidates": candidates, "batches": batches, "can_issue": can_issue,
+            "deadline": proposed_deadline(request.today, days=14), "errors": errors or []}
+
+
+@view_config(context=LetterContainer, renderer="documents/letters.jinja2",
+             permission=Permission.LettersIssue, request_method="POST")
+def letter_batch_create(request):
+    errors = []
+    deadline = _deadline(request, errors)
+    allowed = {c.case_no: c for c in _candidates(request)}
+    chosen = request.POST.getall("case_no")
+    if not chosen or len(chosen) > MAX_BATCH or any(no not in allowed for no in chosen):
+        errors.append("documents.error.cases")
+    if errors:
+        request.response.status = 400
+        return letter_batches(request, errors)
+    batch = service.issue_letters(request.dbsession, [allowed[no] for no in chosen], deadline,
+                                  request.identity, request.now, request.today,
+                                  request.registry.settings)
+    request.audit.disclose([allowed[no] for no in chosen], [Facet.identity, Facet.payment])
+    request.audit.event("document.letters", user=request.identity, batch=batch.id,
+                        letters=batch.letters)
+    return HTTPSeeOther(request.resource_path(request.context[str(batch.id)]))
+
+
+@view_config(context=LetterBatchResource, renderer="documents/batch.jinja2",
+             permission=Permission.LettersView, request_method="GET")
+def letter_batch(request, errors=None):
+    batch = request.context.batch
+    request.audit.disclose([d.case for d in batch.documents], [Facet.identity])
+    return {"batch": batch, "errors": errors or [],
+            "can_seal": request.has_permission(Permission.LettersSeal, request.context)
+            and batch.status != BatchStatus.sealed}
+
+
+@view_config(context=LetterBatchResource, name="pdf", permission=Permission.LettersIssue)
+def letter_batch_pdf(request):
+    batch = request.context.batch
+    request.audit.disclose([d.case for d in batch.documents], [Facet.identity, Facet.payment])
+    return pdf_response(batch.pdf, f"letters-{batch.id}.pdf")
+
+
+@view_config(context=LetterBatchResource, name="seal", renderer="documents/batch.jinja2",
+             permission=Permission.LettersSeal, request_method="POST")
+def letter_batch_seal(request):
+    batch = request.context.batch
+    raw = request.POST.get("counted", "")
+    try:
+        counted = int(raw)
+        if not 0 <= counted <= MAX_BATCH:
+            raise ValueError
+    except (TypeError, ValueError):
+        request.response.status = 400
+        return letter_batch(request, ["documents.error.counted"])
+    if batch.status == BatchStatus.sealed:
+        request.response.status = 409
+        return letter_batch(request, ["documents.error.sealed"])
+    matched = service.seal(request.dbsession, batch, counted, request.identity, request.now)
+    request.audit.event("document.sealed", "success" if matched else "failure",
+                        user=request.identity, batch=batch.id, printed=batch.letters,
+                        counted=counted)
+    return HTTPSeeOther(request.resource_path(request.context))

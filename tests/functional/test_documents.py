@@ -1,0 +1,137 @@
+"""Payment slips and dunning letters: the PDFs say the right thing, are
+recorded on each case, and only for cases the user may see."""
+import datetime as dt
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from intranet.calls import campaigns
+from intranet.models import (
+    CallCampaign, CampaignStatus, ContactRecord, IssuedDocument, LetterBatch, MailingAddress, Role,
+)
+from tests import factories
+from tests.helpers import csrf_token, entries_since, log_mark, login
+
+
+def pdf_pages(body: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(body)).pages]
+
+
+@pytest.fixture
+def people(dbsession, password_context):
+    for role, name in ((Role.collector, "c1"), (Role.operator, "op1"), (Role.auditor, "au")):
+        factories.user(dbsession, password_context, role, login=name)
+    dbsession.commit()
+
+
+def test_a_reissued_slip_prints_amounts_late_charge_and_deadline(testapp, people, dbsession, engine):
+    case = factories.owed_case(dbsession, name="再発 太郎", amount=100_000, due=dt.date(2024, 7, 1),
+                               fiscal_year=2024)
+    dbsession.commit()
+    login(testapp, "c1")
+    form = testapp.get(f"/cases/{case.case_no}/slip").forms["slip-form"]
+    form["deadline"] = "2026-11-29"  # a Sunday: moves to Monday 30 November
+    mark = log_mark(engine)
+    res = form.submit()
+    assert res.content_type == "application/pdf"
+    (text,) = pdf_pages(res.body)
+    assert "再発 太郎 様" in text and "納付書（再発行）" in text
+    assert "令和8年11月30日" in text            # the shifted deadline, in 和暦
+    assert "令和6年7月1日" in text              # the due date
+    assert "100,000円" in text
+    # late charge as of 30 Nov 2026: 203 + 3,623 + 8,700 + 100000×9.1%×333/365 (8,302) = 20,828 → 20,800
+    assert "20,800円" in text and "120,800円" in text
+    doc_no = re.search(r"S2026-\d{6}", text).group(0)
+    issued = dbsession.scalars(sa.select(IssuedDocument)).one()
+    assert (issued.doc_no, issued.tax_total, issued.late_charge_total) == (doc_no, 100_000, 20_800)
+    note = dbsession.scalars(sa.select(ContactRecord).where(ContactRecord.case_id == case.id)).one()
+    assert doc_no in note.content
+    request_entry, event = entries_since(engine, mark)
+    assert [c.case_no for c in request_entry.cases] == [case.case_no]
+    assert event.event == "document.slip" and doc_no in event.detail
+
+
+def test_slip_forms_reject_bad_input(testapp, people, dbsession):
+    case = factories.owed_case(dbsession)
+    dbsession.commit()
+    login(testapp, "c1")
+    path = f"/cases/{case.case_no}/slip"
+    token = csrf_token(testapp, path)
+    for fields, message in (({"deadline": "2027-06-01", "installment": "1"}, "60日以内"),
+                            ({"deadline": "2026-11-30"}, "期別を選んで"),
+                            ({"deadline": "2026-11-30", "installment": "999999"}, "期別を選んで")):
+        res = testapp.post(path, {"csrf_token": token, **fields}, status=400)
+        assert message in res.text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(IssuedDocument)) == 0
+
+
+def test_slips_only_for_cases_the_user_may_see(testapp, people, dbsession):
+    case = factories.owed_case(dbsession)  # in no campaign
+    dbsession.commit()
+    login(testapp, "op1")
+    testapp.get(f"/cases/{case.case_no}/slip", status=403)
+    login(testapp, "au")  # auditors read, never issue
+    testapp.get(f"/cases/{case.case_no}/slip", status=403)
+
+
+@pytest.fixture
+def no_phone_cases(dbsession, clock):
+    cases = [factories.owed_case(dbsession, name=f"文書 {n}", phone=None, amount=10_000 * (n + 1))
+             for n in range(4)]
+    dbsession.add(MailingAddress(taxpayer_id=cases[0].taxpayer_id, name="送付先 商事 気付 文書 0",
+                                 postal_code="530-0001", address="大阪府大阪市北区梅田1-1-1"))
+    campaign = CallCampaign(name="文書", status=CampaignStatus.active, starts_on=dt.date(2026, 11, 1),
+                            ends_on=dt.date(2026, 12, 31), created_at=clock.now())
+    dbsession.add(campaign)
+    dbsession.flush()
+    campaigns.build(dbsession, campaign, campaigns.CampaignFilter(), clock.today(), clock.now())
+    dbsession.commit()
+    return cases
+
+
+def test_a_letter_batch_has_one_page_per_case_and_must_be_sealed_with_the_right_count(
+        testapp, people, no_phone_cases, dbsession, engine):
+    login(testapp, "op1")
+    page = testapp.get("/letters/")
+    form = page.forms["letters-form"]
+    assert len(form.fields["case_no"]) == 4
+    form["deadline"] = "2026-12-08"
+    res = form.submit(status=303).follow()
+    assert res.html.select_one("#batch-letters").text == "4"
+    pdf = testapp.get(res.request.path.rstrip("/") + "/pdf")
+    pages = pdf_pages(pdf.body)
+    assert len(pages) == 4
+    first = next(p for p in pages if "送付先 商事" in p)
+    assert "〒530-0001" in first and "大阪府大阪市北区梅田1-1-1" in first  # the mailing address wins
+    assert "催" in first and "令和8年12月8日" in first and "差押え" in first
+    for case, text in zip(no_phone_cases[1:], [p for p in pages if p is not first]):
+        assert f"{case.balance:,}円" in text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(IssuedDocument)) == 4
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(ContactRecord)) == 4
+    # enclosure: a wrong count keeps the batch open
+    form = res.forms["seal-form"]
+    form["counted"] = "3"
+    res = form.submit(status=303).follow()
+    assert "封入数不一致" in res.html.select_one("#batch-status").text
+    form = res.forms["seal-form"]
+    form["counted"] = "4"
+    res = form.submit(status=303).follow()
+    assert "封入封緘済み" in res.html.select_one("#batch-status").text
+    assert "seal-form" not in res.forms
+    assert dbsession.scalars(sa.select(LetterBatch)).one().counted == 4
+
+
+def test_letters_only_for_cases_in_reach(testapp, people, no_phone_cases, dbsession):
+    outsider = factories.owed_case(dbsession, name="圏外", phone=None)
+    dbsession.commit()
+    login(testapp, "op1")
+    token = csrf_token(testapp, "/letters/")
+    res = testapp.post("/letters/", {"csrf_token": token, "case_no": outsider.case_no,
+                                     "deadline": "2026-12-08"}, status=400)
+    assert "対象の案件を選んで" in res.text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(LetterBatch)) == 0
+    login(testapp, "au")
+    assert "letters-form" not in testapp.get("/letters/").text
