@@ -68,6 +68,20 @@ def test_slip_forms_reject_bad_input(testapp, people, dbsession):
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(IssuedDocument)) == 0
 
 
+def test_operators_reach_the_slip_from_the_call_screen(testapp, people, no_phone_cases, dbsession):
+    from intranet.models import CallTarget, Phone
+
+    target = dbsession.scalars(sa.select(CallTarget)).first()
+    case = target.members[0].case
+    dbsession.add(Phone(taxpayer_id=case.taxpayer_id, number="03-1000-2000", digits="0310002000"))
+    dbsession.commit()
+    login(testapp, "op1")
+    screen = testapp.get(f"/calls/targets/{target.id}/")
+    slip = testapp.get(screen.html.select_one("a.slip-link")["href"])
+    res = slip.forms["slip-form"].submit()
+    assert res.content_type == "application/pdf" and case.taxpayer.name in pdf_pages(res.body)[0]
+
+
 def test_slips_only_for_cases_the_user_may_see(testapp, people, dbsession):
     case = factories.owed_case(dbsession)  # in no campaign
     dbsession.commit()
@@ -99,7 +113,12 @@ def test_a_letter_batch_has_one_page_per_case_and_must_be_sealed_with_the_right_
     form = page.forms["letters-form"]
     assert len(form.fields["case_no"]) == 4
     form["deadline"] = "2026-12-08"
-    res = form.submit(status=303).follow()
+    mark = log_mark(engine)
+    res = form.submit(status=303)
+    created, event = entries_since(engine, mark)
+    assert sorted(c.case_no for c in created.cases) == sorted(c.case_no for c in no_phone_cases)
+    assert event.event == "document.letters" and '"letters": 4' in event.detail
+    res = res.follow()
     assert res.html.select_one("#batch-letters").text == "4"
     pdf = testapp.get(res.request.path.rstrip("/") + "/pdf")
     pages = pdf_pages(pdf.body)
