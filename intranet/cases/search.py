@@ -33,6 +33,20 @@ class Criteria:
         return not any([self.case_no, self.name, self.phone, self.notice_no])
 
 
+def read_criteria(post, names) -> tuple[Criteria, list[str]]:
+    """Criteria from a submitted form's fields ``names``; over-long or
+    non-text values are dropped and their names returned as errors."""
+    criteria, errors = Criteria(), []
+    for name in names:
+        value = post.get(name, "")
+        value = value.strip() if isinstance(value, str) else ""
+        if len(value) > MAX_TERM:
+            errors.append(name)
+            value = ""
+        setattr(criteria, name, value)
+    return criteria, errors
+
+
 @dataclass
 class Page:
     cases: list[Case]

@@ -7,7 +7,7 @@ from ..models import CallBlock
 from ..resources import CaseContainer, CaseResource
 from ..security.matrix import FACETS, Facet, facets_for_principals
 from ..security.permissions import Permission
-from .search import MAX_TERM, Criteria, search_cases
+from .search import MAX_TERM, Criteria, read_criteria, search_cases
 
 
 def _int(value, default=1):
@@ -33,16 +33,9 @@ def case_list(request):
     data, so they travel in the body, never in the URL)."""
     principals = request.principals
     facets = facets_for_principals(principals)
-    criteria = Criteria()
-    errors = []
+    criteria, errors = Criteria(), []
     if request.method == "POST":
-        for name in criteria.allowed_fields(facets):
-            value = request.POST.get(name, "")
-            value = value.strip() if isinstance(value, str) else ""
-            if len(value) > MAX_TERM:
-                errors.append(name)
-                value = ""
-            setattr(criteria, name, value)
+        criteria, errors = read_criteria(request.POST, criteria.allowed_fields(facets))
     page_no = _int(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
     page = search_cases(request.dbsession, principals, request.today, facets, criteria, page_no)
     shown = list_facets(facets)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ...models import CallCampaign, CampaignCase, CampaignStatus
 from ...resources import CallCenter
-from ...cases.search import MAX_TERM, Criteria, search_cases
+from ...cases.search import MAX_TERM, Criteria, read_criteria, search_cases
 from ...security.matrix import Facet, facets_for_principals
 from ...security.permissions import Permission
 
@@ -19,17 +19,9 @@ def lookup(request):
     number or name/kana. Terms travel in the request body; every result shown
     is logged as disclosed."""
     facets = facets_for_principals(request.principals)
-    criteria = Criteria()
-    errors = []
-    page = None
+    criteria, errors, page = Criteria(), [], None
     if request.method == "POST":
-        for name in ("phone", "notice_no", "name"):
-            value = request.POST.get(name, "")
-            value = value.strip() if isinstance(value, str) else ""
-            if len(value) > MAX_TERM:
-                errors.append(name)
-                value = ""
-            setattr(criteria, name, value)
+        criteria, errors = read_criteria(request.POST, ("phone", "notice_no", "name"))
         if errors:
             request.response.status = 400
         elif not criteria.is_empty():
