@@ -95,7 +95,8 @@ SENTINELS: dict[Facet, str] = {
 def sentinel_case(session) -> Case:
     """A case with every 資料1 item filled, each facet holding its sentinel."""
     s = SENTINELS
-    c = case(session, name=f"{s[Facet.identity]} 氏名", kana="センチネル", phone=f"{s[Facet.contact]}-1")
+    c = case(session, name=f"{s[Facet.identity]} 氏名", kana=f"センチネル {s[Facet.verification]}",
+             phone=f"{s[Facet.contact]}-1")
     tp = c.taxpayer
     tp.gender = s[Facet.verification]
     tp.birth_date = dt.date(1980, 4, 1)

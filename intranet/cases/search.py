@@ -69,8 +69,10 @@ def search_cases(dbsession, principals, today, facets, criteria: Criteria, page:
         conditions.append(Case.case_no.startswith(criteria.case_no.strip(), autoescape=True))
     if criteria.name and "name" in allowed:
         term = fold(criteria.name)
-        conditions.append(or_(Taxpayer.search_name.contains(term, autoescape=True),
-                              Taxpayer.search_kana.contains(term, autoescape=True)))
+        by_name = Taxpayer.search_name.contains(term, autoescape=True)
+        if Facet.verification in facets:  # kana is a verification item
+            by_name = or_(by_name, Taxpayer.search_kana.contains(term, autoescape=True))
+        conditions.append(by_name)
     if criteria.phone and "phone" in allowed:
         conditions.append(exists().where(Phone.taxpayer_id == Case.taxpayer_id,
                                          Phone.digits.contains(phone_digits(criteria.phone), autoescape=True)))

@@ -18,7 +18,7 @@ def _int(value, default=1):
 
 
 #: The facets whose items the list page shows as columns (cases/list.jinja2).
-LIST_FACETS = (Facet.identity, Facet.payment, Facet.staff)
+LIST_FACETS = (Facet.identity, Facet.verification, Facet.payment, Facet.staff)
 
 
 def list_facets(facets) -> list[Facet]:

@@ -50,8 +50,9 @@ class FacetInfo:
 
 
 FACETS: dict[Facet, FacetInfo] = {
-    Facet.identity: FacetInfo("本人特定", "Identity", "氏名・カナ・郵便番号・住所・方書"),
-    Facet.verification: FacetInfo("本人確認", "Verification", "生年月日・性別"),
+    # identity is exactly what the field-survey servicer may receive (seed 004).
+    Facet.identity: FacetInfo("本人特定", "Identity", "氏名・郵便番号・住所・方書"),
+    Facet.verification: FacetInfo("本人確認", "Verification", "カナ氏名・居住区分・生年月日・性別"),
     Facet.contact: FacetInfo("連絡先", "Contact", "電話番号・送付先名称・送付先住所"),
     Facet.resident_record: FacetInfo(
         "住民記録", "Resident record",

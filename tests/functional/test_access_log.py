@@ -88,7 +88,7 @@ def test_list_page_records_every_case_it_shows_in_order(testapp, engine, dbsessi
     assert len(shown) == 50
     assert [c.case_no for c in entry.cases] == shown
     assert entry.case_count == 50
-    assert entry.facets.split() == ["identity", "payment", "staff"]
+    assert entry.facets.split() == ["identity", "verification", "payment", "staff"]
     # a search records its results too, and never its terms
     mark = log_mark(engine)
     token = csrf_token(testapp, "/cases/")

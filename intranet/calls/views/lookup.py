@@ -27,7 +27,7 @@ def lookup(request):
         elif not criteria.is_empty():
             page = search_cases(request.dbsession, request.principals, request.today, facets,
                                 criteria)
-            request.audit.disclose(page.cases, [Facet.identity])
+            request.audit.disclose(page.cases, [Facet.identity, Facet.verification])
     targets = {}
     if page and page.cases:
         targets = dict(request.dbsession.execute(

@@ -25,7 +25,7 @@ def phone_research(request, errors=None):
     container = request.root["cases"]
     cases = [c for c in cases
              if request.has_permission(Permission.CaseView, CaseResource(c, container))]
-    request.audit.disclose(cases, [Facet.identity])
+    request.audit.disclose(cases, [Facet.identity, Facet.verification])
     pending = set(request.dbsession.scalars(select(PhoneCandidate.case_id).where(
         PhoneCandidate.status == PhoneCandidateStatus.pending)))
     return {"cases": cases, "pending": pending, "errors": errors or []}
