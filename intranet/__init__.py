@@ -23,6 +23,7 @@ def make_configurator(settings) -> Configurator:
     config.include(".admin")
     config.include(".calls")
     config.include(".documents")
+    config.include(".survey")
     return config
 
 

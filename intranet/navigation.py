@@ -16,6 +16,7 @@ NAV_ITEMS = [
     NavItem("nav.home", (), Permission.HomeView),
     NavItem("nav.cases", ("cases",), Permission.CasesSearch),
     NavItem("nav.users", ("admin", "users"), Permission.UsersManage),
+    NavItem("nav.contracts", ("admin", "contracts"), Permission.ContractsManage),
     NavItem("nav.calls", ("calls",), Permission.CallQueueWork),
     NavItem("nav.campaigns", ("calls", "campaigns"), Permission.CampaignsView),
     NavItem("nav.handovers", ("calls", "handovers"), Permission.HandoversView),

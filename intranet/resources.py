@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from .cases.scopes import case_grants, roles_reaching_every_case
 from .models import (
-    AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Handover, LetterBatch,
-    PhoneCandidate,
+    AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Contract, Handover,
+    LetterBatch, PhoneCandidate,
 )
 from .security import matrix
 from .security.permissions import Permission
@@ -123,7 +123,7 @@ class AdminArea(Resource):
 
     def __init__(self, parent):
         self.__parent__ = parent
-        self.children = {"users": UserContainer(self)}
+        self.children = {"users": UserContainer(self), "contracts": ContractContainer(self)}
 
     def __getitem__(self, name):
         return self.children[name]
@@ -313,6 +313,27 @@ class LetterBatchResource(Resource):
     def __init__(self, batch: LetterBatch, parent):
         self.batch = batch
         self.__name__ = str(batch.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+
+class ContractContainer(Resource):
+    __name__ = "contracts"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name):
+        return ContractResource(_by_id(self.request, Contract, name), self)
+
+
+class ContractResource(Resource):
+    def __init__(self, contract: Contract, parent):
+        self.contract = contract
+        self.__name__ = str(contract.id)
         self.__parent__ = parent
 
     @property

@@ -18,3 +18,6 @@ from .calls import (  # noqa: F401
     PhoneCandidate, PhoneCandidateStatus, Promise, PromiseStatus, QueueClass, TargetStatus,
 )
 from .documents import BatchStatus, DocumentKind, IssuedDocument, LetterBatch  # noqa: F401
+from .survey import (  # noqa: F401
+    BatchState, Contract, SurveyBatch, SurveyTarget, SurveyTargetState,
+)

@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
-    Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint,
+    Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,8 +61,12 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     preferred_locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Contractor staff belong to a contract; its period is their validity window.
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    privacy_trained_on: Mapped[dt.date | None] = mapped_column(Date)  # 従事者教育
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
+    contract = relationship("Contract", back_populates="users", foreign_keys=[contract_id])
 
     def is_valid_at(self, now: dt.datetime) -> bool:
         """Active and inside its validity window at ``now`` (naive UTC)."""

@@ -133,7 +133,7 @@ ROLE_TARGET_ACTIONS: dict[Role, frozenset[P]] = {
 TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN = frozenset({Role.operator})
 
 #: Extra actions of collectors flagged as supervisors (principal ``supervisor``).
-SUPERVISOR_ACTIONS: frozenset[P] = frozenset({P.UsersManage})
+SUPERVISOR_ACTIONS: frozenset[P] = frozenset({P.UsersManage, P.ContractsManage})
 
 
 def role_principal(role: Role) -> str:

@@ -31,6 +31,7 @@ class Permission(enum.StrEnum):
     HomeView = "home:page:view"          # the start page after login
     CasesSearch = "cases:list:search"    # case list and search
     UsersManage = "admin:users:manage"   # supervisors administer users
+    ContractsManage = "admin:contracts:manage"  # contracts, their users, remote wipe
     AuditLogView = "audit:log:view"      # search and read the access log
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator

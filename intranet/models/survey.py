@@ -1,0 +1,87 @@
+"""Field survey of movers-out (区外転出者の現地調査, seed 004): the servicer's
+contract, survey batches and the targets assigned to each investigator."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base, str_enum
+
+
+class Contract(Base):
+    """業務委託契約: who may handle the data, for what, and until when."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    manager_name: Mapped[str] = mapped_column(String(100))     # 取扱責任者
+    handler_names: Mapped[str] = mapped_column(Text)           # 取扱者, one per line
+    protections: Mapped[str] = mapped_column(Text, default="")  # agreed safeguards
+    training_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The creating user's id; no foreign key, as users already refer to contracts.
+    created_by: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    organisation = relationship("Organisation")
+    users = relationship("User", back_populates="contract", foreign_keys="User.contract_id")
+
+    def window(self) -> tuple[dt.datetime, dt.datetime]:
+        """The period as naive UTC: from midnight JST of the first day to
+        midnight JST after the last."""
+        jst = dt.timedelta(hours=9)
+        return (dt.datetime.combine(self.starts_on, dt.time()) - jst,
+                dt.datetime.combine(self.ends_on + dt.timedelta(days=1), dt.time()) - jst)
+
+
+class BatchState(enum.StrEnum):
+    draft = "draft"    # being assigned
+    open = "open"      # investigators see their targets
+    closed = "closed"
+
+
+class SurveyBatch(Base):
+    __tablename__ = "survey_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[BatchState] = mapped_column(str_enum(BatchState, "survey_batch_state"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    contract: Mapped[Contract] = relationship()
+    targets: Mapped[list[SurveyTarget]] = relationship(back_populates="batch",
+                                                       order_by="SurveyTarget.id")
+
+
+class SurveyTargetState(enum.StrEnum):
+    pending = "pending"
+    reported = "reported"
+    closed = "closed"   # after erasure, or the batch was closed
+
+
+class SurveyTarget(Base):
+    __tablename__ = "survey_targets"
+    __table_args__ = (UniqueConstraint("batch_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("survey_batches.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    investigator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    area: Mapped[str] = mapped_column(String(60))  # prefecture + city, for assignment by area
+    state: Mapped[SurveyTargetState] = mapped_column(
+        str_enum(SurveyTargetState, "survey_target_state"))
+
+    batch: Mapped[SurveyBatch] = relationship(back_populates="targets")
+    case = relationship("Case")
+    investigator = relationship("User", foreign_keys=[investigator_id])

@@ -1,0 +1,49 @@
+"""Contracts and their users: the contract period is each user's validity
+window, users may need a recorded privacy training (従事者教育) before they
+are activated, and a collector can end all of a user's sessions at once
+(remote wipe of a tablet's access)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+
+from ..models import LoginSession, Role
+from ..security.sessions import EndReason
+
+
+class ContractError(ValueError):
+    """A message key explaining why the change was refused."""
+
+
+def link_user(contract, user, trained_on: dt.date | None, active: bool) -> None:
+    """Put a contractor ``user`` under ``contract``: its period becomes the
+    user's validity window."""
+    if user.role != Role.contractor:
+        raise ContractError("survey.error.not_contractor")
+    if user.organisation_id != contract.organisation_id:
+        raise ContractError("survey.error.other_organisation")
+    user.contract_id = contract.id
+    user.privacy_trained_on = trained_on or user.privacy_trained_on
+    if active and contract.training_required and user.privacy_trained_on is None:
+        raise ContractError("survey.error.training_required")
+    if active and contract.erased_at is not None:
+        raise ContractError("survey.error.erased")
+    user.is_active = active
+    user.valid_from, user.valid_until = contract.window()
+
+
+def sync_users(contract) -> None:
+    """After the period changed: every user of the contract follows it."""
+    start, end = contract.window()
+    for user in contract.users:
+        user.valid_from, user.valid_until = start, end
+
+
+def revoke_sessions(dbsession, user, now: dt.datetime) -> int:
+    """End every open session of ``user`` at once; returns how many."""
+    result = dbsession.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=EndReason.revoked))
+    return result.rowcount

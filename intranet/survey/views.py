@@ -1,0 +1,146 @@
+"""Contracts (supervisors): record a contract, put contractor users under it,
+end their sessions at once."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.renderers import render_to_response
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from ..models import Contract, Organisation, OrganisationKind, Role, User
+from ..resources import ContractContainer, ContractResource
+from ..security.permissions import Permission
+from .contracts import ContractError, link_user, revoke_sessions, sync_users
+
+TEXT_MAX = 2000
+
+
+def _text(post, name, limit, errors, required=True):
+    value = post.get(name, "")
+    value = value.strip() if isinstance(value, str) else ""
+    if (required and not value) or len(value) > limit:
+        errors.append(f"survey.error.{name}")
+    return value[:limit]
+
+
+def _date(post, name, errors):
+    try:
+        return dt.date.fromisoformat(post.get(name, ""))
+    except (TypeError, ValueError):
+        errors.append(f"survey.error.{name}")
+        return None
+
+
+@view_config(context=ContractContainer, renderer="survey/contracts.jinja2",
+             permission=Permission.ContractsManage, request_method="GET")
+def contract_list(request, errors=None, values=None):
+    contracts = request.dbsession.scalars(select(Contract).order_by(Contract.id.desc())).all()
+    organisations = request.dbsession.scalars(
+        select(Organisation).where(Organisation.kind == OrganisationKind.contractor)
+        .order_by(Organisation.name)).all()
+    return {"contracts": contracts, "organisations": organisations, "errors": errors or [],
+            "values": values or {}}
+
+
+@view_config(context=ContractContainer, renderer="survey/contracts.jinja2",
+             permission=Permission.ContractsManage, request_method="POST")
+def contract_create(request):
+    post, errors = request.POST, []
+    org = request.dbsession.get(Organisation, int(post.get("organisation_id") or 0)) \
+        if str(post.get("organisation_id", "")).isdigit() else None
+    if org is None or org.kind != OrganisationKind.contractor:
+        errors.append("survey.error.organisation")
+    values = {
+        "name": _text(post, "name", 200, errors), "purpose": _text(post, "purpose", TEXT_MAX, errors),
+        "manager_name": _text(post, "manager_name", 100, errors),
+        "handler_names": _text(post, "handler_names", TEXT_MAX, errors),
+        "protections": _text(post, "protections", TEXT_MAX, errors, required=False),
+    }
+    starts_on, ends_on = _date(post, "starts_on", errors), _date(post, "ends_on", errors)
+    if starts_on and ends_on and starts_on > ends_on:
+        errors.append("survey.error.period")
+    if errors:
+        request.response.status = 400
+        return contract_list(request, errors, dict(post))
+    contract = Contract(organisation_id=org.id, starts_on=starts_on, ends_on=ends_on,
+                        training_required=post.get("training_required") == "1",
+                        created_by=request.identity.id, created_at=request.now, **values)
+    request.dbsession.add(contract)
+    request.dbsession.flush()
+    request.audit.event("contract.created", user=request.identity, contract=contract.id)
+    return HTTPSeeOther(request.resource_path(request.context[str(contract.id)]))
+
+
+@view_config(context=ContractResource, renderer="survey/contract.jinja2",
+             permission=Permission.ContractsManage, request_method="GET")
+def contract_page(request, errors=None):
+    contract = request.context.contract
+    candidates = request.dbsession.scalars(
+        select(User).where(User.role == Role.contractor,
+                           User.organisation_id == contract.organisation_id,
+                           User.contract_id.is_(None)).order_by(User.login)).all()
+    return {"contract": contract, "candidates": candidates, "errors": errors or [],
+            "users": sorted(contract.users, key=lambda u: u.login), "now": request.now}
+
+
+def _page_with(request, errors, status=400):
+    request.response.status = status
+    return render_to_response("survey/contract.jinja2", contract_page(request, errors),
+                              request=request, response=request.response)
+
+
+@view_config(context=ContractResource, name="link", permission=Permission.ContractsManage,
+             request_method="POST")
+def contract_link_user(request):
+    contract = request.context.contract
+    post = request.POST
+    user = request.dbsession.get(User, int(post["user_id"])) \
+        if str(post.get("user_id", "")).isdigit() else None
+    if user is None or user.contract_id not in (None, contract.id):
+        return _page_with(request, ["survey.error.user"])
+    trained_on = None
+    if post.get("trained_on"):
+        errors = []
+        trained_on = _date(post, "trained_on", errors)
+        if errors:
+            return _page_with(request, errors)
+    try:
+        link_user(contract, user, trained_on, active=post.get("active") == "1")
+    except ContractError as exc:
+        return _page_with(request, [str(exc)])
+    if not user.is_active:
+        revoke_sessions(request.dbsession, user, request.now)
+    request.audit.event("contract.user", user=user, contract=contract.id, active=user.is_active,
+                        by=request.identity.login)
+    return HTTPSeeOther(request.resource_path(request.context))
+
+
+@view_config(context=ContractResource, name="period", permission=Permission.ContractsManage,
+             request_method="POST")
+def contract_period(request):
+    contract = request.context.contract
+    errors = []
+    starts_on, ends_on = _date(request.POST, "starts_on", errors), _date(request.POST, "ends_on", errors)
+    if errors or starts_on > ends_on:
+        return _page_with(request, errors or ["survey.error.period"])
+    contract.starts_on, contract.ends_on = starts_on, ends_on
+    sync_users(contract)
+    request.audit.event("contract.period", user=request.identity, contract=contract.id,
+                        starts_on=starts_on.isoformat(), ends_on=ends_on.isoformat())
+    return HTTPSeeOther(request.resource_path(request.context))
+
+
+@view_config(context=ContractResource, name="revoke", permission=Permission.ContractsManage,
+             request_method="POST")
+def contract_revoke(request):
+    """Remote wipe: every session of the user ends now, on every device."""
+    contract = request.context.contract
+    user = request.dbsession.get(User, int(request.POST["user_id"])) \
+        if str(request.POST.get("user_id", "")).isdigit() else None
+    if user is None or user.contract_id != contract.id:
+        return _page_with(request, ["survey.error.user"])
+    ended = revoke_sessions(request.dbsession, user, request.now)
+    request.audit.event("session.revoked", user=user, sessions=ended, by=request.identity.login)
+    return HTTPSeeOther(request.resource_path(request.context))
