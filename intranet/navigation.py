@@ -24,6 +24,8 @@ NAV_ITEMS = [
     NavItem("nav.phones_pending", ("calls", "phones"), Permission.PhoneCandidatesConfirm, "pending"),
     NavItem("nav.reports", ("calls", "reports"), Permission.CallReportsView),
     NavItem("nav.letters", ("letters",), Permission.LettersView),
+    NavItem("nav.survey", ("survey",), Permission.SurveyWork),
+    NavItem("nav.survey_batches", ("survey", "batches"), Permission.SurveyReview),
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
 ]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .cases.scopes import case_grants, roles_reaching_every_case
 from .models import (
     AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Contract, Handover,
-    LetterBatch, PhoneCandidate,
+    LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
 )
 from .security import matrix
 from .security.permissions import Permission
@@ -41,7 +41,7 @@ class Root(Resource):
         self._request = request
         self.children = {"cases": CaseContainer(self), "admin": AdminArea(self),
                          "audit": AuditArea(self), "calls": CallCenter(self),
-                         "letters": LetterContainer(self)}
+                         "letters": LetterContainer(self), "survey": SurveyArea(self)}
 
     @property
     def request(self):
@@ -339,6 +339,80 @@ class ContractResource(Resource):
     @property
     def audit_id(self) -> str:
         return self.__name__
+
+
+class SurveyArea(Resource):
+    """``/survey/``: an investigator's targets; ``batches`` and ``targets`` below."""
+
+    __name__ = "survey"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+        self.children = {"batches": SurveyBatchContainer(self),
+                         "targets": SurveyTargetContainer(self)}
+
+    def __getitem__(self, name):
+        return self.children[name]
+
+
+class SurveyBatchContainer(Resource):
+    __name__ = "batches"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name):
+        return SurveyBatchResource(_by_id(self.request, SurveyBatch, name), self)
+
+
+class SurveyBatchResource(Resource):
+    def __init__(self, batch: SurveyBatch, parent):
+        self.batch = batch
+        self.__name__ = str(batch.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+
+class SurveyTargetContainer(Resource):
+    __name__ = "targets"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name):
+        return SurveyTargetResource(_by_id(self.request, SurveyTarget, name), self)
+
+
+class SurveyTargetResource(Resource):
+    """One address to visit. Its investigator holds the survey actions only
+    while the contractor scope grants them the case (the same definition
+    that builds the case ACL, see intranet.cases.scopes)."""
+
+    def __init__(self, target: SurveyTarget, parent):
+        self.target = target
+        self.__name__ = str(target.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+    def __acl__(self):
+        grants = case_grants(self.request.dbsession, self.target.case_id, self.request.today)
+        investigator = f"user:{self.target.investigator_id}"
+        acl = []
+        for role, actions in matrix.ROLE_SURVEY_ACTIONS.items():
+            if not actions:
+                continue
+            if role == Role.contractor:
+                if (role, investigator) in grants:
+                    acl.append((Allow, investigator, sorted(actions)))
+            else:
+                acl.append((Allow, matrix.role_principal(role), sorted(actions)))
+        return acl + [DENY_ALL]
 
 
 def root_factory(request):

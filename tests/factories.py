@@ -45,9 +45,11 @@ def user(session, password_context, role: Role, login: str | None = None, **kw) 
 def case(session, name="田中 太郎", kana="タナカ タロウ", phone: str | None = "03-1234-5678",
          notice_no: str | None = None, balance: int = 50000, **taxpayer_kw) -> Case:
     n = next(_seq)
+    taxpayer_kw.setdefault("postal_code", "160-0022")
+    taxpayer_kw.setdefault("address", "東京都新宿区新宿1丁目1番1号")
+    taxpayer_kw.setdefault("address_extra", "")
     tp = Taxpayer(taxpayer_no=f"T{n:08d}", kind=TaxpayerKind.individual, name=name, name_kana=kana,
-                  search_name=fold(name), search_kana=fold(kana), postal_code="160-0022",
-                  address="東京都新宿区新宿1丁目1番1号", address_extra="", **taxpayer_kw)
+                  search_name=fold(name), search_kana=fold(kana), **taxpayer_kw)
     if phone:
         tp.phones.append(Phone(number=phone, digits=digits(phone)))
     c = Case(case_no=f"2026-{n:06d}", taxpayer=tp, opened_on=dt.date(2026, 7, 1), balance=balance)

@@ -15,9 +15,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import ColumnElement, Select, false, literal, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement, Select, String, cast, false, literal, or_, select, true, union_all,
+)
 
-from ..models import CallCampaign, CampaignCase, CampaignStatus, Case, Role
+from ..models import (
+    BatchState, CallCampaign, CampaignCase, CampaignStatus, Case, Contract, Role, SurveyBatch,
+    SurveyTarget, SurveyTargetState,
+)
 from ..security.matrix import role_principal
 
 #: grants(today) -> SELECT case_id, principal
@@ -45,12 +50,25 @@ def _active_campaign_cases(today: dt.date) -> Select:
     )
 
 
+def _assigned_survey_cases(today: dt.date) -> Select:
+    """An investigator reaches a case while it is assigned to them in an open
+    survey batch, inside the contract period, before the data was erased."""
+    principal = (literal("user:", String) + cast(SurveyTarget.investigator_id, String))
+    return (
+        select(SurveyTarget.case_id.label("case_id"), principal.label("principal"))
+        .join(SurveyBatch, SurveyBatch.id == SurveyTarget.batch_id)
+        .join(Contract, Contract.id == SurveyBatch.contract_id)
+        .where(SurveyBatch.state == BatchState.open, SurveyTarget.investigator_id.is_not(None),
+               SurveyTarget.state != SurveyTargetState.closed,
+               Contract.starts_on <= today, Contract.ends_on >= today, Contract.erased_at.is_(None))
+    )
+
+
 SCOPES: dict[Role, CaseScope] = {
     Role.collector: CaseScope(Role.collector, all_cases=True),
     Role.auditor: CaseScope(Role.auditor, all_cases=True),
     Role.operator: CaseScope(Role.operator, grants=_active_campaign_cases),
-    # Contractors reach nothing until survey assignments exist (field-survey work).
-    Role.contractor: CaseScope(Role.contractor),
+    Role.contractor: CaseScope(Role.contractor, grants=_assigned_survey_cases),
 }
 
 

@@ -97,7 +97,8 @@ ROLE_CASE_ACTIONS: dict[Role, frozenset[P]] = {
     Role.collector: frozenset({P.CaseView, P.CaseCallBlockEdit, P.CaseSlipIssue}),
     Role.auditor: frozenset({P.CaseView}),
     Role.operator: frozenset({P.CaseView, P.CaseSlipIssue}),
-    Role.contractor: frozenset({P.CaseView}),
+    # Investigators never open case pages: their survey pages show the identity facet only.
+    Role.contractor: frozenset(),
 }
 
 #: Actions outside any one case, granted on the resource tree's root.
@@ -105,15 +106,24 @@ ROLE_ACTIONS: dict[Role, frozenset[P]] = {
     Role.collector: frozenset({
         P.HomeView, P.CasesSearch, P.CampaignsView, P.CampaignsManage, P.HandoversView,
         P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll,
-        P.LettersView, P.LettersIssue, P.LettersSeal}),
+        P.LettersView, P.LettersIssue, P.LettersSeal, P.SurveyManage, P.SurveyReview}),
     Role.auditor: frozenset({
         P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
-        P.CallReportsView, P.CallReportsAll, P.LettersView}),
+        P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview}),
     Role.operator: frozenset({
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
         P.PhoneCandidatesRegister}),
-    Role.contractor: frozenset({P.HomeView}),
+    Role.contractor: frozenset({P.HomeView, P.SurveyWork}),
+}
+
+#: Actions on a survey target; investigators hold theirs only on targets
+#: their scope reaches (see SurveyTargetResource.__acl__).
+ROLE_SURVEY_ACTIONS: dict[Role, frozenset[P]] = {
+    Role.collector: frozenset({P.SurveyTargetView}),
+    Role.auditor: frozenset({P.SurveyTargetView}),
+    Role.operator: frozenset(),
+    Role.contractor: frozenset({P.SurveyTargetView, P.SurveyReport}),
 }
 
 # The late-charge calculator goes with the payment facet.

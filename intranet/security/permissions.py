@@ -32,6 +32,12 @@ class Permission(enum.StrEnum):
     CasesSearch = "cases:list:search"    # case list and search
     UsersManage = "admin:users:manage"   # supervisors administer users
     ContractsManage = "admin:contracts:manage"  # contracts, their users, remote wipe
+    # Field survey
+    SurveyWork = "survey:mine:view"            # an investigator's own targets
+    SurveyManage = "survey:batches:manage"     # create, assign and open batches
+    SurveyReview = "survey:batches:view"       # batches and results (read)
+    SurveyTargetView = "survey:target:view"
+    SurveyReport = "survey:target:report"      # file a survey report
     AuditLogView = "audit:log:view"      # search and read the access log
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator

@@ -31,8 +31,16 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def timeouts(settings) -> tuple[dt.timedelta, dt.timedelta]:
+#: Idle timeouts that differ by role (minutes): investigators' tablets lock sooner.
+ROLE_IDLE_DEFAULTS = {"contractor": 5}
+
+
+def timeouts(settings, role: str | None = None) -> tuple[dt.timedelta, dt.timedelta]:
+    """(idle, absolute); ``intranet.session.idle_timeout.<role>`` overrides the idle one."""
     idle = int(settings.get("intranet.session.idle_timeout", 15))
+    if role is not None:
+        idle = int(settings.get(f"intranet.session.idle_timeout.{role}",
+                                ROLE_IDLE_DEFAULTS.get(role, idle)))
     absolute = int(settings.get("intranet.session.absolute_timeout", 600))
     return dt.timedelta(minutes=idle), dt.timedelta(minutes=absolute)
 
@@ -76,7 +84,7 @@ def lookup(request) -> LoginSession | None:
     if login_session is None or login_session.ended_at is not None:
         return None
     now = request.now
-    idle, absolute = timeouts(request.registry.settings)
+    idle, absolute = timeouts(request.registry.settings, str(login_session.user.role))
     reason = None
     if now - login_session.created_at >= absolute:
         reason = EndReason.absolute

@@ -127,11 +127,11 @@ def test_lockout_starts_at_the_configured_failure_count(testapp, collector):
 def test_expired_contractor_cannot_log_in_and_its_session_stops(testapp, dbsession, password_context, clock):
     factories.user(dbsession, password_context, Role.contractor, login="contractor1",
                    valid_from=clock.now() - dt.timedelta(days=30),
-                   valid_until=clock.now() + dt.timedelta(minutes=10))
+                   valid_until=clock.now() + dt.timedelta(minutes=4))
     dbsession.commit()
     login(testapp, "contractor1")
     testapp.get("/", status=200)
-    clock.advance(minutes=10)     # within the idle timeout, past the contract
+    clock.advance(minutes=4)      # within the (5-minute) idle timeout, past the contract
     testapp.get("/", status=303)  # the existing session no longer works
     assert dbsession.scalars(select(LoginSession.end_reason)).one() == "account_invalid"
     res = login(testapp, "contractor1")

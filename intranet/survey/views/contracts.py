@@ -9,10 +9,10 @@ from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ..models import Contract, Organisation, OrganisationKind, Role, User
-from ..resources import ContractContainer, ContractResource
-from ..security.permissions import Permission
-from .contracts import ContractError, link_user, revoke_sessions, sync_users
+from ...models import Contract, Organisation, OrganisationKind, Role, User
+from ...resources import ContractContainer, ContractResource
+from ...security.permissions import Permission
+from ..contracts import ContractError, link_user, revoke_sessions, sync_users
 
 TEXT_MAX = 2000
 

@@ -1,0 +1,1 @@
+"""Field-survey pages (scanned by intranet.survey.includeme)."""

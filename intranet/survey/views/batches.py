@@ -1,0 +1,120 @@
+"""Survey batches (collectors): choose movers-out, assign investigators, open."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.renderers import render_to_response
+from pyramid.view import view_config
+from sqlalchemy import func, select
+
+from ...models import BatchState, Contract, SurveyBatch, SurveyTarget, User
+from ...resources import SurveyBatchContainer, SurveyBatchResource
+from ...security.matrix import Facet
+from ...security.permissions import Permission
+from ..batches import MAX_TARGETS, BatchError, assign, assign_area, create, movers_out, open_batch
+
+
+@view_config(context=SurveyBatchContainer, renderer="survey/batches.jinja2",
+             permission=Permission.SurveyReview, request_method="GET")
+def batch_list(request, errors=None):
+    batches = request.dbsession.scalars(select(SurveyBatch).order_by(SurveyBatch.id.desc())).all()
+    counts = dict(request.dbsession.execute(
+        select(SurveyTarget.batch_id, func.count()).group_by(SurveyTarget.batch_id)).all())
+    contracts = request.dbsession.scalars(
+        select(Contract).where(Contract.erased_at.is_(None), Contract.ends_on >= request.today)
+        .order_by(Contract.id.desc())).all()
+    return {"batches": batches, "counts": counts, "contracts": contracts, "errors": errors or [],
+            "max_targets": MAX_TARGETS,
+            "can_manage": request.has_permission(Permission.SurveyManage, request.context)}
+
+
+@view_config(context=SurveyBatchContainer, permission=Permission.SurveyManage,
+             request_method="POST")
+def batch_create(request):
+    post, errors = request.POST, []
+    contract = request.dbsession.get(Contract, int(post["contract_id"])) \
+        if str(post.get("contract_id", "")).isdigit() else None
+    name = (post.get("name") or "").strip()[:200]
+    try:
+        deadline = dt.date.fromisoformat(post.get("deadline", ""))
+    except ValueError:
+        deadline = None
+    balance_min = int(post["balance_min"]) if str(post.get("balance_min", "")).isdigit() else None
+    prefecture = (post.get("prefecture") or "").strip()[:10]
+    if contract is None or contract.erased_at is not None:
+        errors.append("survey.error.contract")
+    if not name:
+        errors.append("survey.error.batch_name")
+    if deadline is None:
+        errors.append("survey.error.deadline")
+    if not errors:
+        cases = movers_out(request.dbsession, prefecture, balance_min)
+        try:
+            batch = create(request.dbsession, contract, name, deadline, cases, request.identity,
+                           request.now)
+        except BatchError as exc:
+            errors.append(str(exc))
+    if errors:
+        request.response.status = 400
+        return render_to_response("survey/batches.jinja2", batch_list(request, errors),
+                                  request=request, response=request.response)
+    request.audit.event("survey.batch.created", user=request.identity, batch=batch.id,
+                        targets=len(batch.targets))
+    return HTTPSeeOther(request.resource_path(request.context[str(batch.id)]))
+
+
+@view_config(context=SurveyBatchResource, renderer="survey/batch.jinja2",
+             permission=Permission.SurveyReview, request_method="GET")
+def batch_page(request, errors=None):
+    batch = request.context.batch
+    request.audit.disclose([t.case for t in batch.targets], [Facet.identity])
+    investigators = request.dbsession.scalars(
+        select(User).where(User.contract_id == batch.contract_id, User.is_active.is_(True))
+        .order_by(User.login)).all()
+    areas = sorted({t.area for t in batch.targets})
+    return {"batch": batch, "investigators": investigators, "areas": areas,
+            "errors": errors or [],
+            "can_manage": request.has_permission(Permission.SurveyManage, request.context)}
+
+
+def _again(request, errors):
+    request.response.status = 400
+    return render_to_response("survey/batch.jinja2", batch_page(request, errors), request=request,
+                              response=request.response)
+
+
+@view_config(context=SurveyBatchResource, name="assign", permission=Permission.SurveyManage,
+             request_method="POST")
+def batch_assign(request):
+    batch = request.context.batch
+    post = request.POST
+    investigator = request.dbsession.get(User, int(post["investigator_id"])) \
+        if str(post.get("investigator_id", "")).isdigit() else None
+    if investigator is None:
+        return _again(request, ["survey.error.investigator"])
+    try:
+        if post.get("area"):
+            count = assign_area(batch, post["area"], investigator)
+        else:
+            ids = {int(i) for i in post.getall("target_id") if i.isdigit()}
+            count = assign(batch, [t for t in batch.targets if t.id in ids], investigator)
+    except BatchError as exc:
+        return _again(request, [str(exc)])
+    request.audit.event("survey.batch.assigned", user=request.identity, batch=batch.id,
+                        investigator=investigator.login, targets=count)
+    return HTTPSeeOther(request.resource_path(request.context))
+
+
+@view_config(context=SurveyBatchResource, name="open", permission=Permission.SurveyManage,
+             request_method="POST")
+def batch_open(request):
+    batch = request.context.batch
+    if batch.state != BatchState.draft:
+        return _again(request, ["survey.error.not_draft"])
+    try:
+        open_batch(batch)
+    except BatchError as exc:
+        return _again(request, [str(exc)])
+    request.audit.event("survey.batch.opened", user=request.identity, batch=batch.id)
+    return HTTPSeeOther(request.resource_path(request.context))

@@ -1,0 +1,142 @@
+"""Field survey: batches of movers-out, investigators who see exactly their own
+targets and only the identity facet (SQLite and PostgreSQL)."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from intranet.models import (
+    BatchState, Contract, Residency, Role, SurveyBatch, SurveyTarget, SurveyTargetState,
+)
+from intranet.security.matrix import Facet
+from intranet.survey.batches import MAX_TARGETS
+from tests import factories
+from tests.helpers import csrf_token, entries_since, log_mark, login
+
+
+@pytest.fixture
+def survey(dbsession, password_context):
+    boss = factories.user(dbsession, password_context, Role.collector, login="boss")
+    k1 = factories.user(dbsession, password_context, Role.contractor, login="k1")
+    k2 = factories.user(dbsession, password_context, Role.contractor, login="k2")
+    contract = Contract(organisation_id=k1.organisation_id, name="現地調査", purpose="居住確認",
+                        starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2027, 1, 31),
+                        manager_name="責任者", handler_names="k1\nk2", protections="",
+                        training_required=False, created_by=boss.id, created_at=dt.datetime(2026, 11, 1))
+    dbsession.add(contract)
+    dbsession.flush()
+    for k in (k1, k2):
+        k.contract_id = contract.id
+    sentinel = factories.sentinel_case(dbsession)
+    sentinel.taxpayer.residency = Residency.moved_out
+    sentinel.taxpayer.address = "大阪府大阪市北区梅田1丁目 S3NT-IDN"
+    other = factories.case(dbsession, name="別件 花子", residency=Residency.moved_out,
+                           address="北海道札幌市中央区北1条西2丁目")
+    factories.case(dbsession, name="区内 住民")  # not moved out: never in a batch
+    dbsession.commit()
+    return {"contract": contract, "sentinel": sentinel, "other": other, "k1": k1, "k2": k2}
+
+
+def make_batch(testapp, survey):
+    login(testapp, "boss")
+    token = csrf_token(testapp, "/survey/batches/")
+    res = testapp.post("/survey/batches/", {"csrf_token": token, "contract_id": str(survey["contract"].id),
+                                            "name": "11月 区外転出者", "deadline": "2026-12-25"},
+                       status=303).follow()
+    path = res.request.path.rstrip("/") + "/"
+    for area, who in (("大阪府", survey["k1"]), ("北海道", survey["k2"])):
+        testapp.post(path + "assign", {"csrf_token": csrf_token(testapp, path), "area": area,
+                                       "investigator_id": str(who.id)}, status=303)
+    testapp.post(path + "open", {"csrf_token": csrf_token(testapp, path)}, status=303)
+    return path
+
+
+def test_a_batch_takes_movers_out_and_is_assigned_by_area(testapp, survey, dbsession):
+    make_batch(testapp, survey)
+    batch = dbsession.scalars(sa.select(SurveyBatch)).one()
+    assert batch.state == BatchState.open
+    by_case = {t.case_id: (t.area, t.investigator_id) for t in batch.targets}
+    assert by_case == {survey["sentinel"].id: ("大阪府大阪市", survey["k1"].id),
+                       survey["other"].id: ("北海道札幌市", survey["k2"].id)}
+
+
+def test_an_investigator_sees_only_own_targets_and_only_the_identity_facet(testapp, survey, dbsession, engine):
+    make_batch(testapp, survey)
+    login(testapp, "k1")
+    mine = testapp.get("/survey/")
+    assert "S3NT-IDN" in mine.text and "別件 花子" not in mine.text
+    target = testapp.get(mine.html.select_one("#my-targets a")["href"])
+    shown = target.text
+    assert "S3NT-IDN" in shown and "令和8年12月25日" in shown
+    for facet, sentinel in factories.SENTINELS.items():
+        if facet != Facet.identity:
+            for page in (mine, target):
+                assert sentinel not in page.text, facet
+    assert "watermark" in shown and "k1" in target.html.select_one(".watermark").text
+    # another investigator's target: denied and logged; the case page: denied
+    other = dbsession.scalars(sa.select(SurveyTarget).where(
+        SurveyTarget.case_id == survey["other"].id)).one()
+    mark = log_mark(engine)
+    denied = testapp.get(f"/survey/targets/{other.id}/", status=403)
+    assert "別件" not in denied.text
+    (entry,) = entries_since(engine, mark, kind="request")
+    assert (entry.outcome, entry.login, entry.context_type) == ("denied", "k1", "SurveyTargetResource")
+    res = testapp.get(f"/cases/{survey['sentinel'].case_no}/", status=403)
+    for sentinel in factories.SENTINELS.values():
+        assert sentinel not in res.text
+    testapp.get("/cases/", status=403)
+
+
+def test_targets_close_with_the_batch_and_outside_the_contract(testapp, survey, dbsession, clock):
+    make_batch(testapp, survey)
+    login(testapp, "k1")
+    href = testapp.get("/survey/").html.select_one("#my-targets a")["href"]
+    target = dbsession.scalars(sa.select(SurveyTarget).where(
+        SurveyTarget.case_id == survey["sentinel"].id)).one()
+    target.state = SurveyTargetState.closed
+    dbsession.commit()
+    testapp.get(href, status=403)
+    assert "S3NT-IDN" not in testapp.get("/survey/").text
+
+
+def test_batches_over_500_are_refused(testapp, survey, dbsession):
+    for n in range(MAX_TARGETS):
+        factories.case(dbsession, name=f"転出 {n}", residency=Residency.moved_out,
+                       address="千葉県千葉市中央区")
+    dbsession.commit()
+    login(testapp, "boss")
+    res = testapp.post("/survey/batches/", {"csrf_token": csrf_token(testapp, "/survey/batches/"),
+                                            "contract_id": str(survey["contract"].id), "name": "多すぎ",
+                                            "deadline": "2026-12-25"}, status=400)
+    assert "最大500件" in res.text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(SurveyBatch)) == 0
+    # narrowed to one prefecture it fits
+    testapp.post("/survey/batches/", {"csrf_token": csrf_token(testapp, "/survey/batches/"),
+                                      "contract_id": str(survey["contract"].id), "name": "大阪",
+                                      "deadline": "2026-12-25", "prefecture": "大阪府"}, status=303)
+    assert dbsession.scalars(sa.select(SurveyBatch)).one().name == "大阪"
+
+
+def test_investigator_sessions_lock_after_five_idle_minutes(testapp, survey, clock):
+    make_batch(testapp, survey)
+    login(testapp, "k1")
+    testapp.get("/survey/", status=200)
+    clock.advance(minutes=4)
+    testapp.get("/survey/", status=200)
+    clock.advance(minutes=5, seconds=1)
+    res = testapp.get("/survey/", status=303)
+    assert "expired=1" in res.location
+    # collectors keep the ordinary 15 minutes
+    login(testapp, "boss")
+    clock.advance(minutes=6)
+    testapp.get("/survey/batches/", status=200)
+
+
+def test_other_roles_and_investigators_cannot_manage_batches(testapp, survey, dbsession, password_context):
+    factories.user(dbsession, password_context, Role.operator, login="op")
+    dbsession.commit()
+    login(testapp, "op")
+    testapp.get("/survey/batches/", status=403)
+    testapp.get("/survey/", status=403)
+    login(testapp, "k1")
+    testapp.get("/survey/batches/", status=403)
