@@ -32,6 +32,18 @@ def late_charge_of(request, installment):
         return None
 
 
+def survey_reports(request, case):
+    """Every version of every survey report on the case, newest first."""
+    from sqlalchemy import select
+
+    from .models import SurveyReport, SurveyTarget
+
+    return request.dbsession.scalars(
+        select(SurveyReport).join(SurveyTarget, SurveyTarget.id == SurveyReport.target_id)
+        .where(SurveyTarget.case_id == case.id)
+        .order_by(SurveyReport.submitted_at.desc(), SurveyReport.version.desc())).all()
+
+
 def yen(value: int | None) -> str:
     return "" if value is None else f"{value:,}円"
 
@@ -43,4 +55,4 @@ def includeme(config):
                        datetime_seconds=datetime_seconds_filter, yen=yen)
     env.autoescape = True
     env.globals.update(navigation=navigation, has_work=has_work, message_keys=MESSAGES,
-                       late_charge_of=late_charge_of)
+                       late_charge_of=late_charge_of, survey_reports=survey_reports)

@@ -128,8 +128,9 @@ def fresh_database(database, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app_settings(database):
-    return {**TEST_SETTINGS, **database}
+def app_settings(database, tmp_path_factory):
+    return {**TEST_SETTINGS, **database,
+            "intranet.survey.photo_dir": str(tmp_path_factory.mktemp("survey-photos"))}
 
 
 @pytest.fixture(scope="session")

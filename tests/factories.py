@@ -5,6 +5,7 @@ import datetime as dt
 import itertools
 
 from intranet.models import (
+    BatchState, Contract, SurveyBatch, SurveyReport, SurveyTarget, SurveyTargetState,
     Assessment, CallCampaign, CallRecord, CampaignCase, CampaignStatus, Case,
     ContactKind, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
     Installment, MailingAddress, Organisation, OrganisationKind, PaymentAgreement, Phone,
@@ -91,6 +92,7 @@ SENTINELS: dict[Facet, str] = {
     Facet.staff: "S3NT-STF",
     Facet.negotiation: "S3NT-NEG",
     Facet.call_log: "S3NT-CAL",
+    Facet.survey: "S3NT-SUR",
 }
 
 
@@ -133,6 +135,32 @@ def sentinel_case(session) -> Case:
                                     content=s[Facet.negotiation], staff_name="職員A"))
     c.calls.append(CallRecord(called_at=dt.datetime(2026, 11, 1, 1), phone_number="03-0000-0000",
                               result="不在", note=s[Facet.call_log]))
+    session.flush()
+    contract = Contract(organisation_id=organisation(session, OrganisationKind.contractor).id,
+                        name="センチネル契約", purpose="p", starts_on=dt.date(2026, 1, 1),
+                        ends_on=dt.date(2026, 12, 31), manager_name="m", handler_names="h",
+                        protections="", training_required=False, created_by=0,
+                        created_at=dt.datetime(2026, 1, 1))
+    session.add(contract)
+    session.flush()
+    investigator = User(login=f"sentinel-inv-{next(_seq)}", display_name="調査員", role=Role.contractor,
+                        organisation_id=contract.organisation_id, password_hash="!", failed_logins=0,
+                        is_active=False, created_at=dt.datetime(2026, 1, 1))
+    session.add(investigator)
+    session.flush()
+    batch = SurveyBatch(contract_id=contract.id, name="センチネル調査", deadline=dt.date(2026, 12, 1),
+                        state=BatchState.closed, created_by=investigator.id,
+                        created_at=dt.datetime(2026, 1, 1))
+    session.add(batch)
+    session.flush()
+    target = SurveyTarget(batch_id=batch.id, case_id=c.id, area="大阪府大阪市",
+                          state=SurveyTargetState.reported)
+    session.add(target)
+    session.flush()
+    session.add(SurveyReport(target_id=target.id, version=1, submitted_by=investigator.id,
+                             submitted_at=dt.datetime(2026, 11, 2), visited_at=dt.datetime(2026, 11, 2),
+                             residence="lives", nameplate="present", nameplate_name="表札",
+                             tenure="rented", landlord_name=s[Facet.survey], memo=""))
     session.flush()
     return c
 

@@ -85,3 +85,46 @@ class SurveyTarget(Base):
     batch: Mapped[SurveyBatch] = relationship(back_populates="targets")
     case = relationship("Case")
     investigator = relationship("User", foreign_keys=[investigator_id])
+
+
+class SurveyReport(Base):
+    """One version of the report on a target; a correction is a new version."""
+
+    __tablename__ = "survey_reports"
+    __table_args__ = (UniqueConstraint("target_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("survey_targets.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    visited_at: Mapped[dt.datetime] = mapped_column(DateTime)       # UTC
+    residence: Mapped[str] = mapped_column(String(12))              # lives | not_living | unknown
+    nameplate: Mapped[str] = mapped_column(String(12))              # present | absent
+    nameplate_name: Mapped[str] = mapped_column(String(100), default="")
+    tenure: Mapped[str] = mapped_column(String(12))                 # rented | owned | unknown
+    landlord_name: Mapped[str] = mapped_column(String(200), default="")
+    landlord_contact: Mapped[str] = mapped_column(String(200), default="")
+    slip_handed_to: Mapped[str] = mapped_column(String(100), default="")  # 連絡票の手渡し
+    memo: Mapped[str] = mapped_column(Text, default="")
+
+    submitter = relationship("User", foreign_keys=[submitted_by])
+    photos: Mapped[list[SurveyPhoto]] = relationship(back_populates="report",
+                                                     order_by="SurveyPhoto.id")
+
+
+class SurveyPhoto(Base):
+    """A photo of the house, re-encoded without any metadata and stored
+    outside the web root under its SHA-256."""
+
+    __tablename__ = "survey_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("survey_reports.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+
+    report: Mapped[SurveyReport] = relationship(back_populates="photos")

@@ -36,6 +36,7 @@ class Facet(enum.StrEnum):
     staff = "staff"
     negotiation = "negotiation"
     call_log = "call_log"
+    survey = "survey"
 
     @property
     def permission(self) -> P:
@@ -76,6 +77,8 @@ FACETS: dict[Facet, FacetInfo] = {
     Facet.negotiation: FacetInfo(
         "経過記録", "Negotiation records", "訪問日時・交渉日時・場所・相手・内容・帳票発行記録・最終接触日"),
     Facet.call_log: FacetInfo("架電記録", "Call log", "架電日時・電話番号・応答結果・内容"),
+    Facet.survey: FacetInfo("現地調査", "Field survey",
+                            "居住の有無・表札・家屋の写真・賃貸/持家・管理会社・連絡票・訪問日時"),
 }
 
 ALL_FACETS = frozenset(Facet)

@@ -23,6 +23,7 @@ class Permission(enum.StrEnum):
     CaseNegotiationView = "case:negotiation:view"
     CaseCallLogView = "case:call_log:view"
     CaseStaffView = "case:staff:view"
+    CaseSurveyView = "case:survey:view"
 
     # Case actions
     CaseView = "case:page:view"          # open a case page at all

@@ -53,7 +53,7 @@ def make_batch(testapp, survey):
 
 def test_a_batch_takes_movers_out_and_is_assigned_by_area(testapp, survey, dbsession):
     make_batch(testapp, survey)
-    batch = dbsession.scalars(sa.select(SurveyBatch)).one()
+    batch = dbsession.scalars(sa.select(SurveyBatch).where(SurveyBatch.name == "11月 区外転出者")).one()
     assert batch.state == BatchState.open
     by_case = {t.case_id: (t.area, t.investigator_id) for t in batch.targets}
     assert by_case == {survey["sentinel"].id: ("大阪府大阪市", survey["k1"].id),
@@ -75,7 +75,7 @@ def test_an_investigator_sees_only_own_targets_and_only_the_identity_facet(testa
     assert "watermark" in shown and "k1" in target.html.select_one(".watermark").text
     # another investigator's target: denied and logged; the case page: denied
     other = dbsession.scalars(sa.select(SurveyTarget).where(
-        SurveyTarget.case_id == survey["other"].id)).one()
+        SurveyTarget.case_id == survey["other"].id)).one()  # (the sentinel's old batch is closed)
     mark = log_mark(engine)
     denied = testapp.get(f"/survey/targets/{other.id}/", status=403)
     assert "別件" not in denied.text
@@ -91,8 +91,8 @@ def test_targets_close_with_the_batch_and_outside_the_contract(testapp, survey, 
     make_batch(testapp, survey)
     login(testapp, "k1")
     href = testapp.get("/survey/").html.select_one("#my-targets a")["href"]
-    target = dbsession.scalars(sa.select(SurveyTarget).where(
-        SurveyTarget.case_id == survey["sentinel"].id)).one()
+    target = dbsession.scalars(sa.select(SurveyTarget).join(SurveyTarget.batch).where(
+        SurveyTarget.case_id == survey["sentinel"].id, SurveyBatch.state == BatchState.open)).one()
     target.state = SurveyTargetState.closed
     dbsession.commit()
     testapp.get(href, status=403)
@@ -109,12 +109,14 @@ def test_batches_over_500_are_refused(testapp, survey, dbsession):
                                             "contract_id": str(survey["contract"].id), "name": "多すぎ",
                                             "deadline": "2026-12-25"}, status=400)
     assert "最大500件" in res.text
-    assert dbsession.scalar(sa.select(sa.func.count()).select_from(SurveyBatch)) == 0
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(SurveyBatch).where(
+        SurveyBatch.state != BatchState.closed)) == 0
     # narrowed to one prefecture it fits
     testapp.post("/survey/batches/", {"csrf_token": csrf_token(testapp, "/survey/batches/"),
                                       "contract_id": str(survey["contract"].id), "name": "大阪",
                                       "deadline": "2026-12-25", "prefecture": "大阪府"}, status=303)
-    assert dbsession.scalars(sa.select(SurveyBatch)).one().name == "大阪"
+    assert dbsession.scalars(sa.select(SurveyBatch).where(
+        SurveyBatch.state != BatchState.closed)).one().name == "大阪"
 
 
 def test_investigator_sessions_lock_after_five_idle_minutes(testapp, survey, clock):
@@ -140,3 +142,91 @@ def test_other_roles_and_investigators_cannot_manage_batches(testapp, survey, db
     testapp.get("/survey/", status=403)
     login(testapp, "k1")
     testapp.get("/survey/batches/", status=403)
+
+
+def jpeg_with_gps() -> bytes:
+    import io
+
+    from PIL import ExifTags, Image
+
+    img = Image.new("RGB", (64, 48), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam"
+    exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (35.0, 41.0, 22.0), 3: "E", 4: (139.0, 41.0, 30.0)}
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+REPORT = {"visited_at": "2026-11-24T08:45", "residence": "lives", "nameplate": "present",
+          "nameplate_name": "センチネル", "tenure": "rented", "landlord_name": "梅田管理株式会社",
+          "landlord_contact": "06-0000-0000", "slip_handed_to": "本人", "memo": "在宅"}
+
+
+def report(testapp, href, status=303, upload=None, **fields):
+    form = {**REPORT, **fields, "csrf_token": csrf_token(testapp, href)}
+    files = [("photos", name, data) for name, data in (upload or [])]
+    return testapp.post(href.rstrip("/") + "/report", form, upload_files=files, status=status)
+
+
+def test_a_report_with_a_photo_is_stored_without_exif_and_versioned(testapp, survey, dbsession, engine):
+    import io
+
+    from PIL import Image
+
+    from intranet.models import SurveyPhoto, SurveyReport
+
+    make_batch(testapp, survey)
+    login(testapp, "k1")
+    href = testapp.get("/survey/").html.select_one("#my-targets a")["href"]
+    report(testapp, href, upload=[("house.jpg", jpeg_with_gps())])
+    page = testapp.get(href)
+    assert "梅田管理株式会社" in page.text and "S3NT-SUR" not in page.text  # not the sentinel's old report
+    src = page.html.select_one("img.survey-photo")["src"]
+    mark = log_mark(engine)
+    photo = testapp.get(src)
+    assert photo.content_type == "image/jpeg"
+    stored = Image.open(io.BytesIO(photo.body))
+    assert dict(stored.getexif()) == {} and stored.size == (64, 48)
+    (entry,) = entries_since(engine, mark, kind="request")
+    assert entry.facets == "survey" and entry.case_count == 1
+    # a correction is a new version; the investigator sees the latest, staff the history
+    report(testapp, href, residence="not_living", memo="空室")
+    page = testapp.get(href)
+    assert "居住していない" in page.text and len(page.html.select("section.report")) == 1
+    # another investigator cannot fetch the photo
+    login(testapp, "k2")
+    testapp.get(src, status=403)
+    login(testapp, "boss")
+    page = testapp.get(href)
+    assert len(page.html.select("section.report")) == 2
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(SurveyReport)) == 3  # + the sentinel's
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(SurveyPhoto)) == 1
+    case_page = testapp.get(f"/cases/{survey['sentinel'].case_no}/")
+    assert "梅田管理株式会社" in case_page.text and "S3NT-SUR" in case_page.text
+
+
+@pytest.mark.parametrize("upload,message", [
+    ([("notes.jpg", b"%PDF-1.4 not an image")], "JPEGまたはPNG"),
+    ([("big.jpg", b"\xff\xd8" + b"0" * (8 * 1024 * 1024 + 10))], "8MB"),
+    ([("x.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")], "JPEGまたはPNG"),
+    ([(f"p{n}.jpg", b"x") for n in range(6)], "5枚まで"),
+])
+def test_bad_uploads_get_a_clear_error_and_store_nothing(testapp, survey, dbsession, upload, message):
+    from intranet.models import SurveyReport
+
+    make_batch(testapp, survey)
+    login(testapp, "k1")
+    href = testapp.get("/survey/").html.select_one("#my-targets a")["href"]
+    res = report(testapp, href, status=400, upload=upload)
+    assert message in res.html.select_one(".error").text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(SurveyReport)) == 1  # the sentinel's
+
+
+def test_report_fields_are_checked(testapp, survey):
+    make_batch(testapp, survey)
+    login(testapp, "k1")
+    href = testapp.get("/survey/").html.select_one("#my-targets a")["href"]
+    res = report(testapp, href, status=400, residence="maybe", visited_at="2030-01-01T10:00")
+    errors = res.html.select_one(".error").text
+    assert "居住の有無" in errors and "訪問日時" in errors

@@ -2,14 +2,19 @@
 name, postal code, address, 方書 and the batch deadline."""
 from __future__ import annotations
 
+import os
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
 from ...cases.scopes import visible_cases_clause
-from ...models import SurveyBatch, SurveyTarget
+from ...models import SurveyBatch, SurveyPhoto, SurveyTarget
 from ...resources import CaseResource, SurveyArea, SurveyTargetResource
 from ...security.matrix import Facet
 from ...security.permissions import Permission
+from .. import photos, reports
 
 
 @view_config(context=SurveyArea, renderer="survey/mine.jinja2", permission=Permission.SurveyWork)
@@ -29,10 +34,67 @@ def my_targets(request):
 
 
 @view_config(context=SurveyTargetResource, renderer="survey/target.jinja2",
-             permission=Permission.SurveyTargetView)
+             permission=Permission.SurveyTargetView, request_method="GET")
 def target_page(request):
+    return _target_context(request)
+
+
+def _photo_dir(request) -> str:
+    return request.registry.settings.get("intranet.survey.photo_dir") or os.path.join(
+        os.getcwd(), "var", "survey-photos")
+
+
+def _target_context(request, errors=None, values=None):
     target = request.context.target
     case_resource = CaseResource(target.case, request.root["cases"])
     identity = request.has_permission(Facet.identity.permission, case_resource)
-    request.audit.disclose([target.case], [Facet.identity] if identity else [])
-    return {"target": target, "taxpayer": target.case.taxpayer if identity else None}
+    facets = [Facet.identity] if identity else []
+    everything = request.has_permission(Permission.SurveyReview, request.root["survey"]["batches"])
+    mine = request.has_permission(Permission.SurveyReport, request.context)
+    versions = reports.history(request.dbsession, target)
+    if not everything:  # the investigator: their own latest report only
+        versions = [r for r in versions if r.submitted_by == request.identity.id][:1]
+    if versions:
+        facets.append(Facet.survey)
+    request.audit.disclose([target.case], facets)
+    return {"target": target, "taxpayer": target.case.taxpayer if identity else None,
+            "reports": versions, "can_report": mine, "everything": everything,
+            "errors": errors or [], "values": values or {}, "memo_max": reports.MEMO_MAX,
+            "choices": {"residence": reports.RESIDENCE, "nameplate": reports.NAMEPLATE,
+                        "tenure": reports.TENURE}}
+
+
+@view_config(context=SurveyTargetResource, name="report", renderer="survey/target.jinja2",
+             permission=Permission.SurveyReport, request_method="POST")
+def target_report(request):
+    form = reports.parse(request.POST, request.now)
+    if form.errors:
+        request.response.status = 400
+        values = {k: v for k, v in request.POST.items() if isinstance(v, str)}
+        return _target_context(request, form.errors, values)
+    report = reports.submit(request.dbsession, request.context.target, form, request.identity,
+                            request.now, _photo_dir(request))
+    request.audit.event("survey.report", user=request.identity, target=request.context.target.id,
+                        version=report.version, photos=len(form.photos))
+    return HTTPSeeOther(request.resource_path(request.context))
+
+
+@view_config(context=SurveyTargetResource, name="photo", permission=Permission.SurveyTargetView)
+def target_photo(request):
+    """One stored photo of this target's reports: authorized like the target, logged."""
+    target = request.context.target
+    photo_id = request.subpath[0] if request.subpath else ""
+    photo = request.dbsession.get(SurveyPhoto, int(photo_id)) if photo_id.isdigit() else None
+    if photo is None or photo.report.target_id != target.id:
+        raise HTTPNotFound()
+    everything = request.has_permission(Permission.SurveyReview, request.root["survey"]["batches"])
+    if not everything and photo.report.submitted_by != request.identity.id:
+        raise HTTPNotFound()
+    try:
+        body = photos.load(_photo_dir(request), photo.sha256)
+    except FileNotFoundError:
+        raise HTTPNotFound() from None
+    request.audit.disclose([target.case], [Facet.survey])
+    response = Response(body=body, content_type=photo.content_type)
+    response.content_disposition = "inline"
+    return response

@@ -1,0 +1,96 @@
+"""Survey reports: append-only versions of what an investigator found."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from ..models import SurveyPhoto, SurveyReport, SurveyTargetState
+from . import photos as photo_store
+
+RESIDENCE = ("lives", "not_living", "unknown")
+NAMEPLATE = ("present", "absent")
+TENURE = ("rented", "owned", "unknown")
+MEMO_MAX = 2000
+
+
+@dataclass
+class ReportForm:
+    visited_at: dt.datetime | None = None  # UTC
+    residence: str = ""
+    nameplate: str = ""
+    nameplate_name: str = ""
+    tenure: str = ""
+    landlord_name: str = ""
+    landlord_contact: str = ""
+    slip_handed_to: str = ""
+    memo: str = ""
+    photos: list = field(default_factory=list)  # CleanPhoto
+    errors: list[str] = field(default_factory=list)
+
+
+def _text(post, name, limit, form):
+    value = post.get(name, "")
+    value = value.strip() if isinstance(value, str) else ""
+    if len(value) > limit:
+        form.errors.append("form.too_long")
+    return value[:limit]
+
+
+def parse(post, now: dt.datetime) -> ReportForm:
+    form = ReportForm()
+    for name, allowed in (("residence", RESIDENCE), ("nameplate", NAMEPLATE), ("tenure", TENURE)):
+        value = post.get(name, "")
+        if value not in allowed:
+            form.errors.append(f"survey.error.{name}")
+        setattr(form, name, value if value in allowed else "")
+    try:
+        local = dt.datetime.fromisoformat(post.get("visited_at", ""))
+        form.visited_at = local - dt.timedelta(hours=9)
+        if form.visited_at > now or form.visited_at < now - dt.timedelta(days=120):
+            form.errors.append("survey.error.visited_at")
+    except (TypeError, ValueError):
+        form.errors.append("survey.error.visited_at")
+    form.nameplate_name = _text(post, "nameplate_name", 100, form)
+    form.landlord_name = _text(post, "landlord_name", 200, form)
+    form.landlord_contact = _text(post, "landlord_contact", 200, form)
+    form.slip_handed_to = _text(post, "slip_handed_to", 100, form)
+    form.memo = _text(post, "memo", MEMO_MAX, form)
+    uploads = [u for u in post.getall("photos") if hasattr(u, "file") and getattr(u, "filename", "")]
+    if len(uploads) > photo_store.MAX_PHOTOS:
+        form.errors.append("survey.error.photo_count")
+        uploads = []
+    for upload in uploads:
+        raw = upload.file.read(photo_store.MAX_BYTES + 1)
+        try:
+            form.photos.append(photo_store.clean(raw))
+        except photo_store.PhotoError as exc:
+            if str(exc) not in form.errors:
+                form.errors.append(str(exc))
+    return form
+
+
+def submit(dbsession, target, form: ReportForm, user, now: dt.datetime, photo_dir: str) -> SurveyReport:
+    """A new version of the target's report (earlier ones stay)."""
+    version = (dbsession.scalar(select(func.max(SurveyReport.version))
+                                .where(SurveyReport.target_id == target.id)) or 0) + 1
+    report = SurveyReport(
+        target_id=target.id, version=version, submitted_by=user.id, submitted_at=now,
+        visited_at=form.visited_at, residence=form.residence, nameplate=form.nameplate,
+        nameplate_name=form.nameplate_name, tenure=form.tenure, landlord_name=form.landlord_name,
+        landlord_contact=form.landlord_contact, slip_handed_to=form.slip_handed_to, memo=form.memo)
+    dbsession.add(report)
+    dbsession.flush()
+    for photo in form.photos:
+        photo_store.store(photo_dir, photo)
+        dbsession.add(SurveyPhoto(report_id=report.id, sha256=photo.sha256,
+                                  content_type=photo.content_type, size=len(photo.data),
+                                  width=photo.width, height=photo.height))
+    target.state = SurveyTargetState.reported
+    return report
+
+
+def history(dbsession, target) -> list[SurveyReport]:
+    return list(dbsession.scalars(select(SurveyReport).where(SurveyReport.target_id == target.id)
+                                  .order_by(SurveyReport.version.desc())))
