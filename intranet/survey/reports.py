@@ -94,3 +94,48 @@ def submit(dbsession, target, form: ReportForm, user, now: dt.datetime, photo_di
 def history(dbsession, target) -> list[SurveyReport]:
     return list(dbsession.scalars(select(SurveyReport).where(SurveyReport.target_id == target.id)
                                   .order_by(SurveyReport.version.desc())))
+
+
+def latest_by_target(dbsession, target_ids) -> dict[int, SurveyReport]:
+    """The newest version of each target's report."""
+    latest = {}
+    for report in dbsession.scalars(select(SurveyReport).where(
+            SurveyReport.target_id.in_(list(target_ids))).order_by(SurveyReport.version)):
+        latest[report.target_id] = report
+    return latest
+
+
+def progress(targets, latest) -> dict[str, int]:
+    counts = {"targets": len(targets), "reported": 0, "lives": 0, "not_living": 0, "unknown": 0,
+              "pending": 0}
+    for t in targets:
+        report = latest.get(t.id)
+        if report is None:
+            counts["pending"] += 1
+        else:
+            counts["reported"] += 1
+            counts[report.residence] += 1
+    return counts
+
+
+EXPORT_HEADERS = ["案件番号", "氏名", "郵便番号", "住所", "方書", "地域", "調査員", "訪問日時",
+                  "居住", "表札", "表札の名前", "賃貸・持家", "家主・管理会社", "連絡先", "連絡票", "メモ",
+                  "写真枚数", "版"]
+LABELS = {"lives": "居住している", "not_living": "居住していない", "unknown": "不明",
+          "present": "あり", "absent": "なし", "rented": "賃貸", "owned": "持家"}
+
+
+def export_rows(targets, latest) -> list[list]:
+    rows = [EXPORT_HEADERS]
+    for t in targets:
+        tp = t.case.taxpayer
+        r = latest.get(t.id)
+        visited = (r.visited_at + dt.timedelta(hours=9)).strftime("%Y-%m-%d %H:%M") if r else ""
+        rows.append([t.case.case_no, tp.name, tp.postal_code, tp.address, tp.address_extra or "",
+                     t.area, t.investigator.display_name if t.investigator else "", visited,
+                     LABELS.get(r.residence, "") if r else "", LABELS.get(r.nameplate, "") if r else "",
+                     r.nameplate_name if r else "", LABELS.get(r.tenure, "不明") if r else "",
+                     r.landlord_name if r else "", r.landlord_contact if r else "",
+                     r.slip_handed_to if r else "", r.memo if r else "",
+                     len(r.photos) if r else 0, r.version if r else ""])
+    return rows

@@ -230,3 +230,33 @@ def test_report_fields_are_checked(testapp, survey):
     res = report(testapp, href, status=400, residence="maybe", visited_at="2030-01-01T10:00")
     errors = res.html.select_one(".error").text
     assert "居住の有無" in errors and "訪問日時" in errors
+
+
+def test_collectors_review_progress_and_export_results(testapp, survey, dbsession, engine):
+    import io
+
+    import openpyxl
+
+    path = make_batch(testapp, survey)
+    login(testapp, "k1")
+    href = testapp.get("/survey/").html.select_one("#my-targets a")["href"]
+    report(testapp, href)
+    login(testapp, "boss")
+    page = testapp.get(path)
+    progress = {td["data-key"]: td.text for td in page.html.select("#progress td")}
+    assert progress == {"targets": "2", "reported": "1", "lives": "1", "not_living": "0",
+                        "unknown": "0", "pending": "1"}
+    mark = log_mark(engine)
+    res = testapp.get(path + "export", {"format": "csv"})
+    assert res.body.startswith(b"\xef\xbb\xbf")
+    lines = res.body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("案件番号,氏名,郵便番号") and len(lines) == 3
+    assert any("梅田管理株式会社" in line and "居住している" in line for line in lines)
+    request_entry, event = entries_since(engine, mark)
+    assert request_entry.case_count == 2 and event.event == "survey.export"
+    book = openpyxl.load_workbook(io.BytesIO(testapp.get(path + "export", {"format": "xlsx"}).body))
+    assert len(list(book["調査結果"].iter_rows())) == 3
+    # investigators neither review nor export
+    login(testapp, "k1")
+    testapp.get(path, status=403)
+    testapp.get(path + "export", status=403)

@@ -1,10 +1,13 @@
 """Survey batches (collectors): choose movers-out, assign investigators, open."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
+from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
@@ -12,6 +15,7 @@ from ...models import BatchState, Contract, SurveyBatch, SurveyTarget, User
 from ...resources import SurveyBatchContainer, SurveyBatchResource
 from ...security.matrix import Facet
 from ...security.permissions import Permission
+from .. import reports
 from ..batches import MAX_TARGETS, BatchError, assign, assign_area, create, movers_out, open_batch
 
 
@@ -68,13 +72,16 @@ def batch_create(request):
              permission=Permission.SurveyReview, request_method="GET")
 def batch_page(request, errors=None):
     batch = request.context.batch
-    request.audit.disclose([t.case for t in batch.targets], [Facet.identity])
+    latest = reports.latest_by_target(request.dbsession, [t.id for t in batch.targets])
+    request.audit.disclose([t.case for t in batch.targets],
+                           [Facet.identity] + ([Facet.survey] if latest else []))
     investigators = request.dbsession.scalars(
         select(User).where(User.contract_id == batch.contract_id, User.is_active.is_(True))
         .order_by(User.login)).all()
     areas = sorted({t.area for t in batch.targets})
     return {"batch": batch, "investigators": investigators, "areas": areas,
-            "errors": errors or [],
+            "errors": errors or [], "latest": latest,
+            "progress": reports.progress(batch.targets, latest),
             "can_manage": request.has_permission(Permission.SurveyManage, request.context)}
 
 
@@ -118,3 +125,35 @@ def batch_open(request):
         return _again(request, [str(exc)])
     request.audit.event("survey.batch.opened", user=request.identity, batch=batch.id)
     return HTTPSeeOther(request.resource_path(request.context))
+
+
+@view_config(context=SurveyBatchResource, name="export", permission=Permission.SurveyManage)
+def batch_export(request):
+    """Results for collectors only: CSV (UTF-8 with BOM) or Excel."""
+    batch = request.context.batch
+    latest = reports.latest_by_target(request.dbsession, [t.id for t in batch.targets])
+    rows = reports.export_rows(batch.targets, latest)
+    fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    if fmt == "csv":
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerows(rows)
+        body, content_type = ("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv"
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "調査結果"
+        for row in rows:
+            sheet.append(row)
+        buf = io.BytesIO()
+        book.save(buf)
+        body = buf.getvalue()
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    request.audit.disclose([t.case for t in batch.targets], [Facet.identity, Facet.survey])
+    request.audit.event("survey.export", user=request.identity, batch=batch.id, rows=len(rows) - 1,
+                        format=fmt)
+    response = Response(body=body, content_type=content_type,
+                        charset="utf-8" if fmt == "csv" else None)
+    response.content_disposition = f'attachment; filename="survey-{batch.id}.{fmt}"'
+    return response
