@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base, str_enum
@@ -128,3 +130,23 @@ class SurveyPhoto(Base):
     height: Mapped[int] = mapped_column(Integer)
 
     report: Mapped[SurveyReport] = relationship(back_populates="photos")
+
+
+class ErasureRecord(Base):
+    """消去: the contractor-side data of a contract was erased in the presence
+    of ward staff, with the contractor's certificate."""
+
+    __tablename__ = "erasure_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), unique=True)
+    erased_on: Mapped[dt.date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(200))
+    witness_name: Mapped[str] = mapped_column(String(100))   # 職員立会
+    items: Mapped[str] = mapped_column(Text)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    certificate_type: Mapped[str] = mapped_column(String(40))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    contract: Mapped[Contract] = relationship()

@@ -47,3 +47,43 @@ def revoke_sessions(dbsession, user, now: dt.datetime) -> int:
         .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
         .values(ended_at=now, end_reason=EndReason.revoked))
     return result.rowcount
+
+
+CERTIFICATE_MAX = 10 * 1024 * 1024
+
+
+def certificate(raw: bytes) -> tuple[bytes, str]:
+    """A PDF as it is, or an image re-encoded without metadata."""
+    from . import photos
+
+    if len(raw) > CERTIFICATE_MAX:
+        raise ContractError("survey.error.certificate_size")
+    if raw.startswith(b"%PDF-"):
+        return raw, "application/pdf"
+    try:
+        clean = photos.clean(raw)
+    except photos.PhotoError:
+        raise ContractError("survey.error.certificate_type") from None
+    return clean.data, clean.content_type
+
+
+def erase(dbsession, contract, *, erased_on, method, witness_name, items, certificate_bytes,
+          certificate_type, user, now) -> None:
+    """Record the erasure; the contract's users are disabled at once (sessions
+    ended) and its survey batches and targets close."""
+    from ..models import BatchState, ErasureRecord, SurveyBatch, SurveyTargetState
+
+    if contract.erased_at is not None:
+        raise ContractError("survey.error.erased")
+    dbsession.add(ErasureRecord(
+        contract_id=contract.id, erased_on=erased_on, method=method, witness_name=witness_name,
+        items=items, certificate=certificate_bytes, certificate_type=certificate_type,
+        recorded_by=user.id, recorded_at=now))
+    contract.erased_at = now
+    for member in contract.users:
+        member.is_active = False
+        revoke_sessions(dbsession, member, now)
+    for batch in dbsession.query(SurveyBatch).filter(SurveyBatch.contract_id == contract.id):
+        batch.state = BatchState.closed
+        for target in batch.targets:
+            target.state = SurveyTargetState.closed

@@ -260,3 +260,39 @@ def test_collectors_review_progress_and_export_results(testapp, survey, dbsessio
     login(testapp, "k1")
     testapp.get(path, status=403)
     testapp.get(path + "export", status=403)
+
+
+def test_erasure_disables_the_contract_users_and_closes_their_targets(testapp, survey, dbsession, engine):
+    import webtest as wt
+
+    from intranet.models import ErasureRecord, User
+
+    make_batch(testapp, survey)
+    tablet = wt.TestApp(testapp.app, extra_environ={"REMOTE_ADDR": "10.9.0.2"})
+    login(tablet, "k1")
+    href = tablet.get("/survey/").html.select_one("#my-targets a")["href"]
+    survey["boss"] = dbsession.scalars(sa.select(User).where(User.login == "boss")).one()
+    survey["boss"].is_supervisor = True
+    dbsession.commit()
+    login(testapp, "boss")
+    path = f"/admin/contracts/{survey['contract'].id}/"
+    fields = {"csrf_token": csrf_token(testapp, path), "erased_on": "2026-11-24",
+              "method": "専用ソフトによる上書き消去", "witness_name": "徴収 職員", "items": "タブレット2台"}
+    res = testapp.post(path + "erase", fields, upload_files=[("certificate", "c.txt", b"plain text")],
+                       status=400)
+    assert "PDFまたはJPEG/PNG" in res.text
+    testapp.post(path + "erase", fields,
+                 upload_files=[("certificate", "c.jpg", jpeg_with_gps())], status=303)
+    record = dbsession.scalars(sa.select(ErasureRecord)).one()
+    assert record.certificate_type == "image/jpeg" and b"SpyCam" not in record.certificate
+    dbsession.expire_all()
+    assert not dbsession.get(User, survey["k1"].id).is_active
+    tablet.get(href, status=303)          # the tablet's session ended
+    assert "利用できません" in login(tablet, "k1").text
+    target = dbsession.scalars(sa.select(SurveyTarget).join(SurveyTarget.batch).where(
+        SurveyBatch.contract_id == survey["contract"].id)).first()
+    assert target.state == SurveyTargetState.closed
+    res = testapp.post(path + "erase", {**fields, "csrf_token": csrf_token(testapp, path)},
+                       upload_files=[("certificate", "c.pdf", b"%PDF-1.4 ...")], status=400)
+    assert "消去済み" in res.text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(ErasureRecord)) == 1

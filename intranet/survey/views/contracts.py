@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.renderers import render_to_response
+from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ...models import Contract, Organisation, OrganisationKind, Role, User
+from ...models import Contract, ErasureRecord, Organisation, OrganisationKind, Role, User
 from ...resources import ContractContainer, ContractResource
 from ...security.permissions import Permission
-from ..contracts import ContractError, link_user, revoke_sessions, sync_users
+from ..contracts import (
+    CERTIFICATE_MAX, ContractError, certificate, erase, link_user, revoke_sessions, sync_users,
+)
 
 TEXT_MAX = 2000
 
@@ -81,7 +84,10 @@ def contract_page(request, errors=None):
         select(User).where(User.role == Role.contractor,
                            User.organisation_id == contract.organisation_id,
                            User.contract_id.is_(None)).order_by(User.login)).all()
+    erasure = request.dbsession.scalars(select(ErasureRecord).where(
+        ErasureRecord.contract_id == contract.id)).first()
     return {"contract": contract, "candidates": candidates, "errors": errors or [],
+            "erasure": erasure,
             "users": sorted(contract.users, key=lambda u: u.login), "now": request.now}
 
 
@@ -144,3 +150,40 @@ def contract_revoke(request):
     ended = revoke_sessions(request.dbsession, user, request.now)
     request.audit.event("session.revoked", user=user, sessions=ended, by=request.identity.login)
     return HTTPSeeOther(request.resource_path(request.context))
+
+
+@view_config(context=ContractResource, name="erase", permission=Permission.ContractsManage,
+             request_method="POST")
+def contract_erase(request):
+    """消去: record the erasure of contractor-side data at the contract's end."""
+    contract, post, errors = request.context.contract, request.POST, []
+    erased_on = _date(post, "erased_on", errors)
+    method = _text(post, "method", 200, errors)
+    witness_name = _text(post, "witness_name", 100, errors)
+    items = _text(post, "items", TEXT_MAX, errors)
+    upload = post.get("certificate")
+    if not hasattr(upload, "file"):
+        errors.append("survey.error.certificate_type")
+    if errors:
+        return _page_with(request, errors)
+    try:
+        data, content_type = certificate(upload.file.read(CERTIFICATE_MAX + 1))
+        erase(request.dbsession, contract, erased_on=erased_on, method=method,
+              witness_name=witness_name, items=items, certificate_bytes=data,
+              certificate_type=content_type, user=request.identity, now=request.now)
+    except ContractError as exc:
+        return _page_with(request, [str(exc)])
+    request.audit.event("contract.erased", user=request.identity, contract=contract.id,
+                        users=len(contract.users))
+    return HTTPSeeOther(request.resource_path(request.context))
+
+
+@view_config(context=ContractResource, name="certificate", permission=Permission.ContractsManage)
+def contract_certificate(request):
+    record = request.dbsession.scalars(select(ErasureRecord).where(
+        ErasureRecord.contract_id == request.context.contract.id)).first()
+    if record is None:
+        raise HTTPNotFound()
+    response = Response(body=record.certificate, content_type=record.certificate_type)
+    response.content_disposition = f'attachment; filename="erasure-{record.contract_id}"'
+    return response
