@@ -26,6 +26,8 @@ NAV_ITEMS = [
     NavItem("nav.letters", ("letters",), Permission.LettersView),
     NavItem("nav.survey", ("survey",), Permission.SurveyWork),
     NavItem("nav.survey_batches", ("survey", "batches"), Permission.SurveyReview),
+    NavItem("nav.slips", ("survey", "slips"), Permission.SlipsUse),
+    NavItem("nav.media", ("survey", "media"), Permission.MediaManage),
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
 ]

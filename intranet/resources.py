@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .cases.scopes import case_grants, roles_reaching_every_case
 from .models import (
     AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Contract, Handover,
-    LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
+    HandoverSlip, LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
 )
 from .security import matrix
 from .security.permissions import Permission
@@ -349,7 +349,8 @@ class SurveyArea(Resource):
     def __init__(self, parent):
         self.__parent__ = parent
         self.children = {"batches": SurveyBatchContainer(self),
-                         "targets": SurveyTargetContainer(self)}
+                         "targets": SurveyTargetContainer(self),
+                         "slips": HandoverSlipContainer(self), "media": MediaLedger(self)}
 
     def __getitem__(self, name):
         return self.children[name]
@@ -413,6 +414,38 @@ class SurveyTargetResource(Resource):
             else:
                 acl.append((Allow, matrix.role_principal(role), sorted(actions)))
         return acl + [DENY_ALL]
+
+
+class HandoverSlipContainer(Resource):
+    """受け渡し票 (``/survey/slips/``); one slip at ``/survey/slips/<id>/``."""
+
+    __name__ = "slips"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+    def __getitem__(self, name):
+        return HandoverSlipResource(_by_id(self.request, HandoverSlip, name), self)
+
+
+class HandoverSlipResource(Resource):
+    def __init__(self, slip: HandoverSlip, parent):
+        self.slip = slip
+        self.__name__ = str(slip.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+
+class MediaLedger(Resource):
+    """USBメモリ管理台帳 (``/survey/media/``)."""
+
+    __name__ = "media"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
 
 
 def root_factory(request):

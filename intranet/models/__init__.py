@@ -19,5 +19,5 @@ from .calls import (  # noqa: F401
 )
 from .documents import BatchStatus, DocumentKind, IssuedDocument, LetterBatch  # noqa: F401
 from .survey import (  # noqa: F401
-    BatchState, Contract, ErasureRecord, SurveyBatch, SurveyPhoto, SurveyReport, SurveyTarget, SurveyTargetState,
+    BatchState, Contract, ErasureRecord, HandoverSlip, Medium, MediumEvent, SurveyBatch, SurveyPhoto, SurveyReport, SurveyTarget, SurveyTargetState,
 )

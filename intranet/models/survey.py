@@ -150,3 +150,56 @@ class ErasureRecord(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
     contract: Mapped[Contract] = relationship()
+
+
+class Medium(Base):
+    """A removable medium (USBメモリ) in the media ledger."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(40), unique=True)  # the number written on it
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+    events: Mapped[list[MediumEvent]] = relationship(back_populates="medium",
+                                                     order_by="MediumEvent.at")
+
+
+class MediumEvent(Base):
+    """Lent to the contractor, returned, or wiped."""
+
+    __tablename__ = "medium_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    medium_id: Mapped[int] = mapped_column(ForeignKey("media.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # lent | returned | wiped
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    medium: Mapped[Medium] = relationship(back_populates="events")
+    recorder = relationship("User")
+
+
+class HandoverSlip(Base):
+    """受け渡し票: data handed between the ward and the contractor, confirmed
+    in the system by a user of the receiving side."""
+
+    __tablename__ = "handover_slips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(20))  # to_contractor | to_ward
+    handed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    content: Mapped[str] = mapped_column(String(400))
+    record_count: Mapped[int] = mapped_column(Integer)
+    medium_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    handed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    contract: Mapped[Contract] = relationship()
+    medium = relationship("Medium")
+    sender = relationship("User", foreign_keys=[handed_by])
+    confirmer = relationship("User", foreign_keys=[confirmed_by])

@@ -109,15 +109,16 @@ ROLE_ACTIONS: dict[Role, frozenset[P]] = {
     Role.collector: frozenset({
         P.HomeView, P.CasesSearch, P.CampaignsView, P.CampaignsManage, P.HandoversView,
         P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll,
-        P.LettersView, P.LettersIssue, P.LettersSeal, P.SurveyManage, P.SurveyReview}),
+        P.LettersView, P.LettersIssue, P.LettersSeal, P.SurveyManage, P.SurveyReview,
+        P.SlipsUse, P.SlipsViewAll, P.MediaManage}),
     Role.auditor: frozenset({
         P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
-        P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview}),
+        P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsViewAll}),
     Role.operator: frozenset({
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
         P.PhoneCandidatesRegister}),
-    Role.contractor: frozenset({P.HomeView, P.SurveyWork}),
+    Role.contractor: frozenset({P.HomeView, P.SurveyWork, P.SlipsUse}),
 }
 
 #: Actions on a survey target; investigators hold theirs only on targets

@@ -39,6 +39,9 @@ class Permission(enum.StrEnum):
     SurveyReview = "survey:batches:view"       # batches and results (read)
     SurveyTargetView = "survey:target:view"
     SurveyReport = "survey:target:report"      # file a survey report
+    SlipsUse = "survey:slips:use"              # record and confirm 受け渡し票 (own contract)
+    SlipsViewAll = "survey:slips:all"          # every contract's slips
+    MediaManage = "survey:media:manage"        # the media ledger
     AuditLogView = "audit:log:view"      # search and read the access log
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator

@@ -296,3 +296,43 @@ def test_erasure_disables_the_contract_users_and_closes_their_targets(testapp, s
                        upload_files=[("certificate", "c.pdf", b"%PDF-1.4 ...")], status=400)
     assert "消去済み" in res.text
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(ErasureRecord)) == 1
+
+
+def test_a_hand_over_slip_needs_a_user_of_the_other_side_to_confirm(testapp, survey, dbsession, password_context):
+    from intranet.models import HandoverSlip, Medium, MediumEvent
+
+    factories.user(dbsession, password_context, Role.collector, login="c2")
+    dbsession.add(Medium(label="USB-007", description="暗号化USB"))
+    dbsession.commit()
+    medium = dbsession.scalars(sa.select(Medium)).one()
+    login(testapp, "boss")
+    form = {"csrf_token": csrf_token(testapp, "/survey/slips/"), "contract_id": str(survey["contract"].id),
+            "direction": "to_contractor", "handed_at": "2026-11-24T09:00", "record_count": "2",
+            "content": "調査対象一覧（2件）", "medium_id": str(medium.id)}
+    testapp.post("/survey/slips/", form, status=303)
+    slip = dbsession.scalars(sa.select(HandoverSlip)).one()
+    assert "未確認" in testapp.get("/survey/slips/").text
+    # the sender, and another ward user, cannot confirm a slip the contractor receives
+    for who in ("boss", "c2"):
+        login(testapp, who)
+        res = testapp.post(f"/survey/slips/{slip.id}/confirm",
+                           {"csrf_token": csrf_token(testapp, "/survey/slips/")}, status=400)
+        assert "受け取った側" in res.text
+    # the contractor cannot record a slip the ward sends
+    login(testapp, "k1")
+    res = testapp.post("/survey/slips/", {**form, "csrf_token": csrf_token(testapp, "/survey/slips/")},
+                       status=400)
+    assert "渡した側" in res.text
+    testapp.post(f"/survey/slips/{slip.id}/confirm", {"csrf_token": csrf_token(testapp, "/survey/slips/")},
+                 status=303)
+    dbsession.expire_all()
+    assert dbsession.get(HandoverSlip, slip.id).confirmed_by == survey["k1"].id
+    assert [e.kind for e in dbsession.scalars(sa.select(MediumEvent))] == ["lent"]
+    testapp.get("/survey/media/", status=403)
+    login(testapp, "boss")
+    ledger = testapp.get("/survey/media/")
+    assert "USB-007" in ledger.text and "貸出" in ledger.text
+    testapp.post("/survey/media/", {"csrf_token": csrf_token(testapp, "/survey/media/"),
+                                    "medium_id": str(medium.id), "kind": "wiped", "note": "完全消去"},
+                 status=303)
+    assert "消去" in testapp.get("/survey/media/").text
