@@ -389,6 +389,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "survey.batches.new": ("調査の作成（最大{max}件）", "New survey batch (at most {max})"),
     "survey.batches.create": ("対象を抽出して作成", "Select and create"),
     "survey.batches.assign_area": ("地域ごとに割当", "Assign the area"),
+    "survey.batches.assign_hand": ("選択した対象の調査員", "Investigator for the selected targets"),
+    "survey.batches.assign_selected": ("選択した対象に割当", "Assign the selected"),
     "survey.batches.open": ("調査を開始（調査員に公開）", "Open to investigators"),
     "survey.field.batch_name": ("調査名", "Batch"),
     "survey.field.deadline": ("調査期限", "Deadline"),

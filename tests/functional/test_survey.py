@@ -336,3 +336,20 @@ def test_a_hand_over_slip_needs_a_user_of_the_other_side_to_confirm(testapp, sur
                                     "medium_id": str(medium.id), "kind": "wiped", "note": "完全消去"},
                  status=303)
     assert "消去" in testapp.get("/survey/media/").text
+
+
+def test_targets_can_be_assigned_by_hand(testapp, survey, dbsession):
+    login(testapp, "boss")
+    token = csrf_token(testapp, "/survey/batches/")
+    page = testapp.post("/survey/batches/", {"csrf_token": token, "contract_id": str(survey["contract"].id),
+                                             "name": "手動", "deadline": "2026-12-25"}, status=303).follow()
+    form = page.forms["hand-form"]
+    boxes = form.fields["target_id"]
+    boxes[0].checked = True
+    form["investigator_id"] = str(survey["k2"].id)
+    form.submit(status=303)
+    batch = dbsession.scalars(sa.select(SurveyBatch).where(SurveyBatch.name == "手動")).one()
+    assert sorted((t.investigator_id or 0) for t in batch.targets) == sorted([0, survey["k2"].id])
+    res = testapp.post(page.request.path.rstrip("/") + "/open",
+                       {"csrf_token": csrf_token(testapp, page.request.path)}, status=400)
+    assert "割り当てられていない" in res.text
