@@ -710,6 +710,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.event.campaign.activated": ("納付案内計画の開始", "Campaign activated"),
     "audit.event.campaign.closed": ("納付案内計画の終了", "Campaign closed"),
 
+    # data link (import and export files)
+    "datalink.error.encoding": ("文字コードを判別できません。CP932（Shift_JIS）またはUTF-8で保存してください。",
+                                "Unknown encoding: save the file as CP932 (Shift_JIS) or UTF-8."),
+    "datalink.error.date": ("日付が正しくありません（例: 2025-11-22、R7.11.22、令和7年11月22日）。",
+                            "Invalid date (e.g. 2025-11-22, R7.11.22, 令和7年11月22日)."),
+    "datalink.error.amount": ("金額は0以上の整数で入力してください（例: 12,345）。",
+                              "Amounts must be whole non-negative numbers of yen (e.g. 12,345)."),
+
     # access log verification (intranet audit verify)
     "audit.verify.mismatch": ("チェーン値が一致しません（記録の改ざん・並べ替え・挿入）",
                               "chain value mismatch (entry altered, reordered or inserted)"),

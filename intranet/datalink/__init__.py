@@ -1,0 +1,2 @@
+"""The data link with the delinquency system (滞納整理支援システム): CSV files
+in and out, validated first and applied all together or not at all."""
