@@ -718,6 +718,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "datalink.error.amount": ("金額は0以上の整数で入力してください（例: 12,345）。",
                               "Amounts must be whole non-negative numbers of yen (e.g. 12,345)."),
 
+    "datalink.error.required": ("必須の項目が空です。", "A required value is missing."),
+    "datalink.error.int": ("整数で入力してください。", "Must be a whole number."),
+    "datalink.error.choice": ("決められた値ではありません（資料を参照）。", "Not one of the allowed values (see docs/data-link.md)."),
+    "datalink.error.too_long": ("値が長すぎます。", "Value too long."),
+    "datalink.error.too_big": ("ファイルが大きすぎます（100MBまで）。", "The file is too big (at most 100 MB)."),
+    "datalink.error.empty": ("ファイルが空です。", "The file is empty."),
+    "datalink.error.truncated": ("ファイルが途中で切れています（最終行の改行がありません）。", "The file is cut short (no final line break)."),
+    "datalink.error.missing_column": ("必要な列がありません。", "A required column is missing."),
+    "datalink.error.extra_column": ("不明な列があります。", "Unknown column."),
+    "datalink.error.columns": ("列の数が見出しと一致しません。", "The number of values does not match the header."),
+    "datalink.error.duplicate": ("キーが重複しています。", "Duplicate key."),
+    "datalink.error.orphan": ("対応する親データがありません。", "No matching parent row."),
+
     # access log verification (intranet audit verify)
     "audit.verify.mismatch": ("チェーン値が一致しません（記録の改ざん・並べ替え・挿入）",
                               "chain value mismatch (entry altered, reordered or inserted)"),

@@ -1,0 +1,72 @@
+"""The files of the data link: one CSV per entity, its columns, their types,
+and the natural key each row is matched on (see docs/data-link.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str = "text"            # text | date | amount | int | choice
+    required: bool = True
+    max_length: int = 200
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str                     # taxpayers → taxpayers.csv
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]          # natural key: at most one row per key
+    parent: tuple[str, tuple[str, ...]] | None = None  # (file, columns) that must exist
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+C = Column
+TAX_TYPES = ("resident", "light_vehicle")
+
+FILES: tuple[FileSpec, ...] = (
+    FileSpec("taxpayers", (
+        C("taxpayer_no", max_length=20), C("kind", "choice", choices=("individual", "corporation")),
+        C("name"), C("name_kana", required=False), C("postal_code", max_length=8),
+        C("address", max_length=300), C("address_extra", required=False),
+        C("residency", "choice", choices=("ward", "moved_out")),
+        C("birth_date", "date", required=False), C("gender", required=False, max_length=10),
+        C("household_no", required=False, max_length=20),
+    ), key=("taxpayer_no",)),
+    FileSpec("phones", (
+        C("taxpayer_no", max_length=20), C("number", max_length=20),
+        C("kind", "choice", choices=("home", "mobile", "work", "other")),
+    ), key=("taxpayer_no", "number"), parent=("taxpayers", ("taxpayer_no",))),
+    FileSpec("cases", (
+        C("case_no", max_length=11), C("taxpayer_no", max_length=20), C("opened_on", "date"),
+        C("delinquency_category", required=False, max_length=40),
+        C("assigned_staff", required=False, max_length=100),
+    ), key=("case_no",), parent=("taxpayers", ("taxpayer_no",))),
+    FileSpec("assessments", (
+        C("notice_no", max_length=20), C("case_no", max_length=11),
+        C("tax_type", "choice", choices=TAX_TYPES), C("fiscal_year", "int"),
+        C("applicable_year", "int"), C("annual_amount", "amount"),
+    ), key=("notice_no",), parent=("cases", ("case_no",))),
+    FileSpec("installments", (
+        C("notice_no", max_length=20), C("period_no", "int"), C("due_date", "date"),
+        C("tax_amount", "amount"), C("late_charge_amount", "amount", required=False),
+    ), key=("notice_no", "period_no"), parent=("assessments", ("notice_no",))),
+    FileSpec("receipts", (
+        C("notice_no", max_length=20), C("period_no", "int"),
+        C("kind", "choice", choices=("tax", "late_charge")), C("received_on", "date"),
+        C("posted_on", "date", required=False), C("amount", "amount"),
+    ), key=("notice_no", "period_no", "kind", "received_on", "amount"),
+        parent=("installments", ("notice_no", "period_no"))),
+)
+
+BY_NAME = {spec.name: spec for spec in FILES}
+BY_FILENAME = {spec.filename: spec for spec in FILES}
