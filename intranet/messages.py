@@ -718,6 +718,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "datalink.error.amount": ("金額は0以上の整数で入力してください（例: 12,345）。",
                               "Amounts must be whole non-negative numbers of yen (e.g. 12,345)."),
 
+    "datalink.error.unknown_file": ("不明なファイルです（ファイル名は資料を参照）。", "Unknown file (see docs/data-link.md for the names)."),
+    "datalink.error.no_files": ("ファイルがありません。", "No files."),
     "datalink.error.required": ("必須の項目が空です。", "A required value is missing."),
     "datalink.error.int": ("整数で入力してください。", "Must be a whole number."),
     "datalink.error.choice": ("決められた値ではありません（資料を参照）。", "Not one of the allowed values (see docs/data-link.md)."),

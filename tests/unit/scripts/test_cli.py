@@ -148,3 +148,29 @@ def test_late_charge_needs_no_database_and_prints_json(capsys):
     assert "延滞金" in capsys.readouterr().out
     assert main(["late-charge", "--tax", "100000", "--due", "2005-07-01", "--paid", "2006-02-10"]) == 2
     assert "no late-charge rate" in capsys.readouterr().err
+
+
+def test_import_command_all_or_nothing(tmp_path, capsys):
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "taxpayers.csv").write_bytes(
+        "taxpayer_no,kind,name,name_kana,postal_code,address,address_extra,residency,birth_date,gender,household_no\n"
+        "T1,individual,取込 太郎,トリコミ タロウ,160-0022,東京都新宿区新宿1-1-1,,ward,S50.1.1,男,\n".encode("cp932"))
+    (src / "cases.csv").write_text(
+        "case_no,taxpayer_no,opened_on,delinquency_category,assigned_staff\n"
+        "2026-000001,T1,R8.7.1,現年,\n2026-000002,T9,R8.7.1,,\n", encoding="utf-8")
+    assert main(["import", ini, str(src)]) == 1
+    err = capsys.readouterr().err
+    assert "cases.csv:3 [taxpayer_no]" in err and "親データ" in err and "何も取り込んでいません" in err
+    assert _rows(tmp_path, "select count(*) from taxpayers")[0][0] == 0
+    (src / "cases.csv").write_text(
+        "case_no,taxpayer_no,opened_on,delinquency_category,assigned_staff\n"
+        "2026-000001,T1,R8.7.1,現年,\n", encoding="utf-8")
+    assert main(["import", ini, str(src), "--dry-run"]) == 0
+    assert "dry run" in capsys.readouterr().out
+    assert _rows(tmp_path, "select count(*) from taxpayers")[0][0] == 0
+    assert main(["import", ini, str(src)]) == 0
+    assert "cases: 1 added" in capsys.readouterr().out
+    assert _rows(tmp_path, "select name, birth_date from taxpayers") == [("取込 太郎", "1975-01-01")]
