@@ -113,3 +113,15 @@ def test_one_bad_file_changes_nothing_at_all(dbsession, demo, damage):
     dbsession.commit()
     assert not result.ok
     assert counts(dbsession) == stored
+
+
+def test_the_documented_samples_import_cleanly(dbsession):
+    import pathlib
+
+    samples = pathlib.Path(__file__).resolve().parents[2] / "docs" / "samples"
+    files = {p.name: p.read_bytes() for p in samples.glob("*.csv")}
+    assert set(files) == {"taxpayers.csv", "phones.csv", "cases.csv", "assessments.csv",
+                          "installments.csv", "receipts.csv"}
+    result = importer.run(dbsession, files, TODAY, dry_run=True)
+    assert result.ok, [str(p) for p in result.report.problems]
+    assert result.counts["cases"].added == 4
