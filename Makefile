@@ -44,6 +44,7 @@ bench: install-test
 	$(BIN)/python bench/bench_access_log.py
 	$(BIN)/python bench/bench_next_call.py
 	$(BIN)/python bench/bench_letters.py
+	$(BIN)/python bench/bench_import.py
 
 clean:
 	rm -rf $(VENV) *.egg-info intranet.sqlite
