@@ -101,7 +101,12 @@ def run(backend: str, cases: int, tmpdir: str) -> None:
         db.drop()
     size = sum(len(b) for b in files.values()) / 1024 / 1024
     results = {}
-    for label, work in (("import", lambda s: importer.run(s, files, TODAY)),
+    def checked_import(session):
+        result = importer.run(session, files, TODAY)
+        if not result.ok:
+            raise SystemExit("import refused: " + "; ".join(str(p) for p in result.report.problems[:5]))
+
+    for label, work in (("import", checked_import),
                         ("floor", lambda s: floor(s, files))):
         db, app = app_for(backend, tmpdir)
         try:

@@ -24,6 +24,7 @@ def make_configurator(settings) -> Configurator:
     config.include(".calls")
     config.include(".documents")
     config.include(".survey")
+    config.include(".datalink")
     return config
 
 

@@ -28,6 +28,7 @@ NAV_ITEMS = [
     NavItem("nav.survey_batches", ("survey", "batches"), Permission.SurveyReview),
     NavItem("nav.slips", ("survey", "slips"), Permission.SlipsUse),
     NavItem("nav.media", ("survey", "media"), Permission.MediaManage),
+    NavItem("nav.datalink", ("datalink",), Permission.DataImport),
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
 ]

@@ -41,7 +41,8 @@ class Root(Resource):
         self._request = request
         self.children = {"cases": CaseContainer(self), "admin": AdminArea(self),
                          "audit": AuditArea(self), "calls": CallCenter(self),
-                         "letters": LetterContainer(self), "survey": SurveyArea(self)}
+                         "letters": LetterContainer(self), "survey": SurveyArea(self),
+                         "datalink": DataLinkArea(self)}
 
     @property
     def request(self):
@@ -443,6 +444,15 @@ class MediaLedger(Resource):
     """USBメモリ管理台帳 (``/survey/media/``)."""
 
     __name__ = "media"
+
+    def __init__(self, parent):
+        self.__parent__ = parent
+
+
+class DataLinkArea(Resource):
+    """``/datalink/``: files from and to the delinquency system."""
+
+    __name__ = "datalink"
 
     def __init__(self, parent):
         self.__parent__ = parent

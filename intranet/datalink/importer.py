@@ -318,3 +318,20 @@ def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str
     else:
         savepoint.commit()
     return result
+
+
+def record(dbsession, result: ImportResult, *, user=None, os_user: str = "", now: dt.datetime,
+           dry_run: bool = False):
+    """Keep a record of a successful import (or dry run)."""
+    import json
+
+    from ..models import DataImport
+
+    entry = DataImport(
+        user_id=user.id if user else None, os_user=os_user, created_at=now, dry_run=dry_run,
+        files=json.dumps(result.files, sort_keys=True),
+        counts=json.dumps({k: vars(v) for k, v in result.counts.items()}, sort_keys=True),
+        closed=result.closed, reopened=result.reopened)
+    dbsession.add(entry)
+    dbsession.flush()
+    return entry

@@ -1,6 +1,7 @@
 """``intranet import <ini> <dir-or-zip>``: data-link files in, all or nothing."""
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 import zipfile
@@ -32,10 +33,14 @@ def run(args) -> int:
         return 2
     with transaction.manager:
         dbsession = _session(settings)
-        result = importer.run(dbsession, files, SystemClock().today(), encoding=args.encoding,
+        clock = SystemClock()
+        result = importer.run(dbsession, files, clock.today(), encoding=args.encoding,
                               dry_run=args.dry_run)
         if not result.ok:
             transaction.abort()
+        else:
+            importer.record(dbsession, result, os_user=getpass.getuser(), now=clock.now(),
+                            dry_run=args.dry_run)
     if not result.ok:
         for problem in result.report.problems:
             where = f"{problem.file}:{problem.line}" + (f" [{problem.column}]" if problem.column else "")

@@ -42,6 +42,7 @@ class Permission(enum.StrEnum):
     SlipsUse = "survey:slips:use"              # record and confirm 受け渡し票 (own contract)
     SlipsViewAll = "survey:slips:all"          # every contract's slips
     MediaManage = "survey:media:manage"        # the media ledger
+    DataImport = "datalink:import:run"         # import files from the delinquency system
     AuditLogView = "audit:log:view"      # search and read the access log
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator

@@ -125,3 +125,46 @@ def test_the_documented_samples_import_cleanly(dbsession):
     result = importer.run(dbsession, files, TODAY, dry_run=True)
     assert result.ok, [str(p) for p in result.report.problems]
     assert result.counts["cases"].added == 4
+
+
+def test_collectors_upload_a_zip_with_a_dry_run_first(testapp, dbsession, demo, password_context, engine):
+    import io
+    import zipfile
+
+    from intranet.models import DataImport, Role
+    from tests import factories
+    from tests.helpers import csrf_token, entries_since, log_mark, login
+
+    files, before, _ = demo
+    factories.user(dbsession, password_context, Role.collector, login="c1")
+    factories.user(dbsession, password_context, Role.operator, login="op")
+    dbsession.commit()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(f"in/{name}", data)
+    login(testapp, "c1")
+
+    def upload(name, data, dry_run, status=200):
+        fields = {"csrf_token": csrf_token(testapp, "/datalink/"), "encoding": ""}
+        if dry_run:
+            fields["dry_run"] = "1"
+        return testapp.post("/datalink/", fields, upload_files=[("files", name, data)], status=status)
+
+    mark = log_mark(engine)
+    res = upload("2026-11-24.zip", buf.getvalue(), dry_run=True)
+    assert "まだ保存していません" in res.text
+    assert res.html.select_one('[data-count="cases-added"]').text == str(before["cases"])
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+    res = upload("2026-11-24.zip", buf.getvalue(), dry_run=False)
+    assert "取込が完了しました" in res.text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(Case)) == before["cases"]
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(DataImport)) == 2
+    assert [e.event for e in entries_since(engine, mark, kind="event")] == ["datalink.import"] * 2
+    # a broken file: the problems, and nothing stored
+    res = upload("cases.csv", "case_no,taxpayer_no\n".encode(), dry_run=False, status=400)
+    assert "cases.csv:1 [opened_on]" in res.html.select_one("#problems").text
+    res = upload("x.zip", b"PK not a zip", dry_run=False, status=400)
+    assert "ZIP" in res.text
+    login(testapp, "op")
+    testapp.get("/datalink/", status=403)

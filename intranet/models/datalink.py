@@ -1,0 +1,25 @@
+"""Records of data-link imports and exports (who, when, which files, counts)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base
+
+
+class DataImport(Base):
+    __tablename__ = "data_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the command line
+    os_user: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    files: Mapped[str] = mapped_column(Text)   # JSON: {name: {sha256, rows}}
+    counts: Mapped[str] = mapped_column(Text)  # JSON: {entity: {added, changed, unchanged}}
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+    user = relationship("User")
