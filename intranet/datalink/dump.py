@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, literal, select
 
 from ..models import Assessment, Case, Installment, Phone, Receipt, Taxpayer
 from .formats import BY_NAME
@@ -50,6 +50,7 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
         Installment.late_charge_amount).join(Assessment, Assessment.id == Installment.assessment_id)
         .order_by(Assessment.notice_no, Installment.period_no))
     receipts = dbsession.execute(select(
+        func.coalesce(Receipt.receipt_no, literal("R", String) + cast(Receipt.id, String)),
         Assessment.notice_no, Installment.period_no, Receipt.kind, Receipt.received_on,
         Receipt.posted_on, Receipt.amount)
         .join(Installment, Installment.id == Receipt.installment_id)

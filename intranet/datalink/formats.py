@@ -61,11 +61,10 @@ FILES: tuple[FileSpec, ...] = (
         C("tax_amount", "amount"), C("late_charge_amount", "amount", required=False),
     ), key=("notice_no", "period_no"), parent=("assessments", ("notice_no",))),
     FileSpec("receipts", (
-        C("notice_no", max_length=20), C("period_no", "int"),
+        C("receipt_no", max_length=20), C("notice_no", max_length=20), C("period_no", "int"),
         C("kind", "choice", choices=("tax", "late_charge")), C("received_on", "date"),
         C("posted_on", "date", required=False), C("amount", "amount"),
-    ), key=("notice_no", "period_no", "kind", "received_on", "amount"),
-        parent=("installments", ("notice_no", "period_no"))),
+    ), key=("receipt_no",), parent=("installments", ("notice_no", "period_no"))),
 )
 
 BY_NAME = {spec.name: spec for spec in FILES}

@@ -232,17 +232,16 @@ def _upsert_installments(dbsession, rows, assessment_ids, result, touched) -> di
 
 
 def _add_receipts(dbsession, rows, installment_ids, result, touched) -> None:
-    stored = {(i, k, d, a) for i, k, d, a in dbsession.execute(
-        select(Receipt.installment_id, Receipt.kind, Receipt.received_on, Receipt.amount))}
+    stored = set(dbsession.scalars(select(Receipt.receipt_no).where(Receipt.receipt_no.is_not(None))))
     inserts, same = [], 0
     for row in rows:
         installment_id = installment_ids[(row["notice_no"], row["period_no"])]
-        key = (installment_id, row["kind"], row["received_on"], row["amount"])
-        if key in stored:
+        if row["receipt_no"] in stored:
             same += 1
             continue
-        stored.add(key)
-        inserts.append({"installment_id": installment_id, "kind": ReceiptKind(row["kind"]),
+        stored.add(row["receipt_no"])
+        inserts.append({"installment_id": installment_id, "receipt_no": row["receipt_no"],
+                        "kind": ReceiptKind(row["kind"]),
                         "received_on": row["received_on"], "posted_on": row["posted_on"],
                         "amount": row["amount"]})
     _write(dbsession, Receipt, inserts, [], ())

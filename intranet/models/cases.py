@@ -156,6 +156,9 @@ class Receipt(Base):
     installment_id: Mapped[int] = mapped_column(
         ForeignKey("installments.id", ondelete="CASCADE"), index=True)
     kind: Mapped[ReceiptKind] = mapped_column(str_enum(ReceiptKind, "receipt_kind"))
+    # 収納整理番号 of the delinquency system: the data link's key for a receipt
+    # (two payments of the same amount on the same day are two receipts).
+    receipt_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     amount: Mapped[int] = mapped_column(Integer)
     received_on: Mapped[dt.date] = mapped_column(Date)   # 領収日
     posted_on: Mapped[dt.date | None] = mapped_column(Date)  # 収納日

@@ -67,13 +67,13 @@ def test_a_newer_receipts_file_updates_balances_and_closes_paid_cases(dbsession,
     dbsession.commit()
     case = dbsession.scalars(sa.select(Case).where(Case.status == CaseStatus.open,
                                                    Case.balance > 0)).first()
-    lines = ["notice_no,period_no,kind,received_on,posted_on,amount"]
+    lines = ["receipt_no,notice_no,period_no,kind,received_on,posted_on,amount"]
     for a in case.assessments:
         for i in a.installments:
             if i.tax_amount - i.tax_paid > 0:
-                lines.append(f"{a.notice_no},{i.period_no},tax,R8.11.20,,{i.tax_amount - i.tax_paid}")
+                lines.append(f"N{i.id}T,{a.notice_no},{i.period_no},tax,R8.11.20,,{i.tax_amount - i.tax_paid}")
             if i.late_charge_amount - i.late_charge_paid > 0:
-                lines.append(f"{a.notice_no},{i.period_no},late_charge,2026-11-20,,"
+                lines.append(f"N{i.id}L,{a.notice_no},{i.period_no},late_charge,2026-11-20,,"
                              f"{i.late_charge_amount - i.late_charge_paid}")
     result = importer.run(dbsession, {"receipts.csv": ("\n".join(lines) + "\n").encode("cp932")}, TODAY)
     assert result.ok and result.closed == 1
