@@ -1,17 +1,21 @@
 """Collectors upload data-link files (several CSV files or one zip)."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import zipfile
 
+from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ..models import DataImport
+from ..models import Case, DataImport
+from ..security.matrix import Facet
 from ..resources import DataLinkArea
 from ..security.permissions import Permission
-from . import importer
+from . import exporter, importer
 from .reader import MAX_FILE_BYTES
 
 
@@ -62,3 +66,33 @@ def import_page(request):
                                     problems=len(result.report.problems))
     history = request.dbsession.scalars(select(DataImport).order_by(DataImport.id.desc()).limit(20)).all()
     return {"result": result, "dry_run": dry_run, "bad_zip": bad_zip, "history": history}
+
+
+@view_config(context=DataLinkArea, name="export", renderer="datalink/export.jinja2",
+             permission=Permission.DataExport, request_method="GET")
+def export_page(request):
+    from ..models import DataExport
+
+    history = request.dbsession.scalars(select(DataExport).order_by(DataExport.id.desc()).limit(20)).all()
+    return {"history": history, "since": exporter.last_until(request.dbsession)}
+
+
+@view_config(context=DataLinkArea, name="export", permission=Permission.DataExport,
+             request_method="POST")
+def export_download(request):
+    """Everything recorded since the last export (or since a given date), zipped."""
+    since = exporter.last_until(request.dbsession)
+    if request.POST.get("since"):
+        try:
+            since = dt.datetime.fromisoformat(request.POST["since"]) - dt.timedelta(hours=9)
+        except ValueError:
+            raise HTTPBadRequest() from None
+    export = exporter.build(request.dbsession, since, request.now)
+    data = export.zip()
+    entry = exporter.record(request.dbsession, export, data, user=request.identity, now=request.now)
+    cases = request.dbsession.scalars(select(Case).where(Case.case_no.in_(sorted(export.case_nos)))).all()
+    request.audit.disclose(cases, [Facet.call_log, Facet.negotiation, Facet.survey])
+    request.audit.event("datalink.export", user=request.identity, export=entry.id, **export.counts)
+    response = Response(body=data, content_type="application/zip")
+    response.content_disposition = f'attachment; filename="export-{entry.id}.zip"'
+    return response

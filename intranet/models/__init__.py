@@ -21,4 +21,4 @@ from .documents import BatchStatus, DocumentKind, IssuedDocument, LetterBatch  #
 from .survey import (  # noqa: F401
     BatchState, Contract, ErasureRecord, HandoverSlip, Medium, MediumEvent, SurveyBatch, SurveyPhoto, SurveyReport, SurveyTarget, SurveyTargetState,
 )
-from .datalink import DataImport  # noqa: F401
+from .datalink import DataExport, DataImport  # noqa: F401

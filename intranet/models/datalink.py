@@ -23,3 +23,19 @@ class DataImport(Base):
     reopened: Mapped[int] = mapped_column(Integer, default=0)
 
     user = relationship("User")
+
+
+class DataExport(Base):
+    """Files handed back to the delinquency system: what happened in here
+    between ``since`` and ``until``."""
+
+    __tablename__ = "data_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    os_user: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    since: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    until: Mapped[dt.datetime] = mapped_column(DateTime)
+    counts: Mapped[str] = mapped_column(Text)   # JSON: {file: rows}
+    sha256: Mapped[str] = mapped_column(String(64))  # of the zip

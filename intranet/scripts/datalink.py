@@ -57,6 +57,38 @@ def run(args) -> int:
     return 0
 
 
+def export(args) -> int:
+    import datetime as dt
+
+    from ..datalink import exporter
+    from .cli import _session, _settings
+
+    settings = _settings(args.ini)
+    clock = SystemClock()
+    with transaction.manager:
+        dbsession = _session(settings)
+        since = exporter.last_until(dbsession)
+        if args.since:
+            try:
+                since = dt.datetime.combine(dt.date.fromisoformat(args.since), dt.time()) - dt.timedelta(hours=9)
+            except ValueError:
+                print("--since must be a date (YYYY-MM-DD)", file=sys.stderr)
+                return 2
+        result = exporter.build(dbsession, since, clock.now())
+        data = result.zip()
+        try:
+            with open(args.output, "xb") as f:
+                f.write(data)
+        except OSError as exc:
+            transaction.abort()
+            print(f"cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            return 2
+        entry = exporter.record(dbsession, result, data, os_user=getpass.getuser(), now=clock.now())
+        print(f"export {entry.id}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
+              + f"; sha256 {entry.sha256}")
+    return 0
+
+
 def add_parser(sub) -> None:
     s = sub.add_parser("import", help="import data-link CSV files (a directory or a zip)")
     s.add_argument("ini")
@@ -64,3 +96,9 @@ def add_parser(sub) -> None:
     s.add_argument("--encoding", help="cp932 or utf-8 (default: detected per file)")
     s.add_argument("--dry-run", action="store_true", help="report what would change, save nothing")
     s.set_defaults(func=run)
+
+    s = sub.add_parser("export", help="export work done here since the last export (a zip)")
+    s.add_argument("ini")
+    s.add_argument("--output", required=True, help="zip file to create (must not exist)")
+    s.add_argument("--since", help="YYYY-MM-DD (default: since the last export)")
+    s.set_defaults(func=export)

@@ -110,7 +110,7 @@ ROLE_ACTIONS: dict[Role, frozenset[P]] = {
         P.HomeView, P.CasesSearch, P.CampaignsView, P.CampaignsManage, P.HandoversView,
         P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll,
         P.LettersView, P.LettersIssue, P.LettersSeal, P.SurveyManage, P.SurveyReview,
-        P.SlipsUse, P.SlipsViewAll, P.MediaManage, P.DataImport}),
+        P.SlipsUse, P.SlipsViewAll, P.MediaManage, P.DataImport, P.DataExport}),
     Role.auditor: frozenset({
         P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
         P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsViewAll}),

@@ -43,6 +43,7 @@ class Permission(enum.StrEnum):
     SlipsViewAll = "survey:slips:all"          # every contract's slips
     MediaManage = "survey:media:manage"        # the media ledger
     DataImport = "datalink:import:run"         # import files from the delinquency system
+    DataExport = "datalink:export:run"         # hand results back to it
     AuditLogView = "audit:log:view"      # search and read the access log
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator

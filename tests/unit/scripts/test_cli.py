@@ -174,3 +174,17 @@ def test_import_command_all_or_nothing(tmp_path, capsys):
     assert main(["import", ini, str(src)]) == 0
     assert "cases: 1 added" in capsys.readouterr().out
     assert _rows(tmp_path, "select name, birth_date from taxpayers") == [("取込 太郎", "1975-01-01")]
+
+
+def test_export_command_writes_a_zip_and_records_it(tmp_path, capsys):
+    import zipfile
+
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    out = tmp_path / "export.zip"
+    assert main(["export", ini, "--output", str(out)]) == 0
+    assert "call_results.csv 0" in capsys.readouterr().out
+    assert set(zipfile.ZipFile(out).namelist()) == {
+        "call_results.csv", "handovers.csv", "promises.csv", "documents.csv", "survey_results.csv"}
+    assert main(["export", ini, "--output", str(out)]) == 2  # never overwrites
+    assert _rows(tmp_path, "select count(*) from data_exports")[0][0] == 1
