@@ -47,10 +47,13 @@ class ImportResult:
         return self.report.ok
 
 
-def read_all(raw_files: dict[str, bytes], encoding: str | None = None) -> tuple[dict, ImportResult]:
+def read_all(raw_files: dict[str, bytes], encoding: str | None = None,
+             progress=None) -> tuple[dict, ImportResult]:
     result = ImportResult(Report())
     parsed = {}
-    for filename, raw in sorted(raw_files.items()):
+    for number, (filename, raw) in enumerate(sorted(raw_files.items()), 1):
+        if progress is not None:
+            progress(f"[{number}/{len(raw_files)}] {filename} ({len(raw) / 1024 / 1024:.1f} MiB)")
         spec = BY_FILENAME.get(filename)
         if spec is None:
             result.report.add(filename, 0, "", "datalink.error.unknown_file")
@@ -298,16 +301,21 @@ def _recompute_balances(dbsession, case_ids, result, today) -> None:
 
 
 def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str | None = None,
-        dry_run: bool = False) -> ImportResult:
+        dry_run: bool = False, progress=None) -> ImportResult:
     """Read, check and (unless there is any problem) apply. With ``dry_run``
-    the changes are made inside a savepoint that is rolled back."""
-    parsed, result = read_all(raw_files, encoding)
+    the changes are made inside a savepoint that is rolled back.
+    ``progress(message)`` is told what is happening (the command line prints it)."""
+    parsed, result = read_all(raw_files, encoding, progress)
     if result.ok:
+        if progress is not None:
+            progress("checking keys and parents")
         validate(dbsession, parsed, result)
     if not result.ok:
         return result
     savepoint = dbsession.begin_nested()
     try:
+        if progress is not None:
+            progress("applying" + (" (dry run)" if dry_run else ""))
         apply(dbsession, parsed, result, today)
     except Exception:
         savepoint.rollback()

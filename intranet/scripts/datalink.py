@@ -35,7 +35,8 @@ def run(args) -> int:
         dbsession = _session(settings)
         clock = SystemClock()
         result = importer.run(dbsession, files, clock.today(), encoding=args.encoding,
-                              dry_run=args.dry_run)
+                              dry_run=args.dry_run,
+                              progress=lambda message: print(message, file=sys.stderr, flush=True))
         if not result.ok:
             transaction.abort()
         else:

@@ -172,7 +172,9 @@ def test_import_command_all_or_nothing(tmp_path, capsys):
     assert "dry run" in capsys.readouterr().out
     assert _rows(tmp_path, "select count(*) from taxpayers")[0][0] == 0
     assert main(["import", ini, str(src)]) == 0
-    assert "cases: 1 added" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "cases: 1 added" in captured.out
+    assert "[1/2] cases.csv" in captured.err and "applying" in captured.err
     assert _rows(tmp_path, "select name, birth_date from taxpayers") == [("取込 太郎", "1975-01-01")]
 
 
