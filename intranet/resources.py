@@ -1,7 +1,9 @@
-"""The traversal tree: ``/`` → ``cases`` → ``<case_no>``.
+"""The traversal tree: ``/`` → areas (cases, calls, survey, letters, audit,
+admin, datalink) → containers of rows → one row.
 
-Shallow on purpose (root → container → item). Every ACL is derived from the
-permission matrix and ends in ``DENY_ALL``.
+Shallow on purpose. Every ACL is derived from the permission matrix (and, for
+cases and targets, from the scopes of intranet.cases.scopes) and ends in
+``DENY_ALL``; resources without an ACL inherit the root's.
 """
 from __future__ import annotations
 
@@ -31,35 +33,59 @@ class Resource:
         return self.__parent__.request
 
 
-class Root(Resource):
-    """The site root; holds the non-case actions of every role."""
+class Area(Resource):
+    """A fixed, named resource below its parent, with fixed children."""
 
-    __name__ = ""
-    __parent__ = None
+    children_classes: tuple = ()
 
-    def __init__(self, request):
-        self._request = request
-        self.children = {"cases": CaseContainer(self), "admin": AdminArea(self),
-                         "audit": AuditArea(self), "calls": CallCenter(self),
-                         "letters": LetterContainer(self), "survey": SurveyArea(self),
-                         "datalink": DataLinkArea(self)}
-
-    @property
-    def request(self):
-        return self._request
-
-    def __acl__(self):
-        return [*matrix.global_acl(), DENY_ALL]
+    def __init__(self, parent):
+        self.__parent__ = parent
+        children = [cls(self) for cls in self.children_classes]
+        self.children = {child.__name__: child for child in children}
 
     def __getitem__(self, name):
         return self.children[name]
 
 
-class CaseContainer(Resource):
-    __name__ = "cases"
+def _by_id(request, model, name: str):
+    if not name.isdigit() or len(name) > 12:
+        raise KeyError(name)
+    obj = request.dbsession.get(model, int(name))
+    if obj is None:
+        raise KeyError(name)
+    return obj
 
-    def __init__(self, parent):
+
+class RowResource(Resource):
+    """One database row addressed by its id; the row is ``self.<attribute>``."""
+
+    attribute = "row"
+
+    def __init__(self, row, parent):
+        setattr(self, self.attribute, row)
+        self.__name__ = str(row.id)
         self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        """How the access log names this resource."""
+        return self.__name__
+
+
+class RowContainer(Area):
+    """Rows of ``model`` addressed by id, each wrapped in ``item``."""
+
+    model = None
+    item: type[RowResource] = RowResource
+
+    def __getitem__(self, name):
+        return self.item(_by_id(self.request, self.model, name), self)
+
+
+# ---------------------------------------------------------------- cases
+
+class CaseContainer(Area):
+    __name__ = "cases"
 
     def __getitem__(self, case_no: str) -> CaseResource | MissingCaseResource:
         if not CASE_NO.match(case_no):  # malformed: not found, no query
@@ -117,33 +143,24 @@ class MissingCaseResource(Resource):
         raise KeyError(name)
 
 
-class AdminArea(Resource):
-    """Administration (supervisors): users now; contracts and more later."""
 
-    __name__ = "admin"
+# ---------------------------------------------------------------- audit, admin
 
-    def __init__(self, parent):
-        self.__parent__ = parent
-        self.children = {"users": UserContainer(self), "contracts": ContractContainer(self)}
-
-    def __getitem__(self, name):
-        return self.children[name]
-
-
-class UserContainer(Resource):
-    __name__ = "users"
-
-    def __init__(self, parent):
+class AccessLogEntryResource(Resource):
+    def __init__(self, entry: AccessLogEntry, parent):
+        self.entry = entry
+        self.__name__ = str(entry.seq)
         self.__parent__ = parent
 
+    @property
+    def audit_id(self) -> str:
+        return str(self.entry.seq)
 
-class AuditArea(Resource):
+
+class AuditArea(Area):
     """The access log (auditors): ``/audit/`` searches, ``/audit/<seq>`` is one entry."""
 
     __name__ = "audit"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
 
     def __getitem__(self, name: str) -> AccessLogEntryResource:
         if not name.isdigit() or len(name) > 18:
@@ -154,85 +171,42 @@ class AuditArea(Resource):
         return AccessLogEntryResource(entry, self)
 
 
-class AccessLogEntryResource(Resource):
-    def __init__(self, entry: AccessLogEntry, parent: AuditArea):
-        self.entry = entry
-        self.__name__ = str(entry.seq)
-        self.__parent__ = parent
-
-    @property
-    def audit_id(self) -> str:
-        return str(self.entry.seq)
+class UserContainer(Area):
+    __name__ = "users"
 
 
-class CallCenter(Resource):
-    """The call center: ``/calls/`` (the operator's desk), campaigns, targets,
-    hand-overs. Views named ``next`` and ``lookup`` live on it."""
-
-    __name__ = "calls"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-        self.children = {"campaigns": CampaignContainer(self), "targets": TargetContainer(self),
-                         "handovers": HandoverContainer(self), "reports": CallReports(self),
-                         "phones": PhoneCandidateContainer(self)}
-
-    def __getitem__(self, name):
-        return self.children[name]
+class ContractResource(RowResource):
+    attribute = "contract"
 
 
-def _by_id(request, model, name: str):
-    if not name.isdigit() or len(name) > 12:
-        raise KeyError(name)
-    obj = request.dbsession.get(model, int(name))
-    if obj is None:
-        raise KeyError(name)
-    return obj
+class ContractContainer(RowContainer):
+    __name__ = "contracts"
+    model, item = Contract, ContractResource
 
 
-class CampaignContainer(Resource):
+class AdminArea(Area):
+    """Administration (supervisors): users and contracts."""
+
+    __name__ = "admin"
+    children_classes = (UserContainer, ContractContainer)
+
+
+# ---------------------------------------------------------------- the call center
+
+class CampaignResource(RowResource):
+    attribute = "campaign"
+
+
+class CampaignContainer(RowContainer):
     __name__ = "campaigns"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-
-    def __getitem__(self, name):
-        return CampaignResource(_by_id(self.request, CallCampaign, name), self)
+    model, item = CallCampaign, CampaignResource
 
 
-class CampaignResource(Resource):
-    def __init__(self, campaign: CallCampaign, parent):
-        self.campaign = campaign
-        self.__name__ = str(campaign.id)
-        self.__parent__ = parent
-
-    @property
-    def audit_id(self) -> str:
-        return self.__name__
-
-
-class TargetContainer(Resource):
-    __name__ = "targets"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-
-    def __getitem__(self, name):
-        return CallTargetResource(_by_id(self.request, CallTarget, name), self)
-
-
-class CallTargetResource(Resource):
+class CallTargetResource(RowResource):
     """One person or household to call; the call screen. Its ACL follows the
     campaign: operators hold their actions only while it is active today."""
 
-    def __init__(self, target: CallTarget, parent):
-        self.target = target
-        self.__name__ = str(target.id)
-        self.__parent__ = parent
-
-    @property
-    def audit_id(self) -> str:
-        return self.__name__
+    attribute = "target"
 
     def __acl__(self):
         campaign = self.target.campaign
@@ -245,162 +219,83 @@ class CallTargetResource(Resource):
         return acl + [DENY_ALL]
 
 
-class CallReports(Resource):
+
+class TargetContainer(RowContainer):
+    __name__ = "targets"
+    model, item = CallTarget, CallTargetResource
+
+
+class HandoverResource(RowResource):
+    attribute = "handover"
+
+
+class HandoverContainer(RowContainer):
+    __name__ = "handovers"
+    model, item = Handover, HandoverResource
+
+
+class PhoneCandidateResource(RowResource):
+    attribute = "candidate"
+
+
+class PhoneCandidateContainer(RowContainer):
+    """電話番号調査: numbers found for no-phone cases (``pending`` lists them for confirmation)."""
+
+    __name__ = "phones"
+    model, item = PhoneCandidate, PhoneCandidateResource
+
+
+class CallReports(Area):
     """日報・月報 (``?kind=daily&date=...`` / ``?kind=monthly&month=...``)."""
 
     __name__ = "reports"
 
-    def __init__(self, parent):
-        self.__parent__ = parent
+
+class CallCenter(Area):
+    """The call center: ``/calls/`` (the operator's desk), campaigns, targets,
+    hand-overs, phone research, reports. Views ``next`` and ``lookup`` live on it."""
+
+    __name__ = "calls"
+    children_classes = (CampaignContainer, TargetContainer, HandoverContainer, CallReports,
+                        PhoneCandidateContainer)
 
 
-class PhoneCandidateContainer(Resource):
-    """電話番号調査: numbers found for no-phone cases (``pending`` lists them for confirmation)."""
+# ---------------------------------------------------------------- documents, data link
 
-    __name__ = "phones"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-
-    def __getitem__(self, name):
-        return PhoneCandidateResource(_by_id(self.request, PhoneCandidate, name), self)
+class LetterBatchResource(RowResource):
+    attribute = "batch"
 
 
-class PhoneCandidateResource(Resource):
-    def __init__(self, candidate: PhoneCandidate, parent):
-        self.candidate = candidate
-        self.__name__ = str(candidate.id)
-        self.__parent__ = parent
-
-    @property
-    def audit_id(self) -> str:
-        return self.__name__
-
-
-class HandoverContainer(Resource):
-    __name__ = "handovers"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-
-    def __getitem__(self, name):
-        return HandoverResource(_by_id(self.request, Handover, name), self)
-
-
-class HandoverResource(Resource):
-    def __init__(self, handover: Handover, parent):
-        self.handover = handover
-        self.__name__ = str(handover.id)
-        self.__parent__ = parent
-
-    @property
-    def audit_id(self) -> str:
-        return self.__name__
-
-
-class LetterContainer(Resource):
+class LetterContainer(RowContainer):
     """催告書: letter batches (``/letters/``), one batch at ``/letters/<id>/``."""
 
     __name__ = "letters"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-
-    def __getitem__(self, name):
-        return LetterBatchResource(_by_id(self.request, LetterBatch, name), self)
+    model, item = LetterBatch, LetterBatchResource
 
 
-class LetterBatchResource(Resource):
-    def __init__(self, batch: LetterBatch, parent):
-        self.batch = batch
-        self.__name__ = str(batch.id)
-        self.__parent__ = parent
+class DataLinkArea(Area):
+    """``/datalink/``: files from and to the delinquency system."""
 
-    @property
-    def audit_id(self) -> str:
-        return self.__name__
+    __name__ = "datalink"
 
 
-class ContractContainer(Resource):
-    __name__ = "contracts"
+# ---------------------------------------------------------------- the field survey
 
-    def __init__(self, parent):
-        self.__parent__ = parent
-
-    def __getitem__(self, name):
-        return ContractResource(_by_id(self.request, Contract, name), self)
+class SurveyBatchResource(RowResource):
+    attribute = "batch"
 
 
-class ContractResource(Resource):
-    def __init__(self, contract: Contract, parent):
-        self.contract = contract
-        self.__name__ = str(contract.id)
-        self.__parent__ = parent
-
-    @property
-    def audit_id(self) -> str:
-        return self.__name__
-
-
-class SurveyArea(Resource):
-    """``/survey/``: an investigator's targets; ``batches`` and ``targets`` below."""
-
-    __name__ = "survey"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-        self.children = {"batches": SurveyBatchContainer(self),
-                         "targets": SurveyTargetContainer(self),
-                         "slips": HandoverSlipContainer(self), "media": MediaLedger(self)}
-
-    def __getitem__(self, name):
-        return self.children[name]
-
-
-class SurveyBatchContainer(Resource):
+class SurveyBatchContainer(RowContainer):
     __name__ = "batches"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-
-    def __getitem__(self, name):
-        return SurveyBatchResource(_by_id(self.request, SurveyBatch, name), self)
+    model, item = SurveyBatch, SurveyBatchResource
 
 
-class SurveyBatchResource(Resource):
-    def __init__(self, batch: SurveyBatch, parent):
-        self.batch = batch
-        self.__name__ = str(batch.id)
-        self.__parent__ = parent
-
-    @property
-    def audit_id(self) -> str:
-        return self.__name__
-
-
-class SurveyTargetContainer(Resource):
-    __name__ = "targets"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-
-    def __getitem__(self, name):
-        return SurveyTargetResource(_by_id(self.request, SurveyTarget, name), self)
-
-
-class SurveyTargetResource(Resource):
+class SurveyTargetResource(RowResource):
     """One address to visit. Its investigator holds the survey actions only
     while the contractor scope grants them the case (the same definition
     that builds the case ACL, see intranet.cases.scopes)."""
 
-    def __init__(self, target: SurveyTarget, parent):
-        self.target = target
-        self.__name__ = str(target.id)
-        self.__parent__ = parent
-
-    @property
-    def audit_id(self) -> str:
-        return self.__name__
+    attribute = "target"
 
     def __acl__(self):
         grants = case_grants(self.request.dbsession, self.target.case_id, self.request.today)
@@ -417,45 +312,61 @@ class SurveyTargetResource(Resource):
         return acl + [DENY_ALL]
 
 
-class HandoverSlipContainer(Resource):
+
+class SurveyTargetContainer(RowContainer):
+    __name__ = "targets"
+    model, item = SurveyTarget, SurveyTargetResource
+
+
+class HandoverSlipResource(RowResource):
+    attribute = "slip"
+
+
+class HandoverSlipContainer(RowContainer):
     """受け渡し票 (``/survey/slips/``); one slip at ``/survey/slips/<id>/``."""
 
     __name__ = "slips"
-
-    def __init__(self, parent):
-        self.__parent__ = parent
-
-    def __getitem__(self, name):
-        return HandoverSlipResource(_by_id(self.request, HandoverSlip, name), self)
+    model, item = HandoverSlip, HandoverSlipResource
 
 
-class HandoverSlipResource(Resource):
-    def __init__(self, slip: HandoverSlip, parent):
-        self.slip = slip
-        self.__name__ = str(slip.id)
-        self.__parent__ = parent
-
-    @property
-    def audit_id(self) -> str:
-        return self.__name__
-
-
-class MediaLedger(Resource):
+class MediaLedger(Area):
     """USBメモリ管理台帳 (``/survey/media/``)."""
 
     __name__ = "media"
 
-    def __init__(self, parent):
-        self.__parent__ = parent
+
+class SurveyArea(Area):
+    """``/survey/``: an investigator's targets; batches, targets, slips and media below."""
+
+    __name__ = "survey"
+    children_classes = (SurveyBatchContainer, SurveyTargetContainer, HandoverSlipContainer,
+                        MediaLedger)
 
 
-class DataLinkArea(Resource):
-    """``/datalink/``: files from and to the delinquency system."""
+# ---------------------------------------------------------------- the root
 
-    __name__ = "datalink"
+class Root(Resource):
+    """The site root; holds the non-case actions of every role."""
 
-    def __init__(self, parent):
-        self.__parent__ = parent
+    __name__ = ""
+    __parent__ = None
+    children_classes = (CaseContainer, AdminArea, AuditArea, CallCenter, LetterContainer,
+                        SurveyArea, DataLinkArea)
+
+    def __init__(self, request):
+        self._request = request
+        children = [cls(self) for cls in self.children_classes]
+        self.children = {child.__name__: child for child in children}
+
+    @property
+    def request(self):
+        return self._request
+
+    def __acl__(self):
+        return [*matrix.global_acl(), DENY_ALL]
+
+    def __getitem__(self, name):
+        return self.children[name]
 
 
 def root_factory(request):
