@@ -33,7 +33,9 @@ from intranet.datalink.formats import FILES  # noqa: E402
 from intranet.datalink.reader import Report, read  # noqa: E402
 from intranet.db import get_session_factory, get_tm_session  # noqa: E402
 from intranet.demo.generator import generate  # noqa: E402
-from intranet.models import Assessment, Case, Installment, Phone, Receipt, Taxpayer  # noqa: E402
+from intranet.models import (  # noqa: E402
+    Assessment, Case, Installment, MailingAddress, Phone, Receipt, Taxpayer,
+)
 from intranet.text import digits, fold  # noqa: E402
 
 TODAY = dt.date(2026, 11, 24)
@@ -59,6 +61,10 @@ def floor(session, files) -> None:
     session.execute(insert(Phone.__table__), [
         {"taxpayer_id": tp_ids[r["taxpayer_no"]], "number": r["number"], "digits": digits(r["number"]),
          "kind": r["kind"], "note": "", "unusable": False} for r in rows["phones"]])
+    session.execute(insert(MailingAddress.__table__), [
+        {"taxpayer_id": tp_ids[r["taxpayer_no"]], "name": r["name"],
+         "postal_code": r["postal_code"] or "", "address": r["address"]}
+        for r in rows["mailing_addresses"]])
     case_ids = {r["case_no"]: i for i, r in enumerate(rows["cases"], 1)}
     session.execute(insert(Case.__table__), [
         {"id": case_ids[r["case_no"]], "case_no": r["case_no"], "taxpayer_id": tp_ids[r["taxpayer_no"]],

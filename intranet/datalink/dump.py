@@ -7,7 +7,7 @@ import io
 
 from sqlalchemy import String, cast, func, literal, select
 
-from ..models import Assessment, Case, Installment, Phone, Receipt, Taxpayer
+from ..models import Assessment, Case, Installment, MailingAddress, Phone, Receipt, Taxpayer
 from .formats import BY_NAME
 
 
@@ -38,6 +38,10 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
     phones = dbsession.execute(select(Taxpayer.taxpayer_no, Phone.number, Phone.kind)
                                .join(Taxpayer, Taxpayer.id == Phone.taxpayer_id)
                                .order_by(Taxpayer.taxpayer_no, Phone.id))
+    mailing = dbsession.execute(select(Taxpayer.taxpayer_no, MailingAddress.name,
+                                       MailingAddress.postal_code, MailingAddress.address)
+                                .join(Taxpayer, Taxpayer.id == MailingAddress.taxpayer_id)
+                                .order_by(Taxpayer.taxpayer_no))
     cases = dbsession.execute(select(Case.case_no, Taxpayer.taxpayer_no, Case.opened_on,
                                      Case.delinquency_category, Case.assigned_staff)
                               .join(Taxpayer, Taxpayer.id == Case.taxpayer_id).order_by(Case.case_no))
@@ -56,6 +60,6 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
         .join(Installment, Installment.id == Receipt.installment_id)
         .join(Assessment, Assessment.id == Installment.assessment_id)
         .order_by(Assessment.notice_no, Installment.period_no, Receipt.id))
-    data = {"taxpayers": taxpayers, "phones": phones, "cases": cases, "assessments": assessments,
+    data = {"taxpayers": taxpayers, "phones": phones, "mailing_addresses": mailing, "cases": cases, "assessments": assessments,
             "installments": installments, "receipts": receipts}
     return {BY_NAME[name].filename: _csv(BY_NAME[name], rows, encoding) for name, rows in data.items()}

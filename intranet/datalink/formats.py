@@ -46,6 +46,10 @@ FILES: tuple[FileSpec, ...] = (
         C("taxpayer_no", max_length=20), C("number", max_length=20),
         C("kind", "choice", choices=("home", "mobile", "work", "other")),
     ), key=("taxpayer_no", "number"), parent=("taxpayers", ("taxpayer_no",))),
+    FileSpec("mailing_addresses", (
+        C("taxpayer_no", max_length=20), C("name"), C("postal_code", required=False, max_length=8),
+        C("address", max_length=300),
+    ), key=("taxpayer_no",), parent=("taxpayers", ("taxpayer_no",))),
     FileSpec("cases", (
         C("case_no", max_length=11), C("taxpayer_no", max_length=20), C("opened_on", "date"),
         C("delinquency_category", required=False, max_length=40),

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, insert, select, update
 
 from ..models import (
-    Assessment, Case, CaseStatus, Installment, Phone, PhoneKind, Receipt, ReceiptKind, Residency,
-    TaxpayerKind, Taxpayer, TaxType,
+    Assessment, Case, CaseStatus, Installment, MailingAddress, Phone, PhoneKind, Receipt,
+    ReceiptKind, Residency, TaxpayerKind, Taxpayer, TaxType,
 )
 from ..text import digits, fold
 from .formats import BY_FILENAME, FILES
@@ -99,6 +99,7 @@ def apply(dbsession, parsed, result: ImportResult, today: dt.date) -> None:
     touched_cases: set[int] = set()
     taxpayer_ids = _upsert_taxpayers(dbsession, parsed.get("taxpayers", []), result)
     _add_phones(dbsession, parsed.get("phones", []), taxpayer_ids, result)
+    _upsert_mailing(dbsession, parsed.get("mailing_addresses", []), taxpayer_ids, result)
     case_ids = _upsert_cases(dbsession, parsed.get("cases", []), taxpayer_ids, result, touched_cases)
     assessment_ids = _upsert_assessments(dbsession, parsed.get("assessments", []), case_ids, result,
                                          touched_cases)
@@ -168,6 +169,25 @@ def _add_phones(dbsession, rows, taxpayer_ids, result) -> None:
                         "kind": PhoneKind(row["kind"]), "note": "", "unusable": False})
     _write(dbsession, Phone, inserts, [], ())
     result.counts["phones"] = Counts(len(inserts), 0, same)
+
+
+MAILING_FIELDS = ("name", "postal_code", "address")
+
+
+def _upsert_mailing(dbsession, rows, taxpayer_ids, result) -> None:
+    """送付先: at most one per taxpayer."""
+    by_taxpayer = {tp: no for no, tp in taxpayer_ids.items()}
+    stored = {by_taxpayer.get(r.taxpayer_id): dict(r._mapping) for r in dbsession.execute(
+        select(MailingAddress.id, MailingAddress.taxpayer_id,
+               *[MailingAddress.__table__.c[f] for f in MAILING_FIELDS]))}
+
+    def build(row):
+        return {"taxpayer_id": taxpayer_ids[row["taxpayer_no"]], "name": row["name"],
+                "postal_code": row["postal_code"] or "", "address": row["address"]}
+
+    inserts, updates, same = _diff(rows, stored, "taxpayer_no", MAILING_FIELDS, build)
+    _write(dbsession, MailingAddress, inserts, updates, MAILING_FIELDS)
+    result.counts["mailing_addresses"] = Counts(len(inserts), len(updates), same)
 
 
 CASE_FIELDS = ("taxpayer_id", "opened_on", "delinquency_category", "assigned_staff")

@@ -8,12 +8,14 @@ import sqlalchemy as sa
 from intranet.datalink import importer
 from intranet.datalink.dump import dump
 from intranet.demo.generator import generate
-from intranet.models import Assessment, Case, CaseStatus, Installment, Phone, Receipt, Taxpayer
+from intranet.models import (
+    Assessment, Case, CaseStatus, Installment, MailingAddress, Phone, Receipt, Taxpayer,
+)
 from tests.conftest import _empty_all_tables
 
 TODAY = dt.date(2026, 11, 24)
 NOW = dt.datetime(2026, 11, 24, 0, 30)
-MODELS = (Taxpayer, Phone, Case, Assessment, Installment, Receipt)
+MODELS = (Taxpayer, Phone, MailingAddress, Case, Assessment, Installment, Receipt)
 
 
 def counts(dbsession):
@@ -28,6 +30,7 @@ def snapshot(dbsession, case_no):
         "taxpayer": (tp.taxpayer_no, tp.name, tp.name_kana, tp.postal_code, tp.address,
                      tp.address_extra, tp.residency, tp.birth_date, tp.household_no),
         "phones": sorted(p.digits for p in tp.phones),
+        "mailing": (tp.mailing_address.name, tp.mailing_address.address) if tp.mailing_address else None,
         "installments": sorted((a.notice_no, i.period_no, i.due_date, i.tax_amount,
                                 sorted((str(r.kind), r.received_on, r.amount) for r in i.receipts))
                                for a in case.assessments for i in a.installments),
@@ -120,8 +123,8 @@ def test_the_documented_samples_import_cleanly(dbsession):
 
     samples = pathlib.Path(__file__).resolve().parents[2] / "docs" / "samples"
     files = {p.name: p.read_bytes() for p in samples.glob("*.csv")}
-    assert set(files) == {"taxpayers.csv", "phones.csv", "cases.csv", "assessments.csv",
-                          "installments.csv", "receipts.csv"}
+    assert set(files) == {"taxpayers.csv", "phones.csv", "mailing_addresses.csv", "cases.csv",
+                          "assessments.csv", "installments.csv", "receipts.csv"}
     result = importer.run(dbsession, files, TODAY, dry_run=True)
     assert result.ok, [str(p) for p in result.report.problems]
     assert result.counts["cases"].added == 4
