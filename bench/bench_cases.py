@@ -105,10 +105,10 @@ def sample_terms(app) -> dict:
         session.close()
 
 
-def login(testapp) -> None:
+def login(testapp, name: str = "collector1") -> None:
     page = testapp.get("/login")
     form = page.forms["login-form"]
-    form["login"] = "collector1"
+    form["login"] = name
     form["password"] = PASSWORD
     form.submit(status=303)
 

@@ -31,7 +31,7 @@ import webtest  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 import intranet  # noqa: E402
-from bench_cases import FAST_ARGON, PASSWORD, Database, load, migrate  # noqa: E402
+from bench_cases import FAST_ARGON, Database, load, login, migrate  # noqa: E402
 from intranet.calls import campaigns  # noqa: E402
 from intranet.db import get_session_factory, get_tm_session  # noqa: E402
 from intranet.models import CallCampaign, CallTarget, CampaignStatus  # noqa: E402
@@ -56,12 +56,6 @@ def build_campaign(app) -> tuple[float, int]:
     with factory() as session:
         targets = session.scalar(select(func.count()).select_from(CallTarget))
     return seconds, targets
-
-
-def login(client, name):
-    form = client.get("/login").forms["login-form"]
-    form["login"], form["password"] = name, PASSWORD
-    form.submit(status=303)
 
 
 def run(backend: str, size: int, calls: int, tmpdir: str) -> list[float]:

@@ -143,7 +143,6 @@ class MissingCaseResource(Resource):
         raise KeyError(name)
 
 
-
 # ---------------------------------------------------------------- audit, admin
 
 class AccessLogEntryResource(Resource):
@@ -217,7 +216,6 @@ class CallTargetResource(RowResource):
                for role, actions in matrix.ROLE_TARGET_ACTIONS.items()
                if actions and (active or role not in matrix.TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN)]
         return acl + [DENY_ALL]
-
 
 
 class TargetContainer(RowContainer):
@@ -310,7 +308,6 @@ class SurveyTargetResource(RowResource):
             else:
                 acl.append((Allow, matrix.role_principal(role), sorted(actions)))
         return acl + [DENY_ALL]
-
 
 
 class SurveyTargetContainer(RowContainer):

@@ -24,7 +24,7 @@ from ..models import (
 )
 from ..text import digits, fold
 from .formats import BY_FILENAME, FILES
-from .reader import Report, read
+from .reader import Report, check_parents, read
 
 
 @dataclass
@@ -80,18 +80,7 @@ def _existing(dbsession, parsed) -> dict[str, set]:
 
 def validate(dbsession, parsed, result: ImportResult) -> None:
     """Orphans: every row's parent must be in the files or already stored."""
-    stored = _existing(dbsession, parsed)
-    for spec in FILES:
-        if spec.parent is None or spec.name not in parsed:
-            continue
-        parent_name, columns = spec.parent
-        parent_spec = next(s for s in FILES if s.name == parent_name)
-        keys = {tuple(r[c] for c in parent_spec.key) for r in parsed.get(parent_name, [])}
-        keys |= {k if isinstance(k, tuple) else (k,) for k in stored.get(parent_name, ())}
-        for record in parsed[spec.name]:
-            if tuple(record[c] for c in columns) not in keys:
-                result.report.add(spec.filename, record["_line"], ",".join(columns),
-                                  "datalink.error.orphan")
+    check_parents(parsed, FILES, result.report, _existing(dbsession, parsed))
 
 
 def apply(dbsession, parsed, result: ImportResult, today: dt.date) -> None:

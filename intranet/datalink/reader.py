@@ -116,14 +116,18 @@ def read(spec: FileSpec, raw: bytes, report: Report, encoding: str | None = None
     return records
 
 
-def check_parents(files: dict[str, list[dict]], specs, report: Report) -> None:
-    """Orphans: a row whose parent row is absent from the files."""
+def check_parents(files: dict[str, list[dict]], specs, report: Report,
+                  stored: dict[str, set] | None = None) -> None:
+    """Orphans: a row whose parent is neither in the files nor among the
+    ``stored`` keys (per file name: keys, or tuples for composite keys)."""
+    stored = stored or {}
     for spec in specs:
         if spec.parent is None or spec.name not in files:
             continue
         parent_name, columns = spec.parent
         parent_spec = next(s for s in specs if s.name == parent_name)
         keys = {tuple(r[c] for c in parent_spec.key) for r in files.get(parent_name, [])}
+        keys |= {k if isinstance(k, tuple) else (k,) for k in stored.get(parent_name, ())}
         for record in files[spec.name]:
             if tuple(record[c] for c in columns) not in keys:
                 report.add(spec.filename, record["_line"], ",".join(columns), "datalink.error.orphan")

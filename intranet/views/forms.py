@@ -20,3 +20,15 @@ def safe_next(request, target: str | None) -> str:
     if parts.scheme or parts.netloc:
         return home
     return target
+
+
+def posted_int(request, name: str) -> int | None:
+    """A non-negative whole number from the form, or None."""
+    value = request.POST.get(name, "")
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) <= 12 else None
+
+
+def posted_row(request, model, name: str):
+    """The ``model`` row whose id the form names in ``name``, or None."""
+    row_id = posted_int(request, name)
+    return request.dbsession.get(model, row_id) if row_id is not None else None

@@ -15,6 +15,7 @@ from ...models import BatchState, Contract, SurveyBatch, SurveyTarget, User
 from ...resources import SurveyBatchContainer, SurveyBatchResource
 from ...security.matrix import Facet
 from ...security.permissions import Permission
+from ...views.forms import posted_int, posted_row
 from .. import reports
 from ..batches import MAX_TARGETS, BatchError, assign, assign_area, create, movers_out, open_batch
 
@@ -37,14 +38,13 @@ def batch_list(request, errors=None):
              request_method="POST")
 def batch_create(request):
     post, errors = request.POST, []
-    contract = request.dbsession.get(Contract, int(post["contract_id"])) \
-        if str(post.get("contract_id", "")).isdigit() else None
+    contract = posted_row(request, Contract, "contract_id")
     name = (post.get("name") or "").strip()[:200]
     try:
         deadline = dt.date.fromisoformat(post.get("deadline", ""))
     except ValueError:
         deadline = None
-    balance_min = int(post["balance_min"]) if str(post.get("balance_min", "")).isdigit() else None
+    balance_min = posted_int(request, "balance_min")
     prefecture = (post.get("prefecture") or "").strip()[:10]
     if contract is None or contract.erased_at is not None:
         errors.append("survey.error.contract")
@@ -96,8 +96,7 @@ def _again(request, errors):
 def batch_assign(request):
     batch = request.context.batch
     post = request.POST
-    investigator = request.dbsession.get(User, int(post["investigator_id"])) \
-        if str(post.get("investigator_id", "")).isdigit() else None
+    investigator = posted_row(request, User, "investigator_id")
     if investigator is None:
         return _again(request, ["survey.error.investigator"])
     try:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ...models import Contract, ErasureRecord, Organisation, OrganisationKind, Role, User
 from ...resources import ContractContainer, ContractResource
 from ...security.permissions import Permission
+from ...views.forms import posted_row
 from ..contracts import (
     CERTIFICATE_MAX, ContractError, certificate, erase, link_user, revoke_sessions, sync_users,
 )
@@ -51,8 +52,7 @@ def contract_list(request, errors=None, values=None):
              permission=Permission.ContractsManage, request_method="POST")
 def contract_create(request):
     post, errors = request.POST, []
-    org = request.dbsession.get(Organisation, int(post.get("organisation_id") or 0)) \
-        if str(post.get("organisation_id", "")).isdigit() else None
+    org = posted_row(request, Organisation, "organisation_id")
     if org is None or org.kind != OrganisationKind.contractor:
         errors.append("survey.error.organisation")
     values = {
@@ -102,8 +102,7 @@ def _page_with(request, errors, status=400):
 def contract_link_user(request):
     contract = request.context.contract
     post = request.POST
-    user = request.dbsession.get(User, int(post["user_id"])) \
-        if str(post.get("user_id", "")).isdigit() else None
+    user = posted_row(request, User, "user_id")
     if user is None or user.contract_id not in (None, contract.id):
         return _page_with(request, ["survey.error.user"])
     trained_on = None
@@ -143,8 +142,7 @@ def contract_period(request):
 def contract_revoke(request):
     """Remote wipe: every session of the user ends now, on every device."""
     contract = request.context.contract
-    user = request.dbsession.get(User, int(request.POST["user_id"])) \
-        if str(request.POST.get("user_id", "")).isdigit() else None
+    user = posted_row(request, User, "user_id")
     if user is None or user.contract_id != contract.id:
         return _page_with(request, ["survey.error.user"])
     ended = revoke_sessions(request.dbsession, user, request.now)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ...models import Contract, HandoverSlip, Medium, MediumEvent
 from ...resources import HandoverSlipContainer, HandoverSlipResource, MediaLedger
 from ...security.permissions import Permission
+from ...views.forms import posted_int, posted_row
 from ..handovers import DIRECTIONS, MEDIUM_EVENTS, SlipError, confirm, record
 
 
@@ -46,9 +47,8 @@ def slip_create(request):
         handed_at = dt.datetime.fromisoformat(post.get("handed_at", "")) - dt.timedelta(hours=9)
     except ValueError:
         handed_at = None
-    count = int(post["record_count"]) if str(post.get("record_count", "")).isdigit() else None
-    medium = request.dbsession.get(Medium, int(post["medium_id"])) \
-        if str(post.get("medium_id", "")).isdigit() else None
+    count = posted_int(request, "record_count")
+    medium = posted_row(request, Medium, "medium_id")
     if contract is None:
         errors.append("survey.error.contract")
     if direction not in DIRECTIONS:
@@ -110,8 +110,7 @@ def media_record(request):
         else:
             request.dbsession.add(Medium(label=label, description=(post.get("description") or "")[:200]))
     else:
-        medium = request.dbsession.get(Medium, int(post["medium_id"])) \
-            if str(post.get("medium_id", "")).isdigit() else None
+        medium = posted_row(request, Medium, "medium_id")
         if medium is None or post.get("kind") not in ("returned", "wiped"):
             errors.append("survey.error.medium")
         else:
