@@ -21,6 +21,11 @@ def to_jst(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC).astimezone(JST)
 
 
+def from_jst(value: dt.datetime) -> dt.datetime:
+    """A naive JST wall-clock time (as ward files write it) as stored naive UTC."""
+    return value - dt.timedelta(hours=9)
+
+
 def includeme(config):
     config.registry.clock = SystemClock()
     config.add_request_method(lambda request: request.registry.clock.now(), "now", reify=True)

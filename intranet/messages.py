@@ -715,6 +715,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "Unknown encoding: save the file as CP932 (Shift_JIS) or UTF-8."),
     "datalink.error.date": ("日付が正しくありません（例: 2025-11-22、R7.11.22、令和7年11月22日）。",
                             "Invalid date (e.g. 2025-11-22, R7.11.22, 令和7年11月22日)."),
+    "datalink.error.datetime": ("日時が正しくありません（例: 2025-11-22 14:30、R7.11.22 14:30）。",
+                                "Invalid date and time (e.g. 2025-11-22 14:30, R7.11.22 14:30)."),
     "datalink.error.amount": ("金額は0以上の整数で入力してください（例: 12,345）。",
                               "Amounts must be whole non-negative numbers of yen (e.g. 12,345)."),
 
@@ -755,6 +757,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "datalink.error.truncated": ("ファイルが途中で切れています（最終行の改行がありません）。", "The file is cut short (no final line break)."),
     "datalink.error.missing_column": ("必要な列がありません。", "A required column is missing."),
     "datalink.error.extra_column": ("不明な列があります。", "Unknown column."),
+    "datalink.error.csv": ("CSVとして読めません（閉じていない引用符、NUL文字、長すぎる値など）。",
+                           "Not readable as CSV (an unclosed quote, a NUL character, a value too long)."),
+    "datalink.error.control": ("制御文字（NULなど）が含まれています。", "Contains a control character (such as NUL)."),
     "datalink.error.columns": ("列の数が見出しと一致しません。", "The number of values does not match the header."),
     "datalink.error.duplicate": ("キーが重複しています。", "Duplicate key."),
     "datalink.error.orphan": ("対応する親データがありません。", "No matching parent row."),

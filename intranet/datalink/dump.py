@@ -3,17 +3,30 @@ import reads): used to hand data back and for round-trip checks."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from sqlalchemy import String, cast, func, literal, select
 
-from ..models import Assessment, Case, Installment, MailingAddress, Phone, Receipt, Taxpayer
+from ..clock import to_jst
+from ..models import (
+    Assessment, Case, ContactRecord, Corporation, DirectDebitAccount, Installment, MailingAddress,
+    Phone, Receipt, Representative, Taxpayer,
+)
 from .formats import BY_NAME
+
+
+def row_key(number_column, id_column, prefix: str):
+    """The data-link key of a stored row: its number in the delinquency system,
+    or for a row made here (no number) the prefix and its id, ``R123``."""
+    return func.coalesce(number_column, literal(prefix, String) + cast(id_column, String))
 
 
 def _value(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):
+        return to_jst(value).strftime("%Y-%m-%d %H:%M:%S")  # stored UTC, written JST
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
@@ -30,7 +43,7 @@ def _csv(spec, rows, encoding: str) -> bytes:
 
 
 def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
-    """Every taxpayer, phone, case, assessment, installment and receipt."""
+    """Every row of every data-link file."""
     taxpayers = dbsession.execute(select(
         Taxpayer.taxpayer_no, Taxpayer.kind, Taxpayer.name, Taxpayer.name_kana, Taxpayer.postal_code,
         Taxpayer.address, Taxpayer.address_extra, Taxpayer.residency, Taxpayer.birth_date,
@@ -54,12 +67,34 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
         Installment.late_charge_amount).join(Assessment, Assessment.id == Installment.assessment_id)
         .order_by(Assessment.notice_no, Installment.period_no))
     receipts = dbsession.execute(select(
-        func.coalesce(Receipt.receipt_no, literal("R", String) + cast(Receipt.id, String)),
+        row_key(Receipt.receipt_no, Receipt.id, "R"),
         Assessment.notice_no, Installment.period_no, Receipt.kind, Receipt.received_on,
         Receipt.posted_on, Receipt.amount)
         .join(Installment, Installment.id == Receipt.installment_id)
         .join(Assessment, Assessment.id == Installment.assessment_id)
         .order_by(Assessment.notice_no, Installment.period_no, Receipt.id))
-    data = {"taxpayers": taxpayers, "phones": phones, "mailing_addresses": mailing, "cases": cases, "assessments": assessments,
-            "installments": installments, "receipts": receipts}
+    corporations = dbsession.execute(select(
+        Taxpayer.taxpayer_no, Corporation.name, Corporation.postal_code, Corporation.location,
+        Corporation.phone, Corporation.designation_no)
+        .join(Taxpayer, Taxpayer.id == Corporation.taxpayer_id).order_by(Taxpayer.taxpayer_no))
+    representatives = dbsession.execute(select(
+        Taxpayer.taxpayer_no, Representative.kind, Representative.name, Representative.postal_code,
+        Representative.address, Representative.phone, Representative.registered_on)
+        .join(Taxpayer, Taxpayer.id == Representative.taxpayer_id)
+        .order_by(Taxpayer.taxpayer_no, Representative.id))
+    direct_debits = dbsession.execute(select(
+        Case.case_no, DirectDebitAccount.bank_name, DirectDebitAccount.branch_name,
+        DirectDebitAccount.account_holder, DirectDebitAccount.start_fiscal_year,
+        DirectDebitAccount.start_period_no, DirectDebitAccount.cancelled_on,
+        DirectDebitAccount.failure_reason)
+        .join(Case, Case.id == DirectDebitAccount.case_id).order_by(Case.case_no, DirectDebitAccount.id))
+    contacts = dbsession.execute(select(
+        row_key(ContactRecord.record_no, ContactRecord.id, "C"), Case.case_no, ContactRecord.kind,
+        ContactRecord.occurred_at, ContactRecord.place, ContactRecord.counterpart,
+        ContactRecord.content, ContactRecord.staff_name)
+        .join(Case, Case.id == ContactRecord.case_id).order_by(Case.case_no, ContactRecord.id))
+    data = {"taxpayers": taxpayers, "phones": phones, "mailing_addresses": mailing,
+            "corporations": corporations, "representatives": representatives, "cases": cases,
+            "assessments": assessments, "installments": installments, "receipts": receipts,
+            "direct_debits": direct_debits, "contact_history": contacts}
     return {BY_NAME[name].filename: _csv(BY_NAME[name], rows, encoding) for name, rows in data.items()}

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str = "text"            # text | date | amount | int | choice
+    # text (kept as written, surrounding spaces removed) | code (numbers and
+    # keys: full-width digits and letters made ASCII) | date | datetime |
+    # amount | int | choice
+    kind: str = "text"
     required: bool = True
     max_length: int = 200
     choices: tuple[str, ...] = ()
@@ -35,40 +38,62 @@ TAX_TYPES = ("resident", "light_vehicle")
 
 FILES: tuple[FileSpec, ...] = (
     FileSpec("taxpayers", (
-        C("taxpayer_no", max_length=20), C("kind", "choice", choices=("individual", "corporation")),
-        C("name"), C("name_kana", required=False), C("postal_code", max_length=8),
+        C("taxpayer_no", "code", max_length=20), C("kind", "choice", choices=("individual", "corporation")),
+        C("name"), C("name_kana", required=False), C("postal_code", "code", max_length=8),
         C("address", max_length=300), C("address_extra", required=False),
         C("residency", "choice", choices=("ward", "moved_out")),
         C("birth_date", "date", required=False), C("gender", required=False, max_length=10),
-        C("household_no", required=False, max_length=20),
+        C("household_no", "code", required=False, max_length=20),
     ), key=("taxpayer_no",)),
     FileSpec("phones", (
-        C("taxpayer_no", max_length=20), C("number", max_length=20),
+        C("taxpayer_no", "code", max_length=20), C("number", "code", max_length=20),
         C("kind", "choice", choices=("home", "mobile", "work", "other")),
     ), key=("taxpayer_no", "number"), parent=("taxpayers", ("taxpayer_no",))),
     FileSpec("mailing_addresses", (
-        C("taxpayer_no", max_length=20), C("name"), C("postal_code", required=False, max_length=8),
+        C("taxpayer_no", "code", max_length=20), C("name"), C("postal_code", "code", required=False, max_length=8),
         C("address", max_length=300),
     ), key=("taxpayer_no",), parent=("taxpayers", ("taxpayer_no",))),
+    FileSpec("corporations", (
+        C("taxpayer_no", "code", max_length=20), C("name"), C("postal_code", "code", required=False, max_length=8),
+        C("location", max_length=300), C("phone", "code", required=False, max_length=20),
+        C("designation_no", "code", required=False, max_length=20),
+    ), key=("taxpayer_no",), parent=("taxpayers", ("taxpayer_no",))),
+    FileSpec("representatives", (
+        C("taxpayer_no", "code", max_length=20), C("kind", "choice", choices=("tax_administrator", "heir")),
+        C("name"), C("postal_code", "code", required=False, max_length=8),
+        C("address", required=False, max_length=300), C("phone", "code", required=False, max_length=20),
+        C("registered_on", "date", required=False),
+    ), key=("taxpayer_no", "kind", "name"), parent=("taxpayers", ("taxpayer_no",))),
     FileSpec("cases", (
-        C("case_no", max_length=11), C("taxpayer_no", max_length=20), C("opened_on", "date"),
+        C("case_no", "code", max_length=11), C("taxpayer_no", "code", max_length=20), C("opened_on", "date"),
         C("delinquency_category", required=False, max_length=40),
         C("assigned_staff", required=False, max_length=100),
     ), key=("case_no",), parent=("taxpayers", ("taxpayer_no",))),
     FileSpec("assessments", (
-        C("notice_no", max_length=20), C("case_no", max_length=11),
+        C("notice_no", "code", max_length=20), C("case_no", "code", max_length=11),
         C("tax_type", "choice", choices=TAX_TYPES), C("fiscal_year", "int"),
         C("applicable_year", "int"), C("annual_amount", "amount"),
     ), key=("notice_no",), parent=("cases", ("case_no",))),
     FileSpec("installments", (
-        C("notice_no", max_length=20), C("period_no", "int"), C("due_date", "date"),
+        C("notice_no", "code", max_length=20), C("period_no", "int"), C("due_date", "date"),
         C("tax_amount", "amount"), C("late_charge_amount", "amount", required=False),
     ), key=("notice_no", "period_no"), parent=("assessments", ("notice_no",))),
     FileSpec("receipts", (
-        C("receipt_no", max_length=20), C("notice_no", max_length=20), C("period_no", "int"),
+        C("receipt_no", "code", max_length=20), C("notice_no", "code", max_length=20), C("period_no", "int"),
         C("kind", "choice", choices=("tax", "late_charge")), C("received_on", "date"),
         C("posted_on", "date", required=False), C("amount", "amount"),
     ), key=("receipt_no",), parent=("installments", ("notice_no", "period_no"))),
+    FileSpec("direct_debits", (
+        C("case_no", "code", max_length=11), C("bank_name", max_length=100), C("branch_name", max_length=100),
+        C("account_holder"), C("start_fiscal_year", "int"), C("start_period_no", "int"),
+        C("cancelled_on", "date", required=False), C("failure_reason", required=False, max_length=100),
+    ), key=("case_no", "start_fiscal_year", "start_period_no"), parent=("cases", ("case_no",))),
+    FileSpec("contact_history", (
+        C("record_no", "code", max_length=20), C("case_no", "code", max_length=11),
+        C("kind", "choice", choices=("visit", "negotiation", "document", "other")),
+        C("occurred_at", "datetime"), C("place", required=False), C("counterpart", required=False),
+        C("content", required=False, max_length=4000), C("staff_name", required=False, max_length=100),
+    ), key=("record_no",), parent=("cases", ("case_no",))),
 )
 
 BY_NAME = {spec.name: spec for spec in FILES}

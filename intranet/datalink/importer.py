@@ -3,26 +3,31 @@ in the caller's transaction (all or nothing), matching rows on their natural
 keys so that importing the same files again changes nothing.
 
 Rows are compared with what is stored and only new or changed rows are
-written, in bulk (one ``executemany`` per table and kind of change), so
-22,000 cases import in seconds. Phones and receipts are only ever added;
-contact records are never touched. Afterwards each affected case's balance
+written, in bulk (one ``executemany`` per table and kind of change, or
+``COPY`` on PostgreSQL), so 22,000 cases import in seconds. Phones, receipts
+and contact history are only ever added; contact records are never changed
+or removed. Afterwards each affected case's balance
 is recomputed from its installments and receipts; a case that is fully paid
 is closed, one that owes again is reopened.
 """
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, insert, select, update
 
+from ..clock import from_jst
 from ..models import (
-    Assessment, Case, CaseStatus, Installment, MailingAddress, Phone, PhoneKind, Receipt,
-    ReceiptKind, Residency, TaxpayerKind, Taxpayer, TaxType,
+    Assessment, Case, CaseStatus, ContactKind, ContactRecord, Corporation, DirectDebitAccount,
+    Installment, MailingAddress, Phone, PhoneKind, Receipt, ReceiptKind, Representative,
+    RepresentativeKind, Residency, TaxpayerKind, Taxpayer, TaxType,
 )
 from ..text import digits, fold
+from .dump import row_key
 from .formats import BY_FILENAME, FILES
 from .reader import Report, check_parents, read
 
@@ -51,9 +56,9 @@ def read_all(raw_files: dict[str, bytes], encoding: str | None = None,
              progress=None) -> tuple[dict, ImportResult]:
     result = ImportResult(Report())
     parsed = {}
-    for number, (filename, raw) in enumerate(sorted(raw_files.items()), 1):
+    for filename, raw in sorted(raw_files.items()):
         if progress is not None:
-            progress(f"[{number}/{len(raw_files)}] {filename} ({len(raw) / 1024 / 1024:.1f} MiB)")
+            progress(f"reading {filename}")
         spec = BY_FILENAME.get(filename)
         if spec is None:
             result.report.add(filename, 0, "", "datalink.error.unknown_file")
@@ -83,23 +88,56 @@ def validate(dbsession, parsed, result: ImportResult) -> None:
     check_parents(parsed, FILES, result.report, _existing(dbsession, parsed))
 
 
-def apply(dbsession, parsed, result: ImportResult, today: dt.date) -> None:
-    """Upsert every parsed file; then recompute balances of affected cases."""
-    touched_cases: set[int] = set()
-    taxpayer_ids = _upsert_taxpayers(dbsession, parsed.get("taxpayers", []), result)
-    _add_phones(dbsession, parsed.get("phones", []), taxpayer_ids, result)
-    _upsert_mailing(dbsession, parsed.get("mailing_addresses", []), taxpayer_ids, result)
-    case_ids = _upsert_cases(dbsession, parsed.get("cases", []), taxpayer_ids, result, touched_cases)
-    assessment_ids = _upsert_assessments(dbsession, parsed.get("assessments", []), case_ids, result,
-                                         touched_cases)
-    installment_ids = _upsert_installments(dbsession, parsed.get("installments", []), assessment_ids,
-                                           result, touched_cases)
-    _add_receipts(dbsession, parsed.get("receipts", []), installment_ids, result, touched_cases)
-    _recompute_balances(dbsession, touched_cases, result, today)
+@dataclass
+class _Apply:
+    """What the steps of one import share: ids by natural key of the parents
+    written so far, and the cases whose balance must be recomputed."""
+    dbsession: object
+    result: ImportResult
+    touched: set[int] = field(default_factory=set)
+    taxpayer_ids: dict = field(default_factory=dict)
+    case_ids: dict = field(default_factory=dict)
+    assessment_ids: dict = field(default_factory=dict)
+    assessment_cases: dict = field(default_factory=dict)  # notice_no -> case id
+    installment_ids: dict = field(default_factory=dict)
 
 
-def _diff(rows, stored: dict, key, fields, build):
-    """Split rows into (inserts, updates, unchanged count) against stored values."""
+def steps(raw_files) -> int:
+    """How many times run() reports progress for these files."""
+    return len(raw_files) + 1 + len(STEPS) + 1
+
+
+def apply(dbsession, parsed, result: ImportResult, today: dt.date, progress=None) -> None:
+    """Upsert every parsed file, parents first; then recompute balances of affected cases."""
+    state = _Apply(dbsession, result)
+    for name, step in STEPS:
+        if progress is not None:
+            progress(f"applying {name}")
+        step(state, parsed.get(name, []))
+    if progress is not None:
+        progress("recomputing balances")
+    _recompute_balances(dbsession, state.touched, result, today)
+
+
+# -- generic steps ------------------------------------------------------------
+
+def _stored(dbsession, model, fields, *key_columns, join=None) -> dict:
+    """Stored rows as {natural key: {"id", *fields}}; ``key_columns`` are
+    labelled columns (one, or several for a composite key)."""
+    query = select(model.id, *[model.__table__.c[f] for f in fields], *key_columns)
+    if join is not None:
+        query = query.join(*join)
+    stored = {}
+    for row in dbsession.execute(query):
+        values = row._mapping
+        key = tuple(str(v) if isinstance(v, enum.Enum) else v
+                    for v in (values[c.key] for c in key_columns))
+        stored[key[0] if len(key) == 1 else key] = dict(values)
+    return stored
+
+
+def _upsert(state, name, model, rows, stored, key, fields, build) -> None:
+    """Insert the rows whose key is new, update those where a field differs."""
     inserts, updates, same = [], [], 0
     for row in rows:
         values = build(row)
@@ -110,26 +148,61 @@ def _diff(rows, stored: dict, key, fields, build):
             updates.append({**values, "_id": current["id"]})
         else:
             same += 1
-    return inserts, updates, same
-
-
-def _write(dbsession, model, inserts, updates, fields):
-    if inserts:
-        dbsession.execute(insert(model.__table__), inserts)
+    _insert(state.dbsession, model, inserts)
     if updates:
         table = model.__table__
-        dbsession.execute(update(table).where(table.c.id == bindparam("_id"))
-                          .values({f: bindparam(f) for f in fields}), updates)
+        state.dbsession.execute(update(table).where(table.c.id == bindparam("_id"))
+                                .values({f: bindparam(f) for f in fields}), updates)
+    state.result.counts[name] = Counts(len(inserts), len(updates), same)
 
+
+def _add_new(state, name, model, rows, stored_keys: set, key, build) -> None:
+    """Insert the rows whose key is new; known keys are left as stored."""
+    inserts = []
+    for row in rows:
+        if row[key] not in stored_keys:
+            stored_keys.add(row[key])
+            inserts.append(build(row))
+    _insert(state.dbsession, model, inserts)
+    state.result.counts[name] = Counts(len(inserts), 0, len(rows) - len(inserts))
+
+
+#: From this many rows, PostgreSQL gets them by COPY (see bench/bench_import.py).
+COPY_FROM = 500
+
+
+def _insert(dbsession, model, rows: list[dict]) -> None:
+    """One ``executemany``, or on PostgreSQL a ``COPY`` for many rows, in the
+    session's transaction."""
+    if not rows:
+        return
+    table = model.__table__
+    connection = dbsession.connection()
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM:
+        dbsession.execute(insert(table), rows)
+        return
+    from psycopg import sql
+
+    columns = list(rows[0])
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([str(v) if isinstance(v, enum.Enum) else v for v in row.values()])
+
+
+def _ids(dbsession, *columns) -> dict:
+    """{natural key: id} from a select of key column(s) and the id last."""
+    return {(r[0] if len(r) == 2 else tuple(r[:-1])): r[-1] for r in dbsession.execute(select(*columns))}
+
+
+# -- the entities, parents first ----------------------------------------------
 
 TAXPAYER_FIELDS = ("kind", "name", "name_kana", "postal_code", "address", "address_extra",
                    "residency", "birth_date", "gender", "household_no", "search_name", "search_kana")
 
 
-def _upsert_taxpayers(dbsession, rows, result) -> dict[str, int]:
-    stored = {r.taxpayer_no: dict(r._mapping) for r in dbsession.execute(
-        select(Taxpayer.id, Taxpayer.taxpayer_no, *[Taxpayer.__table__.c[f] for f in TAXPAYER_FIELDS]))}
-
+def _taxpayers(state, rows) -> None:
     def build(row):
         return {"taxpayer_no": row["taxpayer_no"], "kind": TaxpayerKind(row["kind"]),
                 "name": row["name"], "name_kana": row["name_kana"] or "",
@@ -139,132 +212,192 @@ def _upsert_taxpayers(dbsession, rows, result) -> dict[str, int]:
                 "household_no": row["household_no"], "search_name": fold(row["name"]),
                 "search_kana": fold(row["name_kana"] or "")}
 
-    inserts, updates, same = _diff(rows, stored, "taxpayer_no", TAXPAYER_FIELDS, build)
-    _write(dbsession, Taxpayer, inserts, updates, TAXPAYER_FIELDS)
-    result.counts["taxpayers"] = Counts(len(inserts), len(updates), same)
-    return dict(dbsession.execute(select(Taxpayer.taxpayer_no, Taxpayer.id)).all())
+    stored = _stored(state.dbsession, Taxpayer, TAXPAYER_FIELDS, Taxpayer.taxpayer_no)
+    _upsert(state, "taxpayers", Taxpayer, rows, stored, "taxpayer_no", TAXPAYER_FIELDS, build)
+    state.taxpayer_ids = _ids(state.dbsession, Taxpayer.taxpayer_no, Taxpayer.id)
 
 
-def _add_phones(dbsession, rows, taxpayer_ids, result) -> None:
-    stored = {(tp, d) for tp, d in dbsession.execute(select(Phone.taxpayer_id, Phone.digits))}
-    inserts, same = [], 0
-    for row in rows:
-        taxpayer_id, number_digits = taxpayer_ids[row["taxpayer_no"]], digits(row["number"])
-        if (taxpayer_id, number_digits) in stored:
-            same += 1
-            continue
-        stored.add((taxpayer_id, number_digits))
-        inserts.append({"taxpayer_id": taxpayer_id, "number": row["number"], "digits": number_digits,
-                        "kind": PhoneKind(row["kind"]), "note": "", "unusable": False})
-    _write(dbsession, Phone, inserts, [], ())
-    result.counts["phones"] = Counts(len(inserts), 0, same)
+def _phones(state, rows) -> None:
+    """Phones are matched on their digits and only ever added."""
+    stored = {f"{tp}:{d}" for tp, d in state.dbsession.execute(select(Phone.taxpayer_id, Phone.digits))}
+
+    def build(row):
+        return {"taxpayer_id": state.taxpayer_ids[row["taxpayer_no"]], "number": row["number"],
+                "digits": digits(row["number"]), "kind": PhoneKind(row["kind"]), "note": "",
+                "unusable": False}
+
+    keyed = [{**row, "_key": f"{state.taxpayer_ids[row['taxpayer_no']]}:{digits(row['number'])}"}
+             for row in rows]
+    _add_new(state, "phones", Phone, keyed, stored, "_key", build)
 
 
 MAILING_FIELDS = ("name", "postal_code", "address")
 
 
-def _upsert_mailing(dbsession, rows, taxpayer_ids, result) -> None:
+def _mailing_addresses(state, rows) -> None:
     """送付先: at most one per taxpayer."""
-    by_taxpayer = {tp: no for no, tp in taxpayer_ids.items()}
-    stored = {by_taxpayer.get(r.taxpayer_id): dict(r._mapping) for r in dbsession.execute(
-        select(MailingAddress.id, MailingAddress.taxpayer_id,
-               *[MailingAddress.__table__.c[f] for f in MAILING_FIELDS]))}
-
     def build(row):
-        return {"taxpayer_id": taxpayer_ids[row["taxpayer_no"]], "name": row["name"],
+        return {"taxpayer_id": state.taxpayer_ids[row["taxpayer_no"]], "name": row["name"],
                 "postal_code": row["postal_code"] or "", "address": row["address"]}
 
-    inserts, updates, same = _diff(rows, stored, "taxpayer_no", MAILING_FIELDS, build)
-    _write(dbsession, MailingAddress, inserts, updates, MAILING_FIELDS)
-    result.counts["mailing_addresses"] = Counts(len(inserts), len(updates), same)
+    stored = _stored(state.dbsession, MailingAddress, MAILING_FIELDS, Taxpayer.taxpayer_no,
+                     join=(Taxpayer, Taxpayer.id == MailingAddress.taxpayer_id))
+    _upsert(state, "mailing_addresses", MailingAddress, rows, stored, "taxpayer_no",
+            MAILING_FIELDS, build)
+
+
+CORPORATION_FIELDS = ("name", "postal_code", "location", "phone", "designation_no")
+
+
+def _corporations(state, rows) -> None:
+    """法人情報: at most one per taxpayer."""
+    def build(row):
+        return {"taxpayer_id": state.taxpayer_ids[row["taxpayer_no"]], "name": row["name"],
+                "postal_code": row["postal_code"] or "", "location": row["location"],
+                "phone": row["phone"], "designation_no": row["designation_no"]}
+
+    stored = _stored(state.dbsession, Corporation, CORPORATION_FIELDS, Taxpayer.taxpayer_no,
+                     join=(Taxpayer, Taxpayer.id == Corporation.taxpayer_id))
+    _upsert(state, "corporations", Corporation, rows, stored, "taxpayer_no",
+            CORPORATION_FIELDS, build)
+
+
+REPRESENTATIVE_FIELDS = ("postal_code", "address", "phone", "registered_on")
+
+
+def _representatives(state, rows) -> None:
+    """納税管理人・相続人, matched on taxpayer, kind and name."""
+    def build(row):
+        return {"taxpayer_id": state.taxpayer_ids[row["taxpayer_no"]],
+                "kind": RepresentativeKind(row["kind"]), "name": row["name"],
+                "postal_code": row["postal_code"] or "", "address": row["address"] or "",
+                "phone": row["phone"], "registered_on": row["registered_on"]}
+
+    stored = _stored(state.dbsession, Representative, REPRESENTATIVE_FIELDS, Taxpayer.taxpayer_no,
+                     Representative.kind, Representative.name,
+                     join=(Taxpayer, Taxpayer.id == Representative.taxpayer_id))
+    _upsert(state, "representatives", Representative, rows, stored,
+            ("taxpayer_no", "kind", "name"), REPRESENTATIVE_FIELDS, build)
 
 
 CASE_FIELDS = ("taxpayer_id", "opened_on", "delinquency_category", "assigned_staff")
 
 
-def _upsert_cases(dbsession, rows, taxpayer_ids, result, touched) -> dict[str, int]:
-    stored = {r.case_no: dict(r._mapping) for r in dbsession.execute(
-        select(Case.id, Case.case_no, *[Case.__table__.c[f] for f in CASE_FIELDS]))}
-
+def _cases(state, rows) -> None:
     def build(row):
-        return {"case_no": row["case_no"], "taxpayer_id": taxpayer_ids[row["taxpayer_no"]],
+        return {"case_no": row["case_no"], "taxpayer_id": state.taxpayer_ids[row["taxpayer_no"]],
                 "opened_on": row["opened_on"], "delinquency_category": row["delinquency_category"],
-                "assigned_staff": row["assigned_staff"]}
+                "assigned_staff": row["assigned_staff"], "status": CaseStatus.open, "balance": 0}
 
-    inserts, updates, same = _diff(rows, stored, "case_no", CASE_FIELDS, build)
-    for values in inserts:
-        values.update(status=CaseStatus.open, balance=0)
-    _write(dbsession, Case, inserts, updates, CASE_FIELDS)
-    result.counts["cases"] = Counts(len(inserts), len(updates), same)
-    ids = dict(dbsession.execute(select(Case.case_no, Case.id)).all())
-    touched.update(ids[r["case_no"]] for r in rows)
-    return ids
+    stored = _stored(state.dbsession, Case, CASE_FIELDS, Case.case_no)
+    _upsert(state, "cases", Case, rows, stored, "case_no", CASE_FIELDS, build)
+    state.case_ids = _ids(state.dbsession, Case.case_no, Case.id)
+    state.touched.update(state.case_ids[r["case_no"]] for r in rows)
 
 
 ASSESSMENT_FIELDS = ("case_id", "tax_type", "fiscal_year", "applicable_year", "annual_amount")
 
 
-def _upsert_assessments(dbsession, rows, case_ids, result, touched) -> dict[str, int]:
-    stored = {r.notice_no: dict(r._mapping) for r in dbsession.execute(
-        select(Assessment.id, Assessment.notice_no, *[Assessment.__table__.c[f] for f in ASSESSMENT_FIELDS]))}
-
+def _assessments(state, rows) -> None:
     def build(row):
-        return {"notice_no": row["notice_no"], "case_id": case_ids[row["case_no"]],
+        return {"notice_no": row["notice_no"], "case_id": state.case_ids[row["case_no"]],
                 "tax_type": TaxType(row["tax_type"]), "fiscal_year": row["fiscal_year"],
                 "applicable_year": row["applicable_year"], "annual_amount": row["annual_amount"]}
 
-    inserts, updates, same = _diff(rows, stored, "notice_no", ASSESSMENT_FIELDS, build)
-    _write(dbsession, Assessment, inserts, updates, ASSESSMENT_FIELDS)
-    result.counts["assessments"] = Counts(len(inserts), len(updates), same)
-    touched.update(case_ids[r["case_no"]] for r in rows)
-    return dict(dbsession.execute(select(Assessment.notice_no, Assessment.id)).all())
+    stored = _stored(state.dbsession, Assessment, ASSESSMENT_FIELDS, Assessment.notice_no)
+    _upsert(state, "assessments", Assessment, rows, stored, "notice_no",
+            ASSESSMENT_FIELDS, build)
+    state.touched.update(state.case_ids[r["case_no"]] for r in rows)
+    state.assessment_ids, state.assessment_cases = {}, {}
+    for notice_no, assessment_id, case_id in state.dbsession.execute(
+            select(Assessment.notice_no, Assessment.id, Assessment.case_id)):
+        state.assessment_ids[notice_no] = assessment_id
+        state.assessment_cases[notice_no] = case_id
 
 
 INSTALLMENT_FIELDS = ("due_date", "tax_amount", "late_charge_amount")
 
 
-def _upsert_installments(dbsession, rows, assessment_ids, result, touched) -> dict[tuple, int]:
-    stored = {(r.notice_no, r.period_no): dict(r._mapping) for r in dbsession.execute(
-        select(Installment.id, Assessment.notice_no, Installment.period_no,
-               *[Installment.__table__.c[f] for f in INSTALLMENT_FIELDS])
-        .join(Assessment, Assessment.id == Installment.assessment_id))}
-
+def _installments(state, rows) -> None:
     def build(row):
-        return {"assessment_id": assessment_ids[row["notice_no"]], "period_no": row["period_no"],
+        return {"assessment_id": state.assessment_ids[row["notice_no"]], "period_no": row["period_no"],
                 "due_date": row["due_date"], "tax_amount": row["tax_amount"],
                 "late_charge_amount": row["late_charge_amount"] or 0}
 
-    inserts, updates, same = _diff(rows, stored, ("notice_no", "period_no"), INSTALLMENT_FIELDS, build)
-    _write(dbsession, Installment, inserts, updates, INSTALLMENT_FIELDS)
-    result.counts["installments"] = Counts(len(inserts), len(updates), same)
-    _touch_by_notice(dbsession, {r["notice_no"] for r in rows}, touched)
-    return {(n, p): i for n, p, i in dbsession.execute(
-        select(Assessment.notice_no, Installment.period_no, Installment.id)
-        .join(Assessment, Assessment.id == Installment.assessment_id))}
+    by_notice = (Assessment, Assessment.id == Installment.assessment_id)
+    stored = _stored(state.dbsession, Installment, INSTALLMENT_FIELDS, Assessment.notice_no,
+                     Installment.period_no, join=by_notice)
+    _upsert(state, "installments", Installment, rows, stored, ("notice_no", "period_no"),
+            INSTALLMENT_FIELDS, build)
+    _touch_by_notice(state, {r["notice_no"] for r in rows})
+    state.installment_ids = {(n, p): i for n, p, i in state.dbsession.execute(
+        select(Assessment.notice_no, Installment.period_no, Installment.id).join(*by_notice))}
 
 
-def _add_receipts(dbsession, rows, installment_ids, result, touched) -> None:
-    stored = set(dbsession.scalars(select(Receipt.receipt_no).where(Receipt.receipt_no.is_not(None))))
-    inserts, same = [], 0
-    for row in rows:
-        installment_id = installment_ids[(row["notice_no"], row["period_no"])]
-        if row["receipt_no"] in stored:
-            same += 1
-            continue
-        stored.add(row["receipt_no"])
-        inserts.append({"installment_id": installment_id, "receipt_no": row["receipt_no"],
-                        "kind": ReceiptKind(row["kind"]),
-                        "received_on": row["received_on"], "posted_on": row["posted_on"],
-                        "amount": row["amount"]})
-    _write(dbsession, Receipt, inserts, [], ())
-    result.counts["receipts"] = Counts(len(inserts), 0, same)
-    _touch_by_notice(dbsession, {r["notice_no"] for r in rows}, touched)
+def _receipts(state, rows) -> None:
+    """Receipts are only ever added."""
+    def build(row):
+        return {"installment_id": state.installment_ids[(row["notice_no"], row["period_no"])],
+                "receipt_no": row["receipt_no"], "kind": ReceiptKind(row["kind"]),
+                "received_on": row["received_on"], "posted_on": row["posted_on"],
+                "amount": row["amount"]}
+
+    stored = set(state.dbsession.scalars(select(row_key(Receipt.receipt_no, Receipt.id, "R"))))
+    _add_new(state, "receipts", Receipt, rows, stored, "receipt_no", build)
+    _touch_by_notice(state, {r["notice_no"] for r in rows})
 
 
-def _touch_by_notice(dbsession, notices, touched) -> None:
-    if notices:
-        touched.update(dbsession.scalars(select(Assessment.case_id)
-                                         .where(Assessment.notice_no.in_(list(notices)))))
+def _touch_by_notice(state, notices) -> None:
+    state.touched.update(state.assessment_cases[n] for n in notices)
+
+
+DIRECT_DEBIT_FIELDS = ("bank_name", "branch_name", "account_holder", "cancelled_on", "failure_reason")
+
+
+def _direct_debits(state, rows) -> None:
+    """口座振替, matched on the case and the period it starts with."""
+    def build(row):
+        return {"case_id": state.case_ids[row["case_no"]], "bank_name": row["bank_name"],
+                "branch_name": row["branch_name"], "account_holder": row["account_holder"],
+                "start_fiscal_year": row["start_fiscal_year"],
+                "start_period_no": row["start_period_no"], "cancelled_on": row["cancelled_on"],
+                "failure_reason": row["failure_reason"]}
+
+    stored = _stored(state.dbsession, DirectDebitAccount, DIRECT_DEBIT_FIELDS, Case.case_no,
+                     DirectDebitAccount.start_fiscal_year, DirectDebitAccount.start_period_no,
+                     join=(Case, Case.id == DirectDebitAccount.case_id))
+    _upsert(state, "direct_debits", DirectDebitAccount, rows, stored,
+            ("case_no", "start_fiscal_year", "start_period_no"), DIRECT_DEBIT_FIELDS, build)
+
+
+def _contact_history(state, rows) -> None:
+    """経過記録 are evidence: only ever added, never rewritten or removed."""
+    def build(row):
+        return {"record_no": row["record_no"], "case_id": state.case_ids[row["case_no"]],
+                "kind": ContactKind(row["kind"]), "occurred_at": from_jst(row["occurred_at"]),
+                "place": row["place"] or "", "counterpart": row["counterpart"] or "",
+                "content": row["content"] or "", "staff_name": row["staff_name"] or ""}
+
+    stored = set(state.dbsession.scalars(select(row_key(ContactRecord.record_no, ContactRecord.id, "C"))))
+    _add_new(state, "contact_history", ContactRecord, rows, stored, "record_no", build)
+
+
+STEPS = (
+    ("taxpayers", _taxpayers), ("phones", _phones), ("mailing_addresses", _mailing_addresses),
+    ("corporations", _corporations), ("representatives", _representatives), ("cases", _cases),
+    ("assessments", _assessments), ("installments", _installments), ("receipts", _receipts),
+    ("direct_debits", _direct_debits), ("contact_history", _contact_history),
+)
+
+
+#: Longer than this, an IN list costs more than reading the whole table.
+IN_LIST_MAX = 2000
+
+
+def _among(query, column, ids: set):
+    """``query`` narrowed to ``ids`` by an IN list when short, else the whole
+    table (the caller skips rows of other ids)."""
+    return query.where(column.in_(list(ids))) if len(ids) <= IN_LIST_MAX else query
 
 
 def _recompute_balances(dbsession, case_ids, result, today) -> None:
@@ -274,34 +407,38 @@ def _recompute_balances(dbsession, case_ids, result, today) -> None:
     owed = defaultdict(int)
     has_installments = set()
     paid = defaultdict(lambda: defaultdict(int))
-    for installment_id, kind, amount in dbsession.execute(
-            select(Receipt.installment_id, Receipt.kind, Receipt.amount)
+    for case_id, installment_id, kind, amount in dbsession.execute(_among(
+            select(Assessment.case_id, Receipt.installment_id, Receipt.kind, Receipt.amount)
             .join(Installment, Installment.id == Receipt.installment_id)
-            .join(Assessment, Assessment.id == Installment.assessment_id)
-            .where(Assessment.case_id.in_(list(case_ids)))):
-        paid[installment_id][str(kind)] += amount
-    for case_id, installment_id, tax, late in dbsession.execute(
+            .join(Assessment, Assessment.id == Installment.assessment_id),
+            Assessment.case_id, case_ids)):
+        if case_id in case_ids:
+            paid[installment_id][str(kind)] += amount
+    for case_id, installment_id, tax, late in dbsession.execute(_among(
             select(Assessment.case_id, Installment.id, Installment.tax_amount,
                    Installment.late_charge_amount)
-            .join(Installment, Installment.assessment_id == Assessment.id)
-            .where(Assessment.case_id.in_(list(case_ids)))):
-        has_installments.add(case_id)
-        owed[case_id] += max(0, tax - paid[installment_id]["tax"]) + max(
-            0, (late or 0) - paid[installment_id]["late_charge"])
+            .join(Installment, Installment.assessment_id == Assessment.id),
+            Assessment.case_id, case_ids)):
+        if case_id in case_ids:
+            has_installments.add(case_id)
+            owed[case_id] += max(0, tax - paid[installment_id]["tax"]) + max(
+                0, (late or 0) - paid[installment_id]["late_charge"])
     updates = []
-    for case_id, status, balance in dbsession.execute(
-            select(Case.id, Case.status, Case.balance).where(Case.id.in_(list(case_ids)))):
+    for case_id, status, balance, closed_on in dbsession.execute(_among(
+            select(Case.id, Case.status, Case.balance, Case.closed_on), Case.id, case_ids)):
+        if case_id not in case_ids:
+            continue
         new_balance = owed.get(case_id, 0)
-        new_status, closed_on = status, None
+        new_status, new_closed_on = status, closed_on
         if case_id in has_installments and new_balance == 0 and status == CaseStatus.open:
-            new_status, closed_on = CaseStatus.closed, today
+            new_status, new_closed_on = CaseStatus.closed, today
             result.closed += 1
         elif new_balance > 0 and status == CaseStatus.closed:
-            new_status = CaseStatus.open
+            new_status, new_closed_on = CaseStatus.open, None
             result.reopened += 1
         if new_balance != balance or new_status != status:
             updates.append({"_id": case_id, "balance": new_balance, "status": new_status,
-                            "closed_on": closed_on})
+                            "closed_on": new_closed_on})
     if updates:
         table = Case.__table__
         dbsession.execute(update(table).where(table.c.id == bindparam("_id")).values(
@@ -313,7 +450,8 @@ def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str
         dry_run: bool = False, progress=None) -> ImportResult:
     """Read, check and (unless there is any problem) apply. With ``dry_run``
     the changes are made inside a savepoint that is rolled back.
-    ``progress(message)`` is told what is happening (the command line prints it)."""
+    ``progress(label)`` is told of each of the ``steps(raw_files)`` steps as
+    it starts (the command line shows a bar)."""
     parsed, result = read_all(raw_files, encoding, progress)
     if result.ok:
         if progress is not None:
@@ -323,9 +461,7 @@ def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str
         return result
     savepoint = dbsession.begin_nested()
     try:
-        if progress is not None:
-            progress("applying" + (" (dry run)" if dry_run else ""))
-        apply(dbsession, parsed, result, today)
+        apply(dbsession, parsed, result, today, progress)
     except Exception:
         savepoint.rollback()
         raise

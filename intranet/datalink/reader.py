@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 from .formats import FileSpec
-from .parsing import ParseError, decode, normalize, parse_amount, parse_date
+from .parsing import ParseError, decode, normalize, parse_amount, parse_date, parse_datetime
 
 MAX_PROBLEMS = 200
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -41,14 +42,24 @@ class Report:
         return not self.problems
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # line breaks and tabs allowed
+
+
 def convert(column, raw: str):
-    value = normalize(raw)
+    if column.kind == "text":  # as written; line breaks inside a value become \n
+        value = raw.strip().replace("\r\n", "\n").replace("\r", "\n")
+    else:
+        value = normalize(raw)
+    if _CONTROL.search(value):
+        raise ParseError("datalink.error.control")
     if value == "":
         if column.required:
             raise ParseError("datalink.error.required")
         return None
     if column.kind == "date":
         return parse_date(value)
+    if column.kind == "datetime":
+        return parse_datetime(value)
     if column.kind == "amount":
         return parse_amount(value)
     if column.kind == "int":
@@ -79,8 +90,12 @@ def read(spec: FileSpec, raw: bytes, report: Report, encoding: str | None = None
     if not text.endswith(("\n", "\r")):
         report.add(name, 0, "", "datalink.error.truncated")  # no final line break: cut short
         return []
-    rows = list(csv.reader(io.StringIO(text)))
-    header = [normalize(h) for h in rows[0]]
+    rows = csv.reader(io.StringIO(text), strict=True)
+    try:
+        header = [normalize(h) for h in next(rows)]
+    except csv.Error:
+        report.add(name, 1, "", "datalink.error.csv")
+        return []
     missing = [c for c in spec.column_names if c not in header]
     extra = [h for h in header if h not in spec.column_names]
     for column in missing:
@@ -91,7 +106,16 @@ def read(spec: FileSpec, raw: bytes, report: Report, encoding: str | None = None
         return []
     index = {h: i for i, h in enumerate(header)}
     records, seen = [], set()
-    for line, row in enumerate(rows[1:], start=2):
+    start = 2  # the line the next row starts on (a quoted value may span lines)
+    while True:
+        try:
+            row = next(rows, None)
+        except csv.Error:  # an unclosed quote, a NUL byte, a value over 128 KiB
+            report.add(name, start, "", "datalink.error.csv")
+            return []
+        if row is None:
+            break
+        line, start = start, rows.line_num + 1
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import zipfile
 
@@ -15,27 +14,24 @@ from ..models import Case, DataImport
 from ..security.matrix import Facet
 from ..resources import DataLinkArea
 from ..security.permissions import Permission
-from . import exporter, importer
-from .reader import MAX_FILE_BYTES
+from . import exporter, importer, sources
 
 
 def _uploads(request) -> dict[str, bytes] | None:
+    """The uploaded CSV files, and those inside an uploaded zip; None for a
+    file that is not a readable zip although named so."""
     files = {}
     for upload in request.POST.getall("files"):
         if not hasattr(upload, "file"):
             continue
-        raw = upload.file.read(MAX_FILE_BYTES + 1)
         name = os.path.basename(upload.filename or "")
         if name.lower().endswith(".zip"):
             try:
-                with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-                    for member in archive.namelist():
-                        if member.lower().endswith(".csv"):
-                            files[os.path.basename(member)] = archive.read(member)
-            except zipfile.BadZipFile:
+                files.update(sources.from_zip(upload.file))
+            except (zipfile.BadZipFile, EOFError):
                 return None
         else:
-            files[name] = raw
+            files[name] = sources.bounded(upload.file)
     return files
 
 

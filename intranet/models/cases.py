@@ -211,6 +211,9 @@ class ContactRecord(Base):
     __tablename__ = "contact_records"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # 経過記録番号 of the delinquency system (the data link's key); None for
+    # records made here (hand-overs, documents issued).
+    record_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     kind: Mapped[ContactKind] = mapped_column(str_enum(ContactKind, "contact_kind"))
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -2,24 +2,15 @@
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 import zipfile
 
 import transaction
+from tqdm import tqdm
 
 from ..clock import SystemClock
-from ..datalink import importer
+from ..datalink import importer, sources
 from ..i18n import translate
-
-
-def _files(path: str) -> dict[str, bytes]:
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            return {os.path.basename(n): archive.read(n) for n in archive.namelist()
-                    if n.lower().endswith(".csv")}
-    return {name: open(os.path.join(path, name), "rb").read()
-            for name in sorted(os.listdir(path)) if name.lower().endswith(".csv")}
 
 
 def run(args) -> int:
@@ -27,16 +18,25 @@ def run(args) -> int:
 
     settings = _settings(args.ini)
     try:
-        files = _files(args.source)
+        files = sources.from_path(args.source)
     except OSError as exc:
         print(f"cannot read {args.source}: {exc.strerror}", file=sys.stderr)
         return 2
-    with transaction.manager:
+    except zipfile.BadZipFile:
+        print(f"{args.source}: {translate('ja', 'datalink.error.zip')} / "
+              f"{translate('en', 'datalink.error.zip')}", file=sys.stderr)
+        return 2
+    with transaction.manager, tqdm(total=importer.steps(files), unit="step", file=sys.stderr,
+                                   bar_format="{l_bar}{bar:30}| {n_fmt}/{total_fmt} [{elapsed}]") as bar:
         dbsession = _session(settings)
         clock = SystemClock()
+
+        def progress(label):
+            bar.set_description_str(label, refresh=False)
+            bar.update()
+
         result = importer.run(dbsession, files, clock.today(), encoding=args.encoding,
-                              dry_run=args.dry_run,
-                              progress=lambda message: print(message, file=sys.stderr, flush=True))
+                              dry_run=args.dry_run, progress=progress)
         if not result.ok:
             transaction.abort()
         else:

@@ -8,14 +8,17 @@ import sqlalchemy as sa
 from intranet.datalink import importer
 from intranet.datalink.dump import dump
 from intranet.demo.generator import generate
+from intranet.datalink.formats import FILES
 from intranet.models import (
-    Assessment, Case, CaseStatus, Installment, MailingAddress, Phone, Receipt, Taxpayer,
+    Assessment, Case, CaseStatus, ContactRecord, Corporation, DirectDebitAccount, Installment,
+    MailingAddress, Phone, Receipt, Representative, Taxpayer,
 )
 from tests.conftest import _empty_all_tables
 
 TODAY = dt.date(2026, 11, 24)
 NOW = dt.datetime(2026, 11, 24, 0, 30)
-MODELS = (Taxpayer, Phone, MailingAddress, Case, Assessment, Installment, Receipt)
+MODELS = (Taxpayer, Phone, MailingAddress, Corporation, Representative, Case, Assessment,
+          Installment, Receipt, DirectDebitAccount, ContactRecord)
 
 
 def counts(dbsession):
@@ -31,6 +34,15 @@ def snapshot(dbsession, case_no):
                      tp.address_extra, tp.residency, tp.birth_date, tp.household_no),
         "phones": sorted(p.digits for p in tp.phones),
         "mailing": (tp.mailing_address.name, tp.mailing_address.address) if tp.mailing_address else None,
+        "corporation": (tp.corporation.name, tp.corporation.location, tp.corporation.phone,
+                        tp.corporation.designation_no) if tp.corporation else None,
+        "representatives": sorted((str(r.kind), r.name, r.address, r.phone, r.registered_on)
+                                  for r in tp.representatives),
+        "debits": sorted((d.bank_name, d.branch_name, d.account_holder, d.start_fiscal_year,
+                          d.start_period_no, d.cancelled_on, d.failure_reason)
+                         for d in case.direct_debits),
+        "contacts": sorted((str(c.kind), c.occurred_at, c.place, c.counterpart, c.content,
+                            c.staff_name) for c in case.contacts),
         "installments": sorted((a.notice_no, i.period_no, i.due_date, i.tax_amount,
                                 sorted((str(r.kind), r.received_on, r.amount) for r in i.receipts))
                                for a in case.assessments for i in a.installments),
@@ -44,13 +56,18 @@ def demo(dbsession, engine):
     files = dump(dbsession)
     before = counts(dbsession)
     samples = [c for c in dbsession.scalars(sa.select(Case.case_no).order_by(Case.case_no))][::7]
+    # and every case that has one of the rarer rows
+    samples += dbsession.scalars(sa.select(Case.case_no).join(Taxpayer).where(
+        Taxpayer.representatives.any() | Taxpayer.corporation.has() | Case.direct_debits.any()))
     expected = {no: snapshot(dbsession, no) for no in samples}
     dbsession.close()
     _empty_all_tables(engine)
     return files, before, expected
 
 
-def test_round_trip_gives_the_same_cases_and_a_second_import_is_a_no_op(dbsession, demo):
+def test_round_trip_gives_the_same_cases_and_a_second_import_is_a_no_op(dbsession, demo, monkeypatch):
+    monkeypatch.setattr(importer, "COPY_FROM", 1)  # PostgreSQL: every insert by COPY
+    monkeypatch.setattr(importer, "IN_LIST_MAX", 10)  # balances read from whole tables
     files, before, expected = demo
     result = importer.run(dbsession, files, TODAY)
     assert result.ok, [str(p) for p in result.report.problems[:5]]
@@ -86,7 +103,8 @@ def test_a_newer_receipts_file_updates_balances_and_closes_paid_cases(dbsession,
     assert (case.status, case.balance, case.closed_on) == (CaseStatus.closed, 0, TODAY)
 
 
-def test_a_dry_run_reports_and_changes_nothing(dbsession, demo):
+def test_a_dry_run_reports_and_changes_nothing(dbsession, demo, monkeypatch):
+    monkeypatch.setattr(importer, "COPY_FROM", 1)  # a COPY, too, is rolled back
     files, before, _ = demo
     result = importer.run(dbsession, files, TODAY, dry_run=True)
     dbsession.commit()
@@ -123,11 +141,19 @@ def test_the_documented_samples_import_cleanly(dbsession):
 
     samples = pathlib.Path(__file__).resolve().parents[2] / "docs" / "samples"
     files = {p.name: p.read_bytes() for p in samples.glob("*.csv")}
-    assert set(files) == {"taxpayers.csv", "phones.csv", "mailing_addresses.csv", "cases.csv",
-                          "assessments.csv", "installments.csv", "receipts.csv"}
-    result = importer.run(dbsession, files, TODAY, dry_run=True)
+    assert set(files) == {spec.filename for spec in FILES}
+    result = importer.run(dbsession, files, TODAY)
     assert result.ok, [str(p) for p in result.report.problems]
-    assert result.counts["cases"].added == 4
+    assert {name: c.added for name, c in result.counts.items()} == {
+        "taxpayers": 5, "phones": 4, "mailing_addresses": 1, "corporations": 1, "representatives": 1,
+        "cases": 4, "assessments": 5, "installments": 17, "receipts": 1, "direct_debits": 1,
+        "contact_history": 2}
+    dbsession.flush()
+    note = dbsession.scalars(sa.select(ContactRecord).where(ContactRecord.record_no == "K2026-0002")).one()
+    assert note.content == "来庁。分納の相談あり。\n収入状況の資料を次回持参。"
+    assert note.occurred_at == dt.datetime(2026, 10, 5, 5, 30)  # 14:30 JST, stored UTC
+    debit = dbsession.scalars(sa.select(DirectDebitAccount)).one()
+    assert (debit.cancelled_on, debit.failure_reason) == (dt.date(2026, 9, 1), "残高不足")
 
 
 def test_collectors_upload_a_zip_with_a_dry_run_first(testapp, dbsession, demo, password_context, engine):
@@ -171,3 +197,74 @@ def test_collectors_upload_a_zip_with_a_dry_run_first(testapp, dbsession, demo, 
     assert "ZIP" in res.text
     login(testapp, "op")
     testapp.get("/datalink/", status=403)
+
+
+def test_contact_history_is_only_added_and_direct_debits_are_updated(dbsession, demo):
+    files, before, _ = demo
+    importer.run(dbsession, files, TODAY)
+    dbsession.commit()
+    case_no = dbsession.scalars(sa.select(Case.case_no).order_by(Case.case_no)).first()
+    contacts = ("record_no,case_no,kind,occurred_at,place,counterpart,content,staff_name\r\n"
+                f"K1,{case_no},visit,R8.11.20 10:15,自宅,家族,不在。差置,職員 一\r\n")
+    debits = ("case_no,bank_name,branch_name,account_holder,start_fiscal_year,start_period_no,"
+              "cancelled_on,failure_reason\r\n"
+              f"{case_no},テスト銀行,本店,テスト,2026,1,,\r\n")
+    first = importer.run(dbsession, {"contact_history.csv": contacts.encode("cp932"),
+                                     "direct_debits.csv": debits.encode("cp932")}, TODAY)
+    assert (first.counts["contact_history"].added, first.counts["direct_debits"].added) == (1, 1)
+    dbsession.commit()
+    # the same record number with other content is not rewritten; the account is cancelled
+    changed = importer.run(dbsession, {
+        "contact_history.csv": contacts.replace("不在。差置", "書き換え").encode("cp932"),
+        "direct_debits.csv": debits.replace(",,\r\n", ",2026-11-01,口座解約\r\n").encode("cp932")}, TODAY)
+    dbsession.commit()
+    assert vars(changed.counts["contact_history"]) == {"added": 0, "changed": 0, "unchanged": 1}
+    assert vars(changed.counts["direct_debits"]) == {"added": 0, "changed": 1, "unchanged": 0}
+    record = dbsession.scalars(sa.select(ContactRecord).where(ContactRecord.record_no == "K1")).one()
+    assert record.content == "不在。差置"
+    assert counts(dbsession)["contact_records"] == before["contact_records"] + 1
+    debit = dbsession.scalars(sa.select(DirectDebitAccount).where(
+        DirectDebitAccount.bank_name == "テスト銀行")).one()
+    assert (debit.cancelled_on, debit.failure_reason) == (dt.date(2026, 11, 1), "口座解約")
+
+
+def test_a_dump_of_this_database_imported_into_it_changes_nothing(dbsession, demo):
+    """Receipts and contact records made here have no number; the dump names
+    them by id (R123, C45) and the import recognises them."""
+    files, _, _ = demo
+    importer.run(dbsession, files, TODAY)
+    dbsession.commit()
+    case = dbsession.scalars(sa.select(Case).order_by(Case.id)).first()
+    dbsession.add(ContactRecord(case_id=case.id, kind="negotiation", occurred_at=NOW,
+                                content="引継ぎ（コールセンター）"))
+    dbsession.commit()
+    again = importer.run(dbsession, dump(dbsession), TODAY)
+    assert again.ok
+    assert all(c.added == 0 and c.changed == 0 for c in again.counts.values()), again.counts
+
+
+def test_an_upload_too_big_is_refused_unread(testapp, dbsession, password_context, monkeypatch):
+    """A zip member over the limit (a zip bomb, or a 200 MB export) is read only
+    to one byte past the limit and reported; nothing is stored."""
+    import io
+    import zipfile
+
+    from intranet.datalink import reader
+    from intranet.models import Role
+    from tests import factories
+    from tests.helpers import csrf_token, login
+
+    monkeypatch.setattr(reader, "MAX_FILE_BYTES", 4096)
+    factories.user(dbsession, password_context, Role.collector, login="c1")
+    dbsession.commit()
+    row = "T{},individual,取込 太郎,,160-0022,東京都新宿区,,ward,,,\r\n"
+    text = ("taxpayer_no,kind,name,name_kana,postal_code,address,address_extra,residency,"
+            "birth_date,gender,household_no\r\n" + "".join(row.format(i) for i in range(1000)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("taxpayers.csv", text.encode("cp932"))
+    login(testapp, "c1")
+    res = testapp.post("/datalink/", {"csrf_token": csrf_token(testapp, "/datalink/"), "encoding": ""},
+                       upload_files=[("files", "in.zip", buf.getvalue())], status=400)
+    assert "taxpayers.csv ファイルが大きすぎます" in res.html.select_one("#problems").text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(Taxpayer)) == 0

@@ -174,8 +174,40 @@ def test_import_command_all_or_nothing(tmp_path, capsys):
     assert main(["import", ini, str(src)]) == 0
     captured = capsys.readouterr()
     assert "cases: 1 added" in captured.out
-    assert "[1/2] cases.csv" in captured.err and "applying" in captured.err
+    # the progress bar went through every step: 2 files read, the check, 11 steps, balances
+    assert "recomputing balances: 100%" in captured.err and "15/15" in captured.err
     assert _rows(tmp_path, "select name, birth_date from taxpayers") == [("取込 太郎", "1975-01-01")]
+
+
+def test_a_200_mb_file_is_refused_unread_and_nothing_changes(tmp_path, capsys):
+    """A real 200 MB file on disk, and the same as a member of a small zip."""
+    import zipfile
+
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    src = tmp_path / "in"
+    src.mkdir()
+    header = "taxpayer_no,kind,name,name_kana,postal_code,address,address_extra,residency,birth_date,gender,household_no\n"
+    line = "T1,individual,取込 太郎,トリコミ タロウ,160-0022,東京都新宿区新宿1-1-1,,ward,S50.1.1,男,\n".encode()
+    big = src / "taxpayers.csv"
+    with big.open("wb") as out:
+        out.write(header.encode())
+        chunk = line * (1024 * 1024 // len(line))
+        while out.tell() < 200 * 1024 * 1024:
+            out.write(chunk)
+    (src / "cases.csv").write_text("case_no,taxpayer_no,opened_on,delinquency_category,assigned_staff\n"
+                                   "2026-000001,T1,R8.7.1,現年,\n", encoding="utf-8")
+    assert main(["import", ini, str(src)]) == 1
+    err = capsys.readouterr().err
+    assert "taxpayers.csv:0 ファイルが大きすぎます" in err and "何も取り込んでいません" in err
+    archive = tmp_path / "in.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.write(big, "in/taxpayers.csv")
+    assert archive.stat().st_size < 20 * 1024 * 1024
+    assert main(["import", ini, str(archive)]) == 1
+    assert "taxpayers.csv:0 ファイルが大きすぎます" in capsys.readouterr().err
+    assert _rows(tmp_path, "select count(*) from taxpayers")[0][0] == 0
+    assert _rows(tmp_path, "select count(*) from cases")[0][0] == 0
 
 
 def test_export_command_writes_a_zip_and_records_it(tmp_path, capsys):
