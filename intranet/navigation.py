@@ -15,8 +15,8 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("nav.home", (), Permission.HomeView),
     NavItem("nav.cases", ("cases",), Permission.CasesSearch),
-    NavItem("nav.users", ("admin", "users"), Permission.UsersManage),
-    NavItem("nav.contracts", ("admin", "contracts"), Permission.ContractsManage),
+    NavItem("nav.users", ("admin", "users"), Permission.UsersView),
+    NavItem("nav.contracts", ("admin", "contracts"), Permission.ContractsView),
     NavItem("nav.calls", ("calls",), Permission.CallQueueWork),
     NavItem("nav.campaigns", ("calls", "campaigns"), Permission.CampaignsView),
     NavItem("nav.handovers", ("calls", "handovers"), Permission.HandoversView),
@@ -26,11 +26,12 @@ NAV_ITEMS = [
     NavItem("nav.letters", ("letters",), Permission.LettersView),
     NavItem("nav.survey", ("survey",), Permission.SurveyWork),
     NavItem("nav.survey_batches", ("survey", "batches"), Permission.SurveyReview),
-    NavItem("nav.slips", ("survey", "slips"), Permission.SlipsUse),
-    NavItem("nav.media", ("survey", "media"), Permission.MediaManage),
+    NavItem("nav.slips", ("survey", "slips"), Permission.SlipsView),
+    NavItem("nav.media", ("survey", "media"), Permission.MediaView),
     NavItem("nav.datalink", ("datalink",), Permission.DataImport),
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
+    NavItem("nav.matrix", ("audit",), Permission.MatrixView, "matrix"),
 ]
 
 

@@ -7,7 +7,7 @@ from ..resources import UserContainer
 from ..security.permissions import Permission
 
 
-@view_config(context=UserContainer, renderer="admin/users.jinja2", permission=Permission.UsersManage)
+@view_config(context=UserContainer, renderer="admin/users.jinja2", permission=Permission.UsersView)
 def user_list(request):
     users = request.dbsession.scalars(
         select(User).join(User.organisation).order_by(Organisation.code, User.role, User.login)).all()

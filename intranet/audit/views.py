@@ -4,6 +4,8 @@ from sqlalchemy import select
 
 from ..models import AccessLogEntry
 from ..resources import AccessLogEntryResource, AuditArea
+from ..clock import to_jst
+from ..security import report as matrix_report
 from ..security.matrix import FACETS
 from ..security.permissions import Permission
 from .search import KINDS, MAX_TERM, OUTCOMES, ROLES, LogCriteria, search_log
@@ -37,3 +39,10 @@ def log_entry(request):
                                      AccessLogEntry.seq != entry.seq)
         .order_by(AccessLogEntry.seq)).all()
     return {"entry": entry, "same_request": same_request, "facet_info": FACETS}
+
+
+@view_config(context=AuditArea, name="matrix", renderer="audit/matrix.jinja2",
+             permission=Permission.MatrixView, request_method="GET")
+def permission_matrix(request):
+    """The matrix the ACLs are built from, dated and fingerprinted."""
+    return {"report": matrix_report.build(), "generated": to_jst(request.now)}

@@ -110,15 +110,18 @@ ROLE_ACTIONS: dict[Role, frozenset[P]] = {
         P.HomeView, P.CasesSearch, P.CampaignsView, P.CampaignsManage, P.HandoversView,
         P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll,
         P.LettersView, P.LettersIssue, P.LettersSeal, P.SurveyManage, P.SurveyReview,
-        P.SlipsUse, P.SlipsViewAll, P.MediaManage, P.DataImport, P.DataExport}),
+        P.SlipsView, P.SlipsUse, P.SlipsViewAll, P.MediaView, P.MediaManage, P.DataImport,
+        P.DataExport}),
+    # Auditors read everything and change nothing: only *View/*Review/*Search here.
     Role.auditor: frozenset({
         P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
-        P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsViewAll}),
+        P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsView,
+        P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView}),
     Role.operator: frozenset({
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
         P.PhoneCandidatesRegister}),
-    Role.contractor: frozenset({P.HomeView, P.SurveyWork, P.SlipsUse}),
+    Role.contractor: frozenset({P.HomeView, P.SurveyWork, P.SlipsView, P.SlipsUse}),
 }
 
 #: Actions on a survey target; investigators hold theirs only on targets
@@ -147,7 +150,8 @@ ROLE_TARGET_ACTIONS: dict[Role, frozenset[P]] = {
 TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN = frozenset({Role.operator})
 
 #: Extra actions of collectors flagged as supervisors (principal ``supervisor``).
-SUPERVISOR_ACTIONS: frozenset[P] = frozenset({P.UsersManage, P.ContractsManage})
+SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
+    P.UsersView, P.UsersManage, P.ContractsView, P.ContractsManage, P.MatrixView})
 
 
 def role_principal(role: Role) -> str:

@@ -31,7 +31,9 @@ class Permission(enum.StrEnum):
     # Global actions (checked on the root and containers)
     HomeView = "home:page:view"          # the start page after login
     CasesSearch = "cases:list:search"    # case list and search
+    UsersView = "admin:users:view"       # the user list with roles and validity
     UsersManage = "admin:users:manage"   # supervisors administer users
+    ContractsView = "admin:contracts:view"      # contracts, their users, erasure records (read)
     ContractsManage = "admin:contracts:manage"  # contracts, their users, remote wipe
     # Field survey
     SurveyWork = "survey:mine:view"            # an investigator's own targets
@@ -39,12 +41,15 @@ class Permission(enum.StrEnum):
     SurveyReview = "survey:batches:view"       # batches and results (read)
     SurveyTargetView = "survey:target:view"
     SurveyReport = "survey:target:report"      # file a survey report
+    SlipsView = "survey:slips:view"            # the 受け渡し票 list (own contract, or all)
     SlipsUse = "survey:slips:use"              # record and confirm 受け渡し票 (own contract)
     SlipsViewAll = "survey:slips:all"          # every contract's slips
-    MediaManage = "survey:media:manage"        # the media ledger
+    MediaView = "survey:media:view"            # the media ledger (read)
+    MediaManage = "survey:media:manage"        # record media and their lending, return, wipe
     DataImport = "datalink:import:run"         # import files from the delinquency system
     DataExport = "datalink:export:run"         # hand results back to it
     AuditLogView = "audit:log:view"      # search and read the access log
+    MatrixView = "audit:matrix:view"     # the permission matrix page
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
     CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)

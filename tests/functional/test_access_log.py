@@ -146,7 +146,7 @@ def test_forbidden_page_is_denied(testapp, engine, dbsession, password_context):
     mark = log_mark(engine)
     testapp.get("/admin/users/", status=403)
     entry = only(requests_since(engine, mark))
-    assert (entry.outcome, entry.status, entry.permission) == ("denied", 403, Permission.UsersManage)
+    assert (entry.outcome, entry.status, entry.permission) == ("denied", 403, Permission.UsersView)
 
 
 def test_bad_request_is_logged(testapp, engine, collector_user):

@@ -1,4 +1,4 @@
-"""User administration is for supervisors only."""
+"""User administration is for supervisors; auditors read the list."""
 import datetime as dt
 
 import pytest
@@ -23,10 +23,19 @@ def test_supervisor_sees_users_with_lock_and_validity(testapp, dbsession, passwo
     assert "ロック中" in rows["locked"] and "利用不可" in rows["gone"] and "利用可" in rows["boss"]
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", [Role.collector, Role.operator, Role.contractor])
 def test_others_are_denied(testapp, dbsession, password_context, role):
     factories.user(dbsession, password_context, role, login="u")
     dbsession.commit()
     login(testapp, "u")
     testapp.get("/admin/users/", status=403)
     assert "ユーザー管理" not in testapp.get("/").text
+
+
+def test_auditors_read_the_user_list(testapp, dbsession, password_context):
+    factories.user(dbsession, password_context, Role.auditor, login="audit")
+    dbsession.commit()
+    login(testapp, "audit")
+    res = testapp.get("/admin/users/")
+    assert [tr.select("td")[0].text for tr in res.html.select("tbody tr")] == ["audit"]
+    assert not res.html.select('form[method="post"][action^="/admin"]')

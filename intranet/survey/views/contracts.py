@@ -38,14 +38,15 @@ def _date(post, name, errors):
 
 
 @view_config(context=ContractContainer, renderer="survey/contracts.jinja2",
-             permission=Permission.ContractsManage, request_method="GET")
+             permission=Permission.ContractsView, request_method="GET")
 def contract_list(request, errors=None, values=None):
     contracts = request.dbsession.scalars(select(Contract).order_by(Contract.id.desc())).all()
     organisations = request.dbsession.scalars(
         select(Organisation).where(Organisation.kind == OrganisationKind.contractor)
         .order_by(Organisation.name)).all()
     return {"contracts": contracts, "organisations": organisations, "errors": errors or [],
-            "values": values or {}}
+            "values": values or {},
+            "can_manage": request.has_permission(Permission.ContractsManage, request.context)}
 
 
 @view_config(context=ContractContainer, renderer="survey/contracts.jinja2",
@@ -77,7 +78,7 @@ def contract_create(request):
 
 
 @view_config(context=ContractResource, renderer="survey/contract.jinja2",
-             permission=Permission.ContractsManage, request_method="GET")
+             permission=Permission.ContractsView, request_method="GET")
 def contract_page(request, errors=None):
     contract = request.context.contract
     candidates = request.dbsession.scalars(
@@ -88,7 +89,8 @@ def contract_page(request, errors=None):
         ErasureRecord.contract_id == contract.id)).first()
     return {"contract": contract, "candidates": candidates, "errors": errors or [],
             "erasure": erasure,
-            "users": sorted(contract.users, key=lambda u: u.login), "now": request.now}
+            "users": sorted(contract.users, key=lambda u: u.login), "now": request.now,
+            "can_manage": request.has_permission(Permission.ContractsManage, request.context)}
 
 
 def _page_with(request, errors, status=400):
@@ -176,7 +178,7 @@ def contract_erase(request):
     return HTTPSeeOther(request.resource_path(request.context))
 
 
-@view_config(context=ContractResource, name="certificate", permission=Permission.ContractsManage)
+@view_config(context=ContractResource, name="certificate", permission=Permission.ContractsView)
 def contract_certificate(request):
     record = request.dbsession.scalars(select(ErasureRecord).where(
         ErasureRecord.contract_id == request.context.contract.id)).first()

@@ -24,7 +24,7 @@ def _visible_contracts(request):
 
 
 @view_config(context=HandoverSlipContainer, renderer="survey/slips.jinja2",
-             permission=Permission.SlipsUse, request_method="GET")
+             permission=Permission.SlipsView, request_method="GET")
 def slip_list(request, errors=None):
     contracts = _visible_contracts(request)
     slips = request.dbsession.scalars(
@@ -32,7 +32,8 @@ def slip_list(request, errors=None):
         .order_by(HandoverSlip.handed_at.desc())).all()
     media = request.dbsession.scalars(select(Medium).order_by(Medium.label)).all()
     return {"slips": slips, "contracts": contracts, "media": media, "errors": errors or [],
-            "directions": DIRECTIONS}
+            "directions": DIRECTIONS,
+            "can_use": request.has_permission(Permission.SlipsUse, request.context)}
 
 
 @view_config(context=HandoverSlipContainer, renderer="survey/slips.jinja2",
@@ -92,11 +93,12 @@ def slip_confirm(request):
     return HTTPSeeOther(request.resource_path(request.context.__parent__))
 
 
-@view_config(context=MediaLedger, renderer="survey/media.jinja2", permission=Permission.MediaManage,
+@view_config(context=MediaLedger, renderer="survey/media.jinja2", permission=Permission.MediaView,
              request_method="GET")
 def media_ledger(request, errors=None):
     media = request.dbsession.scalars(select(Medium).order_by(Medium.label)).all()
-    return {"media": media, "errors": errors or [], "kinds": MEDIUM_EVENTS}
+    return {"media": media, "errors": errors or [], "kinds": MEDIUM_EVENTS,
+            "can_record": request.has_permission(Permission.MediaManage, request.context)}
 
 
 @view_config(context=MediaLedger, renderer="survey/media.jinja2", permission=Permission.MediaManage,

@@ -1,0 +1,190 @@
+"""Auditors read everything and change nothing: every write endpoint refuses
+them even with a valid CSRF token, and every page they read renders with no
+form that changes data."""
+import datetime as dt
+
+import pytest
+
+import intranet
+from intranet.models import (
+    BatchState, BatchStatus, CallTarget, Contract, ErasureRecord, Handover, HandoverSlip,
+    HandoverStatus, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role, SurveyBatch,
+    SurveyTarget, SurveyTargetState, TargetStatus,
+)
+from tests import factories
+from tests.helpers import csrf_token, login
+
+NOW = dt.datetime(2026, 11, 20, 1, 0)
+
+
+@pytest.fixture
+def world(dbsession, password_context):
+    """One row of every kind a page or a form is about."""
+    boss = factories.user(dbsession, password_context, Role.collector, login="boss", is_supervisor=True)
+    factories.user(dbsession, password_context, Role.auditor, login="audit")
+    case = factories.sentinel_case(dbsession)
+    campaign = factories.campaign(dbsession, [case])
+    target = CallTarget(campaign_id=campaign.id, group_key="x", status=TargetStatus.queued,
+                        oldest_due_on=dt.date(2026, 6, 30), balance_key=-1000, due_at=NOW)
+    handover = Handover(case_id=case.id, reason="折り返し希望", created_by=boss.id, created_at=NOW,
+                        status=HandoverStatus.open)
+    candidate = PhoneCandidate(case_id=case.id, number="03-0000-0000", digits="0300000000",
+                               source="電話帳", status=PhoneCandidateStatus.pending,
+                               registered_by=boss.id, registered_at=NOW)
+    letters = LetterBatch(created_by=boss.id, created_at=NOW, deadline=dt.date(2026, 12, 10), letters=1,
+                          status=BatchStatus.printed, pdf=b"%PDF-1.4")
+    contract = Contract(organisation_id=factories.organisation(dbsession, factories.ORG_KINDS[Role.contractor]).id,
+                        name="現地調査委託", purpose="転出者の居住確認", starts_on=dt.date(2026, 4, 1),
+                        ends_on=dt.date(2027, 3, 31), manager_name="責任 者", handler_names="取扱 者",
+                        created_by=boss.id, created_at=NOW)
+    dbsession.add_all([target, handover, candidate, letters, contract])
+    dbsession.flush()
+    batch = SurveyBatch(contract_id=contract.id, name="第1回", deadline=dt.date(2026, 12, 20),
+                        state=BatchState.draft, created_by=boss.id, created_at=NOW)
+    dbsession.add(batch)
+    dbsession.flush()
+    survey_target = SurveyTarget(batch_id=batch.id, case_id=case.id, area="埼玉県秩父郡",
+                                 state=SurveyTargetState.pending)
+    slip = HandoverSlip(contract_id=contract.id, direction="to_contractor", handed_at=NOW,
+                        content="調査対象一覧", record_count=1, handed_by=boss.id)
+    medium = Medium(label="USB-01")
+    erasure = ErasureRecord(contract_id=contract.id, erased_on=dt.date(2026, 11, 19), method="上書き",
+                            witness_name="立会 職員", items="調査票", certificate=b"%PDF-1.4",
+                            certificate_type="application/pdf", recorded_by=boss.id, recorded_at=NOW)
+    dbsession.add_all([survey_target, slip, medium, erasure])
+    dbsession.commit()
+    return {"case": case.case_no, "campaign": campaign.id, "target": target.id, "handover": handover.id,
+            "candidate": candidate.id, "letters": letters.id, "contract": contract.id,
+            "batch": batch.id, "survey_target": survey_target.id, "slip": slip.id}
+
+
+#: Every view that takes a POST and changes data, by (context, view name), and
+#: where it is for the world above. A new one must be added here (see below).
+WRITES = {
+    ("CallCenter", "next"): "/calls/next",
+    ("CallTargetResource", "result"): "/calls/targets/{target}/result",
+    ("CampaignContainer", "new"): "/calls/campaigns/new",
+    ("CampaignResource", "activate"): "/calls/campaigns/{campaign}/activate",
+    ("CampaignResource", "close"): "/calls/campaigns/{campaign}/close",
+    ("CaseResource", "call-block"): "/cases/{case}/call-block",
+    ("CaseResource", "slip"): "/cases/{case}/slip",
+    ("ContractContainer", ""): "/admin/contracts/",
+    ("ContractResource", "erase"): "/admin/contracts/{contract}/erase",
+    ("ContractResource", "link"): "/admin/contracts/{contract}/link",
+    ("ContractResource", "period"): "/admin/contracts/{contract}/period",
+    ("ContractResource", "revoke"): "/admin/contracts/{contract}/revoke",
+    ("DataLinkArea", ""): "/datalink/",
+    ("DataLinkArea", "export"): "/datalink/export",
+    ("HandoverResource", "resolve"): "/calls/handovers/{handover}/resolve",
+    ("HandoverSlipContainer", ""): "/survey/slips/",
+    ("HandoverSlipResource", "confirm"): "/survey/slips/{slip}/confirm",
+    ("LetterBatchResource", "seal"): "/letters/{letters}/seal",
+    ("LetterContainer", ""): "/letters/",
+    ("MediaLedger", ""): "/survey/media/",
+    ("PhoneCandidateContainer", ""): "/calls/phones/",
+    ("PhoneCandidateResource", "decide"): "/calls/phones/{candidate}/decide",
+    ("SurveyBatchContainer", ""): "/survey/batches/",
+    ("SurveyBatchResource", "assign"): "/survey/batches/{batch}/assign",
+    ("SurveyBatchResource", "open"): "/survey/batches/{batch}/open",
+    ("SurveyTargetResource", "report"): "/survey/targets/{survey_target}/report",
+    ("CallCenter", "lookup"): "/calls/lookup",  # a search, but of residents by phone: operators only
+}
+#: POST views that change nothing: the case search (terms in the body, not the
+#: URL), signing in and out, the language switch.
+READ_POSTS = {("CaseContainer", ""), ("Root", "login"), ("Root", "logout"), ("Root", "lang")}
+
+#: Every page an auditor reads.
+READS = [
+    "/", "/cases/", "/cases/{case}/", "/audit/", "/admin/users/", "/admin/contracts/",
+    "/admin/contracts/{contract}/", "/calls/campaigns/", "/calls/campaigns/{campaign}/",
+    "/calls/targets/{target}/", "/calls/handovers/", "/calls/handovers/{handover}/",
+    "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",
+    "/survey/batches/{batch}/", "/survey/targets/{survey_target}/", "/survey/slips/",
+    "/survey/media/", "/late-charge", "/audit/matrix",
+]
+#: Forms an auditor may be shown: they change nothing.
+HARMLESS_ACTIONS = {"/logout", "/lang", "/cases/"}
+
+
+def _post_views(app_settings):
+    app = intranet.main({}, **app_settings)
+    for item in app.registry.introspector.get_category("views"):
+        view = item["introspectable"]
+        methods = view["request_methods"]
+        if methods is not None and "POST" in methods and isinstance(view["context"], type):
+            yield (view["context"].__name__, view["name"])
+
+
+def test_every_post_view_is_listed_as_a_write_or_a_read(app_settings):
+    assert set(_post_views(app_settings)) == set(WRITES) | READ_POSTS
+
+
+@pytest.mark.parametrize("where", sorted(WRITES), ids=lambda w: "/".join(filter(None, w)))
+def test_auditors_are_refused_every_write_even_with_a_valid_token(testapp, world, where):
+    login(testapp, "audit")
+    token = csrf_token(testapp, "/")
+    testapp.post(WRITES[where].format(**world), {"csrf_token": token}, status=403)
+
+
+def test_auditors_read_every_page_and_are_offered_no_change(testapp, world):
+    login(testapp, "audit")
+    for url in READS:
+        res = testapp.get(url.format(**world), status=200)
+        actions = {form.get("action") for form in res.html.select("form")
+                   if (form.get("method") or "get").lower() == "post"}
+        assert actions <= HARMLESS_ACTIONS, (url, actions - HARMLESS_ACTIONS)
+        assert not res.html.select("form[enctype='multipart/form-data']"), url
+
+
+def test_the_matrix_page_shows_what_the_acls_enforce(testapp, dbsession, password_context, world):
+    from pyramid.authorization import ACLHelper
+
+    from intranet.resources import Root
+    from intranet.security import matrix, report
+
+    built = report.build()
+    helper = ACLHelper()
+
+    class Context:
+        __acl__ = Root.__acl__(None)  # the root's ACL needs no request
+
+    def permits(principals, permission):
+        return bool(helper.permits(Context(), ["system.Everyone", "system.Authenticated", *principals],
+                                   permission))
+
+    for row in built.actions:
+        for role in Role:
+            principal = matrix.role_principal(role)
+            cell = row.cells[role]
+            if cell == report.ALWAYS and any(row.detail in a for a in matrix.ROLE_ACTIONS.values()):
+                assert permits([principal], row.detail), (role, row.detail)
+            elif cell == report.SUPERVISOR:
+                assert permits([principal, "supervisor"], row.detail) and not permits([principal], row.detail)
+            elif cell is None:
+                assert not permits([principal], row.detail), (role, row.detail)
+    for facet, row in zip(matrix.Facet, built.facets):
+        assert {r for r, cell in row.cells.items() if cell} == {r for r in Role if facet in matrix.ROLE_FACETS[r]}
+
+    login(testapp, "audit")
+    res = testapp.get("/audit/matrix")
+    assert built.fingerprint in res.text and "令和8年11月24日" in res.text
+    cells = {(tr["data-key"], td["data-role"]): td.text for tr in res.html.select("#matrix-actions tbody tr")
+             for td in tr.select("td")}
+    assert cells[("admin:contracts:manage", "collector")] == "○（管理者）"
+    assert cells[("admin:contracts:manage", "auditor")] == "—"
+    assert cells[("calls:target:record", "operator")] == "○（実施中キャンペーン）"
+    facet_cells = {(tr["data-key"], td["data-role"]): td.text
+                   for tr in res.html.select("#matrix-facets tbody tr") for td in tr.select("td")}
+    assert facet_cells[(matrix.FACETS[matrix.Facet.identity].items_ja, "contractor")] == "○（対象案件）"
+    assert facet_cells[(matrix.FACETS[matrix.Facet.bank_account].items_ja, "operator")] == "—"
+    assert "権限マトリクス" in testapp.get("/").text
+
+
+@pytest.mark.parametrize("role,supervisor,status", [
+    (Role.collector, True, 200), (Role.collector, False, 403), (Role.operator, False, 403),
+    (Role.contractor, False, 403)])
+def test_who_reads_the_matrix(testapp, dbsession, password_context, role, supervisor, status):
+    factories.user(dbsession, password_context, role, login="u", is_supervisor=supervisor)
+    dbsession.commit()
+    login(testapp, "u")
+    testapp.get("/audit/matrix", status=status)
