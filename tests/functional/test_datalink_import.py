@@ -268,3 +268,20 @@ def test_an_upload_too_big_is_refused_unread(testapp, dbsession, password_contex
                        upload_files=[("files", "in.zip", buf.getvalue())], status=400)
     assert "taxpayers.csv ファイルが大きすぎます" in res.html.select_one("#problems").text
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(Taxpayer)) == 0
+
+
+def test_a_closed_case_keeps_its_closing_date_when_its_balance_is_corrected(dbsession, demo):
+    files, _, _ = demo
+    importer.run(dbsession, files, TODAY)
+    dbsession.commit()
+    case = dbsession.scalars(sa.select(Case).where(Case.status == CaseStatus.closed,
+                                                   Case.closed_on.is_not(None))).first()
+    closed_on = case.closed_on
+    case.balance = 500  # a stale balance, corrected by the next import
+    dbsession.commit()
+    result = importer.run(dbsession, files, TODAY)
+    dbsession.commit()
+    dbsession.expire_all()
+    case = dbsession.get(Case, case.id)
+    assert (case.status, case.balance, case.closed_on) == (CaseStatus.closed, 0, closed_on)
+    assert result.closed == result.reopened == 0
