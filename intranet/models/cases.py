@@ -58,7 +58,7 @@ class Case(Base):
     # staff: 担当者名, 滞納区分
     assigned_staff: Mapped[str | None] = mapped_column(String(100))
     delinquency_category: Mapped[str | None] = mapped_column(String(40))
-    # Outstanding tax + late charges in yen; recomputed by intranet.cases.services
+    # Outstanding tax + late charges in yen; recomputed by the data-link import
     # whenever installments or receipts change, so lists and filters need no join.
     balance: Mapped[int] = mapped_column(Integer, default=0, index=True)
     # Collectors' "do not call" flag: excluded from every call campaign while set.
