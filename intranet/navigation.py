@@ -31,6 +31,8 @@ NAV_ITEMS = [
     NavItem("nav.datalink", ("datalink",), Permission.DataImport),
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
+    NavItem("nav.activity", ("audit",), Permission.ActivityView, "activity"),
+    NavItem("nav.reviews", ("audit", "reviews"), Permission.ActivityView),
     NavItem("nav.matrix", ("audit",), Permission.MatrixView, "matrix"),
 ]
 

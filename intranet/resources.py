@@ -7,6 +7,7 @@ cases and targets, from the scopes of intranet.cases.scopes) and ends in
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from pyramid.authorization import DENY_ALL, Allow
@@ -22,6 +23,7 @@ from .security import matrix
 from .security.permissions import Permission
 
 CASE_NO = re.compile(r"^\d{4}-\d{6}$")
+MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
 class Resource:
@@ -156,12 +158,44 @@ class AccessLogEntryResource(Resource):
         return str(self.entry.seq)
 
 
+class ReviewMonth(Resource):
+    """One month's log review, ``/audit/reviews/2026-10``."""
+
+    def __init__(self, month: dt.date, parent):
+        self.month = month
+        self.__name__ = month.strftime("%Y-%m")
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+
+class ReviewContainer(Area):
+    """Monthly log reviews (ログの定期分析), one per ``YYYY-MM``."""
+
+    __name__ = "reviews"
+
+    def __getitem__(self, name: str) -> ReviewMonth:
+        if not MONTH.match(name):
+            raise KeyError(name)
+        try:
+            month = dt.date(int(name[:4]), int(name[5:]), 1)
+        except ValueError:
+            raise KeyError(name) from None
+        return ReviewMonth(month, self)
+
+
 class AuditArea(Area):
-    """The access log (auditors): ``/audit/`` searches, ``/audit/<seq>`` is one entry."""
+    """The access log (auditors): ``/audit/`` searches, ``/audit/<seq>`` is one
+    entry; ``reviews`` holds the monthly reviews."""
 
     __name__ = "audit"
+    children_classes = (ReviewContainer,)
 
-    def __getitem__(self, name: str) -> AccessLogEntryResource:
+    def __getitem__(self, name: str):
+        if name in self.children:
+            return self.children[name]
         if not name.isdigit() or len(name) > 18:
             raise KeyError(name)
         entry = self.request.dbsession.get(AccessLogEntry, int(name))

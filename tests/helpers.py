@@ -40,3 +40,21 @@ def entries_since(engine, mark: int, kind: str | None = None):
         entries = list(session.scalars(query))
         session.expunge_all()
     return entries
+
+
+def synthetic_entry(at_jst, login, organisation, *, kind="request", event=None, outcome="allowed",
+                    cases=(), detail=None, path="/cases/", roles="operator"):
+    """An access-log row as the tweens would write it, for appending through
+    ``registry.access_log`` (the real writer and chain) at a chosen JST time."""
+    import datetime as dt
+    import uuid
+
+    from intranet.audit.chain import FIELDS
+
+    fields = {name: None for name in FIELDS if name != "seq"}
+    fields.update(kind=kind, event=event, occurred_at=at_jst - dt.timedelta(hours=9),
+                  request_id=uuid.uuid4().hex, login=login, roles=roles,
+                  organisation=organisation, method="GET" if kind == "request" else None,
+                  path=path, outcome=outcome, status=200 if kind == "request" else None,
+                  case_count=len(cases), detail=detail)
+    return fields, [(case_id, f"2026-{case_id:06d}") for case_id in cases]

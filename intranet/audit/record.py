@@ -22,6 +22,7 @@ SAFE_QUERY_PARAMS = frozenset({
     "page", "expired", "next", "lang",
     # the auditors' log search (no resident data: dates, staff, case numbers)
     "date_from", "date_to", "login", "role", "case_no", "outcome", "path", "kind",
+    "organisation",  # activity and inspection exports: an organisation code
 })
 
 OUTCOME_BY_STATUS = {400: "bad_request", 401: "unauthenticated", 403: "denied", 404: "not_found"}
@@ -74,6 +75,7 @@ class AccessRecord:
         self.cases: list[tuple[int, str]] = []
         self.facets: list[str] = []
         self.events: list[Event] = []
+        self.detail: dict = {}  # facts about the request itself (rows exported, ...)
         # identity, captured inside the request's transaction
         self.user = user_fields(None)
         self.session_id = None
@@ -97,6 +99,11 @@ class AccessRecord:
         """A security event; ``user`` is the account it concerns (None: unknown)."""
         self.events.append(Event(name, outcome, user_fields(user), session_id, detail))
 
+    def note(self, **detail) -> None:
+        """Facts about this request for its entry, e.g. ``rows=1200`` for an
+        export (never personal data)."""
+        self.detail.update(detail)
+
     # ---- called by the tweens
 
     def capture(self, request) -> None:
@@ -117,9 +124,12 @@ class AccessRecord:
             return "error"
         return OUTCOME_BY_STATUS.get(status, "allowed" if status < 400 else "bad_request")
 
-    def entries(self, request, status: int | None, error: bool) -> list[tuple[dict, list]]:
-        """The rows to append: the request entry, then one per event."""
+    def entries(self, request, status: int | None, error: bool,
+                download: bool = False) -> list[tuple[dict, list]]:
+        """The rows to append: the request entry, then one per event.
+        ``download``: the response was a file to save (an export)."""
         outcome = "error" if error else self.final_outcome(status)
+        detail = {**self.detail, **({"download": True} if download else {})}
         common = {
             "occurred_at": self.occurred_at,
             "request_id": self.request_id,
@@ -137,7 +147,9 @@ class AccessRecord:
             "permission": clip(self.permission, 64), "outcome": outcome,
             "status": status, "duration_us": int((time.perf_counter() - self.started) * 1e6),
             "facets": clip(" ".join(self.facets), 400) or None,
-            "case_count": len(self.cases), "detail": None,
+            "case_count": len(self.cases),
+            "detail": clip(json.dumps(detail, ensure_ascii=False, sort_keys=True), 400)
+            if detail else None,
         }
         rows = [(request_entry, list(self.cases))]
         for event in self.events:

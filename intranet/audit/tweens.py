@@ -86,7 +86,9 @@ def access_log_tween_factory(handler, registry):
             return response  # an error page pyramid_retry discards before retrying
         status = response.status_code if response is not None else 500
         try:
-            rows = record.entries(request, status, error is not None)
+            download = response is not None and (
+                response.content_disposition or "").startswith("attachment")
+            rows = record.entries(request, status, error is not None, download)
             seq, value = registry.access_log.append(rows)
         except Exception as exc:  # noqa: BLE001 - any failure closes the response
             log.error("access log write failed (request %s): %s", record.request_id,

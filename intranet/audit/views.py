@@ -1,13 +1,18 @@
-"""The auditors' access-log viewer: search, one entry, who viewed a case."""
+"""The auditors' access-log viewer: search, one entry, who viewed a case;
+an organisation's activity and the monthly reviews."""
+import json
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ..models import AccessLogEntry
-from ..resources import AccessLogEntryResource, AuditArea
+from ..models import AccessLogEntry, Organisation
+from ..resources import AccessLogEntryResource, AuditArea, ReviewContainer, ReviewMonth
 from ..clock import to_jst
 from ..security import report as matrix_report
 from ..security.matrix import FACETS
 from ..security.permissions import Permission
+from . import activity, reviews
 from .search import KINDS, MAX_TERM, OUTCOMES, ROLES, LogCriteria, search_log
 
 
@@ -46,3 +51,58 @@ def log_entry(request):
 def permission_matrix(request):
     """The matrix the ACLs are built from, dated and fingerprinted."""
     return {"report": matrix_report.build(), "generated": to_jst(request.now)}
+
+
+@view_config(context=AuditArea, name="activity", renderer="audit/activity.jinja2",
+             permission=Permission.ActivityView, request_method="GET")
+def activity_view(request):
+    """One organisation's users, logins, cases per day and anomalies in a period."""
+    period = activity.Period.from_params(request.dbsession, request.GET, request.today)
+    if period.errors:
+        request.response.status = 400
+    result = None
+    if period.organisation is not None and not period.errors:
+        result = activity.build(request.dbsession, period.organisation, period.date_from,
+                                period.date_to)
+    organisations = request.dbsession.scalars(
+        select(Organisation).order_by(Organisation.kind, Organisation.code)).all()
+    return {"period": period, "activity": result, "organisations": organisations,
+            "can_search": request.has_permission(Permission.AuditLogView, request.context)}
+
+
+@view_config(context=ReviewContainer, renderer="audit/reviews.jinja2",
+             permission=Permission.ActivityView, request_method="GET")
+def review_list(request):
+    return {"months": reviews.months(request.dbsession, request.today)}
+
+
+@view_config(context=ReviewMonth, renderer="audit/review.jinja2",
+             permission=Permission.ActivityView, request_method="GET")
+def review_month(request, error=None, finding=""):
+    month = request.context.month
+    status = next((m for m in reviews.months(request.dbsession, request.today)
+                   if m.month == month), None)
+    if status is None:
+        raise HTTPNotFound()
+    signed = status.review
+    return {"month": month, "status": status, "error": error, "finding": finding,
+            "report": reviews.report(request.dbsession, month) if signed is None else None,
+            "signed_counts": json.loads(signed.counts) if signed else None,
+            "last_day": reviews.last_day(month),
+            "can_sign": request.has_permission(Permission.LogReviewSign, request.context),
+            "can_search": request.has_permission(Permission.AuditLogView, request.context)}
+
+
+@view_config(context=ReviewMonth, renderer="audit/review.jinja2",
+             permission=Permission.LogReviewSign, request_method="POST")
+def review_sign(request):
+    finding = request.POST.get("finding", "")
+    try:
+        reviews.sign(request.dbsession, request.context.month, request.identity, finding,
+                     request.now, request.today)
+    except reviews.ReviewError as error:
+        request.response.status = 400
+        return review_month(request, error.key, finding if isinstance(finding, str) else "")
+    request.audit.event("log.review.signed", user=request.identity,
+                        month=request.context.__name__)
+    return HTTPSeeOther(request.resource_path(request.context))

@@ -50,6 +50,9 @@ class Permission(enum.StrEnum):
     DataExport = "datalink:export:run"         # hand results back to it
     AuditLogView = "audit:log:view"      # search and read the access log
     MatrixView = "audit:matrix:view"     # the permission matrix page
+    ActivityView = "audit:activity:view"  # an organisation's activity and the monthly reviews
+    LogReviewSign = "audit:reviews:sign"  # sign off a month's log review (ログの定期分析)
+    InspectionExport = "audit:exports:run"  # the on-site inspection package (ZIP)
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
     CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)

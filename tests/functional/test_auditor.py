@@ -92,6 +92,8 @@ WRITES = {
 #: POST views that change nothing: the case search (terms in the body, not the
 #: URL), signing in and out, the language switch.
 READ_POSTS = {("CaseContainer", ""), ("Root", "login"), ("Root", "logout"), ("Root", "lang")}
+#: The auditors' own records (never case data): they may write these.
+AUDIT_RECORDS = {("ReviewMonth", ""): "/audit/reviews/2026-10"}
 
 #: Every page an auditor reads.
 READS = [
@@ -100,7 +102,8 @@ READS = [
     "/calls/targets/{target}/", "/calls/handovers/", "/calls/handovers/{handover}/",
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",
     "/survey/batches/{batch}/", "/survey/targets/{survey_target}/", "/survey/slips/",
-    "/survey/media/", "/late-charge", "/audit/matrix",
+    "/survey/media/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
+    "/audit/reviews/", "/audit/reviews/2026-11",
 ]
 #: Forms an auditor may be shown: they change nothing.
 HARMLESS_ACTIONS = {"/logout", "/lang", "/cases/"}
@@ -116,7 +119,7 @@ def _post_views(app_settings):
 
 
 def test_every_post_view_is_listed_as_a_write_or_a_read(app_settings):
-    assert set(_post_views(app_settings)) == set(WRITES) | READ_POSTS
+    assert set(_post_views(app_settings)) == set(WRITES) | READ_POSTS | set(AUDIT_RECORDS)
 
 
 @pytest.mark.parametrize("where", sorted(WRITES), ids=lambda w: "/".join(filter(None, w)))
