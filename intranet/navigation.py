@@ -33,6 +33,7 @@ NAV_ITEMS = [
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
     NavItem("nav.activity", ("audit",), Permission.ActivityView, "activity"),
     NavItem("nav.reviews", ("audit", "reviews"), Permission.ActivityView),
+    NavItem("nav.exports", ("audit",), Permission.InspectionExport, "exports"),
     NavItem("nav.matrix", ("audit",), Permission.MatrixView, "matrix"),
 ]
 

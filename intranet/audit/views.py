@@ -3,6 +3,7 @@ an organisation's activity and the monthly reviews."""
 import json
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ from ..clock import to_jst
 from ..security import report as matrix_report
 from ..security.matrix import FACETS
 from ..security.permissions import Permission
-from . import activity, reviews
+from . import activity, export, reviews
 from .search import KINDS, MAX_TERM, OUTCOMES, ROLES, LogCriteria, search_log
 
 
@@ -106,3 +107,28 @@ def review_sign(request):
     request.audit.event("log.review.signed", user=request.identity,
                         month=request.context.__name__)
     return HTTPSeeOther(request.resource_path(request.context))
+
+
+@view_config(context=AuditArea, name="exports", renderer="audit/exports.jinja2",
+             permission=Permission.InspectionExport, request_method="GET")
+def inspection_export(request):
+    """The inspection package for one organisation and period, streamed as a
+    ZIP (``?download=1``); otherwise the form. The log entry of the download
+    records how many log entries it holds."""
+    period = activity.Period.from_params(request.dbsession, request.GET, request.today)
+    if "download" in request.GET and period.organisation is None and not period.errors:
+        period.errors.append("export.error.organisation")
+    if period.errors:
+        request.response.status = 400
+    if "download" not in request.GET or period.errors:
+        organisations = request.dbsession.scalars(
+            select(Organisation).order_by(Organisation.kind, Organisation.code)).all()
+        return {"period": period, "organisations": organisations}
+    package = export.plan(request.dbsession.connection(), period.organisation, period.date_from,
+                          period.date_to, request.now)
+    request.audit.note(rows=package.entries, organisation=package.code,
+                       date_from=package.date_from.isoformat(), date_to=package.date_to.isoformat())
+    response = Response(content_type="application/zip", app_iter=export.stream(
+        request.registry["db_engine"], request.registry.access_log.key, package))
+    response.content_disposition = f'attachment; filename="{package.filename}"'
+    return response

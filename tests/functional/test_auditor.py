@@ -103,7 +103,7 @@ READS = [
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",
     "/survey/batches/{batch}/", "/survey/targets/{survey_target}/", "/survey/slips/",
     "/survey/media/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
-    "/audit/reviews/", "/audit/reviews/2026-11",
+    "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports",
 ]
 #: Forms an auditor may be shown: they change nothing.
 HARMLESS_ACTIONS = {"/logout", "/lang", "/cases/"}

@@ -1,0 +1,590 @@
+"""The on-site inspection package (立入調査): one organisation, one period, one ZIP.
+
+:func:`stream` yields the ZIP's bytes as it reads the database, so neither
+the web response nor the CLI holds the package in memory. It makes one pass
+over every access-log entry in the sequence range that holds the period: it
+recomputes each entry's chain link with the key (the chain segment is
+verified while it is exported), writes the organisation's entries to
+``access_log/entries.csv`` and keeps their disclosed cases and Excel rows in
+temporary files, which follow. The remaining files are small. The last file,
+``MANIFEST``, lists every file's SHA-256 and size, the period, the entry
+count, the segment's first and last chain values and whether the segment
+verified, and ends with an HMAC of all that under the access log's key:
+:func:`verify_file` (``intranet audit verify-export``) checks it offline.
+
+Each entry row carries the entry's chain value and its predecessor's, so an
+entry verifies on its own: ``chain == HMAC(key, prev_chain || canonical(entry))``.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+import io
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from sqlalchemy import and_, func, select
+
+from ..clock import to_jst
+from ..models import (
+    AccessLogArchive, AccessLogCheckpoint, AccessLogEntry, Contract, ErasureRecord, HandoverSlip,
+    Medium, MediumEvent, Organisation, User,
+)
+from ..security import report as matrix_report
+from . import chain
+from .search import _utc_start
+from .verify import stored_rows
+
+FORMAT = "intranet-inspection-export/1"
+ENTRIES = "access_log/entries.csv"
+CASES = "access_log/disclosed_cases.csv"
+WORKBOOK = "access_log/entries.xlsx"
+CHECKPOINTS = "chain/checkpoints.csv"
+MANIFEST = "MANIFEST"
+#: Excel holds 1,048,576 rows a sheet; the entries continue on the next sheet.
+SHEET_ROWS = 1_000_000
+BOM = "\ufeff"
+
+#: entries.csv: every chained field (``occurred_at`` as stored, UTC), the JST
+#: time for people, the chain values, and the names of fields holding an
+#: empty string (a blank cell is otherwise NULL).
+ENTRY_COLUMNS = ("seq", "occurred_at_jst", *chain.FIELDS[1:], "prev_chain", "chain",
+                 "empty_strings")
+INT_FIELDS = frozenset({"seq", "user_id", "session_id", "status", "duration_us", "case_count"})
+WORKBOOK_COLUMNS = (("seq", "連番"), ("occurred_at_jst", "日時"), ("login", "ユーザーID"),
+                    ("roles", "役割"), ("organisation", "組織"), ("kind", "種別"),
+                    ("event", "イベント"), ("method", "メソッド"), ("path", "パス"),
+                    ("view_name", "画面"), ("outcome", "結果"), ("status", "ステータス"),
+                    ("facets", "表示項目"), ("case_count", "案件数"), ("client_addr", "接続元"))
+
+
+class ExportError(Exception):
+    """The package cannot be made (message key)."""
+
+
+@dataclass
+class ExportPlan:
+    """What one package holds; decided before the first byte is sent."""
+
+    organisation_id: int
+    code: str
+    name: str
+    date_from: dt.date
+    date_to: dt.date
+    first_seq: int          # the sequence range holding the period (empty: first > last)
+    last_seq: int
+    entries: int            # the organisation's entries in the period
+    generated_at: dt.datetime  # UTC
+
+    @property
+    def start(self) -> dt.datetime:
+        return _utc_start(self.date_from)
+
+    @property
+    def end(self) -> dt.datetime:
+        return _utc_start(self.date_to + dt.timedelta(days=1))
+
+    @property
+    def filename(self) -> str:
+        return f"inspection-{self.code}-{self.date_from:%Y%m%d}-{self.date_to:%Y%m%d}.zip"
+
+    def includes(self, entry: dict) -> bool:
+        return (entry["organisation"] == self.code
+                and self.start <= entry["occurred_at"] < self.end)
+
+
+def plan(conn, organisation: Organisation, date_from: dt.date, date_to: dt.date,
+         now: dt.datetime) -> ExportPlan:
+    """Fix the sequence range now: entries appended later are not in it."""
+    start, end = _utc_start(date_from), _utc_start(date_to + dt.timedelta(days=1))
+    in_period = and_(AccessLogEntry.occurred_at >= start, AccessLogEntry.occurred_at < end)
+    first, last = conn.execute(select(func.min(AccessLogEntry.seq), func.max(AccessLogEntry.seq))
+                               .where(in_period)).one()
+    first, last = (first, last) if first is not None else (1, 0)
+    count = conn.scalar(select(func.count()).select_from(AccessLogEntry).where(
+        in_period, AccessLogEntry.organisation == organisation.code,
+        AccessLogEntry.seq.between(first, last)))
+    return ExportPlan(organisation.id, organisation.code, organisation.name, date_from, date_to,
+                      first, last, count, now)
+
+
+# ------------------------------------------------------------------ writing
+
+
+class _Sink:
+    """The ZIP's output: bytes wait here until the generator yields them."""
+
+    def __init__(self):
+        self.chunks: list[bytes] = []
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+class _HashingWriter:
+    """Text or bytes into a ZIP member, counting and hashing what passes."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data) -> int:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.raw.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+class _Package:
+    def __init__(self, generated_at: dt.datetime):
+        self.sink = _Sink()
+        self.zip = zipfile.ZipFile(self.sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        self.files: list[tuple[str, int, str]] = []  # (path, size, sha256)
+        self.date_time = to_jst(generated_at).timetuple()[:6]
+        self.segment: Segment | None = None  # set once the log has been walked
+
+    @contextmanager
+    def member(self, path: str):
+        info = zipfile.ZipInfo(path, date_time=self.date_time)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with self.zip.open(info, "w", force_zip64=True) as raw:
+            out = _HashingWriter(raw)
+            yield out
+        self.files.append((path, out.size, out.sha256.hexdigest()))
+
+    def csv_member(self, path: str, rows) -> None:
+        with self.member(path) as out:
+            out.write(BOM)
+            csv.writer(out, lineterminator="\r\n").writerows(rows)
+
+    def copy_member(self, path: str, source) -> Iterator[bytes]:
+        source.seek(0)
+        with self.member(path) as out:
+            while block := source.read(1 << 20):
+                out.write(block)
+                yield self.sink.take()
+
+    def close(self) -> bytes:
+        self.zip.close()
+        return self.sink.take()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="microseconds")
+    return str(value)
+
+
+def entry_row(entry: dict, prev_chain: str) -> list[str]:
+    empty = " ".join(name for name in chain.FIELDS if entry.get(name) == "")
+    return [str(entry["seq"]), to_jst(entry["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S"),
+            *(_cell(entry[name]) for name in chain.FIELDS[1:]), prev_chain, entry["chain"], empty]
+
+
+def stream(engine, key: bytes, export: ExportPlan, *,
+           progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The package's bytes. ``progress(n)`` is called with the number of log
+    entries read since the last call."""
+    package = _Package(export.generated_at)
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # one snapshot for every file
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        yield from _log_members(conn, key, export, package, progress)
+        for path, rows in _record_files(conn, export):
+            package.csv_member(path, rows)
+            yield package.sink.take()
+        for path, data in _erasure_certificates(conn, export):
+            with package.member(path) as out:
+                out.write(data)
+            yield package.sink.take()
+        with package.member("activity_summary.html") as out:
+            out.write(_summary_html(conn, export))
+        package.csv_member(CHECKPOINTS, _checkpoint_rows(conn, export))
+        yield package.sink.take()
+    with package.member(MANIFEST) as out:
+        out.write(manifest_text(key, export, package.files, package.segment))
+    yield package.close()
+
+
+def _start_chain(conn, seq: int) -> str:
+    """The chain value before entry ``seq`` (the archive cut's, if it was archived)."""
+    if seq <= 1:
+        return chain.GENESIS
+    value = conn.scalar(select(AccessLogEntry.chain).where(AccessLogEntry.seq == seq - 1))
+    if value is None:
+        value = conn.scalar(select(AccessLogArchive.chain).where(AccessLogArchive.upto_seq == seq - 1))
+    if value is None:
+        raise ExportError("export.error.log_incomplete")
+    return value
+
+
+@dataclass
+class Segment:
+    """The chain segment walked during the export."""
+
+    first_seq: int
+    last_seq: int
+    start_chain: str
+    end_chain: str
+    checked: int = 0
+    broken_seq: int | None = None
+    reason: str | None = None
+    checkpoints: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_seq is None
+
+
+def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> Iterator[bytes]:
+    import openpyxl
+
+    start_chain = _start_chain(conn, export.first_seq)
+    segment = Segment(export.first_seq, export.last_seq, start_chain, start_chain)
+    checkpoints = {row.seq: row.chain for row in conn.execute(
+        select(AccessLogCheckpoint.seq, AccessLogCheckpoint.chain)
+        .where(AccessLogCheckpoint.seq.between(export.first_seq, export.last_seq)))}
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet, sheet_rows = None, SHEET_ROWS
+    previous, expected_seq, unreported = start_chain, export.first_seq, 0
+    with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
+        cases_text = io.TextIOWrapper(cases_file, encoding="utf-8", newline="")
+        cases_text.write(BOM)
+        cases_csv = csv.writer(cases_text, lineterminator="\r\n")
+        cases_csv.writerow(("entry_seq", "position", "case_id", "case_no"))
+        with package.member(ENTRIES) as out:
+            out.write(BOM)
+            entries_csv = csv.writer(out, lineterminator="\r\n")
+            entries_csv.writerow(ENTRY_COLUMNS)
+            for entry, cases in stored_rows(conn, export.first_seq - 1):
+                seq = entry["seq"]
+                if seq > export.last_seq:
+                    break
+                if segment.ok:
+                    if seq != expected_seq:
+                        segment.broken_seq, segment.reason = expected_seq, "audit.verify.gap"
+                    elif chain.link(key, previous, chain.canonical(entry, cases)) != entry["chain"]:
+                        segment.broken_seq, segment.reason = seq, "audit.verify.mismatch"
+                    elif checkpoints.get(seq, entry["chain"]) != entry["chain"]:
+                        segment.broken_seq, segment.reason = seq, "audit.verify.checkpoint_mismatch"
+                    else:
+                        segment.checked += 1
+                if export.includes(entry):
+                    entries_csv.writerow(entry_row(entry, previous))
+                    cases_csv.writerows((seq, n, case_id, case_no)
+                                        for n, (case_id, case_no) in enumerate(cases))
+                    if sheet_rows >= SHEET_ROWS:
+                        sheet = workbook.create_sheet(f"アクセスログ{len(workbook.worksheets) + 1}")
+                        sheet.append([ja for _, ja in WORKBOOK_COLUMNS])
+                        sheet_rows = 0
+                    sheet.append(_workbook_row(entry))
+                    sheet_rows += 1
+                previous, expected_seq = entry["chain"], seq + 1
+                unreported += 1
+                if unreported >= 2000:
+                    if progress:
+                        progress(unreported)
+                    unreported = 0
+                    yield package.sink.take()
+        if segment.ok and expected_seq != export.last_seq + 1:
+            segment.broken_seq, segment.reason = expected_seq, "audit.verify.truncated"
+        if progress and unreported:
+            progress(unreported)
+        segment.end_chain = previous
+        segment.checkpoints = checkpoints
+        package.segment = segment
+        yield package.sink.take()
+        cases_text.flush()
+        cases_text.detach()
+        yield from package.copy_member(CASES, cases_file)
+        if sheet is None:
+            sheet = workbook.create_sheet("アクセスログ1")
+            sheet.append([ja for _, ja in WORKBOOK_COLUMNS])
+        workbook.save(workbook_file)
+        yield from package.copy_member(WORKBOOK, workbook_file)
+
+
+def _workbook_row(entry: dict) -> list:
+    row = []
+    for name, _ in WORKBOOK_COLUMNS:
+        if name == "occurred_at_jst":
+            row.append(to_jst(entry["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S"))
+        else:
+            row.append(entry[name])
+    return row
+
+
+def _jst(value: dt.datetime | None) -> str:
+    return to_jst(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
+    """Users, contracts, slips, media ledger, erasure records and the matrix."""
+    org = export.organisation_id
+    users = [("ユーザーID", "氏名", "役割", "有効", "有効期間（開始）", "有効期間（終了）", "契約",
+              "研修受講日", "最終ログイン", "登録日時")]
+    for u in conn.execute(select(User.__table__).where(User.organisation_id == org).order_by(User.login)):
+        users.append((u.login, u.display_name, u.role, "有効" if u.is_active else "停止",
+                      _jst(u.valid_from), _jst(u.valid_until), u.contract_id or "",
+                      u.privacy_trained_on or "", _jst(u.last_login_at), _jst(u.created_at)))
+    contract_ids = [c.id for c in conn.execute(select(Contract.id).where(Contract.organisation_id == org))]
+    contracts = [("契約番号", "契約名", "目的", "開始日", "終了日", "取扱責任者", "取扱者",
+                  "情報保護対策", "研修必須", "消去日時")]
+    for c in conn.execute(select(Contract.__table__).where(Contract.organisation_id == org)
+                          .order_by(Contract.id)):
+        contracts.append((c.id, c.name, c.purpose, c.starts_on, c.ends_on, c.manager_name,
+                          c.handler_names, c.protections, "はい" if c.training_required else "いいえ",
+                          _jst(c.erased_at)))
+    slips = [("番号", "契約番号", "方向", "受け渡し日時", "内容", "件数", "媒体", "渡した職員",
+              "受領確認者", "受領確認日時")]
+    logins = dict(conn.execute(select(User.id, User.login)).all())
+    labels = dict(conn.execute(select(Medium.id, Medium.label)).all())
+    for s in conn.execute(select(HandoverSlip.__table__).where(
+            HandoverSlip.contract_id.in_(contract_ids), HandoverSlip.handed_at >= export.start,
+            HandoverSlip.handed_at < export.end).order_by(HandoverSlip.handed_at)):
+        slips.append((s.id, s.contract_id, "区→委託先" if s.direction == "to_contractor" else "委託先→区",
+                      _jst(s.handed_at), s.content, s.record_count, labels.get(s.medium_id, ""),
+                      logins.get(s.handed_by, ""), logins.get(s.confirmed_by, ""), _jst(s.confirmed_at)))
+    media = [("媒体", "記録", "日時", "契約番号", "記録者", "備考")]
+    kinds = {"lent": "貸出", "returned": "返却", "wiped": "消去"}
+    for m in conn.execute(select(MediumEvent.__table__).where(
+            MediumEvent.contract_id.in_(contract_ids), MediumEvent.at >= export.start,
+            MediumEvent.at < export.end).order_by(MediumEvent.at)):
+        media.append((labels.get(m.medium_id, ""), kinds.get(m.kind, m.kind), _jst(m.at),
+                      m.contract_id, logins.get(m.recorded_by, ""), m.note))
+    erasures = [("契約番号", "消去日", "方法", "立会職員", "消去対象", "証明書", "記録者", "記録日時")]
+    for e in conn.execute(select(*[c for c in ErasureRecord.__table__.c if c.name != "certificate"])
+                          .where(ErasureRecord.contract_id.in_(contract_ids))
+                          .order_by(ErasureRecord.erased_on)):
+        erasures.append((e.contract_id, e.erased_on, e.method, e.witness_name, e.items,
+                         _certificate_name(e.contract_id, e.certificate_type),
+                         logins.get(e.recorded_by, ""), _jst(e.recorded_at)))
+    report = matrix_report.build()
+    matrix = [("作成日時", _jst(export.generated_at), "指紋（SHA-256）", report.fingerprint)]
+    matrix += matrix_report.table(report, "ja")
+    return [("users.csv", users), ("contracts.csv", contracts), ("handover_slips.csv", slips),
+            ("media_ledger.csv", media), ("erasure_records.csv", erasures),
+            ("permission_matrix.csv", matrix)]
+
+
+def _certificate_name(contract_id: int, content_type: str) -> str:
+    ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(content_type, "bin")
+    return f"erasure_certificates/contract-{contract_id}.{ext}"
+
+
+def _erasure_certificates(conn, export: ExportPlan):
+    for row in conn.execute(select(ErasureRecord.contract_id, ErasureRecord.certificate_type,
+                                   ErasureRecord.certificate)
+                            .join(Contract, Contract.id == ErasureRecord.contract_id)
+                            .where(Contract.organisation_id == export.organisation_id)):
+        yield _certificate_name(row.contract_id, row.certificate_type), row.certificate
+
+
+def _checkpoint_rows(conn, export: ExportPlan) -> list:
+    """Checkpoints from the last one before the range to the first one after it."""
+    c = AccessLogCheckpoint
+    before = conn.scalar(select(func.max(c.seq)).where(c.seq < export.first_seq)) or 0
+    after = conn.scalar(select(func.min(c.seq)).where(c.seq > export.last_seq))
+    query = select(c.seq, c.chain, c.created_at).where(c.seq >= before).order_by(c.seq, c.id)
+    if after is not None:
+        query = query.where(c.seq <= after)
+    return [("seq", "chain", "created_at_utc")] + [
+        (r.seq, r.chain, r.created_at.isoformat(timespec="seconds")) for r in conn.execute(query)]
+
+
+def _summary_html(conn, export: ExportPlan) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+    from sqlalchemy.orm import Session
+
+    from ..i18n import translate
+    from . import activity
+
+    env = Environment(loader=PackageLoader("intranet", "templates"), autoescape=select_autoescape())
+    with Session(bind=conn) as session:
+        organisation = session.get(Organisation, export.organisation_id)
+        result = activity.build(session, organisation, export.date_from, export.date_to)
+        return env.get_template("audit/export_summary.jinja2").render(
+            a=result, plan=export, generated=to_jst(export.generated_at),
+            _=lambda key, **kw: translate("ja", key, **kw))
+
+
+# ------------------------------------------------------------------ manifest
+
+
+def _signature(key: bytes, body: str) -> str:
+    return hmac.new(key, b"inspection-export\n" + body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def manifest_text(key: bytes, export: ExportPlan, files, segment: Segment) -> str:
+    lines = [
+        f"format: {FORMAT}",
+        f"organisation: {export.code}",
+        f"organisation_name: {export.name}",
+        f"period: {export.date_from.isoformat()}..{export.date_to.isoformat()} (JST)",
+        f"generated_at: {to_jst(export.generated_at).isoformat(timespec='seconds')}",
+        f"entries: {export.entries}",
+        f"seq_range: {export.first_seq}-{export.last_seq}",
+        f"chain_start: {segment.start_chain}",
+        f"chain_end: {segment.end_chain}",
+        f"chain_checked: {segment.checked}",
+        "chain_status: ok" if segment.ok else
+        f"chain_status: broken at seq {segment.broken_seq} ({segment.reason})",
+    ]
+    lines += [f"file: {sha} {size} {path}" for path, size, sha in files]
+    body = "\n".join(lines) + "\n"
+    return body + f"hmac-sha256: {_signature(key, body)}\n"
+
+
+# ------------------------------------------------------------------ verifying
+
+
+@dataclass
+class ExportVerification:
+    ok: bool
+    entries: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"OK: manifest, every file and {self.entries} entries verified"
+        return "FAILED:\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+def _parse_manifest(text: str) -> tuple[dict, list[tuple[str, int, str]], str, str]:
+    body, _, last = text.rpartition("hmac-sha256: ")
+    values, files = {}, []
+    for line in body.splitlines():
+        name, _, value = line.partition(": ")
+        if name == "file":
+            sha, size, path = value.split(" ", 2)
+            files.append((path, int(size), sha))
+        else:
+            values[name] = value
+    return values, files, body, last.strip()
+
+
+def verify_file(path, key: bytes) -> ExportVerification:
+    """Check a package offline: the manifest's HMAC, every file's size and
+    SHA-256, no file added or missing, and every entry's own chain link,
+    organisation and time against the manifest."""
+    result = ExportVerification(ok=True)
+
+    def problem(text):
+        result.ok = False
+        result.problems.append(text)
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        return ExportVerification(False, problems=[f"not a readable ZIP: {exc}"])
+    with archive:
+        try:
+            values, files, body, signature = _parse_manifest(archive.read(MANIFEST).decode("utf-8"))
+        except (KeyError, UnicodeDecodeError, ValueError, zipfile.BadZipFile) as exc:
+            return ExportVerification(False, problems=[f"MANIFEST missing or unreadable: {exc}"])
+        if not hmac.compare_digest(_signature(key, body), signature):
+            problem("MANIFEST signature does not match (edited, or another key)")
+        names = set(archive.namelist()) - {MANIFEST}
+        listed = {p for p, _, _ in files}
+        for name in sorted(names - listed):
+            problem(f"{name}: not in the manifest")
+        for name in sorted(listed - names):
+            problem(f"{name}: missing")
+        for name, size, sha in files:
+            if name not in names:
+                continue
+            digest, length = hashlib.sha256(), 0
+            try:
+                with archive.open(name) as f:
+                    while block := f.read(1 << 20):
+                        digest.update(block)
+                        length += len(block)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC errors land here
+                problem(f"{name}: unreadable ({exc})")
+                continue
+            if length != size or digest.hexdigest() != sha:
+                problem(f"{name}: SHA-256 or size differs from the manifest")
+        if values.get("chain_status") != "ok":
+            problem(f"the log's chain was not intact when exported: {values.get('chain_status')}")
+        if result.ok:
+            _verify_entries(archive, key, values, result, problem)
+    return result
+
+
+def _verify_entries(archive, key, values, result, problem) -> None:
+    period = values["period"].split(" ")[0]
+    date_from, date_to = (dt.date.fromisoformat(d) for d in period.split(".."))
+    start, end = _utc_start(date_from), _utc_start(date_to + dt.timedelta(days=1))
+    first, last = (int(v) for v in values["seq_range"].split("-"))
+    cases = _case_groups(archive)
+    pending = next(cases, None)
+    count, last_seq = 0, first - 1
+    with archive.open(ENTRIES) as raw:
+        reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        for row in reader:
+            entry = _entry_from_row(row)
+            seq = entry["seq"]
+            disclosed = []
+            if pending is not None and pending[0] == seq:
+                disclosed, pending = pending[1], next(cases, None)
+            count += 1
+            if not last_seq < seq <= last:
+                problem(f"entry {seq}: outside the sequence range or out of order")
+            last_seq = seq
+            if entry["organisation"] != values["organisation"] or not start <= entry["occurred_at"] < end:
+                problem(f"entry {seq}: not of this organisation and period")
+            if chain.link(key, row["prev_chain"], chain.canonical(entry, disclosed)) != row["chain"]:
+                problem(f"entry {seq}: chain link does not verify")
+            if len(result.problems) > 20:
+                problem("too many problems; stopped")
+                return
+    if pending is not None:
+        problem(f"disclosed cases of entry {pending[0]} belong to no exported entry")
+    if count != int(values["entries"]):
+        problem(f"{count} entries in {ENTRIES}, the manifest says {values['entries']}")
+    result.entries = count
+
+
+def _case_groups(archive):
+    from itertools import groupby
+
+    with archive.open(CASES) as raw:
+        reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        for seq, rows in groupby(reader, key=lambda r: int(r["entry_seq"])):
+            yield seq, [(int(r["case_id"]), r["case_no"]) for r in rows]
+
+
+def _entry_from_row(row: dict) -> dict:
+    empty = set(row["empty_strings"].split())
+    entry = {}
+    for name in chain.FIELDS:
+        value = row[name]
+        if value == "":
+            entry[name] = "" if name in empty else None
+        elif name in INT_FIELDS:
+            entry[name] = int(value)
+        elif name == "occurred_at":
+            entry[name] = dt.datetime.fromisoformat(value)
+        else:
+            entry[name] = value
+    return entry
+

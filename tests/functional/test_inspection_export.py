@@ -1,0 +1,244 @@
+"""The inspection package: exactly the period's entries of one organisation,
+every file listed with its SHA-256 in an HMAC-signed manifest, and any edited
+byte caught offline by ``verify-export``."""
+import csv
+import datetime as dt
+import io
+import json
+import uuid
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+
+from intranet.audit import export
+from intranet.models import (
+    AccessLogEntry, Contract, ErasureRecord, HandoverSlip, Medium, MediumEvent, Organisation,
+    OrganisationKind, Role,
+)
+from intranet.scripts.cli import main
+from tests import factories
+from tests.helpers import entries_since, log_mark, login, synthetic_entry
+from tests.unit.scripts.test_cli import _ini
+
+J = dt.datetime
+PERIOD = {"date_from": "2026-10-01", "date_to": "2026-10-31"}
+
+
+@pytest.fixture
+def contractor(dbsession, password_context, wsgi_app):
+    code = f"exp-{uuid.uuid4().hex[:8]}"
+    org = Organisation(code=code, name="架電委託 株式会社", kind=OrganisationKind.contractor)
+    dbsession.add(org)
+    dbsession.flush()
+    boss = factories.user(dbsession, password_context, Role.collector, login="boss", is_supervisor=True)
+    factories.user(dbsession, password_context, Role.auditor, login="audit")
+    op = factories.user(dbsession, password_context, Role.operator, login=f"{code}-op")
+    op.organisation = org
+    contract = Contract(organisation_id=org.id, name="架電業務委託", purpose="電話催告",
+                        starts_on=dt.date(2026, 4, 1), ends_on=dt.date(2027, 3, 31),
+                        manager_name="責任 者", handler_names="取扱 者", created_by=boss.id,
+                        created_at=J(2026, 4, 1))
+    medium = Medium(label=f"USB-{code}")
+    dbsession.add_all([contract, medium])
+    dbsession.flush()
+    dbsession.add_all([
+        HandoverSlip(contract_id=contract.id, direction="to_contractor", handed_at=J(2026, 10, 2, 1),
+                     content="架電対象一覧", record_count=120, handed_by=boss.id, medium_id=medium.id),
+        MediumEvent(medium_id=medium.id, kind="lent", at=J(2026, 10, 2, 1), contract_id=contract.id,
+                    recorded_by=boss.id, note=""),
+        ErasureRecord(contract_id=contract.id, erased_on=dt.date(2026, 10, 30), method="上書き消去",
+                      witness_name="立会 職員", items="架電対象一覧", certificate=b"%PDF-1.4 cert",
+                      certificate_type="application/pdf", recorded_by=boss.id, recorded_at=J(2026, 10, 30)),
+    ])
+    dbsession.commit()
+    e = synthetic_entry
+    rows = [
+        e(J(2026, 9, 30, 23, 59), op.login, code, cases=[1]),       # before
+        e(J(2026, 10, 1, 0, 0), op.login, code, cases=[2, 3]),
+        e(J(2026, 10, 1, 0, 0), "other", "org-other", cases=[4]),   # another organisation
+        e(J(2026, 10, 5, 10, 0), op.login, code, kind="event", event="login.success",
+          outcome="success", detail='{"a": ""}'),
+        e(J(2026, 10, 15, 10, 0), op.login, code, outcome="denied", path="/admin/users/"),
+        e(J(2026, 10, 31, 23, 59), op.login, code, cases=[5]),
+        e(J(2026, 11, 1, 0, 0), op.login, code, cases=[6]),          # after
+    ]
+    rows[3][0]["user_agent"] = ""  # an empty string must survive the CSV
+    wsgi_app.registry.access_log.append(rows)
+    return {"code": code, "org_id": org.id, "login": op.login}
+
+
+def expected_seqs(engine, code):
+    start, end = J(2026, 9, 30, 15), J(2026, 10, 31, 15)
+    with engine.connect() as conn:
+        return list(conn.scalars(sa.select(AccessLogEntry.seq).where(
+            AccessLogEntry.organisation == code, AccessLogEntry.occurred_at >= start,
+            AccessLogEntry.occurred_at < end).order_by(AccessLogEntry.seq)))
+
+
+def download(testapp, code):
+    login(testapp, "audit")
+    return testapp.get("/audit/exports", {"organisation": code, "download": "1", **PERIOD})
+
+
+def read_csv(archive, name):
+    return list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8-sig")))
+
+
+def test_the_package_holds_exactly_the_period_and_organisation(testapp, engine, wsgi_app, contractor, tmp_path):
+    mark = log_mark(engine)
+    res = download(testapp, contractor["code"])
+    assert res.content_type == "application/zip"
+    assert f'inspection-{contractor["code"]}-20261001-20261031.zip' in res.headers["Content-Disposition"]
+    path = tmp_path / "p.zip"
+    path.write_bytes(res.body)
+    archive = zipfile.ZipFile(path)
+    entries = read_csv(archive, export.ENTRIES)
+    expected = expected_seqs(engine, contractor["code"])
+    assert [int(r["seq"]) for r in entries] == expected and len(expected) == 4
+    assert {r["organisation"] for r in entries} == {contractor["code"]}
+    assert archive.read(export.ENTRIES).startswith(b"\xef\xbb\xbf")
+    cases = read_csv(archive, export.CASES)
+    assert [(int(r["entry_seq"]), r["case_no"]) for r in cases] == [
+        (expected[0], "2026-000002"), (expected[0], "2026-000003"), (expected[3], "2026-000005")]
+    names = set(archive.namelist())
+    assert {"users.csv", "contracts.csv", "handover_slips.csv", "media_ledger.csv", "erasure_records.csv",
+            "permission_matrix.csv", "activity_summary.html", export.CHECKPOINTS, export.WORKBOOK,
+            "MANIFEST"} <= names
+    assert archive.read(next(n for n in names if n.startswith("erasure_certificates/"))) == b"%PDF-1.4 cert"
+    assert read_csv(archive, "handover_slips.csv")[0]["件数"] == "120"
+    assert contractor["login"] in {r["ユーザーID"] for r in read_csv(archive, "users.csv")}
+    assert "架電委託 株式会社" in archive.read("activity_summary.html").decode()
+    manifest = archive.read("MANIFEST").decode()
+    assert "entries: 4\n" in manifest and "chain_status: ok" in manifest
+
+    result = export.verify_file(path, wsgi_app.registry.access_log.key)
+    assert result.ok, result.problems
+    assert result.entries == 4
+
+    (logged,) = [e for e in entries_since(engine, mark) if e.path == "/audit/exports"]
+    detail = json.loads(logged.detail)
+    assert detail["rows"] == 4 and detail["download"] is True
+    assert detail["organisation"] == contractor["code"]
+
+
+def test_the_workbook_holds_the_same_entries(testapp, engine, contractor):
+    import openpyxl
+
+    res = download(testapp, contractor["code"])
+    archive = zipfile.ZipFile(io.BytesIO(res.body))
+    book = openpyxl.load_workbook(io.BytesIO(archive.read(export.WORKBOOK)), read_only=True)
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert rows[0][:3] == ("連番", "日時", "ユーザーID")
+    assert [r[0] for r in rows[1:]] == expected_seqs(engine, contractor["code"])
+    assert rows[1][1] == "2026-10-01 00:00:00"
+
+
+def _rewrite(source, target, name, change):
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            new.writestr(info.filename, change(data) if info.filename == name else data)
+
+
+def _flip(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
+
+
+def test_editing_any_byte_of_any_file_fails_verification(testapp, wsgi_app, contractor, tmp_path):
+    key = wsgi_app.registry.access_log.key
+    path = tmp_path / "p.zip"
+    path.write_bytes(download(testapp, contractor["code"]).body)
+    names = zipfile.ZipFile(path).namelist()
+    assert len(names) >= 12
+    for name in names:
+        edited = tmp_path / "edited.zip"
+        _rewrite(path, edited, name, _flip)
+        result = export.verify_file(edited, key)
+        assert not result.ok, name
+    extra = tmp_path / "extra.zip"
+    _rewrite(path, extra, "", lambda d: d)
+    with zipfile.ZipFile(extra, "a") as z:
+        z.writestr("note.txt", "added")
+    assert "note.txt: not in the manifest" in export.verify_file(extra, key).problems
+    assert not export.verify_file(path, b"another-key-0123456789abcdef0123456789").ok
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 3] ^= 0xFF  # inside some member's compressed data
+    (tmp_path / "raw.zip").write_bytes(bytes(raw))
+    assert not export.verify_file(tmp_path / "raw.zip", key).ok
+
+
+def test_a_forged_entry_with_a_matching_manifest_still_fails_its_chain_link(
+        testapp, wsgi_app, contractor, tmp_path):
+    """Someone holding the key could re-sign a manifest, but cannot make an
+    altered entry's own chain link verify without recomputing every later one."""
+    key = wsgi_app.registry.access_log.key
+    path = tmp_path / "p.zip"
+    path.write_bytes(download(testapp, contractor["code"]).body)
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    text = files[export.ENTRIES].decode("utf-8-sig").replace("/admin/users/", "/cases/")
+    files[export.ENTRIES] = ("\ufeff" + text).encode()
+    values, listed, _, _ = export._parse_manifest(files["MANIFEST"].decode())
+    import hashlib
+
+    body = "".join(f"{k}: {v}\n" for k, v in values.items())
+    body += "".join(f"file: {hashlib.sha256(files[p]).hexdigest()} {len(files[p])} {p}\n" for p, _, _ in listed)
+    files["MANIFEST"] = (body + f"hmac-sha256: {export._signature(key, body)}\n").encode()
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    result = export.verify_file(forged, key)
+    assert not result.ok and any("chain link" in p for p in result.problems)
+
+
+@pytest.mark.parametrize("who,status", [("audit", 200), ("boss", 403), ("op", 403)])
+def test_only_auditors_export(testapp, contractor, who, status):
+    login(testapp, contractor["login"] if who == "op" else who)
+    testapp.get("/audit/exports", status=status)
+    testapp.get("/audit/exports", {"organisation": contractor["code"], "download": "1", **PERIOD},
+                status=status)
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"download": "1"}, "組織を選んでください"),
+    ({"download": "1", "organisation": "nope"}, "組織が見つかりません"),
+    ({"download": "1", "date_from": "2026-11-30", "date_to": "2026-11-01"}, "開始日が終了日より後"),
+])
+def test_bad_export_requests_are_explained(testapp, contractor, params, message):
+    login(testapp, "audit")
+    if "organisation" not in params and "date_from" in params:
+        params = {**params, "organisation": contractor["code"]}
+    res = testapp.get("/audit/exports", params, status=400)
+    assert message in res.html.select_one(".error").text
+
+
+def test_the_cli_exports_and_verifies(tmp_path, capsys):
+    ini = _ini(tmp_path)
+    assert main(["initdb", ini]) == 0
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/cli.sqlite")
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Organisation.__table__).values(code="cli-co", name="委託", kind="contractor"))
+    from intranet.audit.writer import AccessLogWriter
+
+    key = b"cli-test-access-log-key-0123456789abcdef"
+    AccessLogWriter(engine, key).append(
+        [synthetic_entry(J(2026, 10, d, 10), "op", "cli-co", cases=[d]) for d in range(1, 11)])
+    out = tmp_path / "package.zip"
+    assert main(["audit", "export", ini, "--organisation", "cli-co", "--from", "2026-10-01",
+                 "--to", "2026-10-31", "--output", str(out), "--quiet"]) == 0
+    assert "10 entries" in capsys.readouterr().out
+    assert main(["audit", "verify-export", ini, str(out)]) == 0
+    assert "10 entries verified" in capsys.readouterr().out
+    with engine.connect() as conn:
+        detail = conn.scalar(sa.select(AccessLogEntry.detail).where(AccessLogEntry.event == "audit.exported"))
+    assert json.loads(detail)["rows"] == 10
+    assert main(["audit", "export", ini, "--organisation", "cli-co", "--from", "2026-10-01",
+                 "--to", "2026-10-31", "--output", str(out), "--quiet"]) == 2  # never overwrites
+    edited = tmp_path / "edited.zip"
+    _rewrite(out, edited, "users.csv", lambda d: d + b" ")
+    assert main(["audit", "verify-export", ini, str(edited)]) == 1
+    assert "users.csv: SHA-256 or size differs" in capsys.readouterr().err
+    assert main(["audit", "verify", ini]) == 0  # the export's own event kept the chain intact
