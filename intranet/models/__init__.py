@@ -22,3 +22,4 @@ from .survey import (  # noqa: F401
     BatchState, Contract, ErasureRecord, HandoverSlip, Medium, MediumEvent, SurveyBatch, SurveyPhoto, SurveyReport, SurveyTarget, SurveyTargetState,
 )
 from .datalink import DataExport, DataImport  # noqa: F401
+from .checklists import CheckResult, InspectionChecklist, InspectionChecklistItem  # noqa: F401
