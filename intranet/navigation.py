@@ -32,6 +32,7 @@ NAV_ITEMS = [
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
     NavItem("nav.matrix", ("audit",), Permission.MatrixView, "matrix"),
+    NavItem("nav.checklists", ("audit", "checklists"), Permission.ChecklistsView),
 ]
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from .cases.scopes import case_grants, roles_reaching_every_case
 from .models import (
     AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Contract, Handover,
-    HandoverSlip, LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
+    HandoverSlip, InspectionChecklist, LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
 )
 from .security import matrix
 from .security.permissions import Permission
@@ -156,12 +156,27 @@ class AccessLogEntryResource(Resource):
         return str(self.entry.seq)
 
 
+class ChecklistResource(RowResource):
+    attribute = "checklist"
+
+
+class ChecklistContainer(RowContainer):
+    """確認記録票 (``/audit/checklists/``); one checklist at ``/audit/checklists/<id>/``."""
+
+    __name__ = "checklists"
+    model, item = InspectionChecklist, ChecklistResource
+
+
 class AuditArea(Area):
-    """The access log (auditors): ``/audit/`` searches, ``/audit/<seq>`` is one entry."""
+    """The access log (auditors): ``/audit/`` searches, ``/audit/<seq>`` is one
+    entry; inspection checklists below ``/audit/checklists/``."""
 
     __name__ = "audit"
+    children_classes = (ChecklistContainer,)
 
-    def __getitem__(self, name: str) -> AccessLogEntryResource:
+    def __getitem__(self, name: str) -> AccessLogEntryResource | ChecklistContainer:
+        if name in self.children:
+            return self.children[name]
         if not name.isdigit() or len(name) > 18:
             raise KeyError(name)
         entry = self.request.dbsession.get(AccessLogEntry, int(name))

@@ -112,11 +112,13 @@ ROLE_ACTIONS: dict[Role, frozenset[P]] = {
         P.LettersView, P.LettersIssue, P.LettersSeal, P.SurveyManage, P.SurveyReview,
         P.SlipsView, P.SlipsUse, P.SlipsViewAll, P.MediaView, P.MediaManage, P.DataImport,
         P.DataExport}),
-    # Auditors read everything and change nothing: only *View/*Review/*Search here.
+    # Auditors read everything and change nothing: only *View/*Review/*Search here,
+    # besides their own inspection records (確認記録票), which are not case data.
     Role.auditor: frozenset({
         P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
         P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsView,
-        P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView}),
+        P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView,
+        P.ChecklistsView, P.ChecklistsRecord}),
     Role.operator: frozenset({
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
@@ -149,9 +151,11 @@ ROLE_TARGET_ACTIONS: dict[Role, frozenset[P]] = {
 #: Roles whose target actions need the campaign to be active today.
 TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN = frozenset({Role.operator})
 
-#: Extra actions of collectors flagged as supervisors (principal ``supervisor``).
+#: Extra actions of collectors flagged as supervisors (principal ``supervisor``);
+#: ward supervisors inspect contractors too.
 SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
-    P.UsersView, P.UsersManage, P.ContractsView, P.ContractsManage, P.MatrixView})
+    P.UsersView, P.UsersManage, P.ContractsView, P.ContractsManage, P.MatrixView,
+    P.ChecklistsView, P.ChecklistsRecord})
 
 
 def role_principal(role: Role) -> str:

@@ -50,6 +50,8 @@ class Permission(enum.StrEnum):
     DataExport = "datalink:export:run"         # hand results back to it
     AuditLogView = "audit:log:view"      # search and read the access log
     MatrixView = "audit:matrix:view"     # the permission matrix page
+    ChecklistsView = "audit:checklists:view"      # inspection checklists (確認記録票)
+    ChecklistsRecord = "audit:checklists:record"  # start, save and complete them
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
     CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)
