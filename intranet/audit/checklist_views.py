@@ -8,6 +8,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..models import CheckResult, Contract, InspectionChecklist, Organisation, OrganisationKind
@@ -63,6 +64,8 @@ def checklist_create(request):
                                    user=request.identity, now=request.now)
         except ChecklistError as exc:
             errors.append(str(exc))
+        except IntegrityError:  # the same organisation and day, started concurrently
+            errors.append("checklist.error.duplicate")
     if errors:
         request.response.status = 400
         return checklist_list(request, errors, dict(post))

@@ -233,3 +233,24 @@ def test_the_form_shows_the_items_of_the_organisations_work(testapp, dbsession, 
     assert shown == [i.code for i in ITEMS if i.scope in (Scope.common, Scope.call_center)]
     assert "entry_log" in shown and "tablet_locked_bag" not in shown
     assert "委託契約の登録がありません" in page.text
+
+
+def test_a_concurrent_duplicate_is_refused_by_the_database(testapp, dbsession, people, monkeypatch):
+    """Two inspectors starting the same checklist at once: the unique
+    constraint decides, the second gets the message, not an error page."""
+    from intranet.audit import checklist_views
+
+    def create_without_checking(dbsession, *, organisation, inspected_on, contract, user, now):
+        row = InspectionChecklist(organisation_id=organisation.id, inspected_on=inspected_on,
+                                  created_by=user.id, created_at=now)
+        dbsession.add(row)
+        dbsession.flush()
+        return row
+
+    login(testapp, "audit")
+    start(testapp, people["org"])
+    before = snapshot(dbsession)
+    monkeypatch.setattr(checklist_views, "create", create_without_checking)
+    res = start(testapp, people["org"], status=400)
+    assert "同じ実施日の確認記録票は既にあります" in res.text
+    assert snapshot(dbsession) == before
