@@ -35,6 +35,7 @@ NAV_ITEMS = [
     NavItem("nav.reviews", ("audit", "reviews"), Permission.ActivityView),
     NavItem("nav.exports", ("audit",), Permission.InspectionExport, "exports"),
     NavItem("nav.matrix", ("audit",), Permission.MatrixView, "matrix"),
+    NavItem("nav.checklists", ("audit", "checklists"), Permission.ChecklistsView),
 ]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from .cases.scopes import case_grants, roles_reaching_every_case
 from .models import (
     AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Contract, Handover,
-    HandoverSlip, LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
+    HandoverSlip, InspectionChecklist, LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
 )
 from .security import matrix
 from .security.permissions import Permission
@@ -186,12 +186,24 @@ class ReviewContainer(Area):
         return ReviewMonth(month, self)
 
 
+class ChecklistResource(RowResource):
+    attribute = "checklist"
+
+
+class ChecklistContainer(RowContainer):
+    """確認記録票 (``/audit/checklists/``); one checklist at ``/audit/checklists/<id>/``."""
+
+    __name__ = "checklists"
+    model, item = InspectionChecklist, ChecklistResource
+
+
 class AuditArea(Area):
     """The access log (auditors): ``/audit/`` searches, ``/audit/<seq>`` is one
-    entry; ``reviews`` holds the monthly reviews."""
+    entry; ``reviews`` holds the monthly reviews, ``checklists`` the inspection
+    checklists."""
 
     __name__ = "audit"
-    children_classes = (ReviewContainer,)
+    children_classes = (ReviewContainer, ChecklistContainer)
 
     def __getitem__(self, name: str):
         if name in self.children:

@@ -44,3 +44,4 @@ def includeme(config):
     config.add_view_deriver("intranet.audit.derivers.audit_view", under=INGRESS,
                             over="secured_view")
     config.scan(".views")
+    config.scan(".checklist_views")

@@ -383,7 +383,21 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
     matrix += matrix_report.table(report, "ja")
     return [("users.csv", users), ("contracts.csv", contracts), ("handover_slips.csv", slips),
             ("media_ledger.csv", media), ("erasure_records.csv", erasures),
-            ("permission_matrix.csv", matrix)]
+            ("permission_matrix.csv", matrix), ("checklists.csv", _checklist_rows(conn, export))]
+
+
+def _checklist_rows(conn, export: ExportPlan) -> list:
+    """Completed 確認記録票 from the period's first day to the day of the export
+    (the on-site inspection usually comes after the period it looks at)."""
+    from sqlalchemy.orm import Session
+
+    from .checklist import ROW_HEADERS, checklist_rows, checklists_for
+
+    with Session(bind=conn) as session:
+        found = checklists_for(session, export.organisation_id, export.date_from,
+                               max(export.date_to, to_jst(export.generated_at).date()))
+        rows = checklist_rows(found)
+    return [ROW_HEADERS] + [[row[name] for name in ROW_HEADERS] for row in rows]
 
 
 def _certificate_name(contract_id: int, content_type: str) -> str:

@@ -23,3 +23,4 @@ from .survey import (  # noqa: F401
 )
 from .datalink import DataExport, DataImport  # noqa: F401
 from .reviews import LogReview  # noqa: F401
+from .checklists import CheckResult, InspectionChecklist, InspectionChecklistItem  # noqa: F401

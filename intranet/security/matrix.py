@@ -113,12 +113,14 @@ ROLE_ACTIONS: dict[Role, frozenset[P]] = {
         P.SlipsView, P.SlipsUse, P.SlipsViewAll, P.MediaView, P.MediaManage, P.DataImport,
         P.DataExport}),
     # Auditors read everything and change nothing: only *View/*Review/*Search
-    # here, plus their own records (log review sign-off) and the inspection export.
+    # here, besides their own records (確認記録票, log review sign-off) and the
+    # inspection export; none of them is case data.
     Role.auditor: frozenset({
         P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
         P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsView,
         P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView,
-        P.ActivityView, P.LogReviewSign, P.InspectionExport}),
+        P.ActivityView, P.LogReviewSign, P.InspectionExport, P.ChecklistsView,
+        P.ChecklistsRecord}),
     Role.operator: frozenset({
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
@@ -152,10 +154,11 @@ ROLE_TARGET_ACTIONS: dict[Role, frozenset[P]] = {
 TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN = frozenset({Role.operator})
 
 #: Extra actions of collectors flagged as supervisors (principal ``supervisor``);
-#: they supervise the contractors, so they also read the log and sign its reviews.
+#: they supervise and inspect the contractors, so they also read the log, sign
+#: its reviews and keep inspection checklists.
 SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
     P.UsersView, P.UsersManage, P.ContractsView, P.ContractsManage, P.MatrixView,
-    P.AuditLogView, P.ActivityView, P.LogReviewSign})
+    P.AuditLogView, P.ActivityView, P.LogReviewSign, P.ChecklistsView, P.ChecklistsRecord})
 
 
 def role_principal(role: Role) -> str:

@@ -53,6 +53,8 @@ class Permission(enum.StrEnum):
     ActivityView = "audit:activity:view"  # an organisation's activity and the monthly reviews
     LogReviewSign = "audit:reviews:sign"  # sign off a month's log review (ログの定期分析)
     InspectionExport = "audit:exports:run"  # the on-site inspection package (ZIP)
+    ChecklistsView = "audit:checklists:view"      # inspection checklists (確認記録票)
+    ChecklistsRecord = "audit:checklists:record"  # start, save and complete them
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
     CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)

@@ -8,8 +8,8 @@ import pytest
 import intranet
 from intranet.models import (
     BatchState, BatchStatus, CallTarget, Contract, ErasureRecord, Handover, HandoverSlip,
-    HandoverStatus, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role, SurveyBatch,
-    SurveyTarget, SurveyTargetState, TargetStatus,
+    HandoverStatus, InspectionChecklist, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role,
+    SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus,
 )
 from tests import factories
 from tests.helpers import csrf_token, login
@@ -51,11 +51,17 @@ def world(dbsession, password_context):
     erasure = ErasureRecord(contract_id=contract.id, erased_on=dt.date(2026, 11, 19), method="上書き",
                             witness_name="立会 職員", items="調査票", certificate=b"%PDF-1.4",
                             certificate_type="application/pdf", recorded_by=boss.id, recorded_at=NOW)
-    dbsession.add_all([survey_target, slip, medium, erasure])
+    checklist = InspectionChecklist(organisation_id=contract.organisation_id, inspected_on=dt.date(2026, 11, 18),
+                                    created_by=boss.id, created_at=NOW)
+    checklist_done = InspectionChecklist(organisation_id=contract.organisation_id,
+                                         inspected_on=dt.date(2026, 11, 19), created_by=boss.id,
+                                         created_at=NOW, completed_by=boss.id, completed_at=NOW)
+    dbsession.add_all([survey_target, slip, medium, erasure, checklist, checklist_done])
     dbsession.commit()
     return {"case": case.case_no, "campaign": campaign.id, "target": target.id, "handover": handover.id,
             "candidate": candidate.id, "letters": letters.id, "contract": contract.id,
-            "batch": batch.id, "survey_target": survey_target.id, "slip": slip.id}
+            "batch": batch.id, "survey_target": survey_target.id, "slip": slip.id,
+            "checklist": checklist.id, "checklist_done": checklist_done.id}
 
 
 #: Every view that takes a POST and changes data, by (context, view name), and
@@ -92,8 +98,13 @@ WRITES = {
 #: POST views that change nothing: the case search (terms in the body, not the
 #: URL), signing in and out, the language switch.
 READ_POSTS = {("CaseContainer", ""), ("Root", "login"), ("Root", "logout"), ("Root", "lang")}
-#: The auditors' own records (never case data): they may write these.
-AUDIT_RECORDS = {("ReviewMonth", ""): "/audit/reviews/2026-10"}
+#: POST views auditors use: their own records, not case data (確認記録票:
+#: start, save, complete; the monthly log review's sign-off).
+AUDIT_RECORDS = {
+    ("ChecklistContainer", ""): "/audit/checklists/",
+    ("ChecklistResource", ""): "/audit/checklists/{checklist}/",
+    ("ReviewMonth", ""): "/audit/reviews/2026-10",
+}
 
 #: Every page an auditor reads.
 READS = [
@@ -103,10 +114,14 @@ READS = [
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",
     "/survey/batches/{batch}/", "/survey/targets/{survey_target}/", "/survey/slips/",
     "/survey/media/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
-    "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports",
+    "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/audit/checklists/",
+    "/audit/checklists/{checklist}/", "/audit/checklists/{checklist_done}/",
 ]
 #: Forms an auditor may be shown: they change nothing.
 HARMLESS_ACTIONS = {"/logout", "/lang", "/cases/"}
+#: Pages that also offer an auditor the form of their own records, and only
+#: that one (a completed checklist offers none).
+AUDIT_RECORD_FORMS = {url: {url} for url in AUDIT_RECORDS.values()}
 
 
 def _post_views(app_settings):
@@ -120,6 +135,7 @@ def _post_views(app_settings):
 
 def test_every_post_view_is_listed_as_a_write_or_a_read(app_settings):
     assert set(_post_views(app_settings)) == set(WRITES) | READ_POSTS | set(AUDIT_RECORDS)
+    assert not set(WRITES) & set(AUDIT_RECORDS)
 
 
 @pytest.mark.parametrize("where", sorted(WRITES), ids=lambda w: "/".join(filter(None, w)))
@@ -129,13 +145,22 @@ def test_auditors_are_refused_every_write_even_with_a_valid_token(testapp, world
     testapp.post(WRITES[where].format(**world), {"csrf_token": token}, status=403)
 
 
+@pytest.mark.parametrize("where", sorted(AUDIT_RECORDS), ids=lambda w: "/".join(filter(None, w)))
+def test_auditors_may_post_their_own_records(testapp, world, where):
+    """Allowed (an empty form is then refused as invalid, 400), not forbidden."""
+    login(testapp, "audit")
+    token = csrf_token(testapp, "/")
+    testapp.post(AUDIT_RECORDS[where].format(**world), {"csrf_token": token}, status=400)
+
+
 def test_auditors_read_every_page_and_are_offered_no_change(testapp, world):
     login(testapp, "audit")
     for url in READS:
         res = testapp.get(url.format(**world), status=200)
         actions = {form.get("action") for form in res.html.select("form")
                    if (form.get("method") or "get").lower() == "post"}
-        assert actions <= HARMLESS_ACTIONS, (url, actions - HARMLESS_ACTIONS)
+        allowed = HARMLESS_ACTIONS | {a.format(**world) for a in AUDIT_RECORD_FORMS.get(url, ())}
+        assert actions <= allowed, (url, actions - allowed)
         assert not res.html.select("form[enctype='multipart/form-data']"), url
 
 

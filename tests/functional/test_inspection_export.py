@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from intranet.audit import export
 from intranet.models import (
-    AccessLogEntry, Contract, ErasureRecord, HandoverSlip, Medium, MediumEvent, Organisation,
+    AccessLogEntry, CheckResult, Contract, InspectionChecklist, InspectionChecklistItem, ErasureRecord, HandoverSlip, Medium, MediumEvent, Organisation,
     OrganisationKind, Role,
 )
 from intranet.scripts.cli import main
@@ -51,6 +51,14 @@ def contractor(dbsession, password_context, wsgi_app):
                       witness_name="立会 職員", items="架電対象一覧", certificate=b"%PDF-1.4 cert",
                       certificate_type="application/pdf", recorded_by=boss.id, recorded_at=J(2026, 10, 30)),
     ])
+    dbsession.add(InspectionChecklist(
+        organisation_id=org.id, contract_id=contract.id, inspected_on=dt.date(2026, 11, 20),
+        place="委託先事務所", inspectors="監査 太郎", created_by=boss.id, created_at=J(2026, 11, 20),
+        completed_by=boss.id, completed_at=J(2026, 11, 20, 3),
+        items=[InspectionChecklistItem(position=1, code="locked_storage", result=CheckResult.met,
+                                       note="施錠を確認"),
+               InspectionChecklistItem(position=2, code="entry_log", result=CheckResult.not_met,
+                                       note="記入漏れ")]))
     dbsession.commit()
     e = synthetic_entry
     rows = [
@@ -102,12 +110,15 @@ def test_the_package_holds_exactly_the_period_and_organisation(testapp, engine, 
     assert [(int(r["entry_seq"]), r["case_no"]) for r in cases] == [
         (expected[0], "2026-000002"), (expected[0], "2026-000003"), (expected[3], "2026-000005")]
     names = set(archive.namelist())
-    assert {"users.csv", "contracts.csv", "handover_slips.csv", "media_ledger.csv", "erasure_records.csv",
+    assert {"users.csv", "contracts.csv", "checklists.csv", "handover_slips.csv", "media_ledger.csv", "erasure_records.csv",
             "permission_matrix.csv", "activity_summary.html", export.CHECKPOINTS, export.WORKBOOK,
             "MANIFEST"} <= names
     assert archive.read(next(n for n in names if n.startswith("erasure_certificates/"))) == b"%PDF-1.4 cert"
     assert read_csv(archive, "handover_slips.csv")[0]["件数"] == "120"
     assert contractor["login"] in {r["ユーザーID"] for r in read_csv(archive, "users.csv")}
+    checklist = read_csv(archive, "checklists.csv")
+    assert [(r["項目コード"], r["備考"]) for r in checklist] == [
+        ("locked_storage", "施錠を確認"), ("entry_log", "記入漏れ")]
     assert "架電委託 株式会社" in archive.read("activity_summary.html").decode()
     manifest = archive.read("MANIFEST").decode()
     assert "entries: 4\n" in manifest and "chain_status: ok" in manifest

@@ -1,0 +1,286 @@
+"""確認記録票: what an on-site inspection of a contractor checks (特記事項
+15–17 of seed 004, 9 of seed 000), the facts the system already holds about
+each item, and the rows the inspection export writes.
+
+Items come from two council documents: 資料77 (the tax call center, seed
+000) and 資料62 (the field survey of movers-out, seed 004). Each applies to
+both kinds of work or to one; an organisation's kind of work is read from
+its users and contracts (see :func:`organisation_scopes`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..clock import to_jst
+from ..messages import MESSAGES
+from ..models import (
+    CheckResult, Contract, ErasureRecord, HandoverSlip, InspectionChecklist,
+    InspectionChecklistItem, MediumEvent, Role, User,
+)
+
+NOTE_MAX = 400
+
+
+class Scope(enum.StrEnum):
+    common = "common"
+    call_center = "call_center"    # 納税コールセンター (資料77)
+    field_survey = "field_survey"  # 区外転出者の現地調査 (資料62)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One protection to check; its label is the message ``checklist.item.<code>``."""
+
+    code: str
+    scope: Scope
+    sources: tuple[str, ...]  # the clauses it comes from
+
+    @property
+    def label(self) -> str:
+        return f"checklist.item.{self.code}"
+
+
+C, CC, FS = Scope.common, Scope.call_center, Scope.field_survey
+
+#: Every item, in the order of the form. Codes are stored: never rename one.
+ITEMS: tuple[Item, ...] = (
+    Item("responsible_persons", C, ("資料62 受託事業者 運用1・特記事項13", "資料77 受託事業者1")),
+    Item("locked_storage", C, ("資料62 受託事業者 運用2・特記事項8", "資料77 受託事業者2・特記事項4")),
+    Item("entry_log", CC, ("資料77 受託事業者3・区の対策2",)),
+    Item("ward_system_only", CC, ("資料77 区の対策3",)),
+    Item("id_cards", FS, ("資料62 受託事業者 運用3",)),
+    Item("tablet_locked_bag", FS, ("資料62 受託事業者 運用4",)),
+    Item("theft_protection", FS, ("資料62 受託事業者 運用5",)),
+    Item("media_ledger", FS, ("資料62 区の対策 運用4・5",)),
+    Item("handover_slips", FS, ("資料62 受託事業者 運用8・区の対策 運用3",)),
+    Item("media_returned", FS, ("資料62 受託事業者 運用6・区の対策 運用6",)),
+    Item("erasure_certified", FS, ("資料62 受託事業者 運用7・システム上の対策2・特記事項11・12",)),
+    Item("pc_security", FS, ("資料62 受託事業者 システム上の対策1",)),
+    Item("tablet_security", FS, ("資料62 受託事業者 システム上の対策2(1)〜(6)",)),
+    Item("remote_wipe", FS, ("資料62 受託事業者 システム上の対策2(7)",)),
+    Item("confidentiality", C, ("資料62 特記事項2", "資料77 特記事項2")),
+    Item("fair_collection", FS, ("資料62 特記事項3〜5",)),
+    Item("no_removal", FS, ("資料62 特記事項6",)),
+    Item("purpose_limit", C, ("資料62 特記事項7", "資料77 特記事項3")),
+    Item("no_copies", C, ("資料62 特記事項9", "資料77 特記事項5")),
+    Item("no_subcontracting", C, ("資料62 特記事項10", "資料77 特記事項6")),
+    Item("materials_returned", CC, ("資料77 特記事項7",)),
+    Item("reporting", C, ("資料62 特記事項14・19", "資料77 特記事項8・11")),
+    Item("audit_cooperation", C, ("資料62 特記事項17", "資料77 特記事項9")),
+    Item("training", C, ("資料62 特記事項18", "資料77 特記事項10")),
+)
+ITEM_BY_CODE: dict[str, Item] = {item.code: item for item in ITEMS}
+
+
+class ChecklistError(ValueError):
+    """A message key explaining why the change was refused."""
+
+
+# ---------------------------------------------------------------- which items
+
+def organisation_scopes(dbsession, organisation_id: int) -> frozenset[Scope]:
+    """The kinds of work of a contractor organisation: the call center if it
+    has operators, the field survey if it has investigators or contracts
+    (contracts are the survey's). Nothing known yet: both."""
+    roles = set(dbsession.scalars(
+        select(User.role).where(User.organisation_id == organisation_id).distinct()))
+    has_contract = dbsession.scalar(
+        select(func.count(Contract.id)).where(Contract.organisation_id == organisation_id)) > 0
+    scopes = set()
+    if Role.operator in roles:
+        scopes.add(Scope.call_center)
+    if Role.contractor in roles or has_contract:
+        scopes.add(Scope.field_survey)
+    return frozenset(scopes or {Scope.call_center, Scope.field_survey})
+
+
+def applicable_items(scopes) -> tuple[Item, ...]:
+    return tuple(item for item in ITEMS if item.scope == Scope.common or item.scope in scopes)
+
+
+# ---------------------------------------------------------------- changes
+
+def create(dbsession, *, organisation, inspected_on: dt.date, contract, user,
+           now: dt.datetime) -> InspectionChecklist:
+    """A draft with one empty row per item applicable to the organisation."""
+    duplicate = dbsession.scalar(select(func.count(InspectionChecklist.id)).where(
+        InspectionChecklist.organisation_id == organisation.id,
+        InspectionChecklist.inspected_on == inspected_on))
+    if duplicate:
+        raise ChecklistError("checklist.error.duplicate")
+    checklist = InspectionChecklist(
+        organisation_id=organisation.id, contract_id=contract.id if contract else None,
+        inspected_on=inspected_on, place="", inspectors=user.display_name, contractor_attendees="",
+        overall_note="", created_by=user.id, created_at=now)
+    items = applicable_items(organisation_scopes(dbsession, organisation.id))
+    checklist.items = [InspectionChecklistItem(position=n, code=item.code, note="")
+                       for n, item in enumerate(items, 1)]
+    dbsession.add(checklist)
+    dbsession.flush()
+    return checklist
+
+
+@dataclass
+class Answers:
+    """What the form says; validated before anything is changed."""
+
+    place: str = ""
+    inspectors: str = ""
+    contractor_attendees: str = ""
+    overall_note: str = ""
+    results: dict[str, CheckResult | None] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def save(checklist: InspectionChecklist, answers: Answers) -> None:
+    if checklist.completed:
+        raise ChecklistError("checklist.error.completed")
+    for name in ("place", "inspectors", "contractor_attendees", "overall_note"):
+        setattr(checklist, name, getattr(answers, name))
+    for row in checklist.items:
+        row.result = answers.results.get(row.code)
+        row.note = answers.notes.get(row.code, "")
+
+
+def completion_problems(checklist: InspectionChecklist, answers: Answers, today: dt.date) -> list[str]:
+    """Why these answers cannot complete the checklist (message keys)."""
+    problems = []
+    if any(answers.results.get(row.code) is None for row in checklist.items):
+        problems.append("checklist.error.missing_results")
+    if not answers.inspectors:
+        problems.append("checklist.error.inspectors_required")
+    if checklist.inspected_on > today:
+        problems.append("checklist.error.future")
+    return problems
+
+
+def complete(checklist: InspectionChecklist, answers: Answers, user, now: dt.datetime,
+             today: dt.date) -> None:
+    """Save and make final; refused (nothing changed) unless every item has a result."""
+    if checklist.completed:
+        raise ChecklistError("checklist.error.completed")
+    problems = completion_problems(checklist, answers, today)
+    if problems:
+        raise ChecklistError(problems[0])
+    save(checklist, answers)
+    checklist.completed_by, checklist.completed_at = user.id, now
+
+
+# ---------------------------------------------------------------- evidence
+
+@dataclass(frozen=True)
+class Fact:
+    """A read-only fact shown next to an item: message ``key`` filled with ``params``."""
+
+    key: str
+    params: dict = field(default_factory=dict)
+
+
+def _end_of_day(day: dt.date) -> dt.datetime:
+    """Midnight JST after ``day``, as naive UTC (how timestamps are stored)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) - dt.timedelta(hours=9)
+
+
+def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]:
+    """What the system records about some items, as of the inspection date:
+    the contract's named persons, training of the users valid that day, the
+    media ledger, hand-over slips and erasure records. Scoped to the chosen
+    contract, or to every contract of the organisation."""
+    day, until = checklist.inspected_on, _end_of_day(checklist.inspected_on)
+    contracts = ([checklist.contract] if checklist.contract is not None else list(dbsession.scalars(
+        select(Contract).where(Contract.organisation_id == checklist.organisation_id)
+        .order_by(Contract.starts_on))))
+    contract_ids = [c.id for c in contracts]
+    facts: dict[str, list[Fact]] = {}
+
+    facts["responsible_persons"] = [
+        Fact("checklist.evidence.persons", {
+            "contract": c.name, "manager": c.manager_name,
+            "handlers": sum(1 for name in c.handler_names.splitlines() if name.strip())})
+        for c in contracts] or [Fact("checklist.evidence.no_contract")]
+
+    users = dbsession.scalars(select(User).where(
+        User.contract_id == checklist.contract_id if checklist.contract_id is not None
+        else User.organisation_id == checklist.organisation_id)).all()
+    noon = _end_of_day(day) - dt.timedelta(hours=12)
+    valid = [u for u in users if u.is_valid_at(noon)]
+    trained = [u for u in valid if u.privacy_trained_on is not None and u.privacy_trained_on <= day]
+    facts["training"] = [Fact("checklist.evidence.training",
+                              {"trained": len(trained), "total": len(valid)})]
+
+    if not contract_ids:
+        return facts
+    lent = dbsession.scalar(select(func.count(MediumEvent.id)).where(
+        MediumEvent.kind == "lent", MediumEvent.contract_id.in_(contract_ids), MediumEvent.at < until))
+    events = dbsession.scalars(select(MediumEvent).where(MediumEvent.at < until)
+                               .options(selectinload(MediumEvent.medium))
+                               .order_by(MediumEvent.at, MediumEvent.id)).all()
+    last = {e.medium_id: e for e in events}  # each medium's latest event by then
+    out = sorted(e.medium.label for e in last.values()
+                 if e.kind == "lent" and e.contract_id in contract_ids)
+    facts["media_ledger"] = [Fact("checklist.evidence.media_lent", {"count": lent})]
+    facts["media_returned"] = [Fact("checklist.evidence.media_out",
+                                    {"count": len(out), "labels": "、".join(out)})
+                               if out else Fact("checklist.evidence.media_all_back")]
+
+    slips = dbsession.scalars(select(HandoverSlip).where(
+        HandoverSlip.contract_id.in_(contract_ids), HandoverSlip.handed_at < until)).all()
+    unconfirmed = [s for s in slips if s.confirmed_at is None or s.confirmed_at >= until]
+    facts["handover_slips"] = [Fact("checklist.evidence.slips",
+                                    {"total": len(slips), "unconfirmed": len(unconfirmed)})]
+
+    erased = set(dbsession.scalars(select(ErasureRecord.contract_id).where(
+        ErasureRecord.contract_id.in_(contract_ids), ErasureRecord.erased_on <= day)))
+    ended = [c for c in contracts if c.ends_on < day and c.id not in erased]
+    facts["erasure_certified"] = [Fact("checklist.evidence.erasures", {"count": len(erased)})]
+    if ended:
+        facts["erasure_certified"].append(
+            Fact("checklist.evidence.erasure_missing", {"count": len(ended)}))
+    return facts
+
+
+# ---------------------------------------------------------------- for the export
+
+#: Column headers of :func:`checklist_rows`, in order (the CSV header line).
+ROW_HEADERS: tuple[str, ...] = (
+    "確認記録票番号", "委託先", "契約", "実施日", "場所", "確認者", "委託先立会者",
+    "番号", "項目コード", "確認項目", "根拠", "結果", "備考", "総評", "完了者", "完了日時",
+)
+
+
+def checklists_for(dbsession, organisation_id: int, date_from: dt.date,
+                   date_to: dt.date) -> list[InspectionChecklist]:
+    """Completed checklists of one organisation inspected from ``date_from``
+    to ``date_to`` (both included), oldest first, with their items loaded."""
+    return list(dbsession.scalars(
+        select(InspectionChecklist)
+        .where(InspectionChecklist.organisation_id == organisation_id,
+               InspectionChecklist.inspected_on >= date_from,
+               InspectionChecklist.inspected_on <= date_to,
+               InspectionChecklist.completed_at.is_not(None))
+        .options(selectinload(InspectionChecklist.items))
+        .order_by(InspectionChecklist.inspected_on, InspectionChecklist.id)))
+
+
+def checklist_rows(checklists) -> list[dict[str, str]]:
+    """One plain row per item of each checklist, keyed by :data:`ROW_HEADERS`
+    (Japanese labels and results), ready for ``csv.DictWriter``."""
+    rows = []
+    for cl in checklists:
+        for row in cl.items:
+            item = ITEM_BY_CODE.get(row.code)
+            rows.append(dict(zip(ROW_HEADERS, (
+                str(cl.id), cl.organisation.name, cl.contract.name if cl.contract else "",
+                cl.inspected_on.isoformat(), cl.place, cl.inspectors, cl.contractor_attendees,
+                str(row.position), row.code, MESSAGES[item.label][0] if item else row.code,
+                "、".join(item.sources) if item else "",
+                MESSAGES[f"checklist.result.{row.result}"][0] if row.result else "",
+                row.note, cl.overall_note, cl.completer.display_name if cl.completer else "",
+                to_jst(cl.completed_at).strftime("%Y-%m-%d %H:%M") if cl.completed_at else "",
+            ))))
+    return rows
