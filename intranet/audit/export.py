@@ -64,7 +64,11 @@ WORKBOOK_COLUMNS = (("seq", "連番"), ("occurred_at_jst", "日時"), ("login", 
 
 
 class ExportError(Exception):
-    """The package cannot be made (message key)."""
+    """The package cannot be made; ``key`` is the message key."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
 
 
 @dataclass
@@ -80,6 +84,7 @@ class ExportPlan:
     last_seq: int
     entries: int            # the organisation's entries in the period
     generated_at: dt.datetime  # UTC
+    start_chain: str = chain.GENESIS  # the chain value before ``first_seq``
 
     @property
     def start(self) -> dt.datetime:
@@ -110,7 +115,7 @@ def plan(conn, organisation: Organisation, date_from: dt.date, date_to: dt.date,
         in_period, AccessLogEntry.organisation == organisation.code,
         AccessLogEntry.seq.between(first, last)))
     return ExportPlan(organisation.id, organisation.code, organisation.name, date_from, date_to,
-                      first, last, count, now)
+                      first, last, count, now, _start_chain(conn, first))
 
 
 # ------------------------------------------------------------------ writing
@@ -258,7 +263,7 @@ class Segment:
 def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> Iterator[bytes]:
     import openpyxl
 
-    start_chain = _start_chain(conn, export.first_seq)
+    start_chain = export.start_chain
     segment = Segment(export.first_seq, export.last_seq, start_chain, start_chain)
     checkpoints = {row.seq: row.chain for row in conn.execute(
         select(AccessLogCheckpoint.seq, AccessLogCheckpoint.chain)

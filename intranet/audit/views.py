@@ -120,12 +120,18 @@ def inspection_export(request):
         period.errors.append("export.error.organisation")
     if period.errors:
         request.response.status = 400
-    if "download" not in request.GET or period.errors:
+    package = None
+    if "download" in request.GET and not period.errors:
+        try:
+            package = export.plan(request.dbsession.connection(), period.organisation,
+                                  period.date_from, period.date_to, request.now)
+        except export.ExportError as error:
+            request.response.status = 409
+            period.errors.append(error.key)
+    if package is None:
         organisations = request.dbsession.scalars(
             select(Organisation).order_by(Organisation.kind, Organisation.code)).all()
         return {"period": period, "organisations": organisations}
-    package = export.plan(request.dbsession.connection(), period.organisation, period.date_from,
-                          period.date_to, request.now)
     request.audit.note(rows=package.entries, organisation=package.code,
                        date_from=package.date_from.isoformat(), date_to=package.date_to.isoformat())
     response = Response(content_type="application/zip", app_iter=export.stream(

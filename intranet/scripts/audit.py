@@ -143,7 +143,11 @@ def export(args) -> int:
             if organisation is None:
                 print(f"unknown organisation {args.organisation!r} / 組織が見つかりません", file=sys.stderr)
                 return 2
-            plan = package.plan(session.connection(), organisation, date_from, date_to, now)
+            try:
+                plan = package.plan(session.connection(), organisation, date_from, date_to, now)
+            except package.ExportError as error:
+                print(f"{translate('ja', error.key)} / {translate('en', error.key)}", file=sys.stderr)
+                return 1
         total = max(0, plan.last_seq - plan.first_seq + 1)
         with open(args.output + ".part", "wb") as out, tqdm(
                 total=total, unit=" entries", disable=args.quiet, file=sys.stderr) as bar:

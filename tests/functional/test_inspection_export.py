@@ -253,3 +253,20 @@ def test_the_cli_exports_and_verifies(tmp_path, capsys):
     assert main(["audit", "verify-export", ini, str(edited)]) == 1
     assert "users.csv: SHA-256 or size differs" in capsys.readouterr().err
     assert main(["audit", "verify", ini]) == 0  # the export's own event kept the chain intact
+
+
+def test_a_log_missing_the_entry_before_the_period_is_refused(tmp_path, capsys):
+    """Entries before the period removed without an archive cut: the segment
+    cannot be anchored, so no package is made."""
+    ini = _ini(tmp_path)
+    assert main(["initdb", ini]) == 0
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/cli.sqlite")
+    fields, _ = synthetic_entry(J(2026, 10, 3, 10), "op", "cli-co")
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Organisation.__table__).values(code="cli-co", name="委託", kind="contractor"))
+        conn.execute(sa.insert(AccessLogEntry.__table__).values(**fields, seq=7, chain="0" * 64))
+    out = tmp_path / "package.zip"
+    assert main(["audit", "export", ini, "--organisation", "cli-co", "--from", "2026-10-01",
+                 "--to", "2026-10-31", "--output", str(out), "--quiet"]) == 1
+    assert "期間の直前のログがありません" in capsys.readouterr().err
+    assert not out.exists()

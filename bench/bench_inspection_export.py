@@ -1,0 +1,158 @@
+"""Benchmark: the inspection export of one million access-log entries.
+
+Usage::
+
+    .venv/bin/python bench/bench_inspection_export.py [--backend postgresql|sqlite]
+                                                       [--entries 1000000] [--others 0.1]
+
+Fills a throwaway database with ``--entries`` chained entries of one
+contractor in October 2026 (every other one disclosing a case) and
+``--others`` as many of another organisation, interleaved, then runs
+``intranet.audit.export.stream`` into a file and ``verify_file`` on it, each
+in a child process so that its peak memory (ru_maxrss) is its own. Reports
+rows per second, the ZIP's size and the peak memory of each step; the point of
+the last number is that it stays flat as ``--entries`` grows (bounded memory).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import sqlalchemy as sa  # noqa: E402
+
+from bench_cases import FAST_ARGON, Database, migrate  # noqa: E402
+from intranet.audit import chain  # noqa: E402
+from intranet.models import AccessLogCase, AccessLogEntry, AccessLogHead, Organisation  # noqa: E402
+
+KEY = FAST_ARGON["intranet.audit.hmac_key"].encode()
+CODE = "bench-contractor"
+START = dt.datetime(2026, 9, 30, 15, 0)  # 2026-10-01 00:00 JST
+BATCH = 10_000
+
+
+def populate(url: str, entries: int, others: float) -> float:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Organisation.__table__), [
+            {"code": CODE, "name": "ベンチ委託", "kind": "contractor"},
+            {"code": "bench-other", "name": "他の委託", "kind": "contractor"}])
+    total = int(entries * (1 + others))
+    step = dt.timedelta(days=30) / total
+    other_every = round(1 / others) + 1 if others else 0
+    previous, seq, started = chain.GENESIS, 0, time.perf_counter()
+    while seq < total:
+        rows, cases = [], []
+        for _ in range(min(BATCH, total - seq)):
+            seq += 1
+            other = other_every and seq % other_every == 0
+            fields = {name: None for name in chain.FIELDS}
+            fields.update(seq=seq, kind="request", occurred_at=START + step * seq,
+                          request_id=uuid.uuid4().hex, user_id=seq % 40 + 1,
+                          login=f"op{seq % 40:02d}", roles="operator",
+                          organisation="bench-other" if other else CODE, session_id=seq % 500,
+                          client_addr="10.0.0.8", method="GET", path=f"/cases/2026-{seq % 22000:06d}/",
+                          view_name="intranet.cases.views.case_detail", outcome="allowed", status=200,
+                          duration_us=12000, facets="identity contact assessment payment",
+                          case_count=seq % 2)
+            disclosed = [(seq % 22000 + 1, f"2026-{seq % 22000:06d}")] if seq % 2 else []
+            previous = chain.link(KEY, previous, chain.canonical(fields, disclosed))
+            rows.append({**fields, "chain": previous})
+            cases.extend({"entry_seq": seq, "position": 0, "case_id": i, "case_no": n}
+                         for i, n in disclosed)
+        with engine.begin() as conn:
+            conn.execute(sa.insert(AccessLogEntry.__table__), rows)
+            if cases:
+                conn.execute(sa.insert(AccessLogCase.__table__), cases)
+    with engine.begin() as conn:
+        conn.execute(sa.update(AccessLogHead.__table__).values(seq=seq, chain=previous))
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def child_export(url: str, path: str) -> dict:
+    from sqlalchemy.orm import Session
+
+    from intranet.audit import export
+
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        org = session.scalar(sa.select(Organisation).where(Organisation.code == CODE))
+        started = time.perf_counter()
+        plan = export.plan(session.connection(), org, dt.date(2026, 10, 1), dt.date(2026, 10, 31),
+                           dt.datetime(2026, 11, 24))
+        planned = time.perf_counter() - started
+    largest, started = 0, time.perf_counter()
+    with open(path, "wb") as out:
+        for block in export.stream(engine, KEY, plan):
+            largest = max(largest, len(block))
+            out.write(block)
+    seconds = time.perf_counter() - started
+    return {"entries": plan.entries, "range": plan.last_seq - plan.first_seq + 1,
+            "plan_s": planned, "export_s": seconds, "largest_block": largest,
+            "bytes": os.path.getsize(path), "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+def child_verify(path: str) -> dict:
+    from intranet.audit import export
+
+    started = time.perf_counter()
+    result = export.verify_file(path, KEY)
+    return {"ok": result.ok, "entries": result.entries, "problems": result.problems[:3],
+            "verify_s": time.perf_counter() - started,
+            "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+def in_child(*args) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--others", type=float, default=0.1)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        print(json.dumps(child_export(*rest) if kind == "export" else child_verify(*rest)))
+        return
+    with tempfile.TemporaryDirectory() as tmpdir:
+        db = Database(args.backend, tmpdir)
+        try:
+            migrate(db.url)
+            filled = populate(db.url, args.entries, args.others)
+            print(f"{args.backend}: {args.entries:,} entries of the contractor "
+                  f"(+{args.others:.0%} of another) written in {filled:.0f} s")
+            path = os.path.join(tmpdir, "package.zip")
+            made = in_child("--child", "export", db.url, path)
+            print(f"export:  {made['entries']:,} entries ({made['range']:,} read and chain-verified) "
+                  f"in {made['export_s']:.1f} s = {made['entries'] / made['export_s']:,.0f} entries/s; "
+                  f"plan {made['plan_s'] * 1000:.0f} ms; ZIP {made['bytes'] / 1e6:.0f} MB; "
+                  f"largest block {made['largest_block'] / 1e6:.1f} MB; "
+                  f"peak memory {made['maxrss_kb'] / 1024:.0f} MB")
+            checked = in_child("--child", "verify", path)
+            print(f"verify:  {'OK' if checked['ok'] else 'FAILED ' + str(checked['problems'])} "
+                  f"{checked['entries']:,} entries in {checked['verify_s']:.1f} s = "
+                  f"{checked['entries'] / checked['verify_s']:,.0f} entries/s; "
+                  f"peak memory {checked['maxrss_kb'] / 1024:.0f} MB")
+        finally:
+            db.drop()
+
+
+if __name__ == "__main__":
+    main()
