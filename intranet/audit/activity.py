@@ -21,7 +21,7 @@ from sqlalchemy import and_, case, func, literal_column, select
 from ..clock import to_jst
 from ..models import AccessLogCase, AccessLogEntry, Organisation, User
 from ..taxes.duedates import is_business_day
-from .search import _utc_start
+from .search import utc_start
 
 MAX_DAYS = 366
 #: Office time (JST) on business days: [start, end) hours. Anything else is
@@ -143,8 +143,8 @@ def _jst_bucket(dbsession, column, hourly: bool):
 
 def _in_period(code: str, date_from: dt.date, date_to: dt.date):
     return and_(AccessLogEntry.organisation == code,
-                AccessLogEntry.occurred_at >= _utc_start(date_from),
-                AccessLogEntry.occurred_at < _utc_start(date_to + dt.timedelta(days=1)))
+                AccessLogEntry.occurred_at >= utc_start(date_from),
+                AccessLogEntry.occurred_at < utc_start(date_to + dt.timedelta(days=1)))
 
 
 def build(dbsession, organisation: Organisation, date_from: dt.date, date_to: dt.date) -> Activity:

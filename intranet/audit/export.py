@@ -37,7 +37,7 @@ from ..models import (
 )
 from ..security import report as matrix_report
 from . import chain
-from .search import _utc_start
+from .search import utc_start
 from .verify import stored_rows
 
 FORMAT = "intranet-inspection-export/1"
@@ -88,11 +88,11 @@ class ExportPlan:
 
     @property
     def start(self) -> dt.datetime:
-        return _utc_start(self.date_from)
+        return utc_start(self.date_from)
 
     @property
     def end(self) -> dt.datetime:
-        return _utc_start(self.date_to + dt.timedelta(days=1))
+        return utc_start(self.date_to + dt.timedelta(days=1))
 
     @property
     def filename(self) -> str:
@@ -106,7 +106,7 @@ class ExportPlan:
 def plan(conn, organisation: Organisation, date_from: dt.date, date_to: dt.date,
          now: dt.datetime) -> ExportPlan:
     """Fix the sequence range now: entries appended later are not in it."""
-    start, end = _utc_start(date_from), _utc_start(date_to + dt.timedelta(days=1))
+    start, end = utc_start(date_from), utc_start(date_to + dt.timedelta(days=1))
     in_period = and_(AccessLogEntry.occurred_at >= start, AccessLogEntry.occurred_at < end)
     first, last = conn.execute(select(func.min(AccessLogEntry.seq), func.max(AccessLogEntry.seq))
                                .where(in_period)).one()
@@ -347,7 +347,10 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
     org = export.organisation_id
     users = [("ユーザーID", "氏名", "役割", "有効", "有効期間（開始）", "有効期間（終了）", "契約",
               "研修受講日", "最終ログイン", "登録日時")]
-    for u in conn.execute(select(User.__table__).where(User.organisation_id == org).order_by(User.login)):
+    for u in conn.execute(select(User.login, User.display_name, User.role, User.is_active,
+                                 User.valid_from, User.valid_until, User.contract_id,
+                                 User.privacy_trained_on, User.last_login_at, User.created_at)
+                          .where(User.organisation_id == org).order_by(User.login)):
         users.append((u.login, u.display_name, u.role, "有効" if u.is_active else "停止",
                       _jst(u.valid_from), _jst(u.valid_until), u.contract_id or "",
                       u.privacy_trained_on or "", _jst(u.last_login_at), _jst(u.created_at)))
@@ -552,7 +555,7 @@ def verify_file(path, key: bytes) -> ExportVerification:
 def _verify_entries(archive, key, values, result, problem) -> None:
     period = values["period"].split(" ")[0]
     date_from, date_to = (dt.date.fromisoformat(d) for d in period.split(".."))
-    start, end = _utc_start(date_from), _utc_start(date_to + dt.timedelta(days=1))
+    start, end = utc_start(date_from), utc_start(date_to + dt.timedelta(days=1))
     first, last = (int(v) for v in values["seq_range"].split("-"))
     cases = _case_groups(archive)
     pending = next(cases, None)

@@ -56,9 +56,9 @@ class LogCriteria:
     def conditions(self) -> list:
         conditions = []
         if self.date_from:
-            conditions.append(AccessLogEntry.occurred_at >= _utc_start(self.date_from))
+            conditions.append(AccessLogEntry.occurred_at >= utc_start(self.date_from))
         if self.date_to:
-            conditions.append(AccessLogEntry.occurred_at < _utc_start(self.date_to + dt.timedelta(days=1)))
+            conditions.append(AccessLogEntry.occurred_at < utc_start(self.date_to + dt.timedelta(days=1)))
         if self.login:
             conditions.append(func.lower(AccessLogEntry.login) == self.login.lower())
         if self.role:
@@ -93,7 +93,7 @@ def _text(params, name, criteria) -> str:
     return value
 
 
-def _utc_start(day: dt.date) -> dt.datetime:
+def utc_start(day: dt.date) -> dt.datetime:
     """Midnight JST of ``day`` as naive UTC (how entries store their time)."""
     return dt.datetime.combine(day, dt.time()) - JST
 
