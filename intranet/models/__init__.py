@@ -1,6 +1,8 @@
 """All mapped classes; importing this package configures the mappers."""
 from .meta import Base  # noqa: F401
-from .users import LoginSession, Organisation, OrganisationKind, Role, User  # noqa: F401
+from .users import (  # noqa: F401
+    LoginSession, Organisation, OrganisationKind, RecoveryCode, Role, User,
+)
 from .taxpayers import (  # noqa: F401
     Corporation, ForeignResidentRecord, MailingAddress, Phone, PhoneKind,
     Representative, RepresentativeKind, Residency, Taxpayer, TaxpayerKind,

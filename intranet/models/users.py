@@ -5,9 +5,10 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint,
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import false
 
 from .meta import Base, str_enum
 
@@ -64,6 +65,11 @@ class User(Base):
     # Contractor staff belong to a contract; its period is their validity window.
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
     privacy_trained_on: Mapped[dt.date | None] = mapped_column(Date)  # 従事者教育
+    # Second factor: a TOTP secret (base32) once enrolled; the last time step
+    # accepted, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
     contract = relationship("Contract", back_populates="users", foreign_keys=[contract_id])
@@ -105,5 +111,20 @@ class LoginSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     client_addr: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
+    # After the password, before the second factor: no principals yet.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    second_factor: Mapped[str | None] = mapped_column(String(16))  # totp | recovery | webauthn
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code for a lost second factor, hashed like a password."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

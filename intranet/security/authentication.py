@@ -30,10 +30,22 @@ class Result:
 _DUMMY_HASH = None
 
 
-def authenticate(request, login: str, password: str) -> Result:
+def count_failure(request, user: User) -> Result:
+    """A wrong password or second factor: count it; lock the account after
+    ``intranet.login.max_failures`` in a row."""
     settings = request.registry.settings
     max_failures = int(settings.get("intranet.login.max_failures", 5))
     lockout = dt.timedelta(minutes=int(settings.get("intranet.login.lockout_minutes", 15)))
+    user.failed_logins += 1
+    if user.failed_logins >= max_failures:
+        user.locked_until = request.now + lockout
+        request.audit.event("account.locked", "locked", user=user, failures=user.failed_logins,
+                            until=user.locked_until.isoformat(timespec="seconds"))
+        return Result(user, Failure.locked, user.locked_until)
+    return Result(user, Failure.bad_credentials)
+
+
+def authenticate(request, login: str, password: str) -> Result:
     context = request.registry.password_context
     now = request.now
 
@@ -52,21 +64,19 @@ def authenticate(request, login: str, password: str) -> Result:
 
     valid, new_hash = context.verify_and_update(password, user.password_hash)
     if not valid:
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + lockout
-            request.audit.event("account.locked", "locked", user=user,
-                                failures=user.failed_logins,
-                                until=user.locked_until.isoformat(timespec="seconds"))
-            return Result(user, Failure.locked, user.locked_until)
-        return Result(user, Failure.bad_credentials)
+        return count_failure(request, user)
 
     if not user.is_valid_at(now):
         return Result(user, Failure.account_invalid)
 
     if new_hash:  # parameters were raised since this hash was made
         user.password_hash = new_hash
+    return Result(user)
+
+
+def succeeded(request, user: User) -> None:
+    """Every factor passed: the failure count starts again. (Not after the
+    password alone, or the second factor could be guessed without end.)"""
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
-    return Result(user)
+    user.last_login_at = request.now

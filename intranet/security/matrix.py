@@ -142,6 +142,10 @@ for _role, _facets in ROLE_FACETS.items():
     if Facet.payment in _facets:
         ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | {P.LateChargeCalculate}
 
+# Everyone manages the second factor of their own account.
+for _role in Role:
+    ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | {P.OwnSecondFactor}
+
 #: Actions on a call target. Operators hold theirs only while the target's
 #: campaign is active (see CallTargetResource.__acl__), like its cases.
 ROLE_TARGET_ACTIONS: dict[Role, frozenset[P]] = {

@@ -29,6 +29,7 @@ class Permission(enum.StrEnum):
     CaseView = "case:page:view"          # open a case page at all
 
     # Global actions (checked on the root and containers)
+    OwnSecondFactor = "account:second_factor:manage"  # enrol one's own TOTP, recovery codes
     HomeView = "home:page:view"          # the start page after login
     CasesSearch = "cases:list:search"    # case list and search
     UsersView = "admin:users:view"       # the user list with roles and validity

@@ -12,8 +12,12 @@ class SecurityPolicy:
         self.helper = ACLHelper()
 
     def identity(self, request):
+        """The user of a complete session; one still waiting for its second
+        factor (``pending``) is nobody yet."""
         login_session = request.login_session
-        return login_session.user if login_session is not None else None
+        if login_session is None or login_session.pending:
+            return None
+        return login_session.user
 
     def authenticated_userid(self, request):
         user = request.identity
@@ -32,8 +36,8 @@ class SecurityPolicy:
     def permits(self, request, context, permission):
         return self.helper.permits(context, request.principals, permission)
 
-    def remember(self, request, userid, user=None, **kw):
-        token = sessions.create(request, user)
+    def remember(self, request, userid, user=None, pending=False, second_factor=None, **kw):
+        token = sessions.create(request, user, pending=pending, second_factor=second_factor)
         return sessions.cookie_headers(request, token)
 
     def forget(self, request, **kw):

@@ -15,6 +15,8 @@ from webob.cookies import make_cookie
 from ..models import LoginSession, User
 
 COOKIE_NAME = "intranet_session"
+#: A session that passed the password waits this long for its second factor.
+PENDING_TIMEOUT = dt.timedelta(minutes=5)
 #: last_seen_at is written at most this often (keeps reads read-only).
 TOUCH_INTERVAL = dt.timedelta(seconds=30)
 
@@ -25,6 +27,8 @@ class EndReason:
     absolute = "absolute_timeout"
     account_invalid = "account_invalid"
     revoked = "revoked"
+    second_factor_timeout = "mfa_timeout"  # the second factor never came
+    second_factor_done = "mfa_done"        # replaced by the full session
 
 
 def token_hash(token: str) -> str:
@@ -45,13 +49,14 @@ def timeouts(settings, role: str | None = None) -> tuple[dt.timedelta, dt.timede
     return dt.timedelta(minutes=idle), dt.timedelta(minutes=absolute)
 
 
-def create(request, user: User) -> str:
-    """Start a session for ``user``; returns the cookie token."""
+def create(request, user: User, *, pending: bool = False, second_factor: str | None = None) -> str:
+    """Start a session for ``user``; returns the cookie token. A ``pending``
+    session has passed the password only and grants nothing."""
     token = secrets.token_urlsafe(32)
     now = request.now
     request.dbsession.add(LoginSession(
         token_hash=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
-        csrf_token=secrets.token_urlsafe(32),
+        csrf_token=secrets.token_urlsafe(32), pending=pending, second_factor=second_factor,
         client_addr=(request.client_addr or "")[:64],
         user_agent=(request.user_agent or "")[:255],
     ))
@@ -86,7 +91,9 @@ def lookup(request) -> LoginSession | None:
     now = request.now
     idle, absolute = timeouts(request.registry.settings, str(login_session.user.role))
     reason = None
-    if now - login_session.created_at >= absolute:
+    if login_session.pending and now - login_session.created_at >= PENDING_TIMEOUT:
+        reason = EndReason.second_factor_timeout
+    elif now - login_session.created_at >= absolute:
         reason = EndReason.absolute
     elif now - login_session.last_seen_at >= idle:
         reason = EndReason.idle

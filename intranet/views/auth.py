@@ -1,10 +1,11 @@
-"""Login and logout."""
+"""Login (password, then a second factor where needed) and logout."""
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
 from ..resources import Root
-from ..security.authentication import Failure, authenticate
+from ..security import second_factor, sessions
+from ..security.authentication import Failure, authenticate, count_failure, succeeded
 from .forms import field, safe_next
 
 LOGIN_MAX = 64
@@ -14,8 +15,10 @@ PASSWORD_MAX = 1024
 @view_config(context=Root, name="login", renderer="auth/login.jinja2",
              permission=NO_PERMISSION_REQUIRED, request_method="GET")
 def login_form(request):
+    notice = ("session_expired" if request.GET.get("expired")
+              else "locked_notice" if request.GET.get("locked") else None)
     return {"login": "", "error": None, "next": safe_next(request, request.GET.get("next")),
-            "notice": "session_expired" if request.GET.get("expired") else None}
+            "notice": notice}
 
 
 @view_config(context=Root, name="login", renderer="auth/login.jinja2",
@@ -36,10 +39,15 @@ def login_submit(request):
         return {**values, "error": "login.required"}
 
     result = authenticate(request, login, password)
+    settings = request.registry.settings
+    two_step = result.ok and second_factor.needed(settings, result.user)
+    if two_step and not second_factor.can_pass(settings, result.user):
+        request.audit.event("login.failure", "failure", user=result.user, reason="no_second_factor")
+        return {**values, "error": "login.no_second_factor"}
     # Never the password; the login id only when it names an account (a
     # mistyped password in the login field must not land in the log).
-    request.audit.event("login.success" if result.ok else "login.failure",
-                        "success" if result.ok else "failure", user=result.user,
+    event = "login.password" if two_step else "login.success" if result.ok else "login.failure"
+    request.audit.event(event, "success" if result.ok else "failure", user=result.user,
                         **({} if result.ok else {"reason": result.failure}))
     if not result.ok:
         # 200 so that pyramid_tm commits the failure count.
@@ -48,7 +56,54 @@ def login_submit(request):
                                                                          "login.bad_credentials")
         return {**values, "error": error}
 
+    if two_step:
+        headers = remember(request, result.user.id, user=result.user, pending=True)
+        return HTTPSeeOther(request.resource_path(request.root, "second-factor",
+                                                  query={"next": next_url}), headers=headers)
+    succeeded(request, result.user)
     headers = remember(request, result.user.id, user=result.user)
+    return HTTPSeeOther(next_url, headers=headers)
+
+
+def _pending(request):
+    login_session = request.login_session
+    return login_session if login_session is not None and login_session.pending else None
+
+
+@view_config(context=Root, name="second-factor", renderer="auth/second_factor.jinja2",
+             permission=NO_PERMISSION_REQUIRED, request_method="GET")
+def second_factor_form(request):
+    if _pending(request) is None:
+        return HTTPSeeOther(request.resource_path(request.root, "login"))
+    return {"error": None, "next": safe_next(request, request.GET.get("next"))}
+
+
+@view_config(context=Root, name="second-factor", renderer="auth/second_factor.jinja2",
+             permission=NO_PERMISSION_REQUIRED, request_method="POST")
+def second_factor_submit(request):
+    """The code from the authenticator app, or a recovery code. Wrong codes
+    count towards the account's lockout like wrong passwords."""
+    pending = _pending(request)
+    if pending is None:
+        return HTTPSeeOther(request.resource_path(request.root, "login"))
+    user, next_url = pending.user, safe_next(request, request.POST.get("next"))
+    method = second_factor.verify(request, user, request.POST.get("code", ""))
+    if method is None:
+        result = count_failure(request, user)
+        request.audit.event("login.failure", "failure", user=user, session_id=pending.id,
+                            reason="second_factor")
+        if result.failure == Failure.locked:
+            return HTTPSeeOther(request.resource_path(request.root, "login", query={"locked": "1"}),
+                                headers=forget(request))
+        # 200 so that pyramid_tm commits the failure count.
+        return {"error": "login.second_factor.wrong", "next": next_url}
+    sessions.end(pending, sessions.EndReason.second_factor_done, request.now)
+    succeeded(request, user)
+    extra = {}
+    if method == "recovery":
+        extra["recovery_codes_left"] = second_factor.remaining_recovery_codes(request.dbsession, user)
+    request.audit.event("login.success", user=user, method=method, **extra)
+    headers = remember(request, user.id, user=user, second_factor=method)
     return HTTPSeeOther(next_url, headers=headers)
 
 

@@ -1,0 +1,133 @@
+"""The second factor after the password: TOTP (RFC 6238, ``pyotp``) and
+one-time recovery codes.
+
+Policy (ini): ``intranet.mfa.required_roles`` names the roles that must pass
+a second factor (a user of such a role with none enrolled cannot log in and
+is told to ask a supervisor); ``intranet.mfa.methods.<role>`` the methods a
+role may use (default ``totp``). A user who has enrolled a factor always uses
+it, required or not.
+
+A TOTP code is accepted for the current 30-second step and the one either
+side (clock drift), and never twice: the last accepted step is stored.
+Recovery codes are hashed with the password context and used once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import pyotp
+from sqlalchemy import select
+
+from ..models import RecoveryCode, User
+
+ISSUER = "収納管理イントラネット"
+RECOVERY_CODES = 10
+METHODS = ("totp",)
+
+
+def required_roles(settings) -> frozenset[str]:
+    return frozenset(settings.get("intranet.mfa.required_roles", "").split())
+
+
+def allowed_methods(settings, role: str) -> tuple[str, ...]:
+    value = settings.get(f"intranet.mfa.methods.{role}", " ".join(METHODS))
+    return tuple(m for m in value.split() if m in METHODS)
+
+
+def enrolled_methods(user: User) -> list[str]:
+    return ["totp"] if user.totp_secret else []
+
+
+def needed(settings, user: User) -> bool:
+    """Whether this login must pass a second factor."""
+    return bool(enrolled_methods(user)) or str(user.role) in required_roles(settings)
+
+
+def can_pass(settings, user: User) -> bool:
+    """Whether the user has a factor that counts (else login is refused): for
+    a required role, one the role allows; otherwise any enrolled one."""
+    enrolled = enrolled_methods(user)
+    if str(user.role) in required_roles(settings):
+        return any(m in allowed_methods(settings, str(user.role)) for m in enrolled)
+    return bool(enrolled)
+
+
+# ------------------------------------------------------------------ TOTP
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(secret: str, login: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=login, issuer_name=ISSUER)
+
+
+def totp_step(secret: str, code: str, now: dt.datetime, last_step: int | None = None) -> int | None:
+    """The time step ``code`` is valid for at ``now`` (naive UTC), or None.
+    A step at or before ``last_step`` is refused (replay)."""
+    code = "".join(code.split())
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    at = now.replace(tzinfo=dt.UTC)
+    current = totp.timecode(at)
+    for step in (current - 1, current, current + 1):
+        if last_step is not None and step <= last_step:
+            continue
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+# ------------------------------------------------------------------ recovery codes
+
+
+def new_recovery_codes(dbsession, user: User, password_context, now: dt.datetime) -> list[str]:
+    """Replace the user's recovery codes; the plain codes are shown once."""
+    for old in dbsession.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
+        dbsession.delete(old)
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
+    dbsession.add_all(RecoveryCode(user_id=user.id, code_hash=password_context.hash(code),
+                                   created_at=now) for code in codes)
+    return codes
+
+
+def use_recovery_code(dbsession, user: User, code: str, password_context,
+                      now: dt.datetime) -> bool:
+    code = "".join(code.split()).lower()
+    if len(code) != 17:
+        return False
+    for row in dbsession.scalars(select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))):
+        if password_context.verify(code, row.code_hash):
+            row.used_at = now
+            return True
+    return False
+
+
+def remaining_recovery_codes(dbsession, user: User) -> int:
+    return len(dbsession.scalars(select(RecoveryCode.id).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))).all())
+
+
+def verify(request, user: User, code: str) -> str | None:
+    """The method that accepted ``code`` (``totp`` or ``recovery``), or None."""
+    if not isinstance(code, str) or len(code) > 40:
+        return None
+    if user.totp_secret:
+        step = totp_step(user.totp_secret, code, request.now, user.totp_last_step)
+        if step is not None:
+            user.totp_last_step = step
+            return "totp"
+    if use_recovery_code(request.dbsession, user, code, request.registry.password_context,
+                         request.now):
+        return "recovery"
+    return None
+
+
+def disable(dbsession, user: User) -> None:
+    user.totp_secret = user.totp_enrolled_at = user.totp_last_step = None
+    for old in dbsession.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
+        dbsession.delete(old)
