@@ -18,6 +18,7 @@ from .cases.scopes import case_grants, roles_reaching_every_case
 from .models import (
     AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Contract, Handover,
     HandoverSlip, InspectionChecklist, LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
+    User,
 )
 from .security import matrix
 from .security.permissions import Permission
@@ -229,11 +230,33 @@ class ContractContainer(RowContainer):
     model, item = Contract, ContractResource
 
 
+class UserKeys(Resource):
+    """One user's security keys, ``/admin/keys/<user id>``."""
+
+    def __init__(self, user: User, parent):
+        self.user = user
+        self.__name__ = str(user.id)
+        self.__parent__ = parent
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+
+class KeyContainer(Area):
+    """Security keys per user (supervisors register and revoke them)."""
+
+    __name__ = "keys"
+
+    def __getitem__(self, name: str) -> UserKeys:
+        return UserKeys(_by_id(self.request, User, name), self)
+
+
 class AdminArea(Area):
-    """Administration (supervisors): users and contracts."""
+    """Administration (supervisors): users, their security keys, contracts."""
 
     __name__ = "admin"
-    children_classes = (UserContainer, ContractContainer)
+    children_classes = (UserContainer, KeyContainer, ContractContainer)
 
 
 # ---------------------------------------------------------------- the call center

@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint,
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import false
@@ -114,6 +114,8 @@ class LoginSession(Base):
     # After the password, before the second factor: no principals yet.
     pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     second_factor: Mapped[str | None] = mapped_column(String(16))  # totp | recovery | webauthn
+    # The WebAuthn challenge this session was last given (base64url), used once.
+    challenge: Mapped[str | None] = mapped_column(String(128))
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -128,3 +130,24 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class SecurityKey(Base):
+    """A FIDO2/WebAuthn security key (the seeds' "USB key"), registered for a
+    user by a supervisor in person; a lost key is revoked, never deleted."""
+
+    __tablename__ = "security_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(400), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    label: Mapped[str] = mapped_column(String(60))          # the number written on the key
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    registered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    registrar = relationship("User", foreign_keys=[registered_by])

@@ -161,8 +161,8 @@ TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN = frozenset({Role.operator})
 #: they supervise and inspect the contractors, so they also read the log, sign
 #: its reviews and keep inspection checklists.
 SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
-    P.UsersView, P.UsersManage, P.ContractsView, P.ContractsManage, P.MatrixView,
-    P.AuditLogView, P.ActivityView, P.LogReviewSign, P.ChecklistsView, P.ChecklistsRecord})
+    P.UsersView, P.UsersManage, P.SecurityKeysManage, P.ContractsView, P.ContractsManage,
+    P.MatrixView, P.AuditLogView, P.ActivityView, P.LogReviewSign, P.ChecklistsView, P.ChecklistsRecord})
 
 
 def role_principal(role: Role) -> str:

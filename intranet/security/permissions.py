@@ -34,6 +34,7 @@ class Permission(enum.StrEnum):
     CasesSearch = "cases:list:search"    # case list and search
     UsersView = "admin:users:view"       # the user list with roles and validity
     UsersManage = "admin:users:manage"   # supervisors administer users
+    SecurityKeysManage = "admin:keys:manage"  # register (in person) and revoke users' security keys
     ContractsView = "admin:contracts:view"      # contracts, their users, erasure records (read)
     ContractsManage = "admin:contracts:manage"  # contracts, their users, remote wipe
     # Field survey

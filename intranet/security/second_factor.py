@@ -1,11 +1,13 @@
-"""The second factor after the password: TOTP (RFC 6238, ``pyotp``) and
-one-time recovery codes.
+"""The second factor after the password: security keys (WebAuthn, see
+:mod:`intranet.security.keys`), TOTP (RFC 6238, ``pyotp``) and one-time
+recovery codes.
 
 Policy (ini): ``intranet.mfa.required_roles`` names the roles that must pass
-a second factor (a user of such a role with none enrolled cannot log in and
-is told to ask a supervisor); ``intranet.mfa.methods.<role>`` the methods a
-role may use (default ``totp``). A user who has enrolled a factor always uses
-it, required or not.
+a second factor (default ``operator contractor``: the seeds' "USB key"); a
+user of such a role with no usable factor cannot log in and is told to ask a
+supervisor. ``intranet.mfa.methods.<role>`` lists the methods a role may use
+(default: ``webauthn`` for the required roles, ``webauthn totp`` for the
+others). A user who has enrolled a factor always uses it, required or not.
 
 A TOTP code is accepted for the current 30-second step and the one either
 side (clock drift), and never twice: the last accepted step is stored.
@@ -23,31 +25,36 @@ from ..models import RecoveryCode, User
 
 ISSUER = "収納管理イントラネット"
 RECOVERY_CODES = 10
-METHODS = ("totp",)
+METHODS = ("webauthn", "totp")
+DEFAULT_REQUIRED = "operator contractor"
 
 
 def required_roles(settings) -> frozenset[str]:
-    return frozenset(settings.get("intranet.mfa.required_roles", "").split())
+    return frozenset(settings.get("intranet.mfa.required_roles", DEFAULT_REQUIRED).split())
 
 
 def allowed_methods(settings, role: str) -> tuple[str, ...]:
-    value = settings.get(f"intranet.mfa.methods.{role}", " ".join(METHODS))
+    default = "webauthn" if role in required_roles(settings) else " ".join(METHODS)
+    value = settings.get(f"intranet.mfa.methods.{role}", default)
     return tuple(m for m in value.split() if m in METHODS)
 
 
-def enrolled_methods(user: User) -> list[str]:
-    return ["totp"] if user.totp_secret else []
+def enrolled_methods(dbsession, user: User) -> list[str]:
+    from .keys import active_keys
+
+    return (["webauthn"] if active_keys(dbsession, user) else []) + (
+        ["totp"] if user.totp_secret else [])
 
 
-def needed(settings, user: User) -> bool:
+def needed(settings, dbsession, user: User) -> bool:
     """Whether this login must pass a second factor."""
-    return bool(enrolled_methods(user)) or str(user.role) in required_roles(settings)
+    return bool(enrolled_methods(dbsession, user)) or str(user.role) in required_roles(settings)
 
 
-def can_pass(settings, user: User) -> bool:
+def can_pass(settings, dbsession, user: User) -> bool:
     """Whether the user has a factor that counts (else login is refused): for
     a required role, one the role allows; otherwise any enrolled one."""
-    enrolled = enrolled_methods(user)
+    enrolled = enrolled_methods(dbsession, user)
     if str(user.role) in required_roles(settings):
         return any(m in allowed_methods(settings, str(user.role)) for m in enrolled)
     return bool(enrolled)

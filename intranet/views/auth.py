@@ -4,7 +4,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
 from ..resources import Root
-from ..security import second_factor, sessions
+from ..security import keys, second_factor, sessions
 from ..security.authentication import Failure, authenticate, count_failure, succeeded
 from .forms import field, safe_next
 
@@ -40,8 +40,8 @@ def login_submit(request):
 
     result = authenticate(request, login, password)
     settings = request.registry.settings
-    two_step = result.ok and second_factor.needed(settings, result.user)
-    if two_step and not second_factor.can_pass(settings, result.user):
+    two_step = result.ok and second_factor.needed(settings, request.dbsession, result.user)
+    if two_step and not second_factor.can_pass(settings, request.dbsession, result.user):
         request.audit.event("login.failure", "failure", user=result.user, reason="no_second_factor")
         return {**values, "error": "login.no_second_factor"}
     # Never the password; the login id only when it names an account (a
@@ -73,9 +73,11 @@ def _pending(request):
 @view_config(context=Root, name="second-factor", renderer="auth/second_factor.jinja2",
              permission=NO_PERMISSION_REQUIRED, request_method="GET")
 def second_factor_form(request):
-    if _pending(request) is None:
+    pending = _pending(request)
+    if pending is None:
         return HTTPSeeOther(request.resource_path(request.root, "login"))
-    return {"error": None, "next": safe_next(request, request.GET.get("next"))}
+    return {"error": None, "next": safe_next(request, request.GET.get("next")),
+            "methods": second_factor.enrolled_methods(request.dbsession, pending.user)}
 
 
 @view_config(context=Root, name="second-factor", renderer="auth/second_factor.jinja2",
@@ -96,15 +98,58 @@ def second_factor_submit(request):
             return HTTPSeeOther(request.resource_path(request.root, "login", query={"locked": "1"}),
                                 headers=forget(request))
         # 200 so that pyramid_tm commits the failure count.
-        return {"error": "login.second_factor.wrong", "next": next_url}
-    sessions.end(pending, sessions.EndReason.second_factor_done, request.now)
-    succeeded(request, user)
+        return {"error": "login.second_factor.wrong", "next": next_url,
+                "methods": second_factor.enrolled_methods(request.dbsession, user)}
     extra = {}
     if method == "recovery":
         extra["recovery_codes_left"] = second_factor.remaining_recovery_codes(request.dbsession, user)
-    request.audit.event("login.success", user=user, method=method, **extra)
+    return _complete(request, pending, method, next_url, **extra)
+
+
+def _complete(request, pending, method: str, next_url: str, **detail) -> HTTPSeeOther:
+    """The second factor passed: the pending session is replaced by a full one."""
+    user = pending.user
+    sessions.end(pending, sessions.EndReason.second_factor_done, request.now)
+    succeeded(request, user)
+    request.audit.event("login.success", user=user, method=method, **detail)
     headers = remember(request, user.id, user=user, second_factor=method)
     return HTTPSeeOther(next_url, headers=headers)
+
+
+@view_config(context=Root, name="second-factor-options", renderer="json",
+             permission=NO_PERMISSION_REQUIRED, request_method="POST")
+def security_key_options(request):
+    """The WebAuthn challenge for the pending user's keys (fetched by webauthn.js)."""
+    pending = _pending(request)
+    if pending is None:
+        request.response.status = 403
+        return {"error": request.t("login.second_factor.expired")}
+    return {"options": keys.authentication_options(request, pending.user)}
+
+
+@view_config(context=Root, name="second-factor-key", renderer="json",
+             permission=NO_PERMISSION_REQUIRED, request_method="POST")
+def security_key_submit(request):
+    """The key's signed assertion; answers where to go next (JSON)."""
+    pending = _pending(request)
+    if pending is None:
+        request.response.status = 403
+        return {"error": request.t("login.second_factor.expired")}
+    user, next_url = pending.user, safe_next(request, request.POST.get("next"))
+    try:
+        key = keys.authenticate(request, user, request.POST.get("credential"))
+    except keys.KeyProblem as problem:
+        result = count_failure(request, user)
+        request.audit.event("login.failure", "failure", user=user, session_id=pending.id,
+                            reason="security_key")
+        if result.failure == Failure.locked:
+            forget(request)
+            return {"redirect": request.resource_path(request.root, "login", query={"locked": "1"})}
+        return {"error": request.t(problem.key)}  # 200: the failure count is committed
+    redirect = _complete(request, pending, "webauthn", next_url, key=key.id)
+    request.response.headers.extend(
+        (name, value) for name, value in redirect.headers.items() if name == "Set-Cookie")
+    return {"redirect": next_url}
 
 
 @view_config(context=Root, name="logout", permission=NO_PERMISSION_REQUIRED,

@@ -60,7 +60,7 @@ def world(dbsession, password_context, wsgi_app):
                                          created_at=NOW, completed_by=boss.id, completed_at=NOW)
     dbsession.add_all([survey_target, slip, medium, erasure, checklist, checklist_done])
     dbsession.commit()
-    return {"case": case.case_no, "campaign": campaign.id, "target": target.id, "handover": handover.id,
+    return {"boss": boss.id, "case": case.case_no, "campaign": campaign.id, "target": target.id, "handover": handover.id,
             "candidate": candidate.id, "letters": letters.id, "contract": contract.id,
             "batch": batch.id, "survey_target": survey_target.id, "slip": slip.id,
             "checklist": checklist.id, "checklist_done": checklist_done.id}
@@ -95,12 +95,16 @@ WRITES = {
     ("SurveyBatchResource", "assign"): "/survey/batches/{batch}/assign",
     ("SurveyBatchResource", "open"): "/survey/batches/{batch}/open",
     ("SurveyTargetResource", "report"): "/survey/targets/{survey_target}/report",
+    ("UserKeys", "options"): "/admin/keys/{boss}/options",
+    ("UserKeys", "register"): "/admin/keys/{boss}/register",
+    ("UserKeys", "revoke"): "/admin/keys/{boss}/revoke",
     ("CallCenter", "lookup"): "/calls/lookup",  # a search, but of residents by phone: operators only
 }
 #: POST views that change nothing: the case search (terms in the body, not the
 #: URL), signing in and out, the language switch.
 READ_POSTS = {("CaseContainer", ""), ("Root", "login"), ("Root", "logout"), ("Root", "lang"),
-              ("Root", "second-factor")}
+              ("Root", "second-factor"), ("Root", "second-factor-options"),
+              ("Root", "second-factor-key")}
 #: POST views on the user's own account (their second factor), never case data.
 OWN_ACCOUNT = {("Root", "two-factor")}
 #: POST views auditors use: their own records, not case data (確認記録票:
@@ -119,7 +123,7 @@ READS = [
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",
     "/survey/batches/{batch}/", "/survey/targets/{survey_target}/", "/survey/slips/",
     "/survey/media/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
-    "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/audit/checklists/",
+    "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/admin/keys/{boss}/", "/audit/checklists/",
     "/audit/checklists/{checklist}/", "/audit/checklists/{checklist_done}/",
 ]
 #: Forms an auditor may be shown: they change nothing.

@@ -164,7 +164,8 @@ def test_a_bad_confirmation_code_stores_nothing(testapp, dbsession, staff, clock
 @pytest.fixture
 def strict_app(app_settings, wsgi_app):
     """The same database with operators required to pass a second factor."""
-    app = intranet.main({}, **{**app_settings, "intranet.mfa.required_roles": "operator"})
+    app = intranet.main({}, **{**app_settings, "intranet.mfa.required_roles": "operator",
+                               "intranet.mfa.methods.operator": "webauthn totp"})
     app.registry.clock = FrozenClock(dt.datetime(2026, 11, 24, 0, 30))
     yield webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "10.0.0.1"})
     app.registry["db_engine"].dispose()
