@@ -53,6 +53,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.too_long": ("入力が長すぎます。", "The input is too long."),
     "login.session_expired": ("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。",
                               "Your session has ended. Please log in again."),
+    "login.zone": ("この端末の場所からは利用できません。決められた執務場所の端末からログインしてください。",
+                   "Not available from this network. Log in from a terminal at your designated workplace."),
+
+    # network zones (intranet.zones.<role>)
+    "zone.title": ("この端末の場所からは利用できません", "Not available from this network"),
+    "zone.body": ("あなたの役割では、この接続元のネットワークからは利用できません。決められた執務場所の端末から"
+                  "利用してください。このアクセスは記録されています。",
+                  "Your role may not use the intranet from this network. Use a terminal at your "
+                  "designated workplace. This access has been logged."),
 
     # password policy
     "password.too_short": ("パスワードは12文字以上にしてください。", "Use at least 12 characters."),
@@ -264,6 +273,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.event.account.locked": ("アカウントロック", "Account locked"),
     "audit.event.logout": ("ログアウト", "Logout"),
     "audit.event.session.ended": ("セッション終了", "Session ended"),
+    "audit.event.zone.denied": ("接続元ネットワーク外からの利用", "Outside the network zone"),
     "audit.event.audit.archived": ("ログの保存期間経過分を退避", "Log entries archived"),
     "audit.entry.title": ("アクセスログ #{seq}", "Access log entry #{seq}"),
     "audit.entry.cases": ("表示した案件（{count}件）", "Cases disclosed ({count})"),

@@ -42,10 +42,13 @@ def login_submit(request):
                         "success" if result.ok else "failure", user=result.user,
                         **({} if result.ok else {"reason": result.failure}))
     if not result.ok:
-        # 200 so that pyramid_tm commits the failure count.
+        # 200 so that pyramid_tm commits the failure count; a zone refusal
+        # changes nothing and is a 403 (the log's outcome: denied).
         error = {Failure.locked: "login.locked",
-                 Failure.account_invalid: "login.account_invalid"}.get(result.failure,
-                                                                         "login.bad_credentials")
+                 Failure.account_invalid: "login.account_invalid",
+                 Failure.zone: "login.zone"}.get(result.failure, "login.bad_credentials")
+        if result.failure == Failure.zone:
+            request.response.status = 403
         return {**values, "error": error}
 
     headers = remember(request, result.user.id, user=result.user)
