@@ -5,6 +5,7 @@ from pyramid.view import view_config
 
 from ..resources import Root
 from ..security.authentication import Failure, authenticate
+from ..security.throttle import address_throttled
 from .forms import field, safe_next
 
 LOGIN_MAX = 64
@@ -25,6 +26,13 @@ def login_submit(request):
     password = request.POST.get("password", "")
     next_url = safe_next(request, request.POST.get("next"))
     values = {"login": login if login_ok else "", "next": next_url, "notice": None}
+
+    if address_throttled(request):
+        # Before anything about the account is looked up: no oracle, no hash.
+        request.response.status = 429
+        request.audit.outcome = "denied"
+        request.audit.event("login.throttled", "denied")
+        return {**values, "error": "login.throttled"}
 
     if not login_ok or not isinstance(password, str) or len(password) > PASSWORD_MAX:
         request.response.status = 400

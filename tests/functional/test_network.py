@@ -1,4 +1,5 @@
-"""Network zones and trusted proxies, through an app configured with them (the shared test app leaves them off).
+"""Network zones, trusted proxies and login throttling per address, through an
+app configured with them (the shared test app leaves them off).
 
 The access log is shared by every test of a run, all at the same frozen time,
 so each test here uses client addresses of its own.
@@ -20,6 +21,8 @@ NETWORK_SETTINGS = {
     "intranet.zones.operator": "10.20.0.0/24 10.20.1.0/24",
     # auditors and contractors: no setting, unrestricted
     "intranet.trusted_proxies": "10.0.0.5 10.0.0.6",
+    "intranet.login.address_max_failures": "5",
+    "intranet.login.address_window_minutes": "15",
 }
 
 OUTSIDE = "203.0.113.9"
@@ -197,9 +200,81 @@ def test_a_garbage_header_from_a_proxy_falls_back_to_the_proxy(client, people, e
     assert {e.client_addr for e in entries_since(engine, mark)} == {"10.0.0.5"}
 
 
+# ---- throttling per address
+
+
+def test_throttling_starts_at_the_limit_and_tells_nothing_about_accounts(client, people, engine):
+    mark = log_mark(engine)
+    for attempt in range(5):
+        res = login(client("198.51.100.30"), "nobody", f"Wrong-password-{attempt}", status=200)
+        assert "正しくありません" in res.text
+    unknown = login(client("198.51.100.30"), "nobody", status=429)
+    known = login(client("198.51.100.30"), "a1", status=429)  # even the right password
+    for res in (unknown, known):
+        assert "この接続元からのログイン失敗が多いため" in res.text
+        assert COOKIE_NAME not in res.headers.get("Set-Cookie", "")
+    assert unknown.html.select_one("#login-error").text == known.html.select_one("#login-error").text
+    entries = entries_since(engine, mark)
+    assert len(events(entries, "login.failure")) == 5  # refusals are not failures
+    throttled = events(entries, "login.throttled")
+    assert [(e.outcome, e.login, e.client_addr) for e in throttled] == [
+        ("denied", None, "198.51.100.30")] * 2
+    posts = [e for e in entries if e.kind == "request" and e.method == "POST"]
+    assert [(e.status, e.outcome) for e in posts[-2:]] == [(429, "denied")] * 2
+
+
+def test_throttling_is_per_address_and_ends_with_the_window(client, people, clock):
+    for _ in range(5):
+        login(client("198.51.100.40"), "nobody", "Wrong-password-1")
+    login(client("198.51.100.40"), "a1", status=429)
+    assert login(client("198.51.100.41"), "a1").status_code == 303  # another address
+    clock.advance(minutes=14)
+    login(client("198.51.100.40"), "a1", status=429)
+    clock.advance(minutes=1, seconds=1)  # the failures are now more than 15 minutes old
+    assert login(client("198.51.100.40"), "a1").status_code == 303
+
+
+def test_failures_of_every_kind_count_and_zone_refusals_too(client, people):
+    for _ in range(3):
+        login(client("198.51.100.50"), "c1", status=403)         # outside the zone
+    login(client("198.51.100.50"), "nobody", "Wrong-password-1")
+    login(client("198.51.100.50"), "a1", "Wrong-password-1")    # a known account
+    login(client("198.51.100.50"), "a1", status=429)
+
+
+def test_supervisors_see_throttled_addresses_and_failure_counts(client, people, clock):
+    for attempt in range(6):  # the 5th locks the account, the 6th is throttled
+        login(client("198.51.100.60"), "a1", "Wrong-password-1", status=429 if attempt == 5 else 200)
+    boss = client("10.30.0.10")
+    login(boss, "boss")
+    res = boss.get("/admin/users/")
+    section = res.html.select_one("#throttled-addresses")
+    rows = {tr.select("td")[0].text: [td.text for td in tr.select("td")]
+            for tr in section.select("tbody tr")}
+    assert rows["198.51.100.60"][1] == "5"  # the refused 6th attempt is not a failure
+    users = {tr.select("td")[0].text: [td.text.strip() for td in tr.select("td")]
+             for tr in res.html.select("table")[0].select("tbody tr")}
+    assert "ロック中" in users["a1"][5] and users["a1"][6] == "5"
+    assert users["boss"][6] == "0"
+    clock.advance(minutes=16)
+    login(boss, "boss")
+    res = boss.get("/admin/users/")
+    assert "198.51.100.60" not in res.html.select_one("#throttled-addresses").text
+
+
+@pytest.mark.parametrize("role", [Role.operator, Role.contractor])
+def test_others_do_not_see_the_throttled_addresses(client, dbsession, password_context, role):
+    factories.user(dbsession, password_context, role, login="u")
+    dbsession.commit()
+    browser = client("10.20.0.99")
+    login(browser, "u")
+    browser.get("/admin/users/", status=403)
+
+
 @pytest.mark.parametrize("settings", [
     {"intranet.zones.operator": "10.20.0.0/24 10.20.300.0/24"},
     {"intranet.trusted_proxies": "proxy.example"},
+    {"intranet.login.address_window_minutes": "soon"},
 ])
 def test_bad_network_settings_stop_the_app_at_startup(app_settings, settings):
     from pyramid.exceptions import ConfigurationError
