@@ -123,6 +123,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.too_long": ("入力が長すぎます。", "The input is too long."),
     "login.session_expired": ("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。",
                               "Your session has ended. Please log in again."),
+    "login.zone": ("この端末の場所からは利用できません。決められた執務場所の端末からログインしてください。",
+                   "Not available from this network. Log in from a terminal at your designated workplace."),
+    "login.throttled": ("この接続元からのログイン失敗が多いため、しばらくの間ログインを受け付けません。"
+                        "時間をおいて再度お試しいただくか、管理者に連絡してください。",
+                        "Too many failed logins from this address: logins from it are paused for a "
+                        "while. Try again later or contact your supervisor."),
+
+    # network zones (intranet.zones.<role>)
+    "zone.title": ("この端末の場所からは利用できません", "Not available from this network"),
+    "zone.body": ("あなたの役割では、この接続元のネットワークからは利用できません。決められた執務場所の端末から"
+                  "利用してください。このアクセスは記録されています。",
+                  "Your role may not use the intranet from this network. Use a terminal at your "
+                  "designated workplace. This access has been logged."),
 
     # password policy
     "password.too_short": ("パスワードは12文字以上にしてください。", "Use at least 12 characters."),
@@ -269,6 +282,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.users.invalid": ("利用不可", "Not active"),
     "admin.users.locked": ("ロック中（{until}まで）", "Locked until {until}"),
     "admin.users.last_login": ("最終ログイン", "Last login"),
+    "admin.users.failures": ("連続失敗", "Failed logins"),
+    "admin.throttled.title": ("ログインを止めている接続元", "Addresses with logins paused"),
+    "admin.throttled.help": ("直近{minutes}分間にログイン失敗が{max}回以上ある接続元からのログインは、"
+                             "パスワードを確認せずに断っています（アクセスログから集計）。",
+                             "Logins from an address with {max} or more failures in the last {minutes} "
+                             "minutes are refused without checking the password (counted from the access log)."),
+    "admin.throttled.off": ("接続元ごとのログイン制限は無効です。", "Throttling by address is off."),
+    "admin.throttled.none": ("現在、ログインを止めている接続元はありません。", "No address is paused now."),
+    "admin.throttled.addr": ("接続元", "Address"),
+    "admin.throttled.failures": ("失敗回数", "Failures"),
+    "admin.throttled.first": ("最初の失敗", "First failure"),
+    "admin.throttled.last": ("最後の失敗", "Last failure"),
+    "admin.throttled.until": ("解除（遅くとも）", "Resumes at the latest"),
 
     # errors
     "error.forbidden.title": ("アクセスできません", "Access denied"),
@@ -334,6 +360,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.event.account.locked": ("アカウントロック", "Account locked"),
     "audit.event.logout": ("ログアウト", "Logout"),
     "audit.event.session.ended": ("セッション終了", "Session ended"),
+    "audit.event.login.throttled": ("ログイン制限（接続元）", "Login throttled (address)"),
+    "audit.event.zone.denied": ("接続元ネットワーク外からの利用", "Outside the network zone"),
     "audit.event.audit.archived": ("ログの保存期間経過分を退避", "Log entries archived"),
     "audit.entry.title": ("アクセスログ #{seq}", "Access log entry #{seq}"),
     "audit.entry.cases": ("表示した案件（{count}件）", "Cases disclosed ({count})"),

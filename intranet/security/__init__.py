@@ -14,6 +14,8 @@ DENY_BY_DEFAULT = "__no_permission_granted__"
 def includeme(config):
     settings = config.get_settings()
     config.include(".passwords")
+    config.include(".network")
+    config.include(".throttle")
     config.add_request_method(sessions.lookup, "login_session", reify=True)
     policy = SecurityPolicy()
     config.set_security_policy(policy)

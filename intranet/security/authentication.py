@@ -1,4 +1,5 @@
-"""Checking a login id and password, with lockout after repeated failures."""
+"""Checking a login id and password, with lockout after repeated failures
+and the network zone of the account's role."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,6 +14,7 @@ class Failure:
     bad_credentials = "bad_credentials"   # unknown login or wrong password (not told apart)
     locked = "locked"                     # too many failures; wait
     account_invalid = "account_invalid"   # disabled, or outside its validity window
+    zone = "zone"                         # from outside the network zones of its role
 
 
 @dataclass
@@ -28,6 +30,13 @@ class Result:
 
 # Verified when the login id is unknown, so both paths cost one hash.
 _DUMMY_HASH = None
+
+
+def _verify_dummy(context, password: str) -> None:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = context.hash("not-a-password")
+    context.verify(password, _DUMMY_HASH)
 
 
 def count_failure(request, user: User) -> Result:
@@ -51,11 +60,15 @@ def authenticate(request, login: str, password: str) -> Result:
 
     user = request.dbsession.scalar(select(User).where(func.lower(User.login) == login.lower()))
     if user is None:
-        global _DUMMY_HASH
-        if _DUMMY_HASH is None:
-            _DUMMY_HASH = context.hash("not-a-password")
-        context.verify(password, _DUMMY_HASH)
+        _verify_dummy(context, password)
         return Result(None, Failure.bad_credentials)
+
+    if not request.registry.zones.allows(user.role, request.client_addr):
+        # Refused whatever the password, which is not checked (but costs the
+        # same), and not counted against the account: nobody outside the zone
+        # can lock it out or learn whether a password is right.
+        _verify_dummy(context, password)
+        return Result(user, Failure.zone)
 
     if user.locked_until is not None and now < user.locked_until:
         # Still count the attempt, and never check the password while locked.

@@ -1,10 +1,22 @@
 """The Pyramid 2 security policy: identity from the server-side session,
-principals from the user (``User.__principals__``), decisions by ACLHelper."""
+principals from the user (``User.__principals__``), decisions by ACLHelper.
+
+A user working from outside its role's network zones (``request.outside_zone``,
+:mod:`intranet.security.network`) keeps its identity (it is still logged in,
+so there is no login loop) but has no principals beyond ``Everyone``: every
+protected view is denied, with :class:`OutsideZone` as the reason, which the
+forbidden view turns into the zone page.
+"""
 from __future__ import annotations
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.security import Denied
 
 from . import sessions
+
+
+class OutsideZone(Denied):
+    """Denied because the request comes from outside the role's network zones."""
 
 
 class SecurityPolicy:
@@ -28,13 +40,16 @@ class SecurityPolicy:
         user = request.identity
         # sessions.lookup already ended sessions of users outside their
         # validity window, so an identity here is a valid account.
-        if user is not None:
+        if user is not None and not request.outside_zone:
             principals.add(Authenticated)
             principals.update(user.__principals__())
         return principals
 
     def permits(self, request, context, permission):
-        return self.helper.permits(context, request.principals, permission)
+        result = self.helper.permits(context, request.principals, permission)
+        if not result and request.outside_zone:
+            return OutsideZone("%s denied: outside the network zone of the user's role", permission)
+        return result
 
     def remember(self, request, userid, user=None, pending=False, second_factor=None, **kw):
         token = sessions.create(request, user, pending=pending, second_factor=second_factor)

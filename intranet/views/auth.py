@@ -6,6 +6,7 @@ from pyramid.view import view_config
 from ..resources import Root
 from ..security import keys, second_factor, sessions
 from ..security.authentication import Failure, authenticate, count_failure, succeeded
+from ..security.throttle import address_throttled
 from .forms import field, safe_next
 
 LOGIN_MAX = 64
@@ -29,6 +30,13 @@ def login_submit(request):
     next_url = safe_next(request, request.POST.get("next"))
     values = {"login": login if login_ok else "", "next": next_url, "notice": None}
 
+    if address_throttled(request):
+        # Before anything about the account is looked up: no oracle, no hash.
+        request.response.status = 429
+        request.audit.outcome = "denied"
+        request.audit.event("login.throttled", "denied")
+        return {**values, "error": "login.throttled"}
+
     if not login_ok or not isinstance(password, str) or len(password) > PASSWORD_MAX:
         request.response.status = 400
         request.audit.event("login.failure", "failure", reason="too_long")
@@ -50,10 +58,13 @@ def login_submit(request):
     request.audit.event(event, "success" if result.ok else "failure", user=result.user,
                         **({} if result.ok else {"reason": result.failure}))
     if not result.ok:
-        # 200 so that pyramid_tm commits the failure count.
+        # 200 so that pyramid_tm commits the failure count; a zone refusal
+        # changes nothing and is a 403 (the log's outcome: denied).
         error = {Failure.locked: "login.locked",
-                 Failure.account_invalid: "login.account_invalid"}.get(result.failure,
-                                                                         "login.bad_credentials")
+                 Failure.account_invalid: "login.account_invalid",
+                 Failure.zone: "login.zone"}.get(result.failure, "login.bad_credentials")
+        if result.failure == Failure.zone:
+            request.response.status = 403
         return {**values, "error": error}
 
     if two_step:

@@ -30,6 +30,18 @@ def _forbidden_page(request):
                               response=request.response)
 
 
+def _zone_page(request):
+    """The user is logged in but works from outside its role's network zones:
+    every protected view is denied (no principals); say why, and log it."""
+    user = request.identity
+    request.audit.outcome = "denied"
+    request.audit.event("zone.denied", "denied", user=user, role=str(user.role),
+                        zone=request.registry.zones.describe(user.role))
+    request.response.status = 403
+    return render_to_response("errors/zone.jinja2", {}, request=request,
+                              response=request.response)
+
+
 def _case_out_of_reach(request) -> bool:
     """Whether the request is about a case (existing or not) the user may not open."""
     for resource in lineage(request.context):
@@ -40,12 +52,16 @@ def _case_out_of_reach(request) -> bool:
 
 @forbidden_view_config(renderer="errors/forbidden.jinja2")
 def forbidden(request):
-    """Anonymous: to the login page (back here afterwards). Logged in: 403,
-    the same page for a case outside the user's scope and for a case number
-    that does not exist (no existence oracle; the log records which)."""
+    """Anonymous: to the login page (back here afterwards). Outside the
+    network zones of the user's role: 403 with the zone page, not the login
+    page (the user is logged in). Otherwise 403, the same page for a case
+    outside the user's scope and for a case number that does not exist (no
+    existence oracle; the log records which)."""
     if request.identity is None:
         request.audit.outcome = "unauthenticated"
         return _to_login(request)
+    if request.outside_zone:
+        return _zone_page(request)
     missing = isinstance(request.context, MissingCaseResource)
     request.audit.outcome = "not_found" if missing else "denied"
     request.response.status = 403
@@ -69,6 +85,8 @@ def notfound(request):
     request.audit.outcome = "not_found"
     if request.identity is None:
         return _to_login(request)
+    if request.outside_zone:
+        return _zone_page(request)
     if _case_out_of_reach(request):
         request.audit.outcome = "denied"
         return _forbidden_page(request)

@@ -35,7 +35,8 @@ def test_every_computed_key_exists():
                 + [f"tax_type.{t}" for t in TaxType] + [f"contact.{k}" for k in ContactKind]
                 + [f"cases.search.{f}" for f in ("case_no", "name", "phone", "notice_no")]
                 + ["login.bad_credentials", "login.locked", "login.account_invalid",
-                   "login.session_expired"])
+                   "login.session_expired", "login.zone", "login.throttled"]
+                + [f"audit.event.{e}" for e in ("zone.denied", "login.throttled")])
     assert [k for k in computed if k not in MESSAGES] == []
     assert Failure.locked  # the failure codes map to login.* keys in views/auth.py
 
