@@ -30,9 +30,11 @@ class Permission(enum.StrEnum):
 
     # Global actions (checked on the root and containers)
     HomeView = "home:page:view"          # the start page after login
+    OwnSessions = "account:sessions:manage"  # list and end one's own login sessions
     CasesSearch = "cases:list:search"    # case list and search
     UsersView = "admin:users:view"       # the user list with roles and validity
     UsersManage = "admin:users:manage"   # supervisors administer users
+    UsersSessionsManage = "admin:sessions:manage"  # any user's sessions: list, end (remote wipe)
     ContractsView = "admin:contracts:view"      # contracts, their users, erasure records (read)
     ContractsManage = "admin:contracts:manage"  # contracts, their users, remote wipe
     # Field survey
