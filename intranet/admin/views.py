@@ -39,7 +39,7 @@ def user_session_revoke(request):
         raise HTTPBadRequest()
     if session_id not in {s.id for s in sessions.live_sessions(request, user)}:
         raise HTTPNotFound()  # another user's session, or no longer live
-    return end_and_log(request, user, [session_id], "sessions")
+    return end_and_log(request, user, [session_id], "sessions", one=True)
 
 
 @view_config(context=UserResource, name="revoke-all", permission=Permission.UsersSessionsManage,

@@ -50,14 +50,15 @@ def own_sessions(request):
     return {"rows": session_rows(request, request.identity), "ended": ended_count(request)}
 
 
-def end_and_log(request, user, ids: list[int], redirect_to: str) -> HTTPSeeOther:
+def end_and_log(request, user, ids: list[int], redirect_to: str, one: bool = False) -> HTTPSeeOther:
     """End ``user``'s sessions ``ids`` now, log it (``session.revoked``: how
-    many, which one if only one, by whom) and go back to ``redirect_to``."""
+    many, which one if ``one`` was chosen, by whom) and go back to the
+    context's view ``redirect_to``."""
     count = sessions.end_sessions(request.dbsession, user.id, request.now,
                                   sessions.EndReason.revoked, ids=ids) if ids else 0
     if count:
         request.audit.event("session.revoked", user=user,
-                            session_id=ids[0] if len(ids) == 1 else None, sessions=count,
+                            session_id=ids[0] if one else None, sessions=count,
                             by=request.identity.login)
     return HTTPSeeOther(request.resource_path(request.context, redirect_to, query={"ended": count}))
 
@@ -72,7 +73,7 @@ def end_own_session(request):
         raise HTTPBadRequest()  # the current session ends by logging out
     if session_id not in {s.id for s in sessions.live_sessions(request, user)}:
         raise HTTPNotFound()    # someone else's, ended, expired or made up: the same answer
-    return end_and_log(request, user, [session_id], "")
+    return end_and_log(request, user, [session_id], "", one=True)
 
 
 @view_config(context=OwnSessions, name="end-others", permission=Permission.OwnSessions,
