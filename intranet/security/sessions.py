@@ -65,7 +65,7 @@ def parse_limits(value: str) -> dict[str, int]:
     limits = {}
     for item in value.replace(",", " ").split():
         match = _LIMIT.match(item)
-        if match is None or match.group(1) not in Role.__members__:
+        if match is None or match.group(1) not in {str(role) for role in Role}:
             raise ValueError(f"intranet.session.max_per_role: bad entry {item!r} "
                              f"(expected role:count, roles {', '.join(Role)})")
         limits[match.group(1)] = int(match.group(2))
