@@ -295,6 +295,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.throttled.first": ("最初の失敗", "First failure"),
     "admin.throttled.last": ("最後の失敗", "Last failure"),
     "admin.throttled.until": ("解除（遅くとも）", "Resumes at the latest"),
+    "admin.users.sessions": ("ログイン中", "Sessions"),
+    "admin.users.sessions_link": ("{count}件", "{count}"),
+    "admin.sessions.title": ("ログイン中の端末：{login}", "Sessions of {login}"),
+    "admin.sessions.help": ("この利用者のログイン中のセッションです。端末の紛失・盗難や離席時のログインしたままの端末は、"
+                            "ここで終了すると次の操作からログアウトされます（すべてのサーバーで即時）。",
+                            "This user's live sessions. End one (a lost tablet, a PC left logged in) "
+                            "and that device is logged out at its next request, at once on every server."),
+    "admin.sessions.end_all": ("すべての端末のセッションを終了", "End all sessions"),
+
+    # own sessions (ログイン中の端末)
+    "nav.sessions": ("ログイン中の端末", "My sessions"),
+    "nav.sessions.help": ("自分がログインしている端末を確認し、心当たりのない端末や他の端末のログインを終了します。",
+                          "See where you are logged in and end the sessions of other devices."),
+    "sessions.title": ("ログイン中の端末", "My sessions"),
+    "sessions.help": ("あなたのアカウントで現在ログインしている端末です。心当たりのない端末がある場合は終了し、管理者に連絡してください。",
+                      "Where your account is logged in now. End any session you do not recognise "
+                      "and tell your supervisor."),
+    "sessions.started": ("ログイン日時", "Started"),
+    "sessions.last_seen": ("最終操作", "Last seen"),
+    "sessions.client": ("接続元", "Client address"),
+    "sessions.device": ("ブラウザ・端末", "Browser / device"),
+    "sessions.device_unknown": ("不明", "Unknown"),
+    "sessions.this": ("この端末", "This session"),
+    "sessions.end": ("終了", "End"),
+    "sessions.end_others": ("この端末以外をすべて終了", "End all other sessions"),
+    "sessions.ended": ("{count}件のセッションを終了しました。", "{count} session(s) ended."),
+    "sessions.none": ("ログイン中のセッションはありません。", "No live sessions."),
+    "permission.account:sessions:manage": ("自分のログイン中の端末の確認・終了", "See and end one's own sessions"),
+    "permission.admin:sessions:manage": ("利用者のセッションの確認・即時終了（遠隔消去）",
+                                          "See and end any user's sessions (remote wipe)"),
 
     # errors
     "error.forbidden.title": ("アクセスできません", "Access denied"),

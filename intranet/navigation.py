@@ -36,6 +36,8 @@ NAV_ITEMS = [
     NavItem("nav.exports", ("audit",), Permission.InspectionExport, "exports"),
     NavItem("nav.matrix", ("audit",), Permission.MatrixView, "matrix"),
     NavItem("nav.checklists", ("audit", "checklists"), Permission.ChecklistsView),
+    # Every role's own account; last, and not "work" (see has_work).
+    NavItem("nav.sessions", ("sessions",), Permission.OwnSessions),
 ]
 
 
@@ -63,6 +65,10 @@ def navigation(request) -> list[NavLink]:
     return [NavLink(item.label, url, url == best) for item, url in found]
 
 
+#: Entries every user has that are no work of their own.
+ACCOUNT_ITEMS = frozenset({"nav.home", "nav.sessions"})
+
+
 def has_work(request) -> bool:
-    """Whether anything beyond the home page is open to this user."""
-    return len(navigation(request)) > 1
+    """Whether anything beyond the home page and one's own account is open to this user."""
+    return any(link.label not in ACCOUNT_ITEMS for link in navigation(request))

@@ -1,5 +1,5 @@
 """The traversal tree: ``/`` → areas (cases, calls, survey, letters, audit,
-admin, datalink) → containers of rows → one row.
+admin, datalink, sessions) → containers of rows → one row.
 
 Shallow on purpose. Every ACL is derived from the permission matrix (and, for
 cases and targets, from the scopes of intranet.cases.scopes) and ends in
@@ -217,8 +217,15 @@ class AuditArea(Area):
         return AccessLogEntryResource(entry, self)
 
 
-class UserContainer(Area):
+class UserResource(RowResource):
+    """One user (``/admin/users/<id>/``); ``sessions`` lists and ends theirs."""
+
+    attribute = "user"
+
+
+class UserContainer(RowContainer):
     __name__ = "users"
+    model, item = User, UserResource
 
 
 class ContractResource(RowResource):
@@ -409,6 +416,16 @@ class SurveyArea(Area):
                         MediaLedger)
 
 
+# ---------------------------------------------------------------- own account
+
+class OwnSessions(Area):
+    """``/sessions/``: the logged-in user's own sessions (ログイン中の端末).
+    Sessions are named by id in the form, and every query is limited to the
+    user's own rows, so no id reaches someone else's session."""
+
+    __name__ = "sessions"
+
+
 # ---------------------------------------------------------------- the root
 
 class Root(Resource):
@@ -417,7 +434,7 @@ class Root(Resource):
     __name__ = ""
     __parent__ = None
     children_classes = (CaseContainer, AdminArea, AuditArea, CallCenter, LetterContainer,
-                        SurveyArea, DataLinkArea)
+                        SurveyArea, DataLinkArea, OwnSessions)
 
     def __init__(self, request):
         self._request = request

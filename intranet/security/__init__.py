@@ -17,6 +17,8 @@ def includeme(config):
     config.include(".network")
     config.include(".throttle")
     config.add_request_method(sessions.lookup, "login_session", reify=True)
+    # Parsed once: a malformed limit stops the application from starting.
+    config.registry.session_limits = sessions.max_per_role(settings)
     policy = SecurityPolicy()
     config.set_security_policy(policy)
     config.add_request_method(policy.principals, "principals", reify=True)

@@ -137,6 +137,11 @@ ROLE_SURVEY_ACTIONS: dict[Role, frozenset[P]] = {
     Role.contractor: frozenset({P.SurveyTargetView, P.SurveyReport}),
 }
 
+# Everyone who logs in sees and ends their own sessions (ログイン中の端末):
+# their own account, no case data.
+for _role in ROLE_ACTIONS:
+    ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | {P.OwnSessions}
+
 # The late-charge calculator goes with the payment facet.
 for _role, _facets in ROLE_FACETS.items():
     if Facet.payment in _facets:
@@ -159,10 +164,12 @@ TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN = frozenset({Role.operator})
 
 #: Extra actions of collectors flagged as supervisors (principal ``supervisor``);
 #: they supervise and inspect the contractors, so they also read the log, sign
-#: its reviews and keep inspection checklists.
+#: its reviews and keep inspection checklists, and they list and end any
+#: user's sessions (remote wipe of a lost tablet or a PC left logged in).
 SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
-    P.UsersView, P.UsersManage, P.SecurityKeysManage, P.ContractsView, P.ContractsManage,
-    P.MatrixView, P.AuditLogView, P.ActivityView, P.LogReviewSign, P.ChecklistsView, P.ChecklistsRecord})
+    P.UsersView, P.UsersManage, P.UsersSessionsManage, P.SecurityKeysManage, P.ContractsView,
+    P.ContractsManage, P.MatrixView, P.AuditLogView, P.ActivityView, P.LogReviewSign,
+    P.ChecklistsView, P.ChecklistsRecord})
 
 
 def role_principal(role: Role) -> str:

@@ -31,10 +31,12 @@ class Permission(enum.StrEnum):
     # Global actions (checked on the root and containers)
     OwnSecondFactor = "account:second_factor:manage"  # enrol one's own TOTP, recovery codes
     HomeView = "home:page:view"          # the start page after login
+    OwnSessions = "account:sessions:manage"  # list and end one's own login sessions
     CasesSearch = "cases:list:search"    # case list and search
     UsersView = "admin:users:view"       # the user list with roles and validity
     UsersManage = "admin:users:manage"   # supervisors administer users
     SecurityKeysManage = "admin:keys:manage"  # register (in person) and revoke users' security keys
+    UsersSessionsManage = "admin:sessions:manage"  # any user's sessions: list, end (remote wipe)
     ContractsView = "admin:contracts:view"      # contracts, their users, erasure records (read)
     ContractsManage = "admin:contracts:manage"  # contracts, their users, remote wipe
     # Field survey

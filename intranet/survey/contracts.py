@@ -1,15 +1,13 @@
 """Contracts and their users: the contract period is each user's validity
 window, users may need a recorded privacy training (従事者教育) before they
 are activated, and a collector can end all of a user's sessions at once
-(remote wipe of a tablet's access)."""
+(remote wipe of a tablet's access, :func:`intranet.security.sessions.revoke_sessions`)."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import update
-
-from ..models import LoginSession, Role
-from ..security.sessions import EndReason
+from ..models import Role
+from ..security.sessions import revoke_sessions
 
 
 class ContractError(ValueError):
@@ -38,15 +36,6 @@ def sync_users(contract) -> None:
     start, end = contract.window()
     for user in contract.users:
         user.valid_from, user.valid_until = start, end
-
-
-def revoke_sessions(dbsession, user, now: dt.datetime) -> int:
-    """End every open session of ``user`` at once; returns how many."""
-    result = dbsession.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
-        .values(ended_at=now, end_reason=EndReason.revoked))
-    return result.rowcount
 
 
 CERTIFICATE_MAX = 10 * 1024 * 1024

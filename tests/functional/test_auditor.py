@@ -4,6 +4,7 @@ form that changes data."""
 import datetime as dt
 
 import pytest
+import webtest
 
 import intranet
 from intranet.models import (
@@ -99,20 +100,31 @@ WRITES = {
     ("UserKeys", "register"): "/admin/keys/{boss}/register",
     ("UserKeys", "revoke"): "/admin/keys/{boss}/revoke",
     ("CallCenter", "lookup"): "/calls/lookup",  # a search, but of residents by phone: operators only
+    # Ending another user's sessions (remote wipe) is for supervisors only.
+    ("UserResource", "revoke"): "/admin/users/{boss}/revoke",
+    ("UserResource", "revoke-all"): "/admin/users/{boss}/revoke-all",
 }
 #: POST views that change nothing: the case search (terms in the body, not the
 #: URL), signing in and out, the language switch.
 READ_POSTS = {("CaseContainer", ""), ("Root", "login"), ("Root", "logout"), ("Root", "lang"),
               ("Root", "second-factor"), ("Root", "second-factor-options"),
               ("Root", "second-factor-key")}
-#: POST views on the user's own account (their second factor), never case data.
-OWN_ACCOUNT = {("Root", "two-factor")}
 #: POST views auditors use: their own records, not case data (確認記録票:
 #: start, save, complete; the monthly log review's sign-off).
 AUDIT_RECORDS = {
     ("ChecklistContainer", ""): "/audit/checklists/",
     ("ChecklistResource", ""): "/audit/checklists/{checklist}/",
     ("ReviewMonth", ""): "/audit/reviews/2026-10",
+}
+
+#: POST views on the user's own account, which every role uses: their second
+#: factor (/two-factor) and ending one's
+#: own other sessions (ログイン中の端末) changes no case data and nothing an
+#: inspection relies on (the ending is itself in the access log).
+OWN_ACCOUNT = {
+    ("Root", "two-factor"): "/two-factor",
+    ("OwnSessions", "end"): "/sessions/end",
+    ("OwnSessions", "end-others"): "/sessions/end-others",
 }
 
 #: Every page an auditor reads.
@@ -123,11 +135,13 @@ READS = [
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",
     "/survey/batches/{batch}/", "/survey/targets/{survey_target}/", "/survey/slips/",
     "/survey/media/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
-    "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/admin/keys/{boss}/", "/audit/checklists/",
-    "/audit/checklists/{checklist}/", "/audit/checklists/{checklist_done}/",
+    "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/admin/keys/{boss}/",
+    "/audit/checklists/", "/audit/checklists/{checklist}/", "/audit/checklists/{checklist_done}/",
+    "/sessions/",
 ]
-#: Forms an auditor may be shown: they change nothing.
-HARMLESS_ACTIONS = {"/logout", "/lang", "/cases/"}
+#: Forms an auditor may be shown: they change no case data (the own-account
+#: forms end the auditor's own other sessions, see OWN_ACCOUNT).
+HARMLESS_ACTIONS = {"/logout", "/lang", "/cases/", *OWN_ACCOUNT.values()}
 #: Pages that also offer an auditor the form of their own records, and only
 #: that one (a completed checklist offers none).
 AUDIT_RECORD_FORMS = {url: {url} for url in AUDIT_RECORDS.values()}
@@ -143,8 +157,9 @@ def _post_views(app_settings):
 
 
 def test_every_post_view_is_listed_as_a_write_or_a_read(app_settings):
-    assert set(_post_views(app_settings)) == set(WRITES) | READ_POSTS | set(AUDIT_RECORDS) | OWN_ACCOUNT
-    assert not set(WRITES) & set(AUDIT_RECORDS)
+    assert set(_post_views(app_settings)) == (set(WRITES) | READ_POSTS | set(AUDIT_RECORDS)
+                                              | set(OWN_ACCOUNT))
+    assert not set(WRITES) & (set(AUDIT_RECORDS) | set(OWN_ACCOUNT))
 
 
 @pytest.mark.parametrize("where", sorted(WRITES), ids=lambda w: "/".join(filter(None, w)))
@@ -162,7 +177,19 @@ def test_auditors_may_post_their_own_records(testapp, world, where):
     testapp.post(AUDIT_RECORDS[where].format(**world), {"csrf_token": token}, status=400)
 
 
+def test_auditors_end_only_their_own_sessions(testapp, world):
+    """Allowed, not forbidden: no session named is a bad request, ending all
+    others (none here) ends nothing."""
+    login(testapp, "audit")
+    token = csrf_token(testapp, "/")
+    testapp.post(OWN_ACCOUNT[("OwnSessions", "end")], {"csrf_token": token}, status=400)
+    res = testapp.post(OWN_ACCOUNT[("OwnSessions", "end-others")], {"csrf_token": token}, status=303)
+    assert res.location.endswith("/sessions/?ended=0")
+
+
 def test_auditors_read_every_page_and_are_offered_no_change(testapp, world):
+    # A second browser, so that the own-sessions page shows its forms too.
+    login(webtest.TestApp(testapp.app, extra_environ={"REMOTE_ADDR": "10.0.0.2"}), "audit")
     login(testapp, "audit")
     for url in READS:
         res = testapp.get(url.format(**world), status=200)

@@ -126,7 +126,7 @@ def test_contractor_has_no_case_list(testapp, dbsession, password_context):
     testapp.get("/cases/", status=403)
     home = testapp.get("/")
     assert "案件検索" not in home.text
-    assert [a.text for a in home.html.select("nav.main-nav a")] == ["ホーム", "調査対象", "受け渡し票"]
+    assert [a.text for a in home.html.select("nav.main-nav a")] == ["ホーム", "調査対象", "受け渡し票", "ログイン中の端末"]
 
 
 def test_english_case_page(collector, dbsession):

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from ...models import Contract, ErasureRecord, Organisation, OrganisationKind, Role, User
 from ...resources import ContractContainer, ContractResource
 from ...security.permissions import Permission
+from ...security.sessions import revoke_sessions
 from ...views.forms import posted_row
 from ..contracts import (
-    CERTIFICATE_MAX, ContractError, certificate, erase, link_user, revoke_sessions, sync_users,
+    CERTIFICATE_MAX, ContractError, certificate, erase, link_user, sync_users,
 )
 
 TEXT_MAX = 2000
