@@ -5,7 +5,7 @@ import csv
 import datetime as dt
 import io
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from intranet.datalink.formats import BY_NAME, FILES
 from intranet.datalink.parsing import parse_datetime
@@ -63,8 +63,16 @@ def test_what_is_written_in_the_conventions_reads_back(rows, encoding, newline, 
         starts.append(out.getvalue().count("\n") + 1)
         writer.writerow(["" if row[c] is None else _written(row[c], date_style) if c == "occurred_at"
                          else row[c] for c in columns])
+    raw = out.getvalue().encode(encoding)
+    if encoding == "cp932":
+        # A short CP932 text can also be valid UTF-8 ('﨑Ⅱ' is b'\xed\x95\x87U'):
+        # detection then reads UTF-8, as documented; such files name --encoding.
+        try:
+            assume(raw.decode("utf-8") == out.getvalue())  # only ASCII reads the same
+        except UnicodeDecodeError:
+            pass
     report = Report()
-    records = read(CONTACTS, out.getvalue().encode(encoding), report)
+    records = read(CONTACTS, raw, report)
     assert report.ok, [str(p) for p in report.problems]
     assert [r.pop("_line") for r in records] == starts
     if date_style == 1:  # written without seconds
