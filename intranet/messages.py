@@ -40,7 +40,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "Your role requires a second factor, and none is registered. Ask your supervisor to register one."),
     "login.locked_notice": ("確認コードの誤りが続いたため、このアカウントは一時的にロックされました。",
                             "Too many wrong codes: the account is locked for a while."),
-    "login.second_factor.title": ("確認コード", "Verification code"),
+    "login.second_factor.title": ("本人確認（2段階目）", "Second step"),
     "login.second_factor.help": ("認証アプリに表示される6桁のコード、または回復コードを入力してください。",
                                  "Enter the 6-digit code from your authenticator app, or a recovery code."),
     "login.second_factor.code": ("コード", "Code"),

@@ -1,0 +1,118 @@
+"""End-to-end tests in a real browser: the app served by waitress on a free
+loopback port over a fresh SQLite database, driven by Playwright in Debian's
+headless Chromium (no browser download: ``/usr/bin/chromium``). Without
+Chromium or Playwright the tests skip with the reason, unless
+INTRANET_REQUIRE_BROWSER=1 (set by .ci/run, which installs Chromium).
+
+Screenshots of the key screens go to ``test-output/screenshots/<test>/``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_SETTINGS, _migrate
+
+REQUIRE_BROWSER = os.environ.get("INTRANET_REQUIRE_BROWSER") == "1"
+CHROMIUM = os.environ.get("INTRANET_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("INTRANET_TEST_OUTPUT", "test-output")) / "screenshots"
+#: The machine has no outside network: keep Chromium from trying.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 768, "height": 1024}
+
+
+def _missing() -> str | None:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (make install-test)"
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        return f"{CHROMIUM} not found (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    problem = _missing()
+    if problem:
+        if REQUIRE_BROWSER:
+            pytest.fail(f"INTRANET_REQUIRE_BROWSER=1 but {problem}")
+        pytest.skip(f"end-to-end tests need Chromium: {problem}; set INTRANET_REQUIRE_BROWSER=1 "
+                    "to make this an error")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def served(chromium, tmp_path_factory):
+    """The app on http://localhost:<port> over a fresh SQLite database, with
+    the production policy for second factors (operators need a key)."""
+    from waitress.server import create_server
+
+    import intranet
+
+    path = tmp_path_factory.mktemp("e2e") / "e2e.sqlite"
+    settings = {**TEST_SETTINGS, "sqlalchemy.url": f"sqlite:///{path}"}
+    settings.pop("intranet.mfa.required_roles")  # the default: operator contractor
+    _migrate(settings)
+    app = intranet.main({}, **settings)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    origin = f"http://localhost:{server.effective_port}"
+    app.registry.settings["intranet.webauthn.origin"] = origin
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield app, origin
+    server.close()
+    app.registry["db_engine"].dispose()
+
+
+@pytest.fixture
+def context(chromium, request):
+    """A fresh browser profile per test (1280×800 unless the test says otherwise)."""
+    marker = request.node.get_closest_marker("viewport")
+    ctx = chromium.new_context(viewport=marker.args[0] if marker else DESKTOP, locale="ja-JP",
+                               accept_downloads=True)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+@pytest.fixture
+def shot(request):
+    """``shot(page, "name")`` saves a full-page screenshot of a key screen."""
+    folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def log_in(page, origin: str, login: str, password: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{origin}/login")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("#login-form button[type=submit]")
