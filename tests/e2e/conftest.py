@@ -22,7 +22,7 @@ REQUIRE_BROWSER = os.environ.get("INTRANET_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("INTRANET_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("INTRANET_TEST_OUTPUT", "test-output")) / "screenshots"
 #: The machine has no outside network: keep Chromium from trying.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+CHROMIUM_ARGS = ["--lang=ja-JP", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
