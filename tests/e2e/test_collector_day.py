@@ -1,0 +1,61 @@
+"""A collector's day in a real browser: import the delinquency system's files,
+create a call campaign over the imported cases, and a field-survey batch."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from intranet.models import Contract, OrganisationKind, Role
+from tests import factories
+from tests.e2e.conftest import log_in
+
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
+
+
+@pytest.fixture(scope="module")
+def people(served):
+    app, _ = served
+    session = app.registry["dbsession_factory"]()
+    context = app.registry.password_context
+    boss = factories.user(session, context, Role.collector, login="tanaka", is_supervisor=True)
+    survey_org = factories.organisation(session, OrganisationKind.contractor)
+    session.add(Contract(organisation_id=survey_org.id, name="転出者現地調査", purpose="居住確認",
+                         starts_on=dt.date(2026, 4, 1), ends_on=dt.date(2027, 3, 31),
+                         manager_name="責任 者", handler_names="取扱 者", created_by=boss.id,
+                         created_at=dt.datetime(2026, 4, 1)))
+    session.commit()
+    session.close()
+
+
+def test_a_collector_imports_data_and_starts_a_campaign_and_a_survey(served, page, people, shot):
+    _, origin = served
+    log_in(page, origin, "tanaka", factories.PASSWORD)
+
+    page.goto(f"{origin}/datalink/")
+    page.set_input_files("#files", sorted(str(p) for p in SAMPLES.glob("*.csv")))
+    page.uncheck("input[name=dry_run]")
+    with page.expect_navigation():
+        page.click("#import-form button[type=submit]")
+    assert page.locator("#imported").is_visible(), page.inner_text("main")[:500]
+    shot(page, "01-imported")
+
+    page.click("nav >> text=納付案内計画")
+    page.click("a[href$='/calls/campaigns/new']")
+    page.fill("#name", "12月 現年度催告")
+    page.fill("#starts_on", "2026-11-01")
+    page.fill("#ends_on", "2026-12-31")
+    shot(page, "02-campaign-form")
+    with page.expect_navigation():
+        page.click("#campaign-form button[type=submit]")
+    assert int(page.inner_text("#campaign-cases")) > 0
+    shot(page, "03-campaign")
+
+    page.click("nav >> text=現地調査")
+    page.fill("#b-name", "第1回 転出者調査")
+    page.fill("#b-deadline", "2027-01-31")
+    with page.expect_navigation():
+        page.click("#batch-form button[type=submit]")
+    assert "第1回 転出者調査" in page.inner_text("main")
+    shot(page, "04-survey-batch")
