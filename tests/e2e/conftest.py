@@ -8,6 +8,7 @@ Screenshots of the key screens go to ``test-output/screenshots/<test>/``.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_SETTINGS, _migrate
+from tests.conftest import TEST_SETTINGS, FrozenClock, _migrate
 
 REQUIRE_BROWSER = os.environ.get("INTRANET_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("INTRANET_CHROMIUM", "/usr/bin/chromium")
@@ -51,6 +52,12 @@ def chromium():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=CHROMIUM_ARGS)
+        # The first Japanese text a fresh machine renders builds the font
+        # caches (seconds): do it before any test's timeouts run.
+        warm = browser.new_page()
+        warm.set_content("<p>納税課 収納管理イントラネット</p>")
+        warm.screenshot()
+        warm.close()
         yield browser
         browser.close()
 
@@ -68,6 +75,8 @@ def served(chromium, tmp_path_factory):
     settings.pop("intranet.mfa.required_roles")  # the default: operator contractor
     _migrate(settings)
     app = intranet.main({}, **settings)
+    # A Tuesday, 10:00 JST: calling hours, an office day.
+    app.registry.clock = FrozenClock(dt.datetime(2026, 11, 24, 1, 0))
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     origin = f"http://localhost:{server.effective_port}"
     app.registry.settings["intranet.webauthn.origin"] = origin
@@ -91,7 +100,7 @@ def context(chromium, request):
 @pytest.fixture
 def page(context):
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(20_000)
     return page
 
 
@@ -116,3 +125,29 @@ def log_in(page, origin: str, login: str, password: str) -> None:
     page.fill("#password", password)
     with page.expect_navigation():
         page.click("#login-form button[type=submit]")
+
+
+def usb_key(page) -> None:
+    """Plug a (virtual) FIDO2 USB key into this browser (Chromium's DevTools
+    WebAuthn domain); it answers by itself, as if touched."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "usb", "hasResidentKey": False,
+        "hasUserVerification": False, "automaticPresenceSimulation": True}})
+
+
+def register_key(page, origin: str, supervisor: str, password: str, user_id: int, label: str) -> None:
+    """A supervisor registers the key plugged into this browser for ``user_id``."""
+    log_in(page, origin, supervisor, password)
+    page.goto(f"{origin}/admin/keys/{user_id}/")
+    page.fill("#key-label", label)
+    page.click("#key-register-button")
+    page.wait_for_selector(f"#key-list tr[data-key] >> text={label}")
+
+
+def log_in_with_key(page, origin: str, login: str, password: str) -> None:
+    log_in(page, origin, login, password)
+    page.wait_for_url("**/second-factor**")
+    page.click("#security-key-button")
+    page.wait_for_url(lambda url: "/second-factor" not in url)

@@ -8,7 +8,7 @@ import pytest
 
 from intranet.models import Role, SecurityKey
 from tests import factories
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, usb_key
 
 
 @pytest.fixture(scope="module")
@@ -24,15 +24,6 @@ def people(served):
     data = {"boss": boss.id, "op": op.id, "case": case.case_no}
     session.close()
     return data
-
-
-def usb_key(page) -> None:
-    """Plug a (virtual) FIDO2 USB key into this browser; it answers by itself."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "usb", "hasResidentKey": False,
-        "hasUserVerification": False, "automaticPresenceSimulation": True}})
 
 
 def test_a_supervisor_registers_a_key_and_the_operator_logs_in_with_it(served, page, people, shot):

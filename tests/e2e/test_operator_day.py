@@ -1,0 +1,94 @@
+"""An operator's day in a real browser, by keyboard where the work is
+repetitive: log in with the key, take the next call, record a promise, hand a
+case over to staff, look up an incoming caller and reissue a payment slip
+(the PDF downloads)."""
+from __future__ import annotations
+
+import pytest
+import webtest
+
+from intranet.models import Handover, Promise, Role
+from tests import factories
+from tests.e2e.conftest import log_in_with_key, register_key, usb_key
+from tests.helpers import csrf_token, login
+
+CAMPAIGN = {"name": "11月 現年度 納付案内", "starts_on": "2026-11-24", "ends_on": "2026-12-25",
+            "weekday_start": "09:00", "weekday_end": "20:00", "saturday_start": "", "saturday_end": "",
+            "max_attempts": "6", "min_interval_minutes": "240", "daily_limit": "2", "weekly_limit": "5",
+            "tax_type": "", "fiscal_year": "", "delinquency": "any", "category": "", "balance_min": "",
+            "balance_max": "", "phone": "any"}
+
+
+@pytest.fixture(scope="module")
+def people(served):
+    app, _ = served
+    session = app.registry["dbsession_factory"]()
+    context = app.registry.password_context
+    boss = factories.user(session, context, Role.collector, login="boss", is_supervisor=True)
+    op = factories.user(session, context, Role.operator, login="op1")
+    for name, phone, amount in (("大口 一郎", "03-1111-0001", 90000), ("少額 三郎", "03-1111-0003", 5000),
+                                ("相談 四郎", "03-1111-0004", 40000)):
+        factories.owed_case(session, name=name, phone=phone, amount=amount)
+    session.commit()
+    data = {"boss": boss.id, "op": op.id}
+    session.close()
+    # The collector's part (tested in test_collector_day): an active campaign.
+    staff = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    login(staff, "boss")
+    res = staff.post("/calls/campaigns/new", {**CAMPAIGN, "csrf_token": csrf_token(staff, "/calls/campaigns/new")})
+    path = res.location.split("localhost", 1)[-1].rstrip("/") + "/"
+    staff.post(path + "activate", {"csrf_token": csrf_token(staff, path)}, status=303)
+    return data
+
+
+def test_an_operator_works_the_queue_by_keyboard(served, page, people, shot):
+    app, origin = served
+    usb_key(page)
+    register_key(page, origin, "boss", factories.PASSWORD, people["op"], "KEY-OP1")
+    log_in_with_key(page, origin, "op1", factories.PASSWORD)
+
+    page.goto(f"{origin}/calls/")
+    shot(page, "01-desk")
+    assert page.evaluate("document.activeElement.id") == "next-call"  # Enter takes the next call
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/calls/targets/" in page.url
+    shot(page, "02-call")
+
+    page.focus("input[name=disposition][value=promise]")
+    page.keyboard.press("Space")
+    page.focus("#promise_amount")
+    page.keyboard.type("30000")
+    page.focus("#promise_on")
+    page.keyboard.type("12102026")  # the date field takes the digits in the locale's order
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    shot(page, "03-after-promise")
+    session = app.registry["dbsession_factory"]()
+    assert session.query(Promise).count() == 1
+    session.close()
+
+    page.goto(f"{origin}/calls/")
+    with page.expect_navigation():
+        page.click("#next-call")
+    page.check("input[name=disposition][value=consultation]")
+    page.fill("#handover_reason", "分納の相談を希望。担当職員から折り返し。")
+    with page.expect_navigation():
+        page.click("#result-form button[type=submit]")
+    session = app.registry["dbsession_factory"]()
+    assert session.query(Handover).count() == 1
+    session.close()
+
+    page.goto(f"{origin}/calls/lookup")
+    page.fill("#l-phone", "0311110003")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    shot(page, "04-lookup")
+    with page.expect_navigation():
+        page.click("table.data tbody a")
+    with page.expect_navigation():
+        page.click("a.button[href$='/slip']")
+    shot(page, "05-slip-form")
+    with page.expect_download() as download:
+        page.click("#slip-form button[type=submit]")
+    assert download.value.suggested_filename.endswith(".pdf")
