@@ -151,3 +151,12 @@ def log_in_with_key(page, origin: str, login: str, password: str) -> None:
     page.wait_for_url("**/second-factor**")
     page.click("#security-key-button")
     page.wait_for_url(lambda url: "/second-factor" not in url)
+
+
+def violations(page) -> list[str]:
+    """Serious and critical axe-core findings on the page as it stands."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]

@@ -12,7 +12,7 @@ from PIL import Image
 
 from intranet.models import Contract, Residency, Role, SurveyPhoto, SurveyReport
 from tests import factories
-from tests.e2e.conftest import TABLET, log_in_with_key, register_key, usb_key
+from tests.e2e.conftest import TABLET, log_in_with_key, register_key, usb_key, violations
 from tests.helpers import csrf_token, login
 
 
@@ -69,6 +69,7 @@ def test_an_investigator_reports_on_a_tablet_and_is_locked_when_idle(served, pag
 
     page.goto(f"{origin}/survey/")
     shot(page, "01-my-targets")
+    assert violations(page) == []
     assert "大阪府" in page.inner_text("main") and "北海道" not in page.inner_text("main")
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]  # no sideways scroll
     for case_no in (people["theirs"], people["mine"]):   # investigators never open case pages
@@ -84,6 +85,7 @@ def test_an_investigator_reports_on_a_tablet_and_is_locked_when_idle(served, pag
     page.set_input_files("#photos", str(photo(tmp_path)))
     page.fill("#memo", "在宅。表札あり。")
     shot(page, "02-report-form")
+    assert violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
     with page.expect_navigation():
         page.click("#report-form button[type=submit]")

@@ -9,7 +9,7 @@ import webtest
 
 from intranet.models import Handover, Promise, Role
 from tests import factories
-from tests.e2e.conftest import log_in_with_key, register_key, usb_key
+from tests.e2e.conftest import log_in_with_key, register_key, usb_key, violations
 from tests.helpers import csrf_token, login
 
 CAMPAIGN = {"name": "11月 現年度 納付案内", "starts_on": "2026-11-24", "ends_on": "2026-12-25",
@@ -49,11 +49,13 @@ def test_an_operator_works_the_queue_by_keyboard(served, page, people, shot):
 
     page.goto(f"{origin}/calls/")
     shot(page, "01-desk")
+    assert violations(page) == []
     assert page.evaluate("document.activeElement.id") == "next-call"  # Enter takes the next call
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "/calls/targets/" in page.url
     shot(page, "02-call")
+    assert violations(page) == []
 
     page.focus("input[name=disposition][value=promise]")
     page.keyboard.press("Space")

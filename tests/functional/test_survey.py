@@ -72,7 +72,7 @@ def test_an_investigator_sees_only_own_targets_and_only_the_identity_facet(testa
         if facet != Facet.identity:
             for page in (mine, target):
                 assert sentinel not in page.text, facet
-    assert "watermark" in shown and "k1" in target.html.select_one(".watermark").text
+    assert "watermark" in shown and "k1" in target.html.select_one(".watermark")["data-mark"]
     # another investigator's target: denied and logged; the case page: denied
     other = dbsession.scalars(sa.select(SurveyTarget).where(
         SurveyTarget.case_id == survey["other"].id)).one()  # (the sentinel's old batch is closed)
