@@ -46,18 +46,23 @@ def enrolled_methods(dbsession, user: User) -> list[str]:
         ["totp"] if user.totp_secret else [])
 
 
-def needed(settings, dbsession, user: User) -> bool:
-    """Whether this login must pass a second factor."""
-    return bool(enrolled_methods(dbsession, user)) or str(user.role) in required_roles(settings)
+class Step:
+    """What follows a correct password."""
+
+    done = "done"            # no second factor: logged in
+    second = "second"        # a second factor, on the pending session
+    refused = "refused"      # the role requires a factor the user does not have
 
 
-def can_pass(settings, dbsession, user: User) -> bool:
-    """Whether the user has a factor that counts (else login is refused): for
-    a required role, one the role allows; otherwise any enrolled one."""
+def after_password(settings, dbsession, user: User) -> str:
+    """A user with an enrolled factor always uses it; a required role must
+    have one the role allows, else the login is refused."""
     enrolled = enrolled_methods(dbsession, user)
-    if str(user.role) in required_roles(settings):
-        return any(m in allowed_methods(settings, str(user.role)) for m in enrolled)
-    return bool(enrolled)
+    role = str(user.role)
+    if role in required_roles(settings):
+        allowed = allowed_methods(settings, role)
+        return Step.second if any(m in allowed for m in enrolled) else Step.refused
+    return Step.second if enrolled else Step.done
 
 
 # ------------------------------------------------------------------ TOTP

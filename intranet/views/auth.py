@@ -47,11 +47,12 @@ def login_submit(request):
         return {**values, "error": "login.required"}
 
     result = authenticate(request, login, password)
-    settings = request.registry.settings
-    two_step = result.ok and second_factor.needed(settings, request.dbsession, result.user)
-    if two_step and not second_factor.can_pass(settings, request.dbsession, result.user):
+    step = (second_factor.after_password(request.registry.settings, request.dbsession, result.user)
+            if result.ok else None)
+    if step == second_factor.Step.refused:
         request.audit.event("login.failure", "failure", user=result.user, reason="no_second_factor")
         return {**values, "error": "login.no_second_factor"}
+    two_step = step == second_factor.Step.second
     # Never the password; the login id only when it names an account (a
     # mistyped password in the login field must not land in the log).
     event = "login.password" if two_step else "login.success" if result.ok else "login.failure"
@@ -79,6 +80,12 @@ def login_submit(request):
 def _pending(request):
     login_session = request.login_session
     return login_session if login_session is not None and login_session.pending else None
+
+
+def _expired(request) -> dict:
+    """The JSON answer of the key step when there is no pending session."""
+    request.response.status = 403
+    return {"error": request.t("login.second_factor.expired")}
 
 
 @view_config(context=Root, name="second-factor", renderer="auth/second_factor.jinja2",
@@ -133,8 +140,7 @@ def security_key_options(request):
     """The WebAuthn challenge for the pending user's keys (fetched by webauthn.js)."""
     pending = _pending(request)
     if pending is None:
-        request.response.status = 403
-        return {"error": request.t("login.second_factor.expired")}
+        return _expired(request)
     return {"options": keys.authentication_options(request, pending.user)}
 
 
@@ -144,8 +150,7 @@ def security_key_submit(request):
     """The key's signed assertion; answers where to go next (JSON)."""
     pending = _pending(request)
     if pending is None:
-        request.response.status = 403
-        return {"error": request.t("login.second_factor.expired")}
+        return _expired(request)
     user, next_url = pending.user, safe_next(request, request.POST.get("next"))
     try:
         key = keys.authenticate(request, user, request.POST.get("credential"))
