@@ -1,9 +1,15 @@
 """The traversal tree: ``/`` → areas (cases, calls, survey, letters, audit,
 admin, datalink, sessions) → containers of rows → one row.
 
-Shallow on purpose. Every ACL is derived from the permission matrix (and, for
-cases and targets, from the scopes of intranet.cases.scopes) and ends in
-``DENY_ALL``; resources without an ACL inherit the root's.
+Shallow on purpose. Every ACL is derived from the permission matrix and ends
+in ``DENY_ALL``; resources without an ACL inherit the root's. A case's ACL
+follows its scope (intranet.cases.scopes); every object that carries case
+data (:class:`CaseBoundResource`) takes its ACL from the cases it carries,
+so no view decides visibility by itself.
+
+Every resource names the permission needed to see it (``view_permission``):
+a well-formed id with no row behind it is a :class:`MissingRow`, denied
+exactly like an existing row out of reach, so ids are no existence oracle.
 """
 from __future__ import annotations
 
@@ -11,16 +17,17 @@ import datetime as dt
 import re
 
 from pyramid.authorization import DENY_ALL, Allow
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from .cases.scopes import case_grants, roles_reaching_every_case
+from .cases.scopes import case_grants, case_reach, roles_reaching_every_case
 from .models import (
-    AccessLogEntry, CallCampaign, CallTarget, CampaignStatus, Case, Contract, Handover,
-    HandoverSlip, InspectionChecklist, LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
+    AccessLogEntry, CallCampaign, CallTarget, Case, Contract, Handover, HandoverSlip,
+    InspectionChecklist, IssuedDocument, LetterBatch, PhoneCandidate, SurveyBatch, SurveyTarget,
     User,
 )
-from .security import matrix
+from .security import matrix, principals
+from .security.matrix import Bound, Condition
 from .security.permissions import Permission
 
 CASE_NO = re.compile(r"^\d{4}-\d{6}$")
@@ -50,10 +57,15 @@ class Area(Resource):
         return self.children[name]
 
 
-def _by_id(request, model, name: str):
+def _row_id(name: str) -> int:
+    """A row id from a path segment; KeyError (a view name, or nothing) otherwise."""
     if not name.isdigit() or len(name) > 12:
         raise KeyError(name)
-    obj = request.dbsession.get(model, int(name))
+    return int(name)
+
+
+def _by_id(request, model, name: str):
+    obj = request.dbsession.get(model, _row_id(name))
     if obj is None:
         raise KeyError(name)
     return obj
@@ -63,6 +75,8 @@ class RowResource(Resource):
     """One database row addressed by its id; the row is ``self.<attribute>``."""
 
     attribute = "row"
+    #: The permission needed to see this resource at all.
+    view_permission: Permission
 
     def __init__(self, row, parent):
         setattr(self, self.attribute, row)
@@ -75,6 +89,67 @@ class RowResource(Resource):
         return self.__name__
 
 
+class CaseBoundResource(RowResource):
+    """A row that carries case data (a call target, a letter batch, ...).
+
+    Its ACL is computed from the cases it carries and the matrix's
+    ``BOUND_GRANTS[bound]``: a role holds a grant where its scope reaches the
+    object's cases (some of them for ``in_scope``, all for ``all_in_scope``)
+    and the object's own condition holds (:meth:`holds`). Two queries at most,
+    once per request."""
+
+    bound: Bound
+
+    def carried_cases(self) -> list[int] | Select:
+        """The ids of the cases this object discloses (a list or a SELECT)."""
+        raise NotImplementedError
+
+    def holds(self, condition: Condition, principal: str) -> bool:
+        """Whether the object's own state meets ``condition`` for ``principal``."""
+        return condition in (Condition.in_scope, Condition.all_in_scope)
+
+    def __acl__(self):
+        if getattr(self, "_acl", None) is None:
+            reach = case_reach(self.request.dbsession, self.carried_cases(), self.request.today)
+            acl = []
+            # Scoped principals appear only where they reach a case; roles
+            # reaching every case always (an object may carry no case yet).
+            for (role, principal), count in sorted(reach.reached.items()):
+                for grant in matrix.BOUND_GRANTS[self.bound].get(role, ()):
+                    if grant.condition == Condition.all_in_scope and count < reach.total:
+                        continue
+                    if self.holds(grant.condition, principal):
+                        acl.append((Allow, principal, sorted(grant.actions)))
+            self._acl = acl + [DENY_ALL]
+        return self._acl
+
+
+class MissingRow(Resource):
+    """A well-formed id with no row behind it.
+
+    Below a container of case-bound objects only roles that reach every case
+    (and so every such object) learn that it does not exist (404); everyone
+    else is denied exactly as for an existing object out of their reach
+    (403). Below other containers it inherits the container's ACL: whoever
+    may see the rows learns that this one is missing, nobody else does."""
+
+    def __init__(self, name: str, parent: RowContainer):
+        self.__name__ = name
+        self.__parent__ = parent
+        self.view_permission = parent.item.view_permission
+        bound = getattr(parent.item, "bound", None)
+        if bound is not None:
+            self.__acl__ = [
+                (Allow, matrix.role_principal(role), [self.view_permission])
+                for role in roles_reaching_every_case()
+                if any(self.view_permission in g.actions
+                       for g in matrix.BOUND_GRANTS[bound].get(role, ()))] + [DENY_ALL]
+
+    @property
+    def audit_id(self) -> str:
+        return self.__name__
+
+
 class RowContainer(Area):
     """Rows of ``model`` addressed by id, each wrapped in ``item``."""
 
@@ -82,7 +157,8 @@ class RowContainer(Area):
     item: type[RowResource] = RowResource
 
     def __getitem__(self, name):
-        return self.item(_by_id(self.request, self.model, name), self)
+        row = self.request.dbsession.get(self.model, _row_id(name))
+        return MissingRow(name, self) if row is None else self.item(row, self)
 
 
 # ---------------------------------------------------------------- cases
@@ -102,6 +178,8 @@ class CaseContainer(Area):
 
 class CaseResource(Resource):
     """THE case resource for every role; its ACL follows the case's state."""
+
+    view_permission = Permission.CaseView
 
     def __init__(self, case: Case, parent: CaseContainer):
         self.case = case
@@ -130,6 +208,8 @@ class MissingCaseResource(Resource):
     exist (they get 404). Everyone else is denied exactly as for an existing
     case outside their scope, so case numbers are no existence oracle."""
 
+    view_permission = Permission.CaseView
+
     def __init__(self, case_no: str, parent: CaseContainer):
         self.__name__ = case_no
         self.__parent__ = parent
@@ -149,6 +229,8 @@ class MissingCaseResource(Resource):
 # ---------------------------------------------------------------- audit, admin
 
 class AccessLogEntryResource(Resource):
+    view_permission = Permission.AuditLogView
+
     def __init__(self, entry: AccessLogEntry, parent):
         self.entry = entry
         self.__name__ = str(entry.seq)
@@ -189,6 +271,7 @@ class ReviewContainer(Area):
 
 class ChecklistResource(RowResource):
     attribute = "checklist"
+    view_permission = Permission.ChecklistsView
 
 
 class ChecklistContainer(RowContainer):
@@ -205,6 +288,7 @@ class AuditArea(Area):
 
     __name__ = "audit"
     children_classes = (ReviewContainer, ChecklistContainer)
+    item = AccessLogEntryResource
 
     def __getitem__(self, name: str):
         if name in self.children:
@@ -213,7 +297,7 @@ class AuditArea(Area):
             raise KeyError(name)
         entry = self.request.dbsession.get(AccessLogEntry, int(name))
         if entry is None:
-            raise KeyError(name)
+            return MissingRow(name, self)
         return AccessLogEntryResource(entry, self)
 
 
@@ -221,6 +305,7 @@ class UserResource(RowResource):
     """One user (``/admin/users/<id>/``); ``sessions`` lists and ends theirs."""
 
     attribute = "user"
+    view_permission = Permission.UsersView
 
 
 class UserContainer(RowContainer):
@@ -230,6 +315,7 @@ class UserContainer(RowContainer):
 
 class ContractResource(RowResource):
     attribute = "contract"
+    view_permission = Permission.ContractsView
 
 
 class ContractContainer(RowContainer):
@@ -239,6 +325,8 @@ class ContractContainer(RowContainer):
 
 class UserKeys(Resource):
     """One user's security keys, ``/admin/keys/<user id>``."""
+
+    view_permission = Permission.UsersView
 
     def __init__(self, user: User, parent):
         self.user = user
@@ -254,9 +342,11 @@ class KeyContainer(Area):
     """Security keys per user (supervisors register and revoke them)."""
 
     __name__ = "keys"
+    item = UserKeys
 
-    def __getitem__(self, name: str) -> UserKeys:
-        return UserKeys(_by_id(self.request, User, name), self)
+    def __getitem__(self, name: str) -> UserKeys | MissingRow:
+        user = self.request.dbsession.get(User, _row_id(name))
+        return MissingRow(name, self) if user is None else UserKeys(user, self)
 
 
 class AdminArea(Area):
@@ -270,6 +360,7 @@ class AdminArea(Area):
 
 class CampaignResource(RowResource):
     attribute = "campaign"
+    view_permission = Permission.CampaignsView
 
 
 class CampaignContainer(RowContainer):
@@ -277,21 +368,22 @@ class CampaignContainer(RowContainer):
     model, item = CallCampaign, CampaignResource
 
 
-class CallTargetResource(RowResource):
-    """One person or household to call; the call screen. Its ACL follows the
-    campaign: operators hold their actions only while it is active today."""
+class CallTargetResource(CaseBoundResource):
+    """One person or household to call; the call screen. Operators hold their
+    actions only while the target's campaign is active today and the cases
+    are in their scope (``BOUND_GRANTS``)."""
 
     attribute = "target"
+    bound = Bound.call_target
+    view_permission = Permission.CallTargetView
 
-    def __acl__(self):
-        campaign = self.target.campaign
-        today = self.request.today
-        active = (campaign.status == CampaignStatus.active
-                  and campaign.starts_on <= today <= campaign.ends_on)
-        acl = [(Allow, matrix.role_principal(role), sorted(actions))
-               for role, actions in matrix.ROLE_TARGET_ACTIONS.items()
-               if actions and (active or role not in matrix.TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN)]
-        return acl + [DENY_ALL]
+    def carried_cases(self) -> list[int]:
+        return [member.case_id for member in self.target.members]
+
+    def holds(self, condition: Condition, principal: str) -> bool:
+        if condition == Condition.active_campaign:
+            return self.target.campaign.active_on(self.request.today)
+        return super().holds(condition, principal)
 
 
 class TargetContainer(RowContainer):
@@ -299,8 +391,13 @@ class TargetContainer(RowContainer):
     model, item = CallTarget, CallTargetResource
 
 
-class HandoverResource(RowResource):
+class HandoverResource(CaseBoundResource):
     attribute = "handover"
+    bound = Bound.handover
+    view_permission = Permission.HandoversView
+
+    def carried_cases(self) -> list[int]:
+        return [self.handover.case_id]
 
 
 class HandoverContainer(RowContainer):
@@ -308,8 +405,13 @@ class HandoverContainer(RowContainer):
     model, item = Handover, HandoverResource
 
 
-class PhoneCandidateResource(RowResource):
+class PhoneCandidateResource(CaseBoundResource):
     attribute = "candidate"
+    bound = Bound.phone_candidate
+    view_permission = Permission.PhoneCandidatesConfirm
+
+    def carried_cases(self) -> list[int]:
+        return [self.candidate.case_id]
 
 
 class PhoneCandidateContainer(RowContainer):
@@ -336,8 +438,13 @@ class CallCenter(Area):
 
 # ---------------------------------------------------------------- documents, data link
 
-class LetterBatchResource(RowResource):
+class LetterBatchResource(CaseBoundResource):
     attribute = "batch"
+    bound = Bound.letter_batch
+    view_permission = Permission.LettersView
+
+    def carried_cases(self) -> Select:
+        return select(IssuedDocument.case_id).where(IssuedDocument.batch_id == self.batch.id)
 
 
 class LetterContainer(RowContainer):
@@ -355,8 +462,13 @@ class DataLinkArea(Area):
 
 # ---------------------------------------------------------------- the field survey
 
-class SurveyBatchResource(RowResource):
+class SurveyBatchResource(CaseBoundResource):
     attribute = "batch"
+    bound = Bound.survey_batch
+    view_permission = Permission.SurveyReview
+
+    def carried_cases(self) -> Select:
+        return select(SurveyTarget.case_id).where(SurveyTarget.batch_id == self.batch.id)
 
 
 class SurveyBatchContainer(RowContainer):
@@ -364,26 +476,22 @@ class SurveyBatchContainer(RowContainer):
     model, item = SurveyBatch, SurveyBatchResource
 
 
-class SurveyTargetResource(RowResource):
+class SurveyTargetResource(CaseBoundResource):
     """One address to visit. Its investigator holds the survey actions only
-    while the contractor scope grants them the case (the same definition
-    that builds the case ACL, see intranet.cases.scopes)."""
+    while the contractor scope grants them the case (``own_target``)."""
 
     attribute = "target"
+    bound = Bound.survey_target
+    view_permission = Permission.SurveyTargetView
 
-    def __acl__(self):
-        grants = case_grants(self.request.dbsession, self.target.case_id, self.request.today)
-        investigator = f"user:{self.target.investigator_id}"
-        acl = []
-        for role, actions in matrix.ROLE_SURVEY_ACTIONS.items():
-            if not actions:
-                continue
-            if role == Role.contractor:
-                if (role, investigator) in grants:
-                    acl.append((Allow, investigator, sorted(actions)))
-            else:
-                acl.append((Allow, matrix.role_principal(role), sorted(actions)))
-        return acl + [DENY_ALL]
+    def carried_cases(self) -> list[int]:
+        return [self.target.case_id]
+
+    def holds(self, condition: Condition, principal: str) -> bool:
+        if condition == Condition.own_target:
+            return (self.target.investigator_id is not None
+                    and principal == principals.user(self.target.investigator_id))
+        return super().holds(condition, principal)
 
 
 class SurveyTargetContainer(RowContainer):
@@ -393,6 +501,7 @@ class SurveyTargetContainer(RowContainer):
 
 class HandoverSlipResource(RowResource):
     attribute = "slip"
+    view_permission = Permission.SlipsView
 
 
 class HandoverSlipContainer(RowContainer):

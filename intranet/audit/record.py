@@ -17,6 +17,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from ..security.principals import logged_roles
+
 #: Query parameters recorded with their values; others are recorded as ``name=*``.
 SAFE_QUERY_PARAMS = frozenset({
     "page", "expired", "next", "lang",
@@ -58,7 +60,8 @@ def user_fields(user) -> dict:
         return {"user_id": None, "login": None, "roles": None, "organisation": None}
     return {
         "user_id": user.id, "login": user.login,
-        "roles": " ".join([str(user.role)] + (["supervisor"] if user.is_supervisor else [])),
+        # the roles the security policy grants, not the raw flags
+        "roles": logged_roles(user.__principals__()),
         "organisation": user.organisation.code if user.organisation else None,
     }
 

@@ -9,6 +9,7 @@ from sqlalchemy import and_, exists, func, select, true
 
 from ..models import AccessLogCase, AccessLogEntry, Role
 from ..text import fold
+from ..security.principals import SUPERVISOR
 
 PAGE_SIZE = 50
 MAX_TERM = 100
@@ -17,7 +18,7 @@ JST = dt.timedelta(hours=9)
 OUTCOMES = ("allowed", "denied", "unauthenticated", "not_found", "bad_request", "error",
             "success", "failure", "locked", "ended")
 KINDS = ("request", "event")
-ROLES = tuple(str(r) for r in Role) + ("supervisor",)
+ROLES = tuple(str(r) for r in Role) + (SUPERVISOR,)
 
 
 @dataclass

@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..models import (
-    CallCampaign, CallTarget, CampaignCase, CampaignStatus, Phone, PhoneCandidate,
+    Assessment, Case, Installment, CallCampaign, CallTarget, CampaignCase, CampaignStatus, Phone, PhoneCandidate,
     PhoneCandidateStatus, PhoneKind, TargetStatus,
 )
 from ..text import phone_digits
@@ -22,13 +23,25 @@ def valid_number(number: str) -> str | None:
     return found if found.startswith("0") and len(found) in (10, 11) else None
 
 
-def no_phone_targets(dbsession, today: dt.date, limit: int = 200) -> list[CallTarget]:
-    return list(dbsession.scalars(
+def no_phone_targets(dbsession, today: dt.date, limit: int = 200, *, scope=None,
+                     with_amounts: bool = False) -> list[CallTarget]:
+    """Targets of campaigns active today with no usable number. With
+    ``scope`` (the disclosure gate) each target's ``members`` hold only the
+    cases in scope, and targets left with none are dropped. Members, cases
+    and taxpayers (and, ``with_amounts``, installments and receipts) are
+    loaded in a fixed number of queries."""
+    members = CallTarget.members
+    if scope is not None and not scope.reaches_every_case:
+        members = members.and_(CampaignCase.case_id.in_(scope.case_ids()))
+    load_cases = selectinload(members).selectinload(CampaignCase.case)
+    if with_amounts:
+        load_cases = load_cases.selectinload(Case.assessments).selectinload(
+            Assessment.installments).selectinload(Installment.receipts)
+    targets = dbsession.scalars(
         select(CallTarget).join(CallCampaign, CallCampaign.id == CallTarget.campaign_id)
-        .where(CallTarget.status == TargetStatus.no_phone,
-               CallCampaign.status == CampaignStatus.active,
-               CallCampaign.starts_on <= today, CallCampaign.ends_on >= today)
-        .order_by(CallTarget.id).limit(limit)))
+        .where(CallTarget.status == TargetStatus.no_phone, CallCampaign.active_on(today))
+        .options(load_cases).order_by(CallTarget.id).limit(limit))
+    return [t for t in targets if t.members]
 
 
 def confirm(dbsession, candidate: PhoneCandidate, user, now: dt.datetime) -> Phone:

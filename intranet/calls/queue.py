@@ -29,7 +29,7 @@ from sqlalchemy import and_, literal, or_, select, update
 
 from ..db import begin_write
 from ..models import (
-    CallCampaign, CallTarget, CampaignCase, CampaignStatus, Case, CaseStatus, TargetStatus,
+    CallCampaign, CallTarget, CampaignCase, Case, CaseStatus, TargetStatus,
 )
 from .calendar import is_calling_time, jst_day
 
@@ -47,9 +47,7 @@ class QueueSettings:
 
 def active_campaigns(conn, now: dt.datetime) -> list[CallCampaign]:
     today = jst_day(now)
-    return list(conn.scalars(select(CallCampaign).where(
-        CallCampaign.status == CampaignStatus.active,
-        CallCampaign.starts_on <= today, CallCampaign.ends_on >= today)))
+    return list(conn.scalars(select(CallCampaign).where(CallCampaign.active_on(today))))
 
 
 def calling_campaign_ids(session, now: dt.datetime) -> list[int]:

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy import (
-    ColumnElement, Select, String, cast, false, literal, or_, select, true, union_all,
+    ColumnElement, Select, String, cast, false, func, literal, or_, select, true, union_all,
 )
 
 from ..models import (
-    BatchState, CallCampaign, CampaignCase, CampaignStatus, Case, Contract, Role, SurveyBatch,
+    BatchState, CallCampaign, CampaignCase, Case, Contract, Role, SurveyBatch,
     SurveyTarget, SurveyTargetState,
 )
-from ..security.matrix import role_principal
+from ..security import principals
+from ..security.matrix import ROLE_SCOPES, Scope
 
 #: grants(today) -> SELECT case_id, principal
 GrantQuery = Callable[[dt.date], Select]
@@ -41,19 +42,18 @@ def _active_campaign_cases(today: dt.date) -> Select:
     and no collector has flagged it "do not call"."""
     return (
         select(CampaignCase.case_id.label("case_id"),
-               literal(role_principal(Role.operator)).label("principal"))
+               literal(principals.role(Role.operator)).label("principal"))
         .join(CallCampaign, CallCampaign.id == CampaignCase.campaign_id)
         .join(Case, Case.id == CampaignCase.case_id)
-        .where(CallCampaign.status == CampaignStatus.active,
-               CallCampaign.starts_on <= today, CallCampaign.ends_on >= today,
-               Case.call_block.is_(None))
+        .where(CallCampaign.active_on(today), Case.call_block.is_(None))
     )
 
 
 def _assigned_survey_cases(today: dt.date) -> Select:
     """An investigator reaches a case while it is assigned to them in an open
     survey batch, inside the contract period, before the data was erased."""
-    principal = (literal("user:", String) + cast(SurveyTarget.investigator_id, String))
+    principal = (literal(principals.USER_PREFIX, String)
+                 + cast(SurveyTarget.investigator_id, String))
     return (
         select(SurveyTarget.case_id.label("case_id"), principal.label("principal"))
         .join(SurveyBatch, SurveyBatch.id == SurveyTarget.batch_id)
@@ -64,11 +64,16 @@ def _assigned_survey_cases(today: dt.date) -> Select:
     )
 
 
+#: The SQL of each kind of scope the matrix names (``matrix.ROLE_SCOPES``).
+SCOPE_GRANTS: dict[Scope, GrantQuery | None] = {
+    Scope.all_cases: None,
+    Scope.active_campaign_cases: _active_campaign_cases,
+    Scope.own_survey_targets: _assigned_survey_cases,
+}
+
 SCOPES: dict[Role, CaseScope] = {
-    Role.collector: CaseScope(Role.collector, all_cases=True),
-    Role.auditor: CaseScope(Role.auditor, all_cases=True),
-    Role.operator: CaseScope(Role.operator, grants=_active_campaign_cases),
-    Role.contractor: CaseScope(Role.contractor, grants=_assigned_survey_cases),
+    role: CaseScope(role, all_cases=scope == Scope.all_cases, grants=SCOPE_GRANTS[scope])
+    for role, scope in ROLE_SCOPES.items()
 }
 
 
@@ -83,19 +88,19 @@ def _grant_union(today: dt.date):
     return union_all(*queries).subquery("grants") if queries else None
 
 
-def visible_cases_clause(principals: set[str], today: dt.date) -> ColumnElement[bool]:
+def visible_cases_clause(held: set[str], today: dt.date) -> ColumnElement[bool]:
     """WHERE clause over :class:`Case` selecting every case the holder of
-    ``principals`` may open."""
+    the principals ``held`` may open."""
     clauses = []
     for scope in SCOPES.values():
-        if role_principal(scope.role) not in principals:
+        if principals.role(scope.role) not in held:
             continue
         if scope.all_cases:
             return true()
         if scope.grants is not None:
             grants = scope.grants(today).subquery()
             clauses.append(Case.id.in_(
-                select(grants.c.case_id).where(grants.c.principal.in_(sorted(principals)))))
+                select(grants.c.case_id).where(grants.c.principal.in_(sorted(held)))))
     return or_(*clauses) if clauses else false()
 
 
@@ -106,7 +111,7 @@ def roles_reaching_every_case() -> list[Role]:
 
 def case_grants(dbsession, case_id: int, today: dt.date) -> list[tuple[Role, str]]:
     """``(role, principal)`` pairs that reach ``case_id``, sorted."""
-    granted = {(scope.role, role_principal(scope.role))
+    granted = {(scope.role, principals.role(scope.role))
                for scope in SCOPES.values() if scope.all_cases}
     union = _grant_union(today)
     if union is not None:
@@ -114,3 +119,35 @@ def case_grants(dbsession, case_id: int, today: dt.date) -> list[tuple[Role, str
             select(union.c.role, union.c.principal).where(union.c.case_id == case_id).distinct())
         granted.update((Role(role), principal) for role, principal in rows)
     return sorted(granted)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far each principal's scope reaches into a set of cases."""
+
+    total: int                             # cases in the set
+    reached: dict[tuple[Role, str], int]   # (role, principal) -> cases it reaches
+
+    def count(self, role: Role, principal: str) -> int:
+        return self.reached.get((role, principal), 0)
+
+
+def case_reach(dbsession, case_ids: Select | list[int], today: dt.date) -> Reach:
+    """Which principals reach how many of ``case_ids`` (a list, or a SELECT of
+    case ids): two queries at most, whatever the number of cases."""
+    if isinstance(case_ids, list):
+        ids = sorted(set(case_ids))
+        total, id_clause = len(ids), ids
+    else:
+        id_clause = case_ids
+        total = dbsession.scalar(select(func.count()).select_from(case_ids.subquery()))
+    reached = {(scope.role, principals.role(scope.role)): total
+               for scope in SCOPES.values() if scope.all_cases}
+    union = _grant_union(today)
+    if union is not None and total:
+        rows = dbsession.execute(
+            select(union.c.role, union.c.principal, func.count(union.c.case_id.distinct()))
+            .where(union.c.case_id.in_(id_clause))
+            .group_by(union.c.role, union.c.principal))
+        reached.update({(Role(role), principal): n for role, principal, n in rows})
+    return Reach(total, reached)

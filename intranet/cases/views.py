@@ -5,7 +5,7 @@ from pyramid.view import view_config
 from ..models import CallBlock
 
 from ..resources import CaseContainer, CaseResource
-from ..security.matrix import FACETS, Facet, facets_for_principals
+from ..security.matrix import FACETS, Facet
 from ..security.permissions import Permission
 from .search import MAX_TERM, Criteria, read_criteria, search_cases
 
@@ -31,15 +31,15 @@ def list_facets(facets) -> list[Facet]:
 def case_list(request):
     """All reachable cases (GET) or a search (POST: the terms are personal
     data, so they travel in the body, never in the URL)."""
-    principals = request.principals
-    facets = facets_for_principals(principals)
+    gate = request.disclosure
+    facets = gate.facets
     criteria, errors = Criteria(), []
     if request.method == "POST":
         criteria, errors = read_criteria(request.POST, criteria.allowed_fields(facets))
     page_no = _int(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
-    page = search_cases(request.dbsession, principals, request.today, facets, criteria, page_no)
-    shown = list_facets(facets)
-    request.audit.disclose(page.cases, shown)
+    page = search_cases(request.dbsession, gate.clause(), facets, criteria, page_no)
+    page.cases = gate.show(page.cases, LIST_FACETS).cases
+    shown = list_facets(gate.granted(LIST_FACETS))
     if errors:
         request.response.status = 400
     return {"page": page, "criteria": criteria, "facets": shown, "errors": errors,
@@ -50,8 +50,7 @@ def case_list(request):
 @view_config(context=CaseResource, renderer="cases/detail.jinja2", permission=Permission.CaseView)
 def case_detail(request):
     context = request.context
-    facets = [f for f in Facet if request.has_permission(f.permission, context)]
-    request.audit.disclose([context.case], facets)
+    facets = list(request.disclosure.show([context.case], Facet).facets)
     audit_area = request.root["audit"]
     viewers_url = (request.resource_path(audit_area, query={"case_no": context.case.case_no})
                    if request.has_permission(Permission.AuditLogView, audit_area) else None)

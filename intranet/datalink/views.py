@@ -5,7 +5,7 @@ import datetime as dt
 import os
 import zipfile
 
-from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
@@ -73,6 +73,10 @@ def export_page(request):
     return {"history": history, "since": exporter.last_until(request.dbsession)}
 
 
+#: What the data-link export holds of each case.
+EXPORT_FACETS = (Facet.call_log, Facet.payment, Facet.survey)
+
+
 @view_config(context=DataLinkArea, name="export", permission=Permission.DataExport,
              request_method="POST")
 def export_download(request):
@@ -84,10 +88,13 @@ def export_download(request):
         except ValueError:
             raise HTTPBadRequest() from None
     export = exporter.build(request.dbsession, since, request.now)
+    cases = request.dbsession.scalars(select(Case).where(Case.case_no.in_(sorted(export.case_nos)))).all()
+    # Call results and hand-overs (call log), promises and documents
+    # (payments), survey results: the whole file or nothing.
+    if request.disclosure.show(cases, EXPORT_FACETS).hidden:
+        raise HTTPForbidden()
     data = export.zip()
     entry = exporter.record(request.dbsession, export, data, user=request.identity, now=request.now)
-    cases = request.dbsession.scalars(select(Case).where(Case.case_no.in_(sorted(export.case_nos)))).all()
-    request.audit.disclose(cases, [Facet.call_log, Facet.negotiation, Facet.survey])
     request.audit.event("datalink.export", user=request.identity, export=entry.id, **export.counts)
     response = Response(body=data, content_type="application/zip")
     response.content_disposition = f'attachment; filename="export-{entry.id}.zip"'

@@ -6,9 +6,11 @@ import datetime as dt
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..calls.phones import no_phone_targets
-from ..models import BatchStatus, LetterBatch
+from ..models import BatchStatus, IssuedDocument, LetterBatch
 from ..resources import CaseResource, LetterBatchResource, LetterContainer
 from ..security.matrix import Facet
 from ..security.permissions import Permission
@@ -46,7 +48,7 @@ def _deadline(request, errors) -> dt.date:
              permission=Permission.CaseSlipIssue, request_method="GET")
 def slip_form(request, errors=None):
     case = request.context.case
-    request.audit.disclose([case], [Facet.identity, Facet.payment])
+    request.disclosure.show([case], [Facet.identity, Facet.payment])
     return {"case": case, "installments": unpaid_installments(case), "errors": errors or [],
             "deadline": proposed_deadline(request.today)}
 
@@ -66,7 +68,7 @@ def slip_issue(request):
         return render_form(request, errors)
     issued, pdf = service.issue_slip(request.dbsession, case, chosen, deadline, request.identity,
                                      request.now, request.today, request.registry.settings)
-    request.audit.disclose([case], [Facet.identity, Facet.payment])
+    request.disclosure.show([case], [Facet.identity, Facet.payment])
     request.audit.event("document.slip", user=request.identity, doc_no=issued.doc_no,
                         case=case.case_no, installments=len(chosen))
     return pdf_response(pdf, f"slip-{issued.doc_no}.pdf")
@@ -82,20 +84,19 @@ def render_form(request, errors):
 # ---------------------------------------------------------------- dunning letters
 
 def _candidates(request):
-    """Cases of active campaigns with no usable number, that this user may open."""
-    container = request.root["cases"]
-    cases = [m.case for t in no_phone_targets(request.dbsession, request.today, limit=MAX_BATCH)
-             for m in t.members]
-    return [c for c in cases if unpaid_installments(c)
-            and request.has_permission(Permission.CaseView, CaseResource(c, container))]
+    """Cases of active campaigns with no usable number, in this user's scope,
+    that owe something (a fixed number of queries, whatever their number)."""
+    targets = no_phone_targets(request.dbsession, request.today, limit=MAX_BATCH,
+                               scope=request.disclosure, with_amounts=True)
+    return [m.case for t in targets for m in t.members if unpaid_installments(m.case)]
 
 
 @view_config(context=LetterContainer, renderer="documents/letters.jinja2",
              permission=Permission.LettersView, request_method="GET")
 def letter_batches(request, errors=None):
     can_issue = request.has_permission(Permission.LettersIssue, request.context)
-    candidates = _candidates(request) if can_issue else []
-    request.audit.disclose(candidates, [Facet.identity])
+    candidates = (request.disclosure.show(_candidates(request), [Facet.identity]).cases
+                  if can_issue else [])
     batches = request.dbsession.query(LetterBatch).order_by(LetterBatch.id.desc()).limit(100).all()
     return {"candidates": candidates, "batches": batches, "can_issue": can_issue,
             "deadline": proposed_deadline(request.today, days=14), "errors": errors or []}
@@ -116,7 +117,7 @@ def letter_batch_create(request):
     batch = service.issue_letters(request.dbsession, [allowed[no] for no in chosen], deadline,
                                   request.identity, request.now, request.today,
                                   request.registry.settings)
-    request.audit.disclose([allowed[no] for no in chosen], [Facet.identity, Facet.payment])
+    request.disclosure.show([allowed[no] for no in chosen], [Facet.identity, Facet.payment])
     request.audit.event("document.letters", user=request.identity, batch=batch.id,
                         letters=batch.letters)
     return HTTPSeeOther(request.resource_path(request.context[str(batch.id)]))
@@ -125,17 +126,32 @@ def letter_batch_create(request):
 @view_config(context=LetterBatchResource, renderer="documents/batch.jinja2",
              permission=Permission.LettersView, request_method="GET")
 def letter_batch(request, errors=None):
+    """The batch's letters in the user's scope; the others are counted, not
+    shown (a case call-blocked after printing leaves the operator's scope)."""
     batch = request.context.batch
-    request.audit.disclose([d.case for d in batch.documents], [Facet.identity])
-    return {"batch": batch, "errors": errors or [],
+    documents = _documents(request, batch)
+    shown = request.disclosure.show([d.case for d in documents], [Facet.payment])
+    visible = {case.id for case in shown.cases}
+    return {"batch": batch, "errors": errors or [], "hidden": shown.hidden,
+            "documents": [d for d in documents if d.case_id in visible],
+            "can_print": request.has_permission(Permission.LettersIssue, request.context),
             "can_seal": request.has_permission(Permission.LettersSeal, request.context)
             and batch.status != BatchStatus.sealed}
 
 
+def _documents(request, batch) -> list[IssuedDocument]:
+    return list(request.dbsession.scalars(
+        select(IssuedDocument).where(IssuedDocument.batch_id == batch.id)
+        .options(joinedload(IssuedDocument.case)).order_by(IssuedDocument.id)))
+
+
 @view_config(context=LetterBatchResource, name="pdf", permission=Permission.LettersIssue)
 def letter_batch_pdf(request):
+    """The printed batch, whole: its ACL grants printing only to users whose
+    scope reaches every letter (BOUND_GRANTS, ``all_in_scope``)."""
     batch = request.context.batch
-    request.audit.disclose([d.case for d in batch.documents], [Facet.identity, Facet.payment])
+    request.disclosure.show([d.case for d in _documents(request, batch)],
+                            [Facet.identity, Facet.payment])
     return pdf_response(batch.pdf, f"letters-{batch.id}.pdf")
 
 

@@ -9,8 +9,9 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
+    and_, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .calls import CallBlock
@@ -266,6 +267,17 @@ class CallCampaign(Base):
     min_interval_minutes: Mapped[int] = mapped_column(Integer, default=240)
     daily_limit: Mapped[int] = mapped_column(Integer, default=2)   # calls per person per day
     weekly_limit: Mapped[int] = mapped_column(Integer, default=5)  # ... per week
+
+    @hybrid_method
+    def active_on(self, day: dt.date) -> bool:
+        """THE rule "this campaign is running on ``day``": activated and inside
+        its dates. Operators reach a campaign's cases only then (see
+        intranet.cases.scopes); usable in Python and in SQL."""
+        return self.status == CampaignStatus.active and self.starts_on <= day <= self.ends_on
+
+    @active_on.expression
+    def active_on(cls, day: dt.date):
+        return and_(cls.status == CampaignStatus.active, cls.starts_on <= day, cls.ends_on >= day)
 
 
 class CampaignCase(Base):

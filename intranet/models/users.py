@@ -85,10 +85,15 @@ class User(Base):
         return True
 
     def __principals__(self) -> list[str]:
-        principals = [f"user:{self.id}", f"role:{self.role}", f"org:{self.organisation_id}"]
-        if self.is_supervisor and self.role == Role.collector:
-            principals.append("supervisor")
-        return principals
+        """What the security policy grants this user (intranet.security.principals);
+        the supervisor flag counts only on the roles the matrix lets carry it."""
+        from ..security import matrix, principals
+
+        held = [principals.user(self.id), principals.role(self.role),
+                principals.organisation(self.organisation_id)]
+        if self.is_supervisor and self.role in matrix.SUPERVISOR_ROLES:
+            held.append(principals.SUPERVISOR)
+        return held
 
     def __repr__(self) -> str:  # never personal data beyond the login id
         return f"<User {self.id} {self.login!r} {self.role}>"

@@ -22,6 +22,7 @@ def includeme(config):
     policy = SecurityPolicy()
     config.set_security_policy(policy)
     config.add_request_method(policy.principals, "principals", reify=True)
+    config.include(".disclosure")
     config.set_default_permission(DENY_BY_DEFAULT)
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy(
         secure=asbool(settings.get("intranet.session.secure_cookie", False))))

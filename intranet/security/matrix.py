@@ -3,18 +3,27 @@ actions it may take. Nothing else in the application decides who may do what:
 resource ACLs, navigation, templates, exports, the auditors' matrix page and the
 authorization tests are all derived from the data in this module.
 
-Which *cases* a role reaches is the other half of the rule and lives in
-:mod:`intranet.cases.scopes` (a case is visible to operators only while in an
-active call campaign, to a contractor only while assigned to them, ...).
+Which *cases* a role reaches is the other half of the rule: ``ROLE_SCOPES``
+names it here, and :mod:`intranet.cases.scopes` says it in SQL (a case is
+visible to operators only while in an active call campaign, to an
+investigator only while assigned to them, ...). Objects derived from cases
+(call targets, hand-overs, letter batches, survey targets, ...) take their
+ACL from the cases they carry: ``BOUND_GRANTS`` says which actions a role
+holds on each kind and under which ``Condition``.
+
+Every table is final where it is written (read-only mappings, frozensets).
 """
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from pyramid.authorization import Allow
 
 from ..models.users import Role
+from . import principals
 from .permissions import Permission as P
 
 
@@ -83,8 +92,44 @@ FACETS: dict[Facet, FacetInfo] = {
 
 ALL_FACETS = frozenset(Facet)
 
+
+def _frozen(mapping: dict) -> Mapping:
+    return MappingProxyType(mapping)
+
+
+class Condition(enum.StrEnum):
+    """When a role holds a grant (rendered on the matrix page)."""
+
+    always = "always"                 # wherever the role works
+    supervisor = "supervisor"         # users carrying the supervisor flag
+    in_scope = "in_scope"             # on the cases its scope reaches
+    all_in_scope = "all_in_scope"     # on an object all of whose cases its scope reaches
+    active_campaign = "active_campaign"  # in scope, and the object's campaign runs today
+    own_target = "own_target"         # in scope, and assigned to the user personally
+    own_report = "own_report"         # only the user's own latest survey report
+
+
+class Scope(enum.StrEnum):
+    """Which cases a role reaches (:mod:`intranet.cases.scopes` says it in SQL)."""
+
+    all_cases = "all_cases"
+    # Per role: every case of a campaign active today, unless a collector
+    # flagged it "do not call".
+    active_campaign_cases = "active_campaign_cases"
+    # Per user: cases assigned to that investigator in an open survey batch of
+    # a contract in force whose data was not erased.
+    own_survey_targets = "own_survey_targets"
+
+
+ROLE_SCOPES: Mapping[Role, Scope] = _frozen({
+    Role.collector: Scope.all_cases,
+    Role.auditor: Scope.all_cases,
+    Role.operator: Scope.active_campaign_cases,
+    Role.contractor: Scope.own_survey_targets,
+})
+
 #: Facets each role may see on a case it reaches.
-ROLE_FACETS: dict[Role, frozenset[Facet]] = {
+ROLE_FACETS: Mapping[Role, frozenset[Facet]] = _frozen({
     Role.collector: ALL_FACETS,
     Role.auditor: ALL_FACETS,
     Role.operator: frozenset({
@@ -93,20 +138,38 @@ ROLE_FACETS: dict[Role, frozenset[Facet]] = {
     }),
     # The seed allows the servicer postal code, address, 方書 and name only.
     Role.contractor: frozenset({Facet.identity}),
-}
+})
+
+#: Facets a role sees only in part, on a condition: an investigator reads
+#: back the survey report they filed themselves (the latest version), never
+#: other reports of the case.
+FACET_EXCEPTIONS: Mapping[Role, Mapping[Facet, Condition]] = _frozen({
+    Role.contractor: _frozen({Facet.survey: Condition.own_report}),
+})
 
 #: Actions on a case each role may take (besides seeing its facets).
-ROLE_CASE_ACTIONS: dict[Role, frozenset[P]] = {
+ROLE_CASE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
     Role.collector: frozenset({P.CaseView, P.CaseCallBlockEdit, P.CaseSlipIssue}),
     Role.auditor: frozenset({P.CaseView}),
     Role.operator: frozenset({P.CaseView, P.CaseSlipIssue}),
     # Investigators never open case pages: their survey pages show the identity facet only.
     Role.contractor: frozenset(),
-}
+})
+
+#: Every role manages its own account: own sessions (ログイン中の端末) and
+#: second factor. No case data.
+OWN_ACCOUNT_ACTIONS = frozenset({P.OwnSessions, P.OwnSecondFactor})
+
+
+def _with_own_account(role: Role, actions: set[P]) -> frozenset[P]:
+    # The late-charge calculator goes with the payment facet.
+    tools = {P.LateChargeCalculate} if Facet.payment in ROLE_FACETS[role] else set()
+    return frozenset(actions | OWN_ACCOUNT_ACTIONS | tools)
+
 
 #: Actions outside any one case, granted on the resource tree's root.
-ROLE_ACTIONS: dict[Role, frozenset[P]] = {
-    Role.collector: frozenset({
+ROLE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
+    Role.collector: _with_own_account(Role.collector, {
         P.HomeView, P.CasesSearch, P.CampaignsView, P.CampaignsManage, P.HandoversView,
         P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll,
         P.LettersView, P.LettersIssue, P.LettersSeal, P.SurveyManage, P.SurveyReview,
@@ -115,57 +178,88 @@ ROLE_ACTIONS: dict[Role, frozenset[P]] = {
     # Auditors read everything and change nothing: only *View/*Review/*Search
     # here, besides their own records (確認記録票, log review sign-off) and the
     # inspection export; none of them is case data.
-    Role.auditor: frozenset({
+    Role.auditor: _with_own_account(Role.auditor, {
         P.HomeView, P.CasesSearch, P.AuditLogView, P.CampaignsView, P.HandoversView,
         P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsView,
         P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView,
         P.ActivityView, P.LogReviewSign, P.InspectionExport, P.ChecklistsView,
         P.ChecklistsRecord}),
-    Role.operator: frozenset({
+    Role.operator: _with_own_account(Role.operator, {
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
         P.PhoneCandidatesRegister}),
-    Role.contractor: frozenset({P.HomeView, P.SurveyWork, P.SlipsView, P.SlipsUse}),
-}
+    Role.contractor: _with_own_account(Role.contractor, {
+        P.HomeView, P.SurveyWork, P.SlipsView, P.SlipsUse}),
+})
 
-#: Actions on a survey target; investigators hold theirs only on targets
-#: their scope reaches (see SurveyTargetResource.__acl__).
-ROLE_SURVEY_ACTIONS: dict[Role, frozenset[P]] = {
-    Role.collector: frozenset({P.SurveyTargetView}),
-    Role.auditor: frozenset({P.SurveyTargetView}),
-    Role.operator: frozenset(),
-    Role.contractor: frozenset({P.SurveyTargetView, P.SurveyReport}),
-}
 
-# Everyone who logs in sees and ends their own sessions (ログイン中の端末):
-# their own account, no case data.
-for _role in ROLE_ACTIONS:
-    ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | {P.OwnSessions}
+class Bound(enum.StrEnum):
+    """Kinds of objects that carry case data. Each takes its ACL from the
+    cases it carries (``BOUND_GRANTS``), never from the root."""
 
-# The late-charge calculator goes with the payment facet.
-for _role, _facets in ROLE_FACETS.items():
-    if Facet.payment in _facets:
-        ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | {P.LateChargeCalculate}
+    call_target = "call_target"          # 架電対象: one person or household to call
+    handover = "handover"                # 引継ぎ
+    phone_candidate = "phone_candidate"  # 電話番号調査の候補
+    letter_batch = "letter_batch"        # 催告書の一括作成
+    survey_batch = "survey_batch"        # 現地調査の一括
+    survey_target = "survey_target"      # 調査対象: one address to visit
 
-# Everyone manages the second factor of their own account.
-for _role in Role:
-    ROLE_ACTIONS[_role] = ROLE_ACTIONS[_role] | {P.OwnSecondFactor}
 
-#: Actions on a call target. Operators hold theirs only while the target's
-#: campaign is active (see CallTargetResource.__acl__), like its cases.
-ROLE_TARGET_ACTIONS: dict[Role, frozenset[P]] = {
-    Role.collector: frozenset({P.CallTargetView}),
-    Role.auditor: frozenset({P.CallTargetView}),
-    Role.operator: frozenset({P.CallTargetView, P.CallTargetRecord}),
-    Role.contractor: frozenset(),
-}
-#: Roles whose target actions need the campaign to be active today.
-TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN = frozenset({Role.operator})
+@dataclass(frozen=True)
+class Grant:
+    actions: frozenset[P]
+    condition: Condition
 
-#: Extra actions of collectors flagged as supervisors (principal ``supervisor``);
-#: they supervise and inspect the contractors, so they also read the log, sign
-#: its reviews and keep inspection checklists, and they list and end any
-#: user's sessions (remote wipe of a lost tablet or a PC left logged in).
+
+def _grants(*pairs) -> tuple[Grant, ...]:
+    return tuple(Grant(frozenset(actions), condition) for actions, condition in pairs)
+
+
+#: Actions each role holds on an object derived from cases, and when. A
+#: multi-case object (a batch) is readable where the scope reaches some of its
+#: cases — pages then show only those and say how many are hidden — and
+#: printable or sealable only where it reaches all of them (a printed batch is
+#: counted against its letters when sealed, so it is never printed in part).
+BOUND_GRANTS: Mapping[Bound, Mapping[Role, tuple[Grant, ...]]] = _frozen({
+    Bound.call_target: _frozen({
+        Role.collector: _grants(({P.CallTargetView}, Condition.in_scope)),
+        Role.auditor: _grants(({P.CallTargetView}, Condition.in_scope)),
+        Role.operator: _grants(({P.CallTargetView, P.CallTargetRecord}, Condition.active_campaign)),
+    }),
+    Bound.handover: _frozen({
+        Role.collector: _grants(({P.HandoversView, P.HandoversResolve}, Condition.in_scope)),
+        Role.auditor: _grants(({P.HandoversView}, Condition.in_scope)),
+    }),
+    Bound.phone_candidate: _frozen({
+        Role.collector: _grants(({P.PhoneCandidatesConfirm}, Condition.in_scope)),
+    }),
+    Bound.letter_batch: _frozen({
+        Role.collector: _grants(({P.LettersView}, Condition.in_scope),
+                                ({P.LettersIssue, P.LettersSeal}, Condition.all_in_scope)),
+        Role.auditor: _grants(({P.LettersView}, Condition.in_scope)),
+        Role.operator: _grants(({P.LettersView}, Condition.in_scope),
+                               ({P.LettersIssue, P.LettersSeal}, Condition.all_in_scope)),
+    }),
+    Bound.survey_batch: _frozen({
+        Role.collector: _grants(({P.SurveyReview}, Condition.in_scope),
+                                ({P.SurveyManage}, Condition.all_in_scope)),
+        Role.auditor: _grants(({P.SurveyReview}, Condition.in_scope)),
+    }),
+    Bound.survey_target: _frozen({
+        Role.collector: _grants(({P.SurveyTargetView}, Condition.in_scope)),
+        Role.auditor: _grants(({P.SurveyTargetView}, Condition.in_scope)),
+        Role.contractor: _grants(({P.SurveyTargetView, P.SurveyReport}, Condition.own_target)),
+    }),
+})
+
+#: Roles that may carry the supervisor flag; the flag on any other role is
+#: refused when a user is created or changed.
+SUPERVISOR_ROLES = frozenset({Role.collector})
+
+#: Extra actions of supervisors (principal ``supervisor``); they supervise and
+#: inspect the contractors, so they also read the log, sign its reviews and
+#: keep inspection checklists, and they list and end any user's sessions
+#: (remote wipe of a lost tablet or a PC left logged in).
 SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
     P.UsersView, P.UsersManage, P.UsersSessionsManage, P.SecurityKeysManage, P.ContractsView,
     P.ContractsManage, P.MatrixView, P.AuditLogView, P.ActivityView, P.LogReviewSign,
@@ -173,7 +267,7 @@ SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
 
 
 def role_principal(role: Role) -> str:
-    return f"role:{role}"
+    return principals.role(role)
 
 
 def case_permissions(role: Role) -> frozenset[P]:
@@ -186,19 +280,29 @@ def visible_facets(role: Role) -> list[Facet]:
     return [f for f in Facet if f in ROLE_FACETS[role]]
 
 
-def facets_for_principals(principals) -> frozenset[Facet]:
-    """Facets any of ``principals``' roles may see on the cases they reach
+def facets_for_principals(held) -> frozenset[Facet]:
+    """Facets any of ``held``'s roles may see on the cases they reach
     (list columns and search fields use this, cases their ACL)."""
     facets = set()
-    for role in Role:
-        if role_principal(role) in principals:
-            facets |= ROLE_FACETS[role]
+    for role in principals.roles_in(held):
+        facets |= ROLE_FACETS[role]
     return frozenset(facets)
+
+
+def facet_exceptions(held) -> dict[Facet, Condition]:
+    """Facets ``held`` sees only in part, with the condition (``FACET_EXCEPTIONS``)."""
+    granted = facets_for_principals(held)
+    exceptions = {}
+    for role in principals.roles_in(held):
+        for facet, condition in FACET_EXCEPTIONS.get(role, {}).items():
+            if facet not in granted:
+                exceptions[facet] = condition
+    return exceptions
 
 
 def global_acl() -> list[tuple]:
     """Allow entries for the actions that are not about one case (root ACL)."""
     acl = [(Allow, role_principal(role), sorted(ROLE_ACTIONS[role]))
            for role in Role if ROLE_ACTIONS[role]]
-    acl.append((Allow, "supervisor", sorted(SUPERVISOR_ACTIONS)))
+    acl.append((Allow, principals.SUPERVISOR, sorted(SUPERVISOR_ACTIONS)))
     return acl

@@ -14,12 +14,17 @@ from ..models.users import Role
 from . import matrix
 from .permissions import Permission
 
+
+
+def cell(condition: matrix.Condition) -> str:
+    """The message key of a condition (``matrix.cell.<condition>``)."""
+    return f"matrix.cell.{condition}"
+
+
 #: Conditions under which a role holds an action, as message keys.
-ALWAYS = "matrix.cell.always"
-SUPERVISOR = "matrix.cell.supervisor"
-IN_SCOPE = "matrix.cell.in_scope"             # on the cases its scope reaches
-ACTIVE_CAMPAIGN = "matrix.cell.active_campaign"
-OWN_TARGETS = "matrix.cell.own_targets"
+ALWAYS = cell(matrix.Condition.always)
+SUPERVISOR = cell(matrix.Condition.supervisor)
+IN_SCOPE = cell(matrix.Condition.in_scope)             # on the cases its scope reaches
 
 
 @dataclass(frozen=True)
@@ -34,40 +39,55 @@ class MatrixReport:
     roles: tuple[Role, ...]
     facets: tuple[Row, ...]
     actions: tuple[Row, ...]
+    scopes: dict[Role, str]          # role -> message key of the cases it reaches
+    supervisor_roles: tuple[Role, ...]
 
     @property
     def fingerprint(self) -> str:
         """SHA-256 of the matrix's content: equal fingerprints, equal rules."""
         data = [[r.detail, {str(k): v for k, v in r.cells.items()}] for r in self.facets + self.actions]
+        data += [{str(k): v for k, v in self.scopes.items()}, [str(r) for r in self.supervisor_roles]]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def _action_cell(role: Role, permission: Permission) -> str | None:
+    """The condition of ``role``'s grant of ``permission``: on an object that
+    carries cases, the object's rule (it decides the object's ACL); else
+    the root's or the case's."""
+    for grants in matrix.BOUND_GRANTS.values():
+        for grant in grants.get(role, ()):
+            if permission in grant.actions:
+                return cell(grant.condition)
     if permission in matrix.ROLE_ACTIONS[role]:
         return ALWAYS
     if permission in matrix.ROLE_CASE_ACTIONS[role]:
         return IN_SCOPE
-    if permission in matrix.ROLE_TARGET_ACTIONS[role]:
-        return ACTIVE_CAMPAIGN if role in matrix.TARGET_ROLES_NEEDING_ACTIVE_CAMPAIGN else ALWAYS
-    if permission in matrix.ROLE_SURVEY_ACTIONS[role]:
-        return OWN_TARGETS if role == Role.contractor else ALWAYS
-    if permission in matrix.SUPERVISOR_ACTIONS and role == Role.collector:
+    if permission in matrix.SUPERVISOR_ACTIONS and role in matrix.SUPERVISOR_ROLES:
         return SUPERVISOR
     return None
+
+
+def _facet_cell(role: Role, facet: matrix.Facet) -> str | None:
+    if facet in matrix.ROLE_FACETS[role]:
+        return IN_SCOPE
+    condition = matrix.FACET_EXCEPTIONS.get(role, {}).get(facet)
+    return cell(condition) if condition else None
 
 
 def build() -> MatrixReport:
     roles = tuple(Role)
     facets = tuple(
         Row((matrix.FACETS[facet].label_ja, matrix.FACETS[facet].label_en), matrix.FACETS[facet].items_ja,
-            {role: IN_SCOPE if facet in matrix.ROLE_FACETS[role] else None for role in roles})
+            {role: _facet_cell(role, facet) for role in roles})
         for facet in matrix.Facet)
     facet_permissions = {facet.permission for facet in matrix.Facet}
     actions = tuple(
         Row(MESSAGES[f"permission.{permission}"], str(permission),
             {role: _action_cell(role, permission) for role in roles})
         for permission in Permission if permission not in facet_permissions)
-    return MatrixReport(roles, facets, actions)
+    scopes = {role: f"matrix.scope.{matrix.ROLE_SCOPES[role]}" for role in roles}
+    return MatrixReport(roles, facets, actions, scopes,
+                        tuple(r for r in roles if r in matrix.SUPERVISOR_ROLES))
 
 
 def table(report: MatrixReport, locale: str = "ja") -> list[list[str]]:

@@ -9,8 +9,11 @@ from pyramid.view import (
     exception_view_config, forbidden_view_config, notfound_view_config, view_config,
 )
 
-from ..resources import CaseResource, MissingCaseResource
+from ..resources import MissingCaseResource, MissingRow
 from ..security.permissions import Permission
+
+#: Contexts that stand for something that does not exist.
+MISSING = (MissingCaseResource, MissingRow)
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +45,13 @@ def _zone_page(request):
                               response=request.response)
 
 
-def _case_out_of_reach(request) -> bool:
-    """Whether the request is about a case (existing or not) the user may not open."""
+def _out_of_reach(request) -> bool:
+    """Whether the request is below a resource (a case, a row, existing or
+    not) the user may not see: the nearest one naming a ``view_permission``."""
     for resource in lineage(request.context):
-        if isinstance(resource, (CaseResource, MissingCaseResource)):
-            return not request.has_permission(Permission.CaseView, resource)
+        permission = getattr(resource, "view_permission", None)
+        if permission is not None:
+            return not request.has_permission(permission, resource)
     return False
 
 
@@ -62,7 +67,7 @@ def forbidden(request):
         return _to_login(request)
     if request.outside_zone:
         return _zone_page(request)
-    missing = isinstance(request.context, MissingCaseResource)
+    missing = isinstance(request.context, MISSING)
     request.audit.outcome = "not_found" if missing else "denied"
     request.response.status = 403
     return {}
@@ -80,15 +85,16 @@ def missing_case(request):
 @notfound_view_config(renderer="errors/notfound.jinja2")
 def notfound(request):
     """404. Anonymous users go to the login page whether or not the thing
-    exists, and a missing page below a case the user may not open is denied
-    like the case itself (no oracle)."""
+    exists, and a missing page or row below a resource the user may not see
+    is denied like the resource itself (no oracle; the log records which)."""
     request.audit.outcome = "not_found"
     if request.identity is None:
         return _to_login(request)
     if request.outside_zone:
         return _zone_page(request)
-    if _case_out_of_reach(request):
-        request.audit.outcome = "denied"
+    if _out_of_reach(request):
+        if not any(isinstance(r, MISSING) for r in lineage(request.context)):
+            request.audit.outcome = "denied"
         return _forbidden_page(request)
     request.response.status = 404
     return {}

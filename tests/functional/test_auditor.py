@@ -227,7 +227,11 @@ def test_the_matrix_page_shows_what_the_acls_enforce(testapp, dbsession, passwor
             elif cell is None:
                 assert not permits([principal], row.detail), (role, row.detail)
     for facet, row in zip(matrix.Facet, built.facets):
-        assert {r for r, cell in row.cells.items() if cell} == {r for r in Role if facet in matrix.ROLE_FACETS[r]}
+        assert {r for r, cell in row.cells.items() if cell == report.IN_SCOPE} == {
+            r for r in Role if facet in matrix.ROLE_FACETS[r]}
+    # the investigator's exception is matrix data, and shown
+    survey_row = built.facets[list(matrix.Facet).index(matrix.Facet.survey)]
+    assert survey_row.cells[Role.contractor] == "matrix.cell.own_report"
 
     login(testapp, "audit")
     res = testapp.get("/audit/matrix")
@@ -241,6 +245,10 @@ def test_the_matrix_page_shows_what_the_acls_enforce(testapp, dbsession, passwor
                    for tr in res.html.select("#matrix-facets tbody tr") for td in tr.select("td")}
     assert facet_cells[(matrix.FACETS[matrix.Facet.identity].items_ja, "contractor")] == "○（対象案件）"
     assert facet_cells[(matrix.FACETS[matrix.Facet.bank_account].items_ja, "operator")] == "—"
+    assert facet_cells[(matrix.FACETS[matrix.Facet.survey].items_ja, "contractor")] == "△（自分の最新の報告のみ）"
+    assert cells[("letters:batch:issue", "operator")] == "○（全件が対象案件のとき）"
+    scopes = {tr["data-role"]: tr.td.text for tr in res.html.select("#matrix-scopes tr[data-role]")}
+    assert scopes["operator"].startswith("実施中の架電キャンペーン") and scopes["auditor"] == "全案件"
     assert "権限マトリクス" in testapp.get("/").text
 
 

@@ -7,8 +7,8 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ...models import CallAttempt, Disposition, Handover, TargetStatus
-from ...resources import CallTargetResource, CaseResource
-from ...security.matrix import FACETS
+from ...resources import CallTargetResource
+from ...security.matrix import FACETS, Facet
 from ...security.permissions import Permission
 from .. import results
 from ..forms import MEMO_MAX, parse_result
@@ -26,24 +26,18 @@ def correctable(request, target) -> dict[str, CallAttempt]:
     return {str(a.id): a for a in mine if a.id not in replaced}
 
 
-def _case_resources(request, target):
-    container = request.root["cases"]
-    return [CaseResource(m.case, container) for m in target.members]
-
-
 @view_config(context=CallTargetResource, renderer="calls/call.jinja2",
              permission=Permission.CallTargetView, request_method="GET")
 def call_screen(request, errors=None, values=None):
     target = request.context.target
-    shown = []
-    for resource in _case_resources(request, target):
-        facets = [f for f in CALL_SCREEN_FACETS if request.has_permission(f.permission, resource)]
-        if request.has_permission(Permission.CaseView, resource):
-            shown.append((resource.case, facets))
-            request.audit.disclose([resource.case], facets)
+    # The target's ACL let the user in; the gate keeps its cases in scope
+    # (a household member flagged "do not call" is not shown) and the facets.
+    disclosure = request.disclosure.show([m.case for m in target.members], CALL_SCREEN_FACETS)
+    shown = [(case, list(disclosure.facets)) for case in disclosure.cases]
     attempts = request.dbsession.scalars(
         select(CallAttempt).where(CallAttempt.target_id == target.id)
-        .order_by(CallAttempt.called_at.desc(), CallAttempt.id.desc()).limit(30)).all()
+        .order_by(CallAttempt.called_at.desc(), CallAttempt.id.desc()).limit(30)).all(
+    ) if Facet.call_log in disclosure else []
     handovers = request.dbsession.scalars(
         select(Handover).where(Handover.target_id == target.id).order_by(Handover.id)).all()
     settings = request.registry.settings

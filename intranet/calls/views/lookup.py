@@ -4,10 +4,10 @@ from __future__ import annotations
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ...models import CallCampaign, CampaignCase, CampaignStatus
+from ...models import CallCampaign, CampaignCase
 from ...resources import CallCenter
 from ...cases.search import MAX_TERM, Criteria, read_criteria, search_cases
-from ...security.matrix import Facet, facets_for_principals
+from ...security.matrix import Facet
 from ...security.permissions import Permission
 
 
@@ -18,22 +18,21 @@ def lookup(request):
     open (cases of active campaigns) by phone number in any format, notice
     number or name/kana. Terms travel in the request body; every result shown
     is logged as disclosed."""
-    facets = facets_for_principals(request.principals)
+    gate = request.disclosure
     criteria, errors, page = Criteria(), [], None
     if request.method == "POST":
         criteria, errors = read_criteria(request.POST, ("phone", "notice_no", "name"))
         if errors:
             request.response.status = 400
         elif not criteria.is_empty():
-            page = search_cases(request.dbsession, request.principals, request.today, facets,
-                                criteria)
-            request.audit.disclose(page.cases, [Facet.identity, Facet.verification])
+            page = search_cases(request.dbsession, gate.clause(), gate.facets, criteria)
+            page.cases = gate.show(page.cases, [Facet.identity, Facet.verification]).cases
     targets = {}
     if page and page.cases:
         targets = dict(request.dbsession.execute(
             select(CampaignCase.case_id, CampaignCase.target_id)
             .join(CallCampaign, CallCampaign.id == CampaignCase.campaign_id)
             .where(CampaignCase.case_id.in_([c.id for c in page.cases]),
-                   CallCampaign.status == CampaignStatus.active)).all())
+                   CallCampaign.active_on(request.today))).all())
     return {"criteria": criteria, "page": page, "targets": targets, "errors": errors,
             "max_term": MAX_TERM}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ...models import PhoneCandidate, PhoneCandidateStatus
 from ...resources import (
@@ -20,12 +21,9 @@ from .common import redirect
              permission=Permission.PhoneCandidatesRegister, request_method="GET")
 def phone_research(request, errors=None):
     """Operators: cases of active campaigns with no usable number."""
-    targets = phones.no_phone_targets(request.dbsession, request.today)
-    cases = [m.case for t in targets for m in t.members]
-    container = request.root["cases"]
-    cases = [c for c in cases
-             if request.has_permission(Permission.CaseView, CaseResource(c, container))]
-    request.audit.disclose(cases, [Facet.identity, Facet.verification])
+    targets = phones.no_phone_targets(request.dbsession, request.today, scope=request.disclosure)
+    cases = request.disclosure.show([m.case for t in targets for m in t.members],
+                                    [Facet.identity, Facet.verification]).cases
     pending = set(request.dbsession.scalars(select(PhoneCandidate.case_id).where(
         PhoneCandidate.status == PhoneCandidateStatus.pending)))
     return {"cases": cases, "pending": pending, "errors": errors or []}
@@ -43,8 +41,8 @@ def phone_register(request):
         resource = request.root["cases"][case_no if isinstance(case_no, str) else ""]
     except KeyError:
         resource = None
-    if resource is None or not isinstance(resource, CaseResource) or not request.has_permission(
-            Permission.CaseView, resource):
+    if not isinstance(resource, CaseResource) or not request.disclosure.in_scope(
+            [resource.case.id]):
         request.response.status = 400
         return phone_research(request, ["calls.error.phone_case"])
     found = phones.valid_number(number) if len(number) <= 30 else None
@@ -56,18 +54,19 @@ def phone_register(request):
         case_id=resource.case.id, number=number, digits=found, source=source,
         status=PhoneCandidateStatus.pending, registered_by=request.identity.id,
         registered_at=request.now))
-    request.audit.disclose([resource.case], [Facet.contact])
+    request.disclosure.show([resource.case], [Facet.contact])
     return redirect(request, request.context, notice="registered")
 
 
 @view_config(context=PhoneCandidateContainer, name="pending", renderer="calls/phones_pending.jinja2",
              permission=Permission.PhoneCandidatesConfirm, request_method="GET")
 def phone_pending(request):
-    candidates = request.dbsession.scalars(
+    candidates = request.dbsession.scalars(request.disclosure.scoped(
         select(PhoneCandidate).where(PhoneCandidate.status == PhoneCandidateStatus.pending)
-        .order_by(PhoneCandidate.registered_at)).all()
-    request.audit.disclose([c.case for c in candidates], [Facet.identity, Facet.contact])
-    return {"candidates": candidates}
+        .options(joinedload(PhoneCandidate.case)).order_by(PhoneCandidate.registered_at),
+        PhoneCandidate.case_id)).all()
+    shown = request.disclosure.show([c.case for c in candidates], [Facet.identity, Facet.contact])
+    return {"candidates": [c for c in candidates if c.case in shown.cases]}
 
 
 @view_config(context=PhoneCandidateResource, name="decide", permission=Permission.PhoneCandidatesConfirm,

@@ -10,6 +10,7 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ...models import BatchState, Contract, SurveyBatch, SurveyTarget, User
 from ...resources import SurveyBatchContainer, SurveyBatchResource
@@ -72,9 +73,10 @@ def batch_create(request):
              permission=Permission.SurveyReview, request_method="GET")
 def batch_page(request, errors=None):
     batch = request.context.batch
+    _load_cases(request, batch)
     latest = reports.latest_by_target(request.dbsession, [t.id for t in batch.targets])
-    request.audit.disclose([t.case for t in batch.targets],
-                           [Facet.identity] + ([Facet.survey] if latest else []))
+    request.disclosure.show([t.case for t in batch.targets],
+                            [Facet.identity] + ([Facet.survey] if latest else []))
     investigators = request.dbsession.scalars(
         select(User).where(User.contract_id == batch.contract_id, User.is_active.is_(True))
         .order_by(User.login)).all()
@@ -83,6 +85,14 @@ def batch_page(request, errors=None):
             "errors": errors or [], "latest": latest,
             "progress": reports.progress(batch.targets, latest),
             "can_manage": request.has_permission(Permission.SurveyManage, request.context)}
+
+
+def _load_cases(request, batch) -> None:
+    """Load the batch's targets with their cases and taxpayers in one query,
+    so pages and exports do not query once per target."""
+    request.dbsession.scalars(
+        select(SurveyTarget).where(SurveyTarget.batch_id == batch.id)
+        .options(joinedload(SurveyTarget.case))).all()
 
 
 def _again(request, errors):
@@ -130,6 +140,7 @@ def batch_open(request):
 def batch_export(request):
     """Results for collectors only: CSV (UTF-8 with BOM) or Excel."""
     batch = request.context.batch
+    _load_cases(request, batch)
     latest = reports.latest_by_target(request.dbsession, [t.id for t in batch.targets])
     rows = reports.export_rows(batch.targets, latest)
     fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
@@ -149,7 +160,7 @@ def batch_export(request):
         book.save(buf)
         body = buf.getvalue()
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    request.audit.disclose([t.case for t in batch.targets], [Facet.identity, Facet.survey])
+    request.disclosure.show([t.case for t in batch.targets], [Facet.identity, Facet.survey])
     request.audit.event("survey.export", user=request.identity, batch=batch.id, rows=len(rows) - 1,
                         format=fmt)
     response = Response(body=body, content_type=content_type,

@@ -9,10 +9,11 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ...cases.scopes import visible_cases_clause
+from sqlalchemy.orm import joinedload
+
 from ...models import SurveyBatch, SurveyPhoto, SurveyTarget
-from ...resources import CaseResource, SurveyArea, SurveyTargetResource
-from ...security.matrix import Facet
+from ...resources import SurveyArea, SurveyTargetResource
+from ...security.matrix import Condition, Facet
 from ...security.permissions import Permission
 from .. import photos, reports
 
@@ -20,16 +21,14 @@ from .. import photos, reports
 @view_config(context=SurveyArea, renderer="survey/mine.jinja2", permission=Permission.SurveyWork)
 def my_targets(request):
     """Only targets assigned to this user that the contractor scope reaches."""
-    from ...models import Case
-
     me = request.identity
-    targets = request.dbsession.scalars(
+    targets = request.dbsession.scalars(request.disclosure.scoped(
         select(SurveyTarget).join(SurveyBatch, SurveyBatch.id == SurveyTarget.batch_id)
-        .join(Case, Case.id == SurveyTarget.case_id)
-        .where(SurveyTarget.investigator_id == me.id,
-               visible_cases_clause(request.principals, request.today))
-        .order_by(SurveyBatch.deadline, SurveyTarget.area, SurveyTarget.id)).all()
-    request.audit.disclose([t.case for t in targets], [Facet.identity])
+        .where(SurveyTarget.investigator_id == me.id)
+        .options(joinedload(SurveyTarget.case), joinedload(SurveyTarget.batch))
+        .order_by(SurveyBatch.deadline, SurveyTarget.area, SurveyTarget.id),
+        SurveyTarget.case_id)).all()
+    request.disclosure.show([t.case for t in targets], [Facet.identity])
     return {"targets": targets}
 
 
@@ -46,18 +45,15 @@ def _photo_dir(request) -> str:
 
 def _target_context(request, errors=None, values=None):
     target = request.context.target
-    case_resource = CaseResource(target.case, request.root["cases"])
-    identity = request.has_permission(Facet.identity.permission, case_resource)
-    facets = [Facet.identity] if identity else []
-    everything = request.has_permission(Permission.SurveyReview, request.root["survey"]["batches"])
-    mine = request.has_permission(Permission.SurveyReport, request.context)
-    versions = reports.history(request.dbsession, target)
-    if not everything:  # the investigator: their own latest report only
+    gate = request.disclosure
+    survey = gate.facet_condition(Facet.survey)
+    versions = reports.history(request.dbsession, target) if survey else []
+    if survey == Condition.own_report:  # the investigator: their own latest report only
         versions = [r for r in versions if r.submitted_by == request.identity.id][:1]
-    if versions:
-        facets.append(Facet.survey)
-    request.audit.disclose([target.case], facets)
-    return {"target": target, "taxpayer": target.case.taxpayer if identity else None,
+    shown = gate.show([target.case], [Facet.identity] + ([Facet.survey] if versions else []))
+    everything = survey == Condition.in_scope
+    mine = request.has_permission(Permission.SurveyReport, request.context)
+    return {"target": target, "taxpayer": target.case.taxpayer if Facet.identity in shown else None,
             "reports": versions, "can_report": mine, "everything": everything,
             "errors": errors or [], "values": values or {}, "memo_max": reports.MEMO_MAX,
             "choices": {"residence": reports.RESIDENCE, "nameplate": reports.NAMEPLATE,
@@ -87,14 +83,23 @@ def target_photo(request):
     photo = request.dbsession.get(SurveyPhoto, int(photo_id)) if photo_id.isdigit() else None
     if photo is None or photo.report.target_id != target.id:
         raise HTTPNotFound()
-    everything = request.has_permission(Permission.SurveyReview, request.root["survey"]["batches"])
-    if not everything and photo.report.submitted_by != request.identity.id:
+    survey = request.disclosure.facet_condition(Facet.survey)
+    if survey is None or (survey == Condition.own_report and not _own_latest(request, target, photo)):
         raise HTTPNotFound()
     try:
         body = photos.load(_photo_dir(request), photo.sha256)
     except FileNotFoundError:
         raise HTTPNotFound() from None
-    request.audit.disclose([target.case], [Facet.survey])
+    if not request.disclosure.show([target.case], [Facet.survey]):
+        raise HTTPNotFound()
     response = Response(body=body, content_type=photo.content_type)
     response.content_disposition = "inline"
     return response
+
+
+def _own_latest(request, target, photo) -> bool:
+    """Whether ``photo`` belongs to the latest report the user filed on its
+    target (the only survey data an investigator reads back)."""
+    own = [r for r in reports.history(request.dbsession, target)
+           if r.submitted_by == request.identity.id][:1]
+    return bool(own) and own[0].id == photo.report_id

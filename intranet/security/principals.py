@@ -1,0 +1,42 @@
+"""The principals a request can hold, spelled in one place.
+
+Pyramid compares principals as strings; every module that grants or tests
+one builds it here, so a typo cannot silently grant or deny.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..models.users import Role
+
+#: Collectors flagged as supervisors (係長・主査); see ``matrix.SUPERVISOR_ROLES``.
+SUPERVISOR = "supervisor"
+
+USER_PREFIX = "user:"
+ROLE_PREFIX = "role:"
+ORGANISATION_PREFIX = "org:"
+
+
+def user(user_id: int) -> str:
+    return f"{USER_PREFIX}{user_id}"
+
+
+def role(role: Role) -> str:
+    return f"{ROLE_PREFIX}{role}"
+
+
+def organisation(organisation_id: int) -> str:
+    return f"{ORGANISATION_PREFIX}{organisation_id}"
+
+
+def roles_in(principals: Iterable[str]) -> list[Role]:
+    """The roles ``principals`` carry, in the order of :class:`Role`."""
+    held = set(principals)
+    return [r for r in Role if role(r) in held]
+
+
+def logged_roles(principals: Iterable[str]) -> str | None:
+    """How the access log names the holder's roles: ``"collector supervisor"``."""
+    held = set(principals)
+    names = [str(r) for r in roles_in(held)] + ([SUPERVISOR] if SUPERVISOR in held else [])
+    return " ".join(names) or None
