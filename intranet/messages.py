@@ -138,6 +138,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "designated workplace. This access has been logged."),
 
     # password policy
+    "account.supervisor_role": ("管理者の指定は徴収職員（区職員）のアカウントにだけできます。",
+                                "Only collectors (ward staff) can be made supervisors."),
     "password.too_short": ("パスワードは12文字以上にしてください。", "Use at least 12 characters."),
     "password.too_long": ("パスワードは128文字以内にしてください。", "Use at most 128 characters."),
     "password.too_simple": ("英大文字・英小文字・数字・記号のうち2種類以上を含めてください。",

@@ -64,9 +64,12 @@ def demo_data(args) -> int:
 
 
 def create_user(args) -> int:
+    from ..security.matrix import account_problems
+
     settings = _settings(args.ini)
-    password = args.password if args.password is not None else _prompt_password()
-    problems = policy_problems(password, args.login)
+    flags = account_problems(Role(args.role), args.supervisor)
+    password = args.password if args.password is not None or flags else _prompt_password()
+    problems = flags or policy_problems(password, args.login)
     if problems:
         from ..i18n import translate
 

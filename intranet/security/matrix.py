@@ -266,6 +266,14 @@ SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
     P.ChecklistsView, P.ChecklistsRecord})
 
 
+def account_problems(role: Role, is_supervisor: bool) -> list[str]:
+    """Message keys for account flags the matrix would not honour; every
+    place that creates or changes a user refuses them (CLI, admin pages)."""
+    if is_supervisor and role not in SUPERVISOR_ROLES:
+        return ["account.supervisor_role"]
+    return []
+
+
 def role_principal(role: Role) -> str:
     return principals.role(role)
 

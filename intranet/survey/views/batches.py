@@ -10,7 +10,7 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from ...models import BatchState, Contract, SurveyBatch, SurveyTarget, User
 from ...resources import SurveyBatchContainer, SurveyBatchResource
@@ -88,11 +88,11 @@ def batch_page(request, errors=None):
 
 
 def _load_cases(request, batch) -> None:
-    """Load the batch's targets with their cases and taxpayers in one query,
-    so pages and exports do not query once per target."""
+    """Load ``batch.targets`` with their cases and taxpayers at once, so pages
+    and exports do not query once per target."""
     request.dbsession.scalars(
-        select(SurveyTarget).where(SurveyTarget.batch_id == batch.id)
-        .options(joinedload(SurveyTarget.case))).all()
+        select(SurveyBatch).where(SurveyBatch.id == batch.id)
+        .options(selectinload(SurveyBatch.targets).joinedload(SurveyTarget.case))).one()
 
 
 def _again(request, errors):

@@ -49,6 +49,18 @@ def test_create_user_enforces_the_password_policy(tmp_path, capsys):
     assert _rows(tmp_path, "select count(*) from users")[0][0] == 0
 
 
+def test_create_user_refuses_a_supervisor_flag_the_matrix_does_not_honour(tmp_path, capsys):
+    """Only collectors may carry the supervisor flag (matrix.SUPERVISOR_ROLES);
+    on another role it would be stored and ignored, so it is refused."""
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    assert main(["create-user", ini, "sato", "--role", "operator", "--supervisor",
+                 "--password", "Correct-Horse-42"]) == 2
+    err = capsys.readouterr().err
+    assert "徴収職員" in err and "Only collectors" in err
+    assert _rows(tmp_path, "select count(*) from users")[0][0] == 0
+
+
 def _app_requests(ini, count):
     """``count`` anonymous requests through the app built from ``ini``."""
     import webtest
