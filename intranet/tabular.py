@@ -86,16 +86,24 @@ def csv_bytes(rows: Iterable[Iterable], encoding: str = "utf-8-sig") -> bytes:
 
 # -------------------------------------------------------------------- Excel
 
+#: Texts openpyxl stores as error values (openpyxl.cell.cell.ERROR_CODES).
+_ERROR_CODES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
+
 
 def cell(sheet, value: Any):
-    """What to append to ``sheet`` (normal or write-only) for ``value``: a
-    string cell for text, the value itself for numbers, dates and ``None``."""
+    """What to append to ``sheet`` (normal or write-only) for ``value``: for
+    text, the quoted text, which openpyxl stores as a string cell, or a cell
+    made a string explicitly where openpyxl would store a formula (``=``) or
+    an error value (``#N/A``); numbers, dates and ``None`` as they are."""
     if not isinstance(value, str):
         return value
+    value = neutralise(value)
+    if value[:1] != "=" and value not in _ERROR_CODES:
+        return value  # (one cell object per string would slow big sheets down)
     from openpyxl.cell import WriteOnlyCell
 
-    result = WriteOnlyCell(sheet, value=neutralise(value))
-    result.data_type = "s"  # never a formula or an error value
+    result = WriteOnlyCell(sheet, value=value)
+    result.data_type = "s"
     return result
 
 

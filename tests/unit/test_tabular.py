@@ -92,3 +92,18 @@ def test_excel_cells_are_strings_never_formulas(write_only):
                                       None, "ok"]
     assert [c.data_type for c in row[:3]] == ["s", "s", "s"]
     assert row[3].data_type == "n"
+
+
+def test_a_cell_is_a_string_even_if_the_text_escaped_quoting(monkeypatch):
+    """OWASP CSV Injection: the Excel side does not rest on the quote alone."""
+    import openpyxl
+    from openpyxl.cell.cell import ERROR_CODES
+
+    assert tabular._ERROR_CODES == set(ERROR_CODES)
+    monkeypatch.setattr(tabular, "neutralise", lambda value: value)
+    book = openpyxl.Workbook()
+    tabular.append(book.active, ["=1+2", "#DIV/0!", "x"])
+    data = tabular.xlsx_bytes(book)
+    assert _formulas(data) == []
+    row = next(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows())
+    assert [(c.value, c.data_type) for c in row] == [("=1+2", "s"), ("#DIV/0!", "s"), ("x", "s")]
