@@ -59,3 +59,20 @@ def synthetic_entry(at_jst, login, organisation, *, kind="request", event=None, 
                   case_count=len(cases), detail=detail)
     # Year 9999: never the number of a case another test created (the log is shared).
     return fields, [(case_id, f"9999-{case_id:06d}") for case_id in cases]
+
+
+#: Text an outsourced user could plant to run in ward staff's spreadsheets
+#: (OWASP "CSV Injection"), and HTML that must come out as plain text.
+FORMULAS = ['=HYPERLINK("http://x","y")', "=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "＝1+2"]
+HTML = "<script>alert(1)</script>"
+
+
+def xlsx_formulas(data: bytes) -> list[str]:
+    """The worksheets of an .xlsx holding a formula (``<f>`` element)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        assert sheets
+        return [n for n in sheets if b"<f>" in archive.read(n) or b"<f " in archive.read(n)]

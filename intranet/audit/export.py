@@ -30,6 +30,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import and_, func, select
 
+from .. import tabular
 from ..clock import to_jst
 from ..models import (
     AccessLogArchive, AccessLogCheckpoint, AccessLogEntry, Contract, ErasureRecord, HandoverSlip,
@@ -40,7 +41,9 @@ from . import chain
 from .search import utc_start
 from .verify import stored_rows
 
-FORMAT = "intranet-inspection-export/1"
+#: /2: text cells that a spreadsheet would take for a formula carry a leading
+#: quote (intranet.tabular), which verifying removes; /1 packages had none.
+FORMAT = "intranet-inspection-export/2"
 ENTRIES = "access_log/entries.csv"
 CASES = "access_log/disclosed_cases.csv"
 WORKBOOK = "access_log/entries.xlsx"
@@ -177,7 +180,7 @@ class _Package:
     def csv_member(self, path: str, rows) -> None:
         with self.member(path) as out:
             out.write(BOM)
-            csv.writer(out, lineterminator="\r\n").writerows(rows)
+            tabular.CsvWriter(out).writerows(rows)
 
     def copy_member(self, path: str, source) -> Iterator[bytes]:
         source.seek(0)
@@ -191,17 +194,19 @@ class _Package:
         return self.sink.take()
 
 
-def _cell(value) -> str:
+def _cell(value):
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         return value.isoformat(timespec="microseconds")
+    if isinstance(value, int):
+        return value  # a number: never quoted as text
     return str(value)
 
 
-def entry_row(entry: dict, prev_chain: str) -> list[str]:
+def entry_row(entry: dict, prev_chain: str) -> list:
     empty = " ".join(name for name in chain.FIELDS if entry.get(name) == "")
-    return [str(entry["seq"]), to_jst(entry["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S"),
+    return [entry["seq"], to_jst(entry["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S"),
             *(_cell(entry[name]) for name in chain.FIELDS[1:]), prev_chain, entry["chain"], empty]
 
 
@@ -274,11 +279,11 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
     with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
         cases_text = io.TextIOWrapper(cases_file, encoding="utf-8", newline="")
         cases_text.write(BOM)
-        cases_csv = csv.writer(cases_text, lineterminator="\r\n")
+        cases_csv = tabular.CsvWriter(cases_text)
         cases_csv.writerow(("entry_seq", "position", "case_id", "case_no"))
         with package.member(ENTRIES) as out:
             out.write(BOM)
-            entries_csv = csv.writer(out, lineterminator="\r\n")
+            entries_csv = tabular.CsvWriter(out)
             entries_csv.writerow(ENTRY_COLUMNS)
             for entry, cases in stored_rows(conn, export.first_seq - 1):
                 seq = entry["seq"]
@@ -299,9 +304,9 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                                         for n, (case_id, case_no) in enumerate(cases))
                     if sheet_rows >= SHEET_ROWS:
                         sheet = workbook.create_sheet(f"アクセスログ{len(workbook.worksheets) + 1}")
-                        sheet.append([ja for _, ja in WORKBOOK_COLUMNS])
+                        tabular.append(sheet, [ja for _, ja in WORKBOOK_COLUMNS])
                         sheet_rows = 0
-                    sheet.append(_workbook_row(entry))
+                    tabular.append(sheet, _workbook_row(entry))
                     sheet_rows += 1
                 previous, expected_seq = entry["chain"], seq + 1
                 unreported += 1
@@ -323,7 +328,7 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
         yield from package.copy_member(CASES, cases_file)
         if sheet is None:
             sheet = workbook.create_sheet("アクセスログ1")
-            sheet.append([ja for _, ja in WORKBOOK_COLUMNS])
+            tabular.append(sheet, [ja for _, ja in WORKBOOK_COLUMNS])
         workbook.save(workbook_file)
         yield from package.copy_member(WORKBOOK, workbook_file)
 
@@ -557,13 +562,14 @@ def _verify_entries(archive, key, values, result, problem) -> None:
     date_from, date_to = (dt.date.fromisoformat(d) for d in period.split(".."))
     start, end = utc_start(date_from), utc_start(date_to + dt.timedelta(days=1))
     first, last = (int(v) for v in values["seq_range"].split("-"))
-    cases = _case_groups(archive)
+    text = tabular.unquote if values.get("format") != "intranet-inspection-export/1" else str
+    cases = _case_groups(archive, text)
     pending = next(cases, None)
     count, last_seq = 0, first - 1
     with archive.open(ENTRIES) as raw:
         reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
         for row in reader:
-            entry = _entry_from_row(row)
+            entry = _entry_from_row(row, text)
             seq = entry["seq"]
             disclosed = []
             if pending is not None and pending[0] == seq:
@@ -586,16 +592,18 @@ def _verify_entries(archive, key, values, result, problem) -> None:
     result.entries = count
 
 
-def _case_groups(archive):
+def _case_groups(archive, text=tabular.unquote):
     from itertools import groupby
 
     with archive.open(CASES) as raw:
         reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
         for seq, rows in groupby(reader, key=lambda r: int(r["entry_seq"])):
-            yield seq, [(int(r["case_id"]), r["case_no"]) for r in rows]
+            yield seq, [(int(r["case_id"]), text(r["case_no"])) for r in rows]
 
 
-def _entry_from_row(row: dict) -> dict:
+def _entry_from_row(row: dict, text=tabular.unquote) -> dict:
+    """The chained fields of an ``entries.csv`` row; ``text`` undoes the quote
+    the writer put before formula-like text."""
     empty = set(row["empty_strings"].split())
     entry = {}
     for name in chain.FIELDS:
@@ -607,6 +615,6 @@ def _entry_from_row(row: dict) -> dict:
         elif name == "occurred_at":
             entry[name] = dt.datetime.fromisoformat(value)
         else:
-            entry[name] = value
+            entry[name] = text(value)
     return entry
 

@@ -14,14 +14,13 @@ days of the first call (reached: the first call that reached them).
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 
 from sqlalchemy import select
 
+from .. import tabular
 from ..models import (
     REACHED, Assessment, CallAttempt, CampaignCase, Disposition, Installment, Receipt, User,
 )
@@ -201,13 +200,10 @@ def effect_table(report: Report) -> list[list]:
 
 def to_csv(report: Report) -> bytes:
     """UTF-8 with a byte-order mark, so that Excel opens it correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(table(report))
+    rows = table(report)
     if report.effect:
-        writer.writerow([])
-        writer.writerows(effect_table(report))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        rows += [[], *effect_table(report)]
+    return tabular.csv_bytes(rows)
 
 
 def to_xlsx(report: Report) -> bytes:
@@ -218,15 +214,13 @@ def to_xlsx(report: Report) -> bytes:
     sheet = book.active
     sheet.title = "日報" if report.kind == "daily" else "月報"
     for row in table(report):
-        sheet.append(row)
+        tabular.append(sheet, row)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     if report.effect:
         effect_sheet = book.create_sheet("効果測定")
         for row in effect_table(report):
-            effect_sheet.append(row)
+            tabular.append(effect_sheet, row)
         for cell in effect_sheet[1]:
             cell.font = Font(bold=True)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return tabular.xlsx_bytes(book)

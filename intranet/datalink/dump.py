@@ -2,12 +2,12 @@
 import reads): used to hand data back and for round-trip checks."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+from decimal import Decimal
 
 from sqlalchemy import String, cast, func, literal, select
 
+from .. import tabular
 from ..clock import to_jst
 from ..models import (
     Assessment, Case, ContactRecord, Corporation, DirectDebitAccount, Installment, MailingAddress,
@@ -22,9 +22,11 @@ def row_key(number_column, id_column, prefix: str):
     return func.coalesce(number_column, literal(prefix, String) + cast(id_column, String))
 
 
-def _value(value) -> str:
+def _value(value):
     if value is None:
         return ""
+    if isinstance(value, (int, float, Decimal)):
+        return value  # a number: written as it is, never quoted as text
     if isinstance(value, dt.datetime):
         return to_jst(value).strftime("%Y-%m-%d %H:%M:%S")  # stored UTC, written JST
     if hasattr(value, "isoformat"):
@@ -33,13 +35,7 @@ def _value(value) -> str:
 
 
 def _csv(spec, rows, encoding: str) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(spec.column_names)
-    for row in rows:
-        writer.writerow([_value(v) for v in row])
-    text = out.getvalue()
-    return ("\ufeff" + text).encode("utf-8") if encoding == "utf-8-sig" else text.encode(encoding)
+    return tabular.csv_bytes([spec.column_names, *([_value(v) for v in row] for row in rows)], encoding)
 
 
 def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:

@@ -4,7 +4,6 @@ default since the last export), as CSV files in the data-link conventions,
 zipped, with a record of what was exported and the zip's SHA-256."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from .. import tabular
 from ..models import (
     CallAttempt, CampaignCase, Case, DataExport, Handover, IssuedDocument, Promise, SurveyReport,
     SurveyTarget, User,
@@ -31,11 +31,7 @@ def _day(value) -> str:
 
 
 def _csv(header, rows) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return tabular.csv_bytes([header, *rows])
 
 
 @dataclass

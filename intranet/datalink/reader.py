@@ -7,6 +7,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from ..tabular import unquote
 from .formats import FileSpec
 from .parsing import ParseError, decode, normalize, parse_amount, parse_date, parse_datetime
 
@@ -46,6 +47,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # line breaks and tab
 
 
 def convert(column, raw: str):
+    raw = unquote(raw)  # the quote this system writes before text like "=1+2" (docs/data-link.md)
     if column.kind == "text":  # as written; line breaks inside a value become \n
         value = raw.strip().replace("\r\n", "\n").replace("\r", "\n")
     else:

@@ -136,3 +136,33 @@ def test_contractors_cannot_see_reports(testapp, history, dbsession, password_co
     dbsession.commit()
     login(testapp, "k1")
     testapp.get("/calls/reports/", status=403)
+
+
+def test_operator_names_that_look_like_formulas_are_exported_as_text(testapp, history, dbsession):
+    """OWASP "CSV Injection": an operator's name (typed text) reaches the daily
+    report's CSV and Excel files; one that a spreadsheet would run is quoted,
+    Excel holds it as a string cell and no ``<f>`` element, the figures stay numbers."""
+    import csv
+
+    import sqlalchemy as sa
+
+    from intranet.models import User
+    from tests.helpers import xlsx_formulas
+
+    names = {"op1": '=HYPERLINK("http://x","y")', "op2": "-1"}
+    for login_name, name in names.items():
+        dbsession.scalars(sa.select(User).where(User.login == login_name)).one().display_name = name
+    dbsession.commit()
+    login(testapp, "c1")
+    params = {"kind": "daily", "date": "2026-11-24"}
+    res = testapp.get("/calls/reports/", {**params, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(res.body.decode("utf-8-sig"), newline="")))
+    assert {r[1] for r in rows[1:3]} == {"'" + n for n in names.values()}
+    assert rows[-1] == ["2026-11-24", "センター合計", "6", "3", "1", "20000", "1", "0", "1"]
+    body = testapp.get("/calls/reports/", {**params, "format": "xlsx"}).body
+    assert xlsx_formulas(body) == []
+    sheet = openpyxl.load_workbook(io.BytesIO(body))["日報"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert {r[1] for r in values[1:3]} == {"'" + n for n in names.values()}
+    assert values[1][2:] == (4, 1, 1, 20000, 0, 0, 0) or values[2][2:] == (4, 1, 1, 20000, 0, 0, 0)
+    assert sheet["A1"].font.bold and sheet["B2"].data_type == "s"

@@ -53,3 +53,74 @@ def test_export_since_the_last_one(testapp, dbsession, password_context, clock, 
     assert "SHA-256" in testapp.get("/datalink/export").text
     login(testapp, "op")
     testapp.get("/datalink/export", status=403)
+
+
+def test_formulas_typed_by_outsourced_users_are_exported_as_text(testapp, dbsession, password_context,
+                                                                 clock):
+    """OWASP "CSV Injection": call memos, hand-over reasons and survey reports
+    written by the call centre and the survey contractor reach the delinquency
+    system's staff as CSV; text a spreadsheet would run as a formula begins
+    with a quote in call_results.csv, handovers.csv and survey_results.csv."""
+    import csv
+
+    from intranet.models import (
+        BatchState, Contract, SurveyBatch, SurveyReport, SurveyTarget, SurveyTargetState,
+    )
+    from tests.helpers import FORMULAS, HTML
+
+    factories.user(dbsession, password_context, Role.collector, login="c1")
+    op = factories.user(dbsession, password_context, Role.operator, login="op")
+    k1 = factories.user(dbsession, password_context, Role.contractor, login="k1")
+    case = factories.owed_case(dbsession, name="出力 太郎", phone="03-4444-0001")
+    campaign = CallCampaign(name="出力", status=CampaignStatus.active, starts_on=dt.date(2026, 11, 1),
+                            ends_on=dt.date(2026, 12, 31), created_at=clock.now())
+    dbsession.add(campaign)
+    dbsession.flush()
+    campaigns.build(dbsession, campaign, campaigns.CampaignFilter(), clock.today(), clock.now())
+    target = dbsession.scalars(sa.select(CallTarget)).one()
+    texts = [*FORMULAS, HTML]
+    for text in texts:
+        dbsession.add(CallAttempt(target_id=target.id, operator_id=op.id, called_at=clock.now(),
+                                  phone_number="03-4444-0001", disposition=Disposition.consultation,
+                                  memo=text, promise_amount=-5))
+        dbsession.add(Handover(case_id=case.id, target_id=target.id, reason=text, created_by=op.id,
+                               created_at=clock.now(), status=HandoverStatus.open))
+    contract = Contract(organisation_id=k1.organisation_id, name="現地調査", purpose="居住確認",
+                        starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2027, 1, 31), manager_name="責任者",
+                        handler_names="k1", protections="", training_required=False, created_by=op.id,
+                        created_at=clock.now())
+    dbsession.add(contract)
+    dbsession.flush()
+    batch = SurveyBatch(contract_id=contract.id, name="11月", deadline=dt.date(2026, 12, 25),
+                        state=BatchState.open, created_by=op.id, created_at=clock.now())
+    dbsession.add(batch)
+    dbsession.flush()
+    survey_target = SurveyTarget(batch_id=batch.id, case_id=case.id, investigator_id=k1.id, area="東京都",
+                                 state=SurveyTargetState.reported)
+    dbsession.add(survey_target)
+    dbsession.flush()
+    hyperlink, plus_formula, plus, minus, at, tab, cr, wide = FORMULAS
+    dbsession.add(SurveyReport(target_id=survey_target.id, version=1, submitted_by=k1.id,
+                               submitted_at=clock.now(), visited_at=clock.now(), residence="lives",
+                               nameplate="present", nameplate_name=hyperlink, tenure="rented",
+                               landlord_name=plus_formula, landlord_contact=plus, slip_handed_to=minus,
+                               memo=at))
+    dbsession.commit()
+    login(testapp, "c1")
+    clock.advance(minutes=5)
+    res = testapp.post("/datalink/export", {"csrf_token": csrf_token(testapp, "/datalink/export")})
+    files = zipfile.ZipFile(io.BytesIO(res.body))
+
+    def read(name):
+        return list(csv.DictReader(io.StringIO(files.read(name).decode("utf-8-sig"), newline="")))
+
+    quoted = ["'" + t for t in FORMULAS] + [HTML]
+    calls = read("call_results.csv")
+    assert [r["memo"] for r in calls] == quoted
+    assert {r["promise_amount"] for r in calls} == {"-5"}  # a number: never quoted
+    assert {r["phone"] for r in calls} == {"03-4444-0001"}
+    assert [r["reason"] for r in read("handovers.csv")] == quoted
+    (survey,) = read("survey_results.csv")
+    assert [survey[c] for c in ("nameplate_name", "landlord_name", "landlord_contact", "slip_handed_to",
+                                "memo")] == ["'" + t for t in (hyperlink, plus_formula, plus, minus, at)]
+    assert (survey["version"], survey["photos"]) == ("1", "0")

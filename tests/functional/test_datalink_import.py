@@ -243,6 +243,33 @@ def test_a_dump_of_this_database_imported_into_it_changes_nothing(dbsession, dem
     assert all(c.added == 0 and c.changed == 0 for c in again.counts.values()), again.counts
 
 
+def test_a_dump_quotes_formulas_and_reads_them_back_unchanged(dbsession):
+    """OWASP "CSV Injection": the dump writes text a spreadsheet would take for a
+    formula with a leading quote (a text already beginning with a quote before
+    such a character gets one more); the import removes it, so importing the
+    dump changes nothing."""
+    from tests import factories
+
+    case = factories.case(dbsession, name="=1+2", address_extra="'=quoted", phone="+81-3-1234-5678")
+    dbsession.add(ContactRecord(case_id=case.id, kind="negotiation", occurred_at=NOW,
+                                content='=HYPERLINK("http://x","y")', place="-1", counterpart="＠本人",
+                                staff_name="@SUM(A1)"))
+    dbsession.commit()
+    files = dump(dbsession)
+    taxpayers = files["taxpayers.csv"].decode("utf-8-sig")
+    assert ",'=1+2," in taxpayers and ",''=quoted," in taxpayers
+    assert "'+81-3-1234-5678" in files["phones.csv"].decode("utf-8-sig")
+    contacts = files["contact_history.csv"].decode("utf-8-sig").splitlines()[1]
+    assert contacts.endswith(',"\'=HYPERLINK(""http://x"",""y"")",\'@SUM(A1)')
+    assert ",'-1,'＠本人," in contacts
+    again = importer.run(dbsession, files, TODAY)
+    assert again.ok, [str(p) for p in again.report.problems]
+    assert all(c.added == 0 and c.changed == 0 for c in again.counts.values()), again.counts
+    dbsession.commit()
+    dbsession.expire_all()
+    assert (case.taxpayer.name, case.taxpayer.address_extra) == ("=1+2", "'=quoted")
+
+
 def test_an_upload_too_big_is_refused_unread(testapp, dbsession, password_context, monkeypatch):
     """A zip member over the limit (a zip bomb, or a 200 MB export) is read only
     to one byte past the limit and reported; nothing is stored."""

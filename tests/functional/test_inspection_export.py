@@ -90,7 +90,7 @@ def download(testapp, code):
 
 
 def read_csv(archive, name):
-    return list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8-sig")))
+    return list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8-sig", newline="")))
 
 
 def test_the_package_holds_exactly_the_period_and_organisation(testapp, engine, wsgi_app, contractor, tmp_path):
@@ -270,3 +270,86 @@ def test_a_log_missing_the_entry_before_the_period_is_refused(tmp_path, capsys):
                  "--to", "2026-10-31", "--output", str(out), "--quiet"]) == 1
     assert "期間の直前のログがありません" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _plant_formulas(wsgi_app, dbsession, contractor):
+    """Formula text where users reach the package: the access log (user agent,
+    path, query, a login typed at the login form) and the contract's records."""
+    from tests.helpers import FORMULAS, HTML
+
+    e = synthetic_entry
+    rows = []
+    for n, text in enumerate([*FORMULAS, HTML, "'=quoted"]):
+        fields, cases = e(J(2026, 10, 20, 10, n), text if n % 2 else contractor["login"], contractor["code"],
+                          cases=[n + 1], path="/cases/" if n % 3 else text)
+        fields.update(user_agent=text, query=text, view_name=text)
+        rows.append((fields, cases))
+    wsgi_app.registry.access_log.append(rows)
+    slip = dbsession.scalars(sa.select(HandoverSlip)).one()
+    slip.content = FORMULAS[0]
+    dbsession.scalars(sa.select(MediumEvent)).one().note = FORMULAS[3]
+    dbsession.scalars(sa.select(Contract)).one().name = FORMULAS[7]
+    dbsession.commit()
+    return rows
+
+
+def test_formulas_in_the_log_and_records_are_inert_and_the_package_still_verifies(
+        testapp, wsgi_app, dbsession, contractor, tmp_path):
+    """OWASP "CSV Injection": text a spreadsheet would run (a user agent, a
+    typed login, a path, a slip's content) is quoted in every CSV and is a
+    string cell in the workbook; verify-export removes the quote again, so
+    every entry's chain link still verifies."""
+    import openpyxl
+
+    from tests.helpers import HTML, xlsx_formulas
+
+    rows = _plant_formulas(wsgi_app, dbsession, contractor)
+    path = tmp_path / "p.zip"
+    path.write_bytes(download(testapp, contractor["code"]).body)
+    archive = zipfile.ZipFile(path)
+    entries = read_csv(archive, export.ENTRIES)
+    planted = [f for f, _ in rows]
+
+    def written(text):
+        return text if text == HTML else "'" + text
+
+    by_agent = {r["user_agent"]: r for r in entries if r["user_agent"]}
+    assert sorted(by_agent) == sorted(written(f["user_agent"]) for f in planted)
+    for fields in planted:
+        row = by_agent[written(fields["user_agent"])]
+        assert row["query"] == row["view_name"] == written(fields["query"])
+        assert row["login"] == (written(fields["login"]) if fields["login"] != contractor["login"]
+                                else contractor["login"])
+        assert row["seq"].isdigit() and row["status"] == "200"
+    assert read_csv(archive, "handover_slips.csv")[0]["内容"] == "'" + planted[0]["user_agent"]
+    assert read_csv(archive, "media_ledger.csv")[0]["備考"] == "'-1"
+    assert read_csv(archive, "contracts.csv")[0]["契約名"] == "'＝1+2"
+
+    workbook = archive.read(export.WORKBOOK)
+    assert xlsx_formulas(workbook) == []
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook)).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    paths = {r[header.index("パス")] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    # (XML reads a stored CR back as a line feed: the cell still starts with the quote)
+    assert {written(f["path"]).replace("\r", "\n") for f in planted if f["path"] != "/cases/"} <= paths
+    assert {type(r[0]) for r in sheet.iter_rows(min_row=2, values_only=True)} == {int}
+
+    result = export.verify_file(path, wsgi_app.registry.access_log.key)
+    assert result.ok, result.problems
+    assert result.entries == 4 + len(planted)
+
+
+def test_a_package_of_the_first_format_without_quotes_still_verifies(
+        testapp, wsgi_app, dbsession, contractor, tmp_path, monkeypatch):
+    """Packages made before the quoting (format /1) are read as written: a value
+    that happened to begin with a quote is not changed."""
+    from intranet import tabular
+
+    _plant_formulas(wsgi_app, dbsession, contractor)
+    monkeypatch.setattr(export, "FORMAT", "intranet-inspection-export/1")
+    monkeypatch.setattr(tabular, "neutralise", lambda value: value)
+    path = tmp_path / "old.zip"
+    path.write_bytes(download(testapp, contractor["code"]).body)
+    assert "'=quoted" in {r["user_agent"] for r in read_csv(zipfile.ZipFile(path), export.ENTRIES)}
+    result = export.verify_file(path, wsgi_app.registry.access_log.key)
+    assert result.ok, result.problems

@@ -11,7 +11,7 @@ from intranet.models import (
 from intranet.security.matrix import Facet
 from intranet.survey.batches import MAX_TARGETS
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import FORMULAS, HTML, csrf_token, entries_since, log_mark, login, xlsx_formulas
 
 
 @pytest.fixture
@@ -260,6 +260,59 @@ def test_collectors_review_progress_and_export_results(testapp, survey, dbsessio
     login(testapp, "k1")
     testapp.get(path, status=403)
     testapp.get(path + "export", status=403)
+
+
+def test_the_export_holds_planted_formulas_as_inert_text(testapp, survey, dbsession):
+    """OWASP "CSV Injection": formulas typed into a survey report by an outsourced
+    investigator come out of the batch export as text with a leading quote, in
+    the CSV and in the Excel file (string cells, no ``<f>`` element)."""
+    import csv
+    import io
+
+    import openpyxl
+
+    from intranet.models import SurveyReport
+
+    path = make_batch(testapp, survey)
+    hyperlink, plus_formula, plus, minus, at, tab, cr, wide = FORMULAS
+    planted = {
+        "k1": {"nameplate_name": hyperlink, "landlord_name": plus_formula, "landlord_contact": plus,
+               "slip_handed_to": minus, "memo": at},
+        "k2": {"nameplate_name": HTML, "landlord_name": wide, "landlord_contact": "x",
+               "slip_handed_to": "x", "memo": "-"},
+    }
+    for who, fields in planted.items():
+        login(testapp, who)
+        report(testapp, testapp.get("/survey/").html.select_one("#my-targets a")["href"], **fields)
+    # The form strips surrounding white space; a tab or CR can still be stored
+    # another way (an older version, a fix in the database).
+    k2_report = dbsession.scalars(sa.select(SurveyReport).where(
+        SurveyReport.landlord_name == wide)).one()
+    k2_report.landlord_contact, k2_report.slip_handed_to = tab, cr
+    dbsession.commit()
+    planted["k2"].update(landlord_contact=tab, slip_handed_to=cr)
+    columns = {"nameplate_name": "表札の名前", "landlord_name": "家主・管理会社",
+               "landlord_contact": "連絡先", "slip_handed_to": "連絡票", "memo": "メモ"}
+    expected = [{columns[k]: v if v == HTML else "'" + v for k, v in fields.items()}
+                for fields in planted.values()]
+
+    login(testapp, "boss")
+    res = testapp.get(path + "export", {"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(res.body.decode("utf-8-sig"), newline="")))
+    assert sorted([{c: row[c] for c in columns.values()} for row in rows], key=str) == sorted(
+        expected, key=str)
+
+    body = testapp.get(path + "export", {"format": "xlsx"}).body
+    assert xlsx_formulas(body) == []
+    sheet = openpyxl.load_workbook(io.BytesIO(body))["調査結果"]
+    header, *values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    cells = [{c: row[header.index(c)] for c in columns.values()} for row in values]
+    # (XML reads a stored CR back as a line feed: the cell still starts with the quote)
+    assert sorted(cells, key=str) == sorted(
+        [{c: v.replace("\r", "\n") for c, v in row.items()} for row in expected], key=str)
+    assert {c.data_type for row in sheet.iter_rows(min_row=2) for c in row
+            if c.column_letter in "KMNOP"} == {"s"}
+    assert [r[header.index("写真枚数")] for r in values] == [0, 0]  # numbers stay numbers
 
 
 def test_erasure_disables_the_contract_users_and_closes_their_targets(testapp, survey, dbsession, engine):

@@ -1,9 +1,7 @@
 """Survey batches (collectors): choose movers-out, assign investigators, open."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
@@ -12,6 +10,7 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ... import tabular
 from ...models import BatchState, Contract, SurveyBatch, SurveyTarget, User
 from ...resources import SurveyBatchContainer, SurveyBatchResource
 from ...security.matrix import Facet
@@ -145,9 +144,7 @@ def batch_export(request):
     rows = reports.export_rows(batch.targets, latest)
     fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     if fmt == "csv":
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\r\n").writerows(rows)
-        body, content_type = ("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv"
+        body, content_type = tabular.csv_bytes(rows), "text/csv"
     else:
         from openpyxl import Workbook
 
@@ -155,10 +152,8 @@ def batch_export(request):
         sheet = book.active
         sheet.title = "調査結果"
         for row in rows:
-            sheet.append(row)
-        buf = io.BytesIO()
-        book.save(buf)
-        body = buf.getvalue()
+            tabular.append(sheet, row)
+        body = tabular.xlsx_bytes(book)
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     request.disclosure.show([t.case for t in batch.targets], [Facet.identity, Facet.survey])
     request.audit.event("survey.export", user=request.identity, batch=batch.id, rows=len(rows) - 1,

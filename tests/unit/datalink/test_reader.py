@@ -33,6 +33,15 @@ def test_a_good_file_gives_typed_rows():
         (dt.date(2026, 6, 30), 12000, 0), (dt.date(2026, 8, 31), 12000, None)]
 
 
+def test_the_quote_before_formula_text_is_removed():
+    """OWASP "CSV Injection": this system writes ``'=1+2`` for the text ``=1+2``
+    (``''=x`` for ``'=x``); a quote before anything else is part of the text."""
+    text = (TAXPAYERS.replace("山田 花子", "'=1+2").replace("株式会社テスト", "''=x")
+            .replace(",3F,", ",'3F,"))
+    rows = read(BY_NAME["taxpayers"], text.encode("cp932"), Report())
+    assert [(r["name"], r["address_extra"]) for r in rows] == [("=1+2", None), ("'=x", "'3F")]
+
+
 @pytest.mark.parametrize("text,expected", [
     (INSTALLMENTS.replace("R8.6.30", "R8.6.31"), [("installments.csv", 2, "due_date", "datalink.error.date")]),
     (INSTALLMENTS.replace('"12,000"', "12.5"), [("installments.csv", 2, "tax_amount", "datalink.error.amount")]),

@@ -11,6 +11,7 @@ from intranet.datalink.formats import BY_NAME, FILES
 from intranet.datalink.parsing import parse_datetime
 from intranet.datalink.reader import Report, read
 from intranet.messages import MESSAGES
+from intranet.tabular import neutralise
 from intranet.wareki import wareki
 
 CONTACTS = BY_NAME["contact_history"]
@@ -25,10 +26,11 @@ def _cp932(char: str) -> bool:
 
 
 # What free text in ward files is made of: kana, kanji (incl. 髙 﨑 of CP932's
-# extensions), full-width forms, ASCII with the CSV specials , " and line breaks.
+# extensions), full-width forms, ASCII with the CSV specials , " and line breaks,
+# and the characters that start a spreadsheet formula.
 ALPHABET = [c for c in (
     "あいうえおがぱアイウエオヴーｶﾞ山田髙﨑花子東京都新宿区方番地号室①Ⅱ～－・（）「」　 "
-    "abcXYZ0123456789,\"'.;:-/#\n") if _cp932(c)]
+    "abcXYZ0123456789,\"'.;:-/#\n=+@＝＋＠") if _cp932(c)]
 words = st.text(alphabet=ALPHABET, min_size=1, max_size=40).map(str.strip).filter(bool)
 codes = st.text(alphabet="ABCK0123456789-", min_size=1, max_size=20)
 moments = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2040, 12, 31)
@@ -61,8 +63,9 @@ def test_what_is_written_in_the_conventions_reads_back(rows, encoding, newline, 
     starts = []
     for row in rows:
         starts.append(out.getvalue().count("\n") + 1)
-        writer.writerow(["" if row[c] is None else _written(row[c], date_style) if c == "occurred_at"
-                         else row[c] for c in columns])
+        # text a spreadsheet would take for a formula has a leading quote (the conventions)
+        writer.writerow([neutralise("" if row[c] is None else _written(row[c], date_style)
+                                    if c == "occurred_at" else row[c]) for c in columns])
     raw = out.getvalue().encode(encoding)
     if encoding == "cp932":
         # A short CP932 text can also be valid UTF-8 ('﨑Ⅱ' is b'\xed\x95\x87U'):
