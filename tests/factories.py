@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 
 from intranet.models import (
     BatchState, Contract, SurveyBatch, SurveyReport, SurveyTarget, SurveyTargetState,
@@ -180,5 +181,108 @@ def owed_case(session, *, name="架電 太郎", kana="カデン タロウ", phon
     assessment.installments.append(Installment(period_no=1, due_date=due, tax_amount=amount,
                                                 late_charge_amount=0))
     c.assessments.append(assessment)
+    session.flush()
+    return c
+
+
+# ---------------------------------------------------------------- marked cases
+
+#: Three letters per facet, for markers ``MK<slot letter><code><nn>``.
+FACET_CODES: dict[Facet, str] = {
+    Facet.identity: "IDN", Facet.verification: "VER", Facet.contact: "CON",
+    Facet.resident_record: "RES", Facet.foreign_resident: "FOR", Facet.employment: "EMP",
+    Facet.corporation: "CRP", Facet.representative: "REP", Facet.assessment: "ASM",
+    Facet.payment: "PAY", Facet.bank_flag: "BFL", Facet.bank_account: "BNK", Facet.staff: "STF",
+    Facet.negotiation: "NEG", Facet.call_log: "CAL", Facet.survey: "SUR",
+}
+
+
+class MarkerSet:
+    """Unique markers, each remembered with the case slot and facet it belongs to.
+
+    A marker is ``MK`` + the slot's letter + the facet's code + two digits
+    (``MKAIDN01``): eight ASCII characters, so it fits every text column
+    (postal codes hold eight) and survives HTML, PDF text extraction, CSV in
+    CP932 or UTF-8 and Excel cells unchanged. ``PATTERN`` finds them in any text."""
+
+    PATTERN = re.compile(r"MK[A-Z][A-Z]{3}\d{2}")
+
+    def __init__(self, slots: dict[str, str]):
+        self.letters = dict(slots)              # slot name -> letter
+        self.owner: dict[str, tuple[str, Facet]] = {}
+        self.unshown: set[str] = set()          # items no page is meant to show (data-link keys)
+        self._next: dict[tuple[str, Facet], int] = {}
+
+    def new(self, slot: str, facet: Facet, shown: bool = True) -> str:
+        n = self._next.get((slot, facet), 0) + 1
+        if n > 99:
+            raise ValueError(f"too many markers for {slot}/{facet}")
+        self._next[(slot, facet)] = n
+        marker = f"MK{self.letters[slot]}{FACET_CODES[facet]}{n:02d}"
+        self.owner[marker] = (slot, facet)
+        if not shown:
+            self.unshown.add(marker)
+        return marker
+
+    def found(self, text: str) -> set[str]:
+        """The known markers in ``text`` (unknown look-alikes are returned too,
+        so a test notices a marker it did not plant)."""
+        return set(self.PATTERN.findall(text))
+
+
+def marked_case(session, markers: MarkerSet, slot: str) -> Case:
+    """A case like :func:`sentinel_case` with a unique marker in every text
+    item of every facet (``markers.new(slot, facet)``), an unpaid installment
+    due before the test clock's today and a positive balance.
+
+    bank_flag gets none: it is a yes/no item (口座振替の有無), derived from the
+    bank_account rows, with no text of its own to carry a marker."""
+    m = lambda facet: markers.new(slot, facet)  # noqa: E731
+    F = Facet
+    c = case(session, name=f"{m(F.identity)} 氏名", kana=f"センチネル {m(F.verification)}", phone=None)
+    tp = c.taxpayer
+    tp.postal_code, tp.address = m(F.identity), f"大阪府大阪市北区 {m(F.identity)}"
+    tp.address_extra = m(F.identity)
+    tp.gender, tp.birth_date = m(F.verification), dt.date(1980, 4, 1)
+    tp.phones.append(Phone(number=m(F.contact), digits=f"03{next(_seq):08d}", note=m(F.contact)))
+    tp.mailing_address = MailingAddress(name=m(F.contact), postal_code=m(F.contact), address=m(F.contact))
+    tp.resident_no, tp.household_no = m(F.resident_record), m(F.resident_record)
+    tp.head_of_household = m(F.resident_record)
+    tp.relationship_to_head, tp.ward_address = m(F.resident_record), m(F.resident_record)
+    tp.previous_address, tp.record_change_reason = m(F.resident_record), m(F.resident_record)
+    tp.occupation, tp.employer_name = m(F.employment), m(F.employment)
+    tp.employer_address, tp.employer_phone = m(F.employment), m(F.employment)
+    tp.foreign_resident = ForeignResidentRecord(
+        registration_no=m(F.foreign_resident), alias_name=m(F.foreign_resident),
+        nationality=m(F.foreign_resident), residence_status=m(F.foreign_resident))
+    tp.corporation = Corporation(name=m(F.corporation), postal_code=m(F.corporation),
+                                 location=m(F.corporation), phone=m(F.corporation),
+                                 designation_no=m(F.corporation))
+    tp.representatives.append(Representative(
+        kind=RepresentativeKind.heir, name=m(F.representative), postal_code=m(F.representative),
+        address=m(F.representative), phone=m(F.representative)))
+    a = Assessment(tax_type=TaxType.light_vehicle, fiscal_year=2026, applicable_year=2026,
+                   notice_no=m(F.assessment), annual_amount=10800, vehicle_id_no=m(F.assessment),
+                   vehicle_kind=m(F.assessment), vehicle_name=m(F.assessment), displacement_cc=658,
+                   plate_no=m(F.assessment), garage_address=m(F.assessment))
+    inst = Installment(period_no=1, due_date=dt.date(2026, 6, 1), tax_amount=10800, late_charge_amount=0)
+    inst.receipts.append(Receipt(kind=ReceiptKind.tax, amount=1000, received_on=dt.date(2026, 7, 1),
+                                 receipt_no=markers.new(slot, F.payment, shown=False)))
+    a.installments.append(inst)
+    c.assessments.append(a)
+    c.balance = 9800
+    c.agreements.append(PaymentAgreement(agreed_on=dt.date(2026, 8, 1), first_due_on=dt.date(2026, 9, 1),
+                                         instalment_amount=1000, instalment_count=10, note=m(F.payment)))
+    c.direct_debits.append(DirectDebitAccount(
+        bank_name=m(F.bank_account), branch_name=m(F.bank_account), account_holder=m(F.bank_account),
+        start_fiscal_year=2026, start_period_no=1, failure_reason=m(F.bank_account)))
+    c.assigned_staff, c.delinquency_category = m(F.staff), m(F.staff)
+    c.contacts.append(ContactRecord(kind=ContactKind.visit, occurred_at=dt.datetime(2026, 10, 1, 1),
+                                    record_no=markers.new(slot, F.negotiation, shown=False),
+                                    place=m(F.negotiation),
+                                    counterpart=m(F.negotiation), content=m(F.negotiation),
+                                    staff_name=m(F.negotiation)))
+    c.calls.append(CallRecord(called_at=dt.datetime(2026, 11, 1, 1), phone_number=m(F.call_log),
+                              result=m(F.call_log), note=m(F.call_log)))
     session.flush()
     return c
