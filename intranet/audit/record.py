@@ -2,8 +2,9 @@
 
 Views and security code tell the record what they disclosed or what happened:
 
-* ``request.audit.disclose(cases, facets)`` — a page showed these cases with
-  these facets (a list page passes all 50 cases it shows),
+* ``disclose(cases, facets)`` — a page showed these cases with these facets;
+  only the disclosure gate calls it (``request.disclosure.show``, see
+  :mod:`intranet.security.disclosure`), after keeping what scope and matrix allow,
 * ``request.audit.event("login.failure", user=..., reason=...)`` — a security
   event (login, logout, session end, lockout), stored as an entry of its own,
 * ``request.audit.outcome = "denied"`` — error views say what really happened.

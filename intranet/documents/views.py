@@ -21,6 +21,11 @@ from .content import unpaid_installments
 MAX_DEADLINE_DAYS = 60
 MAX_BATCH = 5000
 
+#: What a slip or a letter prints of its case: the recipient (the mailing
+#: address when there is one: contact), the notice numbers (assessment) and
+#: the amounts (payment).
+DOCUMENT_FACETS = (Facet.identity, Facet.contact, Facet.assessment, Facet.payment)
+
 
 def pdf_response(body: bytes, filename: str) -> Response:
     response = Response(body=body, content_type="application/pdf")
@@ -68,7 +73,7 @@ def slip_issue(request):
         return render_form(request, errors)
     issued, pdf = service.issue_slip(request.dbsession, case, chosen, deadline, request.identity,
                                      request.now, request.today, request.registry.settings)
-    request.disclosure.show([case], [Facet.identity, Facet.payment])
+    request.disclosure.show([case], DOCUMENT_FACETS)
     request.audit.event("document.slip", user=request.identity, doc_no=issued.doc_no,
                         case=case.case_no, installments=len(chosen))
     return pdf_response(pdf, f"slip-{issued.doc_no}.pdf")
@@ -117,7 +122,7 @@ def letter_batch_create(request):
     batch = service.issue_letters(request.dbsession, [allowed[no] for no in chosen], deadline,
                                   request.identity, request.now, request.today,
                                   request.registry.settings)
-    request.disclosure.show([allowed[no] for no in chosen], [Facet.identity, Facet.payment])
+    request.disclosure.show([allowed[no] for no in chosen], DOCUMENT_FACETS)
     request.audit.event("document.letters", user=request.identity, batch=batch.id,
                         letters=batch.letters)
     return HTTPSeeOther(request.resource_path(request.context[str(batch.id)]))
@@ -150,8 +155,7 @@ def letter_batch_pdf(request):
     """The printed batch, whole: its ACL grants printing only to users whose
     scope reaches every letter (BOUND_GRANTS, ``all_in_scope``)."""
     batch = request.context.batch
-    request.disclosure.show([d.case for d in _documents(request, batch)],
-                            [Facet.identity, Facet.payment])
+    request.disclosure.show([d.case for d in _documents(request, batch)], DOCUMENT_FACETS)
     return pdf_response(batch.pdf, f"letters-{batch.id}.pdf")
 
 

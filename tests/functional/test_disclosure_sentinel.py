@@ -724,6 +724,12 @@ def _role_has(permission, table):
     return lambda user, role: permission in table[role]
 
 
+def _bound_has(permission, bound):
+    """Whether the matrix grants ``permission`` on objects of kind ``bound`` at all."""
+    return lambda user, role: any(permission in grant.actions
+                                  for grant in matrix.BOUND_GRANTS[bound].get(role, ()))
+
+
 #: Containers of rows that carry case data, with the permission that lets a
 #: role see such rows at all (then the row's cases must be in its scope).
 ORACLE = {
@@ -732,7 +738,7 @@ ORACLE = {
         _role_has(P.CaseView, matrix.ROLE_CASE_ACTIONS)),
     resources.TargetContainer: Container(
         "/calls/targets/", MISSING_ID, lambda w: {s: (i, frozenset({s})) for s, i in w.targets.items()},
-        _role_has(P.CallTargetView, matrix.ROLE_TARGET_ACTIONS)),
+        _bound_has(P.CallTargetView, matrix.Bound.call_target)),
     resources.HandoverContainer: Container(
         "/calls/handovers/", MISSING_ID, lambda w: {s: (i, frozenset({s})) for s, i in w.handovers.items()},
         _role_has(P.HandoversView, matrix.ROLE_ACTIONS)),
@@ -751,7 +757,7 @@ ORACLE = {
     resources.SurveyTargetContainer: Container(
         "/survey/targets/", MISSING_ID,
         lambda w: {s: (i, frozenset({s})) for s, i in w.survey_targets.items()},
-        _role_has(P.SurveyTargetView, matrix.ROLE_SURVEY_ACTIONS)),
+        _bound_has(P.SurveyTargetView, matrix.Bound.survey_target)),
     # Slips carry no case; a contractor reaches the slips of its own contract.
     resources.HandoverSlipContainer: Container(
         "/survey/slips/", MISSING_ID, lambda w: {name: (i, None) for name, (i, _) in w.slips.items()},
