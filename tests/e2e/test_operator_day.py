@@ -29,8 +29,11 @@ def people(served):
     for name, phone, amount in (("大口 一郎", "03-1111-0001", 90000), ("少額 三郎", "03-1111-0003", 5000),
                                 ("相談 四郎", "03-1111-0004", 40000)):
         factories.owed_case(session, name=name, phone=phone, amount=amount)
+    # no known number: the letter workflow (催告書)
+    letters = [factories.owed_case(session, name=name, phone=None, amount=20000)
+               for name in ("催告 五郎", "破産 六郎")]
     session.commit()
-    data = {"boss": boss.id, "op": op.id}
+    data = {"boss": boss.id, "op": op.id, "bankrupt": letters[1].case_no}
     session.close()
     # The collector's part (tested in test_collector_day): an active campaign.
     staff = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
@@ -94,3 +97,23 @@ def test_an_operator_works_the_queue_by_keyboard(served, page, people, shot):
     with page.expect_download() as download:
         page.click("#slip-form button[type=submit]")
     assert download.value.suggested_filename.endswith(".pdf")
+
+    # Dunning letters for the cases with no number; then staff learn that one
+    # taxpayer went bankrupt and flag the case "do not call".
+    page.goto(f"{origin}/letters/")
+    with page.expect_navigation():
+        page.click("#letters-form button[type=submit]")
+    batch_url = page.url
+    assert "破産 六郎" not in page.content()  # the batch page shows case numbers and totals
+    assert people["bankrupt"] in page.content()
+    staff = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    login(staff, "boss")
+    case_path = f"/cases/{people['bankrupt']}/"
+    staff.post(case_path + "call-block", {"csrf_token": csrf_token(staff, case_path),
+                                          "call_block": "bankruptcy"}, status=303)
+    page.goto(batch_url)
+    shot(page, "06-letters-after-call-block")
+    assert people["bankrupt"] not in page.content()
+    assert page.is_visible("#batch-hidden")
+    assert page.locator("a[href$='/pdf']").count() == 0
+    assert page.goto(batch_url.rstrip("/") + "/pdf").status == 403
