@@ -110,15 +110,9 @@ def roles_reaching_every_case() -> list[Role]:
 
 
 def case_grants(dbsession, case_id: int, today: dt.date) -> list[tuple[Role, str]]:
-    """``(role, principal)`` pairs that reach ``case_id``, sorted."""
-    granted = {(scope.role, principals.role(scope.role))
-               for scope in SCOPES.values() if scope.all_cases}
-    union = _grant_union(today)
-    if union is not None:
-        rows = dbsession.execute(
-            select(union.c.role, union.c.principal).where(union.c.case_id == case_id).distinct())
-        granted.update((Role(role), principal) for role, principal in rows)
-    return sorted(granted)
+    """``(role, principal)`` pairs that reach ``case_id``, sorted (one query)."""
+    reach = case_reach(dbsession, [case_id], today)
+    return sorted(grant for grant, count in reach.reached.items() if count)
 
 
 @dataclass(frozen=True)
@@ -127,9 +121,6 @@ class Reach:
 
     total: int                             # cases in the set
     reached: dict[tuple[Role, str], int]   # (role, principal) -> cases it reaches
-
-    def count(self, role: Role, principal: str) -> int:
-        return self.reached.get((role, principal), 0)
 
 
 def case_reach(dbsession, case_ids: Select | list[int], today: dt.date) -> Reach:
@@ -140,7 +131,8 @@ def case_reach(dbsession, case_ids: Select | list[int], today: dt.date) -> Reach
         total, id_clause = len(ids), ids
     else:
         id_clause = case_ids
-        total = dbsession.scalar(select(func.count()).select_from(case_ids.subquery()))
+        ids = case_ids.subquery()
+        total = dbsession.scalar(select(func.count(ids.c[0].distinct())))
     reached = {(scope.role, principals.role(scope.role)): total
                for scope in SCOPES.values() if scope.all_cases}
     union = _grant_union(today)
