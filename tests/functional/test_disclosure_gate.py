@@ -156,3 +156,24 @@ def test_the_supervisor_flag_counts_only_on_roles_the_matrix_allows(
     testapp.get("/admin/users/", status=403)
     entry = _request_entry(engine, mark)
     assert entry.roles == "operator"
+
+
+def test_the_incoming_lookup_links_only_to_targets_of_campaigns_running_today(
+        testapp, people, dbsession, clock):
+    """"Campaign running today" is one rule (CallCampaign.active_on): the
+    lookup used to check the status only, and could link a caller to the
+    target of a campaign whose dates had ended."""
+    from tests.functional.test_resource_acls import _target
+
+    case = factories.owed_case(dbsession, name="着信 ゲート", phone="03-5555-7003")
+    running = factories.campaign(dbsession, [case])
+    ended = factories.campaign(dbsession, [case], starts_on=dt.date(2026, 10, 1),
+                               ends_on=dt.date(2026, 11, 23))  # status still "active"
+    targets = {c.id: _target(dbsession, c, [case], f"k{c.id}").id for c in (running, ended)}
+    dbsession.commit()
+    login(testapp, "op1")
+    res = testapp.post("/calls/lookup", {"csrf_token": csrf_token(testapp, "/calls/lookup"),
+                                         "phone": "0355557003"})
+    links = [a["href"] for a in res.html.select("#lookup-results a.button")]
+    assert links == [f"/calls/targets/{targets[running.id]}"], case.case_no
+    testapp.get(f"/calls/targets/{targets[ended.id]}/", status=403)
