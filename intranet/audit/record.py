@@ -4,8 +4,10 @@ Views and security code tell the record what they disclosed or what happened:
 
 * ``request.audit.disclose(cases, facets)`` — a page showed these cases with
   these facets (a list page passes all 50 cases it shows),
-* ``request.audit.event("login.failure", user=..., reason=...)`` — a security
-  event (login, logout, session end, lockout), stored as an entry of its own,
+* ``request.audit.event(AuditEvent.LoginFailure, user=..., reason=...)`` — a
+  security event (login, logout, session end, lockout, an action worth its own
+  entry), stored as an entry of its own; the name is an
+  :class:`~intranet.audit.events.AuditEvent`,
 * ``request.audit.outcome = "denied"`` — error views say what really happened.
 
 The tweens in :mod:`intranet.audit.tweens` fill in the rest and write it.
@@ -16,6 +18,8 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
+
+from .events import AuditEvent
 
 #: Query parameters recorded with their values; others are recorded as ``name=*``.
 SAFE_QUERY_PARAMS = frozenset({
@@ -45,7 +49,7 @@ def safe_query(params) -> str | None:
 
 @dataclass
 class Event:
-    name: str
+    name: AuditEvent
     outcome: str
     user: dict = field(default_factory=dict)  # user_id, login, roles, organisation
     session_id: int | None = None
@@ -94,10 +98,12 @@ class AccessRecord:
             if str(facet) not in self.facets:
                 self.facets.append(str(facet))
 
-    def event(self, name: str, outcome: str = "success", *, user=None, session_id=None,
+    def event(self, name: AuditEvent, outcome: str = "success", *, user=None, session_id=None,
               **detail) -> None:
-        """A security event; ``user`` is the account it concerns (None: unknown)."""
-        self.events.append(Event(name, outcome, user_fields(user), session_id, detail))
+        """A security event; ``user`` is the account it concerns (None: unknown).
+        A name that is not an :class:`AuditEvent` raises ``ValueError`` here,
+        in the view that typed it, not later in the log."""
+        self.events.append(Event(AuditEvent(name), outcome, user_fields(user), session_id, detail))
 
     def note(self, **detail) -> None:
         """Facts about this request for its entry, e.g. ``rows=1200`` for an
@@ -154,7 +160,7 @@ class AccessRecord:
         rows = [(request_entry, list(self.cases))]
         for event in self.events:
             rows.append(({
-                **common, **event.user, "kind": "event", "event": event.name,
+                **common, **event.user, "kind": "event", "event": event.name.value,
                 "session_id": event.session_id,
                 "view_name": request_entry["view_name"], "context_type": None, "context_id": None,
                 "permission": None, "outcome": event.outcome, "status": None, "duration_us": None,

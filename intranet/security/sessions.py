@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from webob.cookies import make_cookie
 
+from ..audit.events import AuditEvent
 from ..models import LoginSession, Role, User
 
 COOKIE_NAME = "intranet_session"
@@ -121,7 +122,7 @@ def enforce_limit(request, user: User) -> list[int]:
     if ids:
         end_sessions(dbsession, user.id, request.now, EndReason.replaced, ids=ids)
         for session_id in ids:
-            request.audit.event("session.ended", "ended", user=user, session_id=session_id,
+            request.audit.event(AuditEvent.SessionEnded, "ended", user=user, session_id=session_id,
                                 reason=EndReason.replaced, limit=limit)
     return ids
 
@@ -234,7 +235,7 @@ def lookup(request) -> LoginSession | None:
         # redirects to the login page), but the ending must stick.
         end_in_own_transaction(request, login_session.id, reason, now)
         request.session_end_reason = reason
-        request.audit.event("session.ended", "ended", user=login_session.user,
+        request.audit.event(AuditEvent.SessionEnded, "ended", user=login_session.user,
                             session_id=login_session.id, reason=reason)
         return None
     if now - login_session.last_seen_at >= TOUCH_INTERVAL:

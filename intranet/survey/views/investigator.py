@@ -9,6 +9,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ...audit.events import AuditEvent
 from ...cases.scopes import visible_cases_clause
 from ...models import SurveyBatch, SurveyPhoto, SurveyTarget
 from ...resources import CaseResource, SurveyArea, SurveyTargetResource
@@ -74,7 +75,7 @@ def target_report(request):
         return _target_context(request, form.errors, values)
     report = reports.submit(request.dbsession, request.context.target, form, request.identity,
                             request.now, _photo_dir(request))
-    request.audit.event("survey.report", user=request.identity, target=request.context.target.id,
+    request.audit.event(AuditEvent.SurveyReport, user=request.identity, target=request.context.target.id,
                         version=report.version, photos=len(form.photos))
     return HTTPSeeOther(request.resource_path(request.context))
 
