@@ -48,11 +48,13 @@ ROLE_IDLE_DEFAULTS = {"contractor": 5}
 
 
 def timeouts(settings, role: str | None = None) -> tuple[dt.timedelta, dt.timedelta]:
-    """(idle, absolute); ``intranet.session.idle_timeout.<role>`` overrides the idle one."""
+    """(idle, absolute). A role's idle timeout (``intranet.session.idle_timeout.<role>``,
+    else :data:`ROLE_IDLE_DEFAULTS`) can only shorten the global one: the global
+    setting is the ward's limit for everyone, so the smaller of the two applies."""
     idle = int(settings.get("intranet.session.idle_timeout", 15))
     if role is not None:
-        idle = int(settings.get(f"intranet.session.idle_timeout.{role}",
-                                ROLE_IDLE_DEFAULTS.get(role, idle)))
+        idle = min(idle, int(settings.get(f"intranet.session.idle_timeout.{role}",
+                                          ROLE_IDLE_DEFAULTS.get(role, idle))))
     absolute = int(settings.get("intranet.session.absolute_timeout", 600))
     return dt.timedelta(minutes=idle), dt.timedelta(minutes=absolute)
 
