@@ -395,6 +395,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.event.login.throttled": ("ログイン制限（接続元）", "Login throttled (address)"),
     "audit.event.zone.denied": ("接続元ネットワーク外からの利用", "Outside the network zone"),
     "audit.event.audit.archived": ("ログの保存期間経過分を退避", "Log entries archived"),
+    "audit.event.audit.exported": ("立入調査用ログの出力", "Inspection package exported"),
     "audit.entry.title": ("アクセスログ #{seq}", "Access log entry #{seq}"),
     "audit.entry.cases": ("表示した案件（{count}件）", "Cases disclosed ({count})"),
     "audit.entry.no_cases": ("案件情報は表示していません。", "No case data was disclosed."),

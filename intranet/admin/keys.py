@@ -5,6 +5,7 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ..audit.events import AuditEvent
 from ..models import SecurityKey
 from ..resources import UserKeys
 from ..security import keys
@@ -37,7 +38,7 @@ def key_register(request):
     except keys.KeyProblem as problem:
         request.response.status = 400
         return {"error": request.t(problem.key)}
-    request.audit.event("security_key.registered", user=user, key=key.id, label=key.label,
+    request.audit.event(AuditEvent.SecurityKeyRegistered, user=user, key=key.id, label=key.label,
                         by=request.identity.login)
     return {"redirect": request.resource_path(request.context)}
 
@@ -49,6 +50,6 @@ def key_revoke(request):
     if key is None or key.user_id != request.context.user.id:
         raise HTTPNotFound()
     keys.revoke(key, request.identity, request.now)
-    request.audit.event("security_key.revoked", user=request.context.user, key=key.id,
+    request.audit.event(AuditEvent.SecurityKeyRevoked, user=request.context.user, key=key.id,
                         by=request.identity.login)
     return HTTPSeeOther(request.resource_path(request.context))

@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, func, literal_column, select
 from ..clock import to_jst
 from ..models import AccessLogCase, AccessLogEntry, Organisation, User
 from ..taxes.duedates import is_business_day
+from .events import AuditEvent
 from .search import utc_start
 
 MAX_DAYS = 366
@@ -161,9 +162,9 @@ def build(dbsession, organisation: Organisation, date_from: dt.date, date_to: dt
             select(login.label("login"), hour, func.count().label("entries"),
                    count_if(E.kind == "request").label("requests"),
                    count_if(E.outcome == "denied").label("denied"),
-                   count_if(E.event == "login.success").label("logins"),
-                   count_if(E.event == "login.failure").label("failures"),
-                   count_if(E.event == "account.locked").label("lockouts"))
+                   count_if(E.event == AuditEvent.LoginSuccess).label("logins"),
+                   count_if(E.event == AuditEvent.LoginFailure).label("failures"),
+                   count_if(E.event == AuditEvent.AccountLocked).label("lockouts"))
             .where(where).group_by(login, literal_column("hour"))):
         local = dt.datetime.strptime(row.hour, "%Y-%m-%d %H")
         day = days.setdefault((row.login, local.date()), UserDay(row.login, local.date()))

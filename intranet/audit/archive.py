@@ -33,6 +33,7 @@ from sqlalchemy import delete, func, insert, select
 from ..models import AccessLogArchive, AccessLogCase, AccessLogEntry
 from . import chain
 from .checkpoints import Checkpointer
+from .events import AuditEvent
 from .verify import stored_rows, verify_database
 
 FORMAT = "intranet-access-log-archive/1"
@@ -160,7 +161,7 @@ def archive(engine, key: bytes, *, before: dt.datetime, now: dt.datetime, retent
               "entries": archive_plan.entries, "file_sha256": sha256,
               "before": before.isoformat(), "os_user": getpass.getuser()}
     fields = {name: None for name in chain.FIELDS if name != "seq"}
-    fields.update(kind="event", event="audit.archived", occurred_at=now,
+    fields.update(kind="event", event=AuditEvent.AuditArchived, occurred_at=now,
                   request_id=uuid.uuid4().hex, outcome="success", case_count=0,
                   view_name="intranet audit archive",
                   detail=json.dumps(detail, sort_keys=True))

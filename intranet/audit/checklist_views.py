@@ -19,6 +19,7 @@ from .checklist import (
     ITEM_BY_CODE, NOTE_MAX, Answers, ChecklistError, complete, completion_problems, create, evidence,
     save,
 )
+from .events import AuditEvent
 
 #: Header fields of a checklist and their maximum lengths.
 TEXT_FIELDS = {"place": 200, "inspectors": 400, "contractor_attendees": 400, "overall_note": 2000}
@@ -69,7 +70,7 @@ def checklist_create(request):
     if errors:
         request.response.status = 400
         return checklist_list(request, errors, dict(post))
-    request.audit.event("checklist.created", user=request.identity, checklist=checklist.id,
+    request.audit.event(AuditEvent.ChecklistCreated, user=request.identity, checklist=checklist.id,
                         organisation=organisation.id)
     return HTTPSeeOther(request.resource_path(request.context[str(checklist.id)]))
 
@@ -135,7 +136,7 @@ def checklist_record(request):
         complete(checklist, answers, request.identity, request.now, request.today)
     else:
         save(checklist, answers)
-    request.audit.event(f"checklist.{'completed' if action == 'complete' else 'saved'}",
+    request.audit.event(AuditEvent.ChecklistCompleted if action == "complete" else AuditEvent.ChecklistSaved,
                         user=request.identity, checklist=checklist.id)
     return HTTPSeeOther(request.resource_path(request.context))
 

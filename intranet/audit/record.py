@@ -5,7 +5,7 @@ Views and security code tell the record what they disclosed or what happened:
 * ``disclose(cases, facets)`` — a page showed these cases with these facets;
   only the disclosure gate calls it (``request.disclosure.show``, see
   :mod:`intranet.security.disclosure`), after keeping what scope and matrix allow,
-* ``request.audit.event("login.failure", user=..., reason=...)`` — a security
+* ``request.audit.event(AuditEvent.LoginFailure, user=..., reason=...)`` — a security
   event (login, logout, session end, lockout), stored as an entry of its own,
 * ``request.audit.outcome = "denied"`` — error views say what really happened.
 
@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from ..security.principals import logged_roles
+from .events import AuditEvent
 
 #: Query parameters recorded with their values; others are recorded as ``name=*``.
 SAFE_QUERY_PARAMS = frozenset({
@@ -48,7 +49,7 @@ def safe_query(params) -> str | None:
 
 @dataclass
 class Event:
-    name: str
+    name: AuditEvent
     outcome: str
     user: dict = field(default_factory=dict)  # user_id, login, roles, organisation
     session_id: int | None = None
@@ -98,10 +99,12 @@ class AccessRecord:
             if str(facet) not in self.facets:
                 self.facets.append(str(facet))
 
-    def event(self, name: str, outcome: str = "success", *, user=None, session_id=None,
+    def event(self, name: AuditEvent, outcome: str = "success", *, user=None, session_id=None,
               **detail) -> None:
-        """A security event; ``user`` is the account it concerns (None: unknown)."""
-        self.events.append(Event(name, outcome, user_fields(user), session_id, detail))
+        """A security event; ``user`` is the account it concerns (None: unknown).
+        A name that is not an :class:`AuditEvent` raises ``ValueError`` here,
+        in the view that typed it, not later in the log."""
+        self.events.append(Event(AuditEvent(name), outcome, user_fields(user), session_id, detail))
 
     def note(self, **detail) -> None:
         """Facts about this request for its entry, e.g. ``rows=1200`` for an
@@ -158,7 +161,7 @@ class AccessRecord:
         rows = [(request_entry, list(self.cases))]
         for event in self.events:
             rows.append(({
-                **common, **event.user, "kind": "event", "event": event.name,
+                **common, **event.user, "kind": "event", "event": event.name.value,
                 "session_id": event.session_id,
                 "view_name": request_entry["view_name"], "context_type": None, "context_id": None,
                 "permission": None, "outcome": event.outcome, "status": None, "duration_us": None,

@@ -14,6 +14,7 @@ from ..security import report as matrix_report
 from ..security.matrix import FACETS
 from ..security.permissions import Permission
 from . import activity, export, reviews
+from .events import AuditEvent
 from .search import KINDS, MAX_TERM, OUTCOMES, ROLES, LogCriteria, search_log
 
 
@@ -104,7 +105,7 @@ def review_sign(request):
     except reviews.ReviewError as error:
         request.response.status = 400
         return review_month(request, error.key, finding if isinstance(finding, str) else "")
-    request.audit.event("log.review.signed", user=request.identity,
+    request.audit.event(AuditEvent.LogReviewSigned, user=request.identity,
                         month=request.context.__name__)
     return HTTPSeeOther(request.resource_path(request.context))
 

@@ -2,6 +2,7 @@
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
 
+from ..audit.events import AuditEvent
 from ..models import CallBlock
 
 from ..resources import CaseContainer, CaseResource
@@ -72,7 +73,7 @@ def set_call_block(request):
     except ValueError:
         raise HTTPBadRequest() from None
     if block != case.call_block:
-        request.audit.event("case.call_block", user=request.identity, case=case.case_no,
+        request.audit.event(AuditEvent.CaseCallBlock, user=request.identity, case=case.case_no,
                             before=str(case.call_block or ""), after=str(block or ""))
         case.call_block = block
     return HTTPSeeOther(request.resource_path(request.context))

@@ -10,6 +10,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ..audit.events import AuditEvent
 from ..models import Case, DataImport
 from ..security.matrix import Facet
 from ..resources import DataLinkArea
@@ -54,11 +55,11 @@ def import_page(request):
             if result.ok:
                 importer.record(request.dbsession, result, user=request.identity, now=request.now,
                                 dry_run=dry_run)
-                request.audit.event("datalink.import", user=request.identity, dry_run=dry_run,
+                request.audit.event(AuditEvent.DatalinkImport, user=request.identity, dry_run=dry_run,
                                     files=sorted(result.files), closed=result.closed)
             else:
                 request.response.status = 400
-                request.audit.event("datalink.import", "failure", user=request.identity,
+                request.audit.event(AuditEvent.DatalinkImport, "failure", user=request.identity,
                                     problems=len(result.report.problems))
     history = request.dbsession.scalars(select(DataImport).order_by(DataImport.id.desc()).limit(20)).all()
     return {"result": result, "dry_run": dry_run, "bad_zip": bad_zip, "history": history}
@@ -95,7 +96,7 @@ def export_download(request):
         raise HTTPForbidden()
     data = export.zip()
     entry = exporter.record(request.dbsession, export, data, user=request.identity, now=request.now)
-    request.audit.event("datalink.export", user=request.identity, export=entry.id, **export.counts)
+    request.audit.event(AuditEvent.DatalinkExport, user=request.identity, export=entry.id, **export.counts)
     response = Response(body=data, content_type="application/zip")
     response.content_disposition = f'attachment; filename="export-{entry.id}.zip"'
     return response

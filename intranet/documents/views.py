@@ -9,6 +9,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..audit.events import AuditEvent
 from ..calls.phones import no_phone_targets
 from ..models import BatchStatus, IssuedDocument, LetterBatch
 from ..resources import CaseResource, LetterBatchResource, LetterContainer
@@ -74,7 +75,7 @@ def slip_issue(request):
     issued, pdf = service.issue_slip(request.dbsession, case, chosen, deadline, request.identity,
                                      request.now, request.today, request.registry.settings)
     request.disclosure.show([case], DOCUMENT_FACETS)
-    request.audit.event("document.slip", user=request.identity, doc_no=issued.doc_no,
+    request.audit.event(AuditEvent.DocumentSlip, user=request.identity, doc_no=issued.doc_no,
                         case=case.case_no, installments=len(chosen))
     return pdf_response(pdf, f"slip-{issued.doc_no}.pdf")
 
@@ -123,7 +124,7 @@ def letter_batch_create(request):
                                   request.identity, request.now, request.today,
                                   request.registry.settings)
     request.disclosure.show([allowed[no] for no in chosen], DOCUMENT_FACETS)
-    request.audit.event("document.letters", user=request.identity, batch=batch.id,
+    request.audit.event(AuditEvent.DocumentLetters, user=request.identity, batch=batch.id,
                         letters=batch.letters)
     return HTTPSeeOther(request.resource_path(request.context[str(batch.id)]))
 
@@ -175,7 +176,7 @@ def letter_batch_seal(request):
         request.response.status = 409
         return letter_batch(request, ["documents.error.sealed"])
     matched = service.seal(request.dbsession, batch, counted, request.identity, request.now)
-    request.audit.event("document.sealed", "success" if matched else "failure",
+    request.audit.event(AuditEvent.DocumentSealed, "success" if matched else "failure",
                         user=request.identity, batch=batch.id, printed=batch.letters,
                         counted=counted)
     return HTTPSeeOther(request.resource_path(request.context))

@@ -7,6 +7,7 @@ import sys
 
 from ..audit import hmac_key
 from ..audit.checkpoints import Checkpointer, read_checkpoint_file
+from ..audit.events import AuditEvent
 from ..audit.verify import verify_database
 from ..clock import SystemClock
 from ..db import get_engine
@@ -155,7 +156,7 @@ def export(args) -> int:
                 out.write(block)
         os.replace(args.output + ".part", args.output)
         fields = {name: None for name in chain.FIELDS if name != "seq"}
-        fields.update(kind="event", event="audit.exported", occurred_at=SystemClock().now(),
+        fields.update(kind="event", event=AuditEvent.AuditExported, occurred_at=SystemClock().now(),
                       request_id=uuid.uuid4().hex, outcome="success", case_count=0,
                       view_name="intranet audit export", detail=json.dumps({
                           "rows": plan.entries, "organisation": plan.code,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from ..audit.events import AuditEvent
 from ..models import User
 
 
@@ -48,7 +49,7 @@ def count_failure(request, user: User) -> Result:
     user.failed_logins += 1
     if user.failed_logins >= max_failures:
         user.locked_until = request.now + lockout
-        request.audit.event("account.locked", "locked", user=user, failures=user.failed_logins,
+        request.audit.event(AuditEvent.AccountLocked, "locked", user=user, failures=user.failed_logins,
                             until=user.locked_until.isoformat(timespec="seconds"))
         return Result(user, Failure.locked, user.locked_until)
     return Result(user, Failure.bad_credentials)

@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from webob.cookies import make_cookie
 
+from ..audit.events import AuditEvent
 from ..models import LoginSession, Role, User
 
 COOKIE_NAME = "intranet_session"
@@ -47,11 +48,13 @@ ROLE_IDLE_DEFAULTS = {"contractor": 5}
 
 
 def timeouts(settings, role: str | None = None) -> tuple[dt.timedelta, dt.timedelta]:
-    """(idle, absolute); ``intranet.session.idle_timeout.<role>`` overrides the idle one."""
+    """(idle, absolute). A role's idle timeout (``intranet.session.idle_timeout.<role>``,
+    else :data:`ROLE_IDLE_DEFAULTS`) can only shorten the global one: the global
+    setting is the ward's limit for everyone, so the smaller of the two applies."""
     idle = int(settings.get("intranet.session.idle_timeout", 15))
     if role is not None:
-        idle = int(settings.get(f"intranet.session.idle_timeout.{role}",
-                                ROLE_IDLE_DEFAULTS.get(role, idle)))
+        idle = min(idle, int(settings.get(f"intranet.session.idle_timeout.{role}",
+                                          ROLE_IDLE_DEFAULTS.get(role, idle))))
     absolute = int(settings.get("intranet.session.absolute_timeout", 600))
     return dt.timedelta(minutes=idle), dt.timedelta(minutes=absolute)
 
@@ -121,7 +124,7 @@ def enforce_limit(request, user: User) -> list[int]:
     if ids:
         end_sessions(dbsession, user.id, request.now, EndReason.replaced, ids=ids)
         for session_id in ids:
-            request.audit.event("session.ended", "ended", user=user, session_id=session_id,
+            request.audit.event(AuditEvent.SessionEnded, "ended", user=user, session_id=session_id,
                                 reason=EndReason.replaced, limit=limit)
     return ids
 
@@ -234,7 +237,7 @@ def lookup(request) -> LoginSession | None:
         # redirects to the login page), but the ending must stick.
         end_in_own_transaction(request, login_session.id, reason, now)
         request.session_end_reason = reason
-        request.audit.event("session.ended", "ended", user=login_session.user,
+        request.audit.event(AuditEvent.SessionEnded, "ended", user=login_session.user,
                             session_id=login_session.id, reason=reason)
         return None
     if now - login_session.last_seen_at >= TOUCH_INTERVAL:

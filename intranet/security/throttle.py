@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pyramid.exceptions import ConfigurationError
 from sqlalchemy import func, select
 
+from ..audit.events import AuditEvent
 from ..audit.record import clip
 from ..models import AccessLogEntry
 
-FAILURE_EVENT = "login.failure"
+FAILURE_EVENT = AuditEvent.LoginFailure
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ recovery codes, switch it off where the role allows."""
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
+from ..audit.events import AuditEvent
 from ..resources import Root
 from ..security import second_factor
 from ..security.permissions import Permission
@@ -44,7 +45,7 @@ def two_factor_change(request):
         user.totp_secret, user.totp_enrolled_at, user.totp_last_step = secret.upper(), request.now, step
         codes = second_factor.new_recovery_codes(request.dbsession, user,
                                                  request.registry.password_context, request.now)
-        request.audit.event("mfa.enrolled", user=user, method="totp")
+        request.audit.event(AuditEvent.MfaEnrolled, user=user, method="totp")
         return _page(request, codes=codes, enrolled=True, remaining=len(codes))
     if action in ("recovery", "disable") and user.totp_secret:
         step = second_factor.totp_step(user.totp_secret, post.get("code", ""), request.now,
@@ -56,13 +57,13 @@ def two_factor_change(request):
         if action == "recovery":
             codes = second_factor.new_recovery_codes(request.dbsession, user,
                                                      request.registry.password_context, request.now)
-            request.audit.event("mfa.recovery_codes", user=user)
+            request.audit.event(AuditEvent.MfaRecoveryCodes, user=user)
             return _page(request, codes=codes, remaining=len(codes))
         if str(user.role) in second_factor.required_roles(request.registry.settings):
             request.response.status = 400
             return _page(request, error="mfa.error.required")
         second_factor.disable(request.dbsession, user)
-        request.audit.event("mfa.disabled", user=user, method="totp")
+        request.audit.event(AuditEvent.MfaDisabled, user=user, method="totp")
         return HTTPSeeOther(request.resource_path(request.root, "two-factor"))
     request.response.status = 400
     return _page(request, error="mfa.error.action")

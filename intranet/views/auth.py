@@ -3,6 +3,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
+from ..audit.events import AuditEvent
 from ..resources import Root
 from ..security import keys, second_factor, sessions
 from ..security.authentication import Failure, authenticate, count_failure, succeeded
@@ -34,28 +35,29 @@ def login_submit(request):
         # Before anything about the account is looked up: no oracle, no hash.
         request.response.status = 429
         request.audit.outcome = "denied"
-        request.audit.event("login.throttled", "denied")
+        request.audit.event(AuditEvent.LoginThrottled, "denied")
         return {**values, "error": "login.throttled"}
 
     if not login_ok or not isinstance(password, str) or len(password) > PASSWORD_MAX:
         request.response.status = 400
-        request.audit.event("login.failure", "failure", reason="too_long")
+        request.audit.event(AuditEvent.LoginFailure, "failure", reason="too_long")
         return {**values, "error": "login.too_long"}
     if not login or not password:
         request.response.status = 400
-        request.audit.event("login.failure", "failure", reason="required")
+        request.audit.event(AuditEvent.LoginFailure, "failure", reason="required")
         return {**values, "error": "login.required"}
 
     result = authenticate(request, login, password)
     step = (second_factor.after_password(request.registry.settings, request.dbsession, result.user)
             if result.ok else None)
     if step == second_factor.Step.refused:
-        request.audit.event("login.failure", "failure", user=result.user, reason="no_second_factor")
+        request.audit.event(AuditEvent.LoginFailure, "failure", user=result.user, reason="no_second_factor")
         return {**values, "error": "login.no_second_factor"}
     two_step = step == second_factor.Step.second
     # Never the password; the login id only when it names an account (a
     # mistyped password in the login field must not land in the log).
-    event = "login.password" if two_step else "login.success" if result.ok else "login.failure"
+    event = (AuditEvent.LoginPassword if two_step else AuditEvent.LoginSuccess if result.ok
+             else AuditEvent.LoginFailure)
     request.audit.event(event, "success" if result.ok else "failure", user=result.user,
                         **({} if result.ok else {"reason": result.failure}))
     if not result.ok:
@@ -110,7 +112,7 @@ def second_factor_submit(request):
     method = second_factor.verify(request, user, request.POST.get("code", ""))
     if method is None:
         result = count_failure(request, user)
-        request.audit.event("login.failure", "failure", user=user, session_id=pending.id,
+        request.audit.event(AuditEvent.LoginFailure, "failure", user=user, session_id=pending.id,
                             reason="second_factor")
         if result.failure == Failure.locked:
             return HTTPSeeOther(request.resource_path(request.root, "login", query={"locked": "1"}),
@@ -129,7 +131,7 @@ def _complete(request, pending, method: str, next_url: str, **detail) -> HTTPSee
     user = pending.user
     sessions.end(pending, sessions.EndReason.second_factor_done, request.now)
     succeeded(request, user)
-    request.audit.event("login.success", user=user, method=method, **detail)
+    request.audit.event(AuditEvent.LoginSuccess, user=user, method=method, **detail)
     headers = remember(request, user.id, user=user, second_factor=method)
     return HTTPSeeOther(next_url, headers=headers)
 
@@ -156,7 +158,7 @@ def security_key_submit(request):
         key = keys.authenticate(request, user, request.POST.get("credential"))
     except keys.KeyProblem as problem:
         result = count_failure(request, user)
-        request.audit.event("login.failure", "failure", user=user, session_id=pending.id,
+        request.audit.event(AuditEvent.LoginFailure, "failure", user=user, session_id=pending.id,
                             reason="security_key")
         if result.failure == Failure.locked:
             forget(request)
@@ -173,6 +175,6 @@ def security_key_submit(request):
 def logout(request):
     login_session = request.login_session
     if login_session is not None:
-        request.audit.event("logout", user=login_session.user, session_id=login_session.id)
+        request.audit.event(AuditEvent.Logout, user=login_session.user, session_id=login_session.id)
     headers = forget(request)
     return HTTPSeeOther(request.resource_path(request.root, "login"), headers=headers)

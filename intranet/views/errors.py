@@ -9,6 +9,7 @@ from pyramid.view import (
     exception_view_config, forbidden_view_config, notfound_view_config, view_config,
 )
 
+from ..audit.events import AuditEvent
 from ..resources import MissingCaseResource, MissingRow
 from ..security.permissions import Permission
 
@@ -38,7 +39,7 @@ def _zone_page(request):
     every protected view is denied (no principals); say why, and log it."""
     user = request.identity
     request.audit.outcome = "denied"
-    request.audit.event("zone.denied", "denied", user=user, role=str(user.role),
+    request.audit.event(AuditEvent.ZoneDenied, "denied", user=user, role=str(user.role),
                         zone=request.registry.zones.describe(user.role))
     request.response.status = 403
     return render_to_response("errors/zone.jinja2", {}, request=request,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
+from ..audit.events import AuditEvent
 from ..resources import OwnSessions
 from ..security import sessions
 from ..security.permissions import Permission
@@ -57,7 +58,7 @@ def end_and_log(request, user, ids: list[int], redirect_to: str, one: bool = Fal
     count = sessions.end_sessions(request.dbsession, user.id, request.now,
                                   sessions.EndReason.revoked, ids=ids) if ids else 0
     if count:
-        request.audit.event("session.revoked", user=user,
+        request.audit.event(AuditEvent.SessionRevoked, user=user,
                             session_id=ids[0] if one else None, sessions=count,
                             by=request.identity.login)
     return HTTPSeeOther(request.resource_path(request.context, redirect_to, query={"ended": count}))

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 import webtest
 
+import intranet
 from intranet.models import LoginSession, Role
 from intranet.security import sessions
 from intranet.security.sessions import COOKIE_NAME
@@ -253,6 +254,69 @@ def test_collectors_keep_every_session(testapp, people, dbsession, engine):
         b.get("/", status=200)
     assert len(open_sessions(dbsession, "col")) == 3
     assert "session.ended" not in [e[0] for e in events(engine, mark)]
+
+
+# ---------------------------------------------------------------- idle timeout per role
+
+@pytest.fixture
+def app_with(app_settings, clock):
+    """``app_with(**settings)``: a browser on the same database with other
+    session settings, on the test's frozen clock."""
+    apps = []
+
+    def make(**settings):
+        app = intranet.main({}, **{**app_settings, **settings})
+        app.registry.clock = clock
+        apps.append(app)
+        return browser(webtest.TestApp(app), "10.4.0.1")
+
+    yield make
+    for app in apps:
+        app.registry["db_engine"].dispose()
+
+
+def idle_for(client, clock, path, minutes, seconds=0):
+    """The status of ``path`` after ``minutes`` idle (303: the session expired)."""
+    client.get(path, status=200)
+    clock.advance(minutes=minutes, seconds=seconds)
+    return client.get(path, status="*").status_int
+
+
+@pytest.mark.parametrize("name,path", [("inv", "/survey/"), ("col", "/")])
+def test_a_stricter_global_idle_timeout_applies_to_every_role(app_with, people, clock, name, path):
+    client = app_with(**{"intranet.session.idle_timeout": "1"})
+    login(client, name, status=303)
+    assert idle_for(client, clock, path, minutes=0, seconds=59) == 200
+    assert idle_for(client, clock, path, minutes=1) == 303  # not the investigators' 5 minutes
+
+
+def test_a_role_setting_cannot_lengthen_the_global_idle_timeout(app_with, people, clock, dbsession):
+    client = app_with(**{"intranet.session.idle_timeout.collector": "60",
+                         "intranet.session.idle_timeout.contractor": "30"})
+    login(client, "col", status=303)
+    assert idle_for(client, clock, "/", minutes=14) == 200
+    assert idle_for(client, clock, "/", minutes=15) == 303
+    login(client, "inv", status=303)
+    assert idle_for(client, clock, "/survey/", minutes=15) == 303
+    assert [s.end_reason for s in dbsession.scalars(
+        sa.select(LoginSession).where(LoginSession.ended_at.is_not(None))
+        .order_by(LoginSession.id))] == ["idle_timeout", "idle_timeout"]
+
+
+def test_a_role_setting_shortens_the_idle_timeout(app_with, people, clock):
+    client = app_with(**{"intranet.session.idle_timeout.collector": "3"})
+    login(client, "col", status=303)
+    assert idle_for(client, clock, "/", minutes=2) == 200
+    assert idle_for(client, clock, "/", minutes=3) == 303
+
+
+def test_idle_timeouts_per_role():
+    minutes = {"intranet.session.idle_timeout": "10", "intranet.session.idle_timeout.operator": "12",
+               "intranet.session.idle_timeout.auditor": "4"}
+    idle = {role: sessions.timeouts(minutes, role)[0] // dt.timedelta(minutes=1)
+            for role in ("collector", "operator", "auditor", "contractor")}
+    assert idle == {"collector": 10, "operator": 10, "auditor": 4, "contractor": 5}
+    assert sessions.timeouts({"intranet.session.idle_timeout": "2"}, "contractor")[0] == dt.timedelta(minutes=2)
 
 
 # ---------------------------------------------------------------- settings and summaries

@@ -6,6 +6,7 @@ import datetime as dt
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ...audit.events import AuditEvent
 from ...models import CallAttempt, Disposition, Handover, TargetStatus
 from ...resources import CallTargetResource
 from ...security.matrix import FACETS, Facet
@@ -86,7 +87,7 @@ def record_result(request):
     result.incoming = request.POST.get("incoming") == "1"
     attempt = results.record(request.dbsession, target, request.identity, result, request.now,
                              corrects=corrects)
-    request.audit.event("call.recorded", user=request.identity, target=target.id,
+    request.audit.event(AuditEvent.CallRecorded, user=request.identity, target=target.id,
                         attempt=attempt.id, disposition=str(result.disposition),
                         corrects=corrects.id if corrects else None)
     return redirect(request, request.root["calls"], notice="recorded")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
+from ...audit.events import AuditEvent
 from ...models import CallCampaign, CallTarget, CampaignCase, CampaignStatus, TargetStatus
 from ...resources import CampaignContainer, CampaignResource
 from ...security.permissions import Permission
@@ -47,7 +48,7 @@ def campaign_create(request):
     request.dbsession.flush()
     counts = campaign_service.build(request.dbsession, campaign, form.filter, request.today,
                                     request.now)
-    request.audit.event("campaign.created", user=request.identity, campaign=campaign.id, **counts)
+    request.audit.event(AuditEvent.CampaignCreated, user=request.identity, campaign=campaign.id, **counts)
     return redirect(request, request.context[str(campaign.id)])
 
 
@@ -71,7 +72,7 @@ def campaign_activate(request):
     campaign = request.context.campaign
     if campaign.status == CampaignStatus.draft:
         campaign.status = CampaignStatus.active
-        request.audit.event("campaign.activated", user=request.identity, campaign=campaign.id)
+        request.audit.event(AuditEvent.CampaignActivated, user=request.identity, campaign=campaign.id)
     return redirect(request, request.context)
 
 
@@ -81,5 +82,5 @@ def campaign_close(request):
     campaign = request.context.campaign
     if campaign.status != CampaignStatus.closed:
         campaign_service.close(request.dbsession, campaign)
-        request.audit.event("campaign.closed", user=request.identity, campaign=campaign.id)
+        request.audit.event(AuditEvent.CampaignClosed, user=request.identity, campaign=campaign.id)
     return redirect(request, request.context)

@@ -6,6 +6,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ...audit.events import AuditEvent
 from ...models import PhoneCandidate, PhoneCandidateStatus
 from ...resources import (
     CaseResource,
@@ -81,6 +82,6 @@ def phone_decide(request):
     else:
         candidate.status, candidate.decided_by, candidate.decided_at = (
             PhoneCandidateStatus.rejected, request.identity.id, request.now)
-    request.audit.event("phone.candidate", user=request.identity, candidate=candidate.id,
+    request.audit.event(AuditEvent.PhoneCandidate, user=request.identity, candidate=candidate.id,
                         decision=decision)
     return redirect(request, request.context.__parent__, "pending")

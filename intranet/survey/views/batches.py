@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ... import tabular
+from ...audit.events import AuditEvent
 from ...models import BatchState, Contract, SurveyBatch, SurveyTarget, User
 from ...resources import SurveyBatchContainer, SurveyBatchResource
 from ...security.matrix import Facet
@@ -63,7 +64,7 @@ def batch_create(request):
         request.response.status = 400
         return render_to_response("survey/batches.jinja2", batch_list(request, errors),
                                   request=request, response=request.response)
-    request.audit.event("survey.batch.created", user=request.identity, batch=batch.id,
+    request.audit.event(AuditEvent.SurveyBatchCreated, user=request.identity, batch=batch.id,
                         targets=len(batch.targets))
     return HTTPSeeOther(request.resource_path(request.context[str(batch.id)]))
 
@@ -116,7 +117,7 @@ def batch_assign(request):
             count = assign(batch, [t for t in batch.targets if t.id in ids], investigator)
     except BatchError as exc:
         return _again(request, [str(exc)])
-    request.audit.event("survey.batch.assigned", user=request.identity, batch=batch.id,
+    request.audit.event(AuditEvent.SurveyBatchAssigned, user=request.identity, batch=batch.id,
                         investigator=investigator.login, targets=count)
     return HTTPSeeOther(request.resource_path(request.context))
 
@@ -131,7 +132,7 @@ def batch_open(request):
         open_batch(batch)
     except BatchError as exc:
         return _again(request, [str(exc)])
-    request.audit.event("survey.batch.opened", user=request.identity, batch=batch.id)
+    request.audit.event(AuditEvent.SurveyBatchOpened, user=request.identity, batch=batch.id)
     return HTTPSeeOther(request.resource_path(request.context))
 
 
@@ -156,7 +157,7 @@ def batch_export(request):
         body = tabular.xlsx_bytes(book)
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     request.disclosure.show([t.case for t in batch.targets], [Facet.identity, Facet.survey])
-    request.audit.event("survey.export", user=request.identity, batch=batch.id, rows=len(rows) - 1,
+    request.audit.event(AuditEvent.SurveyExport, user=request.identity, batch=batch.id, rows=len(rows) - 1,
                         format=fmt)
     response = Response(body=body, content_type=content_type,
                         charset="utf-8" if fmt == "csv" else None)

@@ -10,6 +10,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ...audit.events import AuditEvent
 from ...models import Contract, ErasureRecord, Organisation, OrganisationKind, Role, User
 from ...resources import ContractContainer, ContractResource
 from ...security.permissions import Permission
@@ -74,7 +75,7 @@ def contract_create(request):
                         created_by=request.identity.id, created_at=request.now, **values)
     request.dbsession.add(contract)
     request.dbsession.flush()
-    request.audit.event("contract.created", user=request.identity, contract=contract.id)
+    request.audit.event(AuditEvent.ContractCreated, user=request.identity, contract=contract.id)
     return HTTPSeeOther(request.resource_path(request.context[str(contract.id)]))
 
 
@@ -120,7 +121,7 @@ def contract_link_user(request):
         return _page_with(request, [str(exc)])
     if not user.is_active:
         revoke_sessions(request.dbsession, user, request.now)
-    request.audit.event("contract.user", user=user, contract=contract.id, active=user.is_active,
+    request.audit.event(AuditEvent.ContractUser, user=user, contract=contract.id, active=user.is_active,
                         by=request.identity.login)
     return HTTPSeeOther(request.resource_path(request.context))
 
@@ -135,7 +136,7 @@ def contract_period(request):
         return _page_with(request, errors or ["survey.error.period"])
     contract.starts_on, contract.ends_on = starts_on, ends_on
     sync_users(contract)
-    request.audit.event("contract.period", user=request.identity, contract=contract.id,
+    request.audit.event(AuditEvent.ContractPeriod, user=request.identity, contract=contract.id,
                         starts_on=starts_on.isoformat(), ends_on=ends_on.isoformat())
     return HTTPSeeOther(request.resource_path(request.context))
 
@@ -149,7 +150,7 @@ def contract_revoke(request):
     if user is None or user.contract_id != contract.id:
         return _page_with(request, ["survey.error.user"])
     ended = revoke_sessions(request.dbsession, user, request.now)
-    request.audit.event("session.revoked", user=user, sessions=ended, by=request.identity.login)
+    request.audit.event(AuditEvent.SessionRevoked, user=user, sessions=ended, by=request.identity.login)
     return HTTPSeeOther(request.resource_path(request.context))
 
 
@@ -174,7 +175,7 @@ def contract_erase(request):
               certificate_type=content_type, user=request.identity, now=request.now)
     except ContractError as exc:
         return _page_with(request, [str(exc)])
-    request.audit.event("contract.erased", user=request.identity, contract=contract.id,
+    request.audit.event(AuditEvent.ContractErased, user=request.identity, contract=contract.id,
                         users=len(contract.users))
     return HTTPSeeOther(request.resource_path(request.context))
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from sqlalchemy.orm import joinedload
 
+from ...audit.events import AuditEvent
 from ...models import SurveyBatch, SurveyPhoto, SurveyTarget
 from ...resources import SurveyArea, SurveyTargetResource
 from ...security.matrix import Condition, Facet
@@ -70,7 +71,7 @@ def target_report(request):
         return _target_context(request, form.errors, values)
     report = reports.submit(request.dbsession, request.context.target, form, request.identity,
                             request.now, _photo_dir(request))
-    request.audit.event("survey.report", user=request.identity, target=request.context.target.id,
+    request.audit.event(AuditEvent.SurveyReport, user=request.identity, target=request.context.target.id,
                         version=report.version, photos=len(form.photos))
     return HTTPSeeOther(request.resource_path(request.context))
 

@@ -8,6 +8,7 @@ from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ...audit.events import AuditEvent
 from ...models import Contract, HandoverSlip, Medium, MediumEvent
 from ...resources import HandoverSlipContainer, HandoverSlipResource, MediaLedger
 from ...security.permissions import Permission
@@ -69,7 +70,7 @@ def slip_create(request):
     if errors:
         request.response.status = 400
         return slip_list(request, errors)
-    request.audit.event("survey.slip", user=request.identity, slip=slip.id, records=count)
+    request.audit.event(AuditEvent.SurveySlip, user=request.identity, slip=slip.id, records=count)
     return HTTPSeeOther(request.resource_path(request.context))
 
 
@@ -89,7 +90,7 @@ def slip_confirm(request):
         request.response.status = 400
         return render_to_response("survey/slips.jinja2", slip_list(request, errors),
                                   request=request, response=request.response)
-    request.audit.event("survey.slip.confirmed", user=request.identity, slip=slip.id)
+    request.audit.event(AuditEvent.SurveySlipConfirmed, user=request.identity, slip=slip.id)
     return HTTPSeeOther(request.resource_path(request.context.__parent__))
 
 
@@ -122,5 +123,5 @@ def media_record(request):
     if errors:
         request.response.status = 400
         return media_ledger(request, errors)
-    request.audit.event("survey.medium", user=request.identity)
+    request.audit.event(AuditEvent.SurveyMedium, user=request.identity)
     return HTTPSeeOther(request.resource_path(request.context))

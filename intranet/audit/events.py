@@ -1,0 +1,66 @@
+"""Every event name the access log records (``access_log.event``).
+
+Emitters pass a member to ``request.audit.event(...)`` and readers compare
+``AccessLogEntry.event`` with a member, never a bare string. The values are the
+names already stored in the log and must never change: old entries are read
+with the same members (and the column holds at most 32 characters). The log
+viewer shows each one as the message ``audit.event.<value>``.
+"""
+import enum
+
+
+class AuditEvent(enum.StrEnum):
+    # Login and second factor
+    LoginSuccess = "login.success"         # a full login (password, or after the second step)
+    LoginPassword = "login.password"       # the password passed, the second factor comes next
+    LoginFailure = "login.failure"         # a refused login attempt, with the reason
+    LoginThrottled = "login.throttled"     # refused unseen: too many failures from the address
+    AccountLocked = "account.locked"       # too many failures: the account is locked for a while
+    Logout = "logout"                      # the user logged out
+    ZoneDenied = "zone.denied"             # a logged-in user outside its role's network zone
+    MfaEnrolled = "mfa.enrolled"           # the user enrolled a TOTP second factor
+    MfaDisabled = "mfa.disabled"           # the user removed its TOTP second factor
+    MfaRecoveryCodes = "mfa.recovery_codes"  # the user replaced its recovery codes
+    SecurityKeyRegistered = "security_key.registered"  # a supervisor registered a user's key
+    SecurityKeyRevoked = "security_key.revoked"        # a supervisor revoked a user's key
+
+    # Sessions
+    SessionEnded = "session.ended"         # a timeout, the validity window, or replaced (per-role limit)
+    SessionRevoked = "session.revoked"     # sessions ended on purpose (own, supervisor, contract)
+
+    # Cases, calls and documents
+    CaseCallBlock = "case.call_block"      # a case's do-not-call flag changed (before, after)
+    CallRecorded = "call.recorded"         # an operator recorded a call's result
+    CampaignCreated = "campaign.created"   # a call campaign was built (target counts)
+    CampaignActivated = "campaign.activated"  # a draft campaign started
+    CampaignClosed = "campaign.closed"     # a campaign ended
+    PhoneCandidate = "phone.candidate"     # a found phone number was confirmed or rejected
+    DocumentSlip = "document.slip"         # a payment slip (納付書) was issued as PDF
+    DocumentLetters = "document.letters"   # a batch of dunning letters (催告書) was printed
+    DocumentSealed = "document.sealed"     # an enclosure count was checked (failure: mismatch)
+
+    # Field survey and contracts
+    SurveyBatchCreated = "survey.batch.created"    # a survey batch was created
+    SurveyBatchAssigned = "survey.batch.assigned"  # targets were assigned to an investigator
+    SurveyBatchOpened = "survey.batch.opened"      # a fully assigned batch was opened for work
+    SurveyReport = "survey.report"         # an investigator filed a report on a target
+    SurveyExport = "survey.export"         # a batch's results were downloaded
+    SurveySlip = "survey.slip"             # a hand-over slip (受け渡し票) was recorded
+    SurveySlipConfirmed = "survey.slip.confirmed"  # the receiving side confirmed a slip
+    SurveyMedium = "survey.medium"         # a media ledger entry (lent, returned, wiped)
+    ContractCreated = "contract.created"   # a contract was registered
+    ContractUser = "contract.user"         # a user was linked to a contract (training, active or not)
+    ContractPeriod = "contract.period"     # a contract's period changed
+    ContractErased = "contract.erased"     # the data erasure at a contract's end was recorded
+
+    # Data link with the delinquency system
+    DatalinkImport = "datalink.import"     # an import ran (dry run or not; failure: problems)
+    DatalinkExport = "datalink.export"     # results were exported back
+
+    # Audit
+    LogReviewSigned = "log.review.signed"  # a month's log review was signed off
+    ChecklistCreated = "checklist.created"      # an inspection checklist (確認記録票) was created
+    ChecklistSaved = "checklist.saved"          # its answers were saved
+    ChecklistCompleted = "checklist.completed"  # it was completed
+    AuditArchived = "audit.archived"       # `intranet audit archive` moved old entries out
+    AuditExported = "audit.exported"       # `intranet audit export` wrote an inspection package
