@@ -20,6 +20,7 @@ from .models import (
     HandoverSlip, InspectionChecklist, LetterBatch, PhoneCandidate, Role, SurveyBatch, SurveyTarget,
     User,
 )
+from .params import whole_number
 from .security import matrix
 from .security.permissions import Permission
 
@@ -51,7 +52,7 @@ class Area(Resource):
 
 
 def _by_id(request, model, name: str):
-    if not name.isdigit() or len(name) > 12:
+    if whole_number(name, 12) is None:
         raise KeyError(name)
     obj = request.dbsession.get(model, int(name))
     if obj is None:
@@ -209,7 +210,7 @@ class AuditArea(Area):
     def __getitem__(self, name: str):
         if name in self.children:
             return self.children[name]
-        if not name.isdigit() or len(name) > 18:
+        if whole_number(name, 18) is None:
             raise KeyError(name)
         entry = self.request.dbsession.get(AccessLogEntry, int(name))
         if entry is None:

@@ -4,18 +4,12 @@ from pyramid.view import view_config
 
 from ..audit.events import AuditEvent
 from ..models import CallBlock
+from ..params import page_number
 
 from ..resources import CaseContainer, CaseResource
 from ..security.matrix import FACETS, Facet, facets_for_principals
 from ..security.permissions import Permission
 from .search import MAX_TERM, Criteria, read_criteria, search_cases
-
-
-def _int(value, default=1):
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return default
 
 
 #: The facets whose items the list page shows as columns (cases/list.jinja2).
@@ -37,7 +31,7 @@ def case_list(request):
     criteria, errors = Criteria(), []
     if request.method == "POST":
         criteria, errors = read_criteria(request.POST, criteria.allowed_fields(facets))
-    page_no = _int(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
+    page_no = page_number(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
     page = search_cases(request.dbsession, principals, request.today, facets, criteria, page_no)
     shown = list_facets(facets)
     request.audit.disclose(page.cases, shown)

@@ -10,6 +10,7 @@ from pyramid.view import view_config
 from ..audit.events import AuditEvent
 from ..calls.phones import no_phone_targets
 from ..models import BatchStatus, LetterBatch
+from ..params import parse_date
 from ..resources import CaseResource, LetterBatchResource, LetterContainer
 from ..security.matrix import Facet
 from ..security.permissions import Permission
@@ -32,7 +33,7 @@ def _deadline(request, errors) -> dt.date:
     if not raw:
         return proposed_deadline(request.today)
     try:
-        day = dt.date.fromisoformat(raw)
+        day = parse_date(raw)
     except ValueError:
         errors.append("documents.error.deadline")
         return proposed_deadline(request.today)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from pyramid.httpexceptions import HTTPSeeOther
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 
 from ...audit.events import AuditEvent
 from ...models import BatchState, Contract, SurveyBatch, SurveyTarget, User
+from ...params import parse_date, whole_number
 from ...resources import SurveyBatchContainer, SurveyBatchResource
 from ...security.matrix import Facet
 from ...security.permissions import Permission
@@ -42,7 +42,7 @@ def batch_create(request):
     contract = posted_row(request, Contract, "contract_id")
     name = (post.get("name") or "").strip()[:200]
     try:
-        deadline = dt.date.fromisoformat(post.get("deadline", ""))
+        deadline = parse_date(post.get("deadline", ""))
     except ValueError:
         deadline = None
     balance_min = posted_int(request, "balance_min")
@@ -104,7 +104,7 @@ def batch_assign(request):
         if post.get("area"):
             count = assign_area(batch, post["area"], investigator)
         else:
-            ids = {int(i) for i in post.getall("target_id") if i.isdigit()}
+            ids = {whole_number(i) for i in post.getall("target_id")} - {None}
             count = assign(batch, [t for t in batch.targets if t.id in ids], investigator)
     except BatchError as exc:
         return _again(request, [str(exc)])

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ...audit.events import AuditEvent
 from ...cases.scopes import visible_cases_clause
 from ...models import SurveyBatch, SurveyPhoto, SurveyTarget
+from ...params import whole_number
 from ...resources import CaseResource, SurveyArea, SurveyTargetResource
 from ...security.matrix import Facet
 from ...security.permissions import Permission
@@ -84,8 +85,8 @@ def target_report(request):
 def target_photo(request):
     """One stored photo of this target's reports: authorized like the target, logged."""
     target = request.context.target
-    photo_id = request.subpath[0] if request.subpath else ""
-    photo = request.dbsession.get(SurveyPhoto, int(photo_id)) if photo_id.isdigit() else None
+    photo_id = whole_number(request.subpath[0] if request.subpath else "")
+    photo = request.dbsession.get(SurveyPhoto, photo_id) if photo_id is not None else None
     if photo is None or photo.report.target_id != target.id:
         raise HTTPNotFound()
     everything = request.has_permission(Permission.SurveyReview, request.root["survey"]["batches"])

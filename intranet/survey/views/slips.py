@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ...audit.events import AuditEvent
 from ...models import Contract, HandoverSlip, Medium, MediumEvent
+from ...params import parse_datetime
 from ...resources import HandoverSlipContainer, HandoverSlipResource, MediaLedger
 from ...security.permissions import Permission
 from ...views.forms import posted_int, posted_row
@@ -46,7 +47,7 @@ def slip_create(request):
     direction = post.get("direction")
     content = (post.get("content") or "").strip()
     try:
-        handed_at = dt.datetime.fromisoformat(post.get("handed_at", "")) - dt.timedelta(hours=9)
+        handed_at = parse_datetime(post.get("handed_at", "")) - dt.timedelta(hours=9)
     except ValueError:
         handed_at = None
     count = posted_int(request, "record_count")
