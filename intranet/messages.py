@@ -511,6 +511,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "survey.error.slip_receiver": ("受領の確認は受け取った側の別の利用者が行います。", "A user of the receiving side confirms it."),
     "survey.error.slip_confirmed": ("この受け渡し票は確認済みです。", "Already confirmed."),
     "survey.error.medium": ("媒体と記録の種類を選んでください。", "Choose the medium and the event."),
+    "survey.error.medium_not_own": ("選んだ媒体は使えません。自社の契約に貸し出し中の媒体だけを選べます。",
+                                    "That medium cannot be used: only media lent to your own contract "
+                                    "can be chosen."),
+    "survey.error.medium_unknown": ("選んだ媒体は媒体管理台帳にありません。",
+                                    "That medium is not in the media ledger."),
     "survey.error.medium_exists": ("その媒体番号は登録済みです。", "That medium is already registered."),
     "audit.event.survey.slip": ("受け渡し票の記録", "Hand-over slip recorded"),
     "audit.event.survey.slip.confirmed": ("受け渡し票の受領確認", "Hand-over slip confirmed"),
