@@ -28,6 +28,7 @@ from .models import (
 )
 from .security import matrix, principals
 from .security.matrix import Bound, Condition
+from .params import whole_number
 from .security.permissions import Permission
 
 CASE_NO = re.compile(r"^\d{4}-\d{6}$")
@@ -59,16 +60,9 @@ class Area(Resource):
 
 def _row_id(name: str) -> int:
     """A row id from a path segment; KeyError (a view name, or nothing) otherwise."""
-    if not name.isdigit() or len(name) > 12:
+    if whole_number(name, 12) is None:
         raise KeyError(name)
     return int(name)
-
-
-def _by_id(request, model, name: str):
-    obj = request.dbsession.get(model, _row_id(name))
-    if obj is None:
-        raise KeyError(name)
-    return obj
 
 
 class RowResource(Resource):
@@ -293,7 +287,7 @@ class AuditArea(Area):
     def __getitem__(self, name: str):
         if name in self.children:
             return self.children[name]
-        if not name.isdigit() or len(name) > 18:
+        if whole_number(name, 18) is None:
             raise KeyError(name)
         entry = self.request.dbsession.get(AccessLogEntry, int(name))
         if entry is None:

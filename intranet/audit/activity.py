@@ -20,6 +20,7 @@ from sqlalchemy import and_, case, func, literal_column, select
 
 from ..clock import to_jst
 from ..models import AccessLogCase, AccessLogEntry, Organisation, User
+from ..params import parse_date, text
 from ..taxes.duedates import is_business_day
 from .events import AuditEvent
 from .search import utc_start
@@ -246,7 +247,7 @@ class Period:
         for name, default in (("date_from", today.replace(day=1)), ("date_to", today)):
             value = params.get(name, "")
             try:
-                dates[name] = dt.date.fromisoformat(value) if value else default
+                dates[name] = parse_date(value) if value else default
             except (TypeError, ValueError):
                 errors.append("activity.error.date")
                 dates[name] = default
@@ -254,11 +255,13 @@ class Period:
             errors.append("activity.error.order")
         elif (dates["date_to"] - dates["date_from"]).days >= MAX_DAYS:
             errors.append("activity.error.too_long")
-        code = params.get("organisation", "")
+        raw = params.get("organisation", "")
         organisation = None
-        if code:
-            organisation = dbsession.scalar(select(Organisation).where(
-                Organisation.code == str(code)[:40]))
+        if raw:
+            code = text(raw, 40)  # None: too long, or a control character
+            if code:
+                organisation = dbsession.scalar(select(Organisation).where(
+                    Organisation.code == code))
             if organisation is None:
                 errors.append("activity.error.organisation")
         return cls(organisation, dates["date_from"], dates["date_to"], errors)

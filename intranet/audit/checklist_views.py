@@ -2,7 +2,6 @@
 one, and one checklist to fill in, save and complete."""
 from __future__ import annotations
 
-import datetime as dt
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
@@ -12,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..models import CheckResult, Contract, InspectionChecklist, Organisation, OrganisationKind
+from ..params import parse_date
 from ..resources import ChecklistContainer, ChecklistResource
 from ..security.permissions import Permission
 from ..views.forms import posted_row
@@ -48,7 +48,7 @@ def checklist_create(request):
     if organisation is None or organisation.kind != OrganisationKind.contractor:
         errors.append("checklist.error.organisation")
     try:
-        inspected_on = dt.date.fromisoformat(str(post.get("inspected_on", ""))[:10])
+        inspected_on = parse_date(str(post.get("inspected_on", ""))[:10])
     except ValueError:
         inspected_on = None
         errors.append("checklist.error.inspected_on")

@@ -33,13 +33,20 @@ OUTCOME_BY_STATUS = {400: "bad_request", 401: "unauthenticated", 403: "denied", 
 
 
 def clip(value, length: int):
+    """``value`` as text of at most ``length`` characters; a NUL (which
+    PostgreSQL cannot store, and a client may put in a path or a query) is
+    written as ``\\x00``."""
     if value is None:
         return None
-    value = str(value)
+    value = str(value).replace("\x00", "\\x00")
     return value if len(value) <= length else value[: length - 1] + "…"
 
 
-def safe_query(params) -> str | None:
+def safe_query(request) -> str | None:
+    try:
+        params = request.GET
+    except UnicodeDecodeError:  # not UTF-8: the request is refused (400); say so
+        return "(not UTF-8)"
     parts = []
     for name, value in params.items():
         name = clip(name, 40)
@@ -144,7 +151,7 @@ class AccessRecord:
             "user_agent": clip(request.user_agent, 255),
             "method": clip(request.method, 8),
             "path": clip(request.path, 512),
-            "query": safe_query(request.GET),
+            "query": safe_query(request),
         }
         request_entry = {
             **common, **self.user, "kind": "request", "event": None,

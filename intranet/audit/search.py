@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, exists, func, select, true
 
 from ..models import AccessLogCase, AccessLogEntry, Role
+from ..params import parse_date, text
 from ..text import fold
 from ..security.principals import SUPERVISOR
 
@@ -41,7 +42,7 @@ class LogCriteria:
             value = _text(params, name, criteria)
             if value:
                 try:
-                    setattr(criteria, name, dt.date.fromisoformat(value))
+                    setattr(criteria, name, parse_date(value))
                 except ValueError:
                     criteria.errors.append(name)
         for name in ("login", "case_no", "path"):
@@ -86,9 +87,8 @@ class LogCriteria:
 
 
 def _text(params, name, criteria) -> str:
-    value = params.get(name, "")
-    value = value.strip() if isinstance(value, str) else ""
-    if len(value) > MAX_TERM:
+    value = text(params.get(name, ""), MAX_TERM)
+    if value is None:
         criteria.errors.append(name)
         return ""
     return value

@@ -8,6 +8,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..models import AccessLogEntry, Organisation
+from ..params import page_number
 from ..resources import AccessLogEntryResource, AuditArea, ReviewContainer, ReviewMonth
 from ..clock import to_jst
 from ..security import report as matrix_report
@@ -18,13 +19,6 @@ from .events import AuditEvent
 from .search import KINDS, MAX_TERM, OUTCOMES, ROLES, LogCriteria, search_log
 
 
-def _page_number(value) -> int:
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return 1
-
-
 @view_config(context=AuditArea, renderer="audit/search.jinja2", permission=Permission.AuditLogView)
 def log_search(request):
     """Search terms are staff logins, dates and case numbers, never residents'
@@ -32,7 +26,7 @@ def log_search(request):
     criteria = LogCriteria.from_params(request.GET)
     if criteria.errors:
         request.response.status = 400
-    page = search_log(request.dbsession, criteria, _page_number(request.GET.get("page")))
+    page = search_log(request.dbsession, criteria, page_number(request.GET.get("page")))
     return {"criteria": criteria, "page": page, "outcomes": OUTCOMES, "kinds": KINDS,
             "roles": ROLES, "max_term": MAX_TERM}
 

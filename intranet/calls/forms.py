@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..models import Disposition, TaxType
+from ..params import parse_date
 from .campaigns import DELINQUENCY, PHONE_KNOWN, CampaignFilter
 from .calendar import to_utc
 from .results import CallResult
@@ -65,7 +66,7 @@ def _date(post, name, errors, required=False) -> dt.date | None:
             errors.add(f"calls.error.{name}")
         return None
     try:
-        return dt.date.fromisoformat(raw)
+        return parse_date(raw)
     except ValueError:
         errors.add(f"calls.error.{name}")
         return None

@@ -7,6 +7,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from ..models import Assessment, Case, Phone, Taxpayer
+from ..params import text
 from ..security.matrix import Facet
 from ..text import digits, fold, phone_digits
 
@@ -34,12 +35,12 @@ class Criteria:
 
 def read_criteria(post, names) -> tuple[Criteria, list[str]]:
     """Criteria from a submitted form's fields ``names``; over-long or
-    non-text values are dropped and their names returned as errors."""
+    non-text values (or with control characters) are dropped and their names
+    returned as errors."""
     criteria, errors = Criteria(), []
     for name in names:
-        value = post.get(name, "")
-        value = value.strip() if isinstance(value, str) else ""
-        if len(value) > MAX_TERM:
+        value = text(post.get(name, ""), MAX_TERM)
+        if value is None:
             errors.append(name)
             value = ""
         setattr(criteria, name, value)

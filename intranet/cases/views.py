@@ -4,18 +4,12 @@ from pyramid.view import view_config
 
 from ..audit.events import AuditEvent
 from ..models import CallBlock
+from ..params import page_number
 
 from ..resources import CaseContainer, CaseResource
 from ..security.matrix import FACETS, Facet
 from ..security.permissions import Permission
 from .search import MAX_TERM, Criteria, read_criteria, search_cases
-
-
-def _int(value, default=1):
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return default
 
 
 #: The facets whose items the list page shows as columns (cases/list.jinja2).
@@ -37,7 +31,7 @@ def case_list(request):
     criteria, errors = Criteria(), []
     if request.method == "POST":
         criteria, errors = read_criteria(request.POST, criteria.allowed_fields(facets))
-    page_no = _int(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
+    page_no = page_number(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
     page = search_cases(request.dbsession, gate.clause(), facets, criteria, page_no)
     page.cases = gate.show(page.cases, LIST_FACETS).cases
     shown = list_facets(gate.granted(LIST_FACETS))

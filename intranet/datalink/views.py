@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..audit.events import AuditEvent
 from ..models import Case, DataImport
+from ..params import parse_datetime
 from ..security.matrix import Facet
 from ..resources import DataLinkArea
 from ..security.permissions import Permission
@@ -85,7 +86,7 @@ def export_download(request):
     since = exporter.last_until(request.dbsession)
     if request.POST.get("since"):
         try:
-            since = dt.datetime.fromisoformat(request.POST["since"]) - dt.timedelta(hours=9)
+            since = parse_datetime(request.POST["since"]) - dt.timedelta(hours=9)
         except ValueError:
             raise HTTPBadRequest() from None
     export = exporter.build(request.dbsession, since, request.now)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from ..audit.events import AuditEvent
 from ..calls.phones import no_phone_targets
 from ..models import BatchStatus, IssuedDocument, LetterBatch
+from ..params import parse_date
 from ..resources import CaseResource, LetterBatchResource, LetterContainer
 from ..security.matrix import Facet
 from ..security.permissions import Permission
@@ -39,7 +40,7 @@ def _deadline(request, errors) -> dt.date:
     if not raw:
         return proposed_deadline(request.today)
     try:
-        day = dt.date.fromisoformat(raw)
+        day = parse_date(raw)
     except ValueError:
         errors.append("documents.error.deadline")
         return proposed_deadline(request.today)

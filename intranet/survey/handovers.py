@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..models import HandoverSlip, MediumEvent, OrganisationKind
+from sqlalchemy import select
+
+from ..models import HandoverSlip, Medium, MediumEvent, OrganisationKind
 
 DIRECTIONS = ("to_contractor", "to_ward")
 MEDIUM_EVENTS = ("lent", "returned", "wiped")
@@ -22,6 +24,20 @@ def side_of(user, contract) -> str | None:
     if user.contract_id == contract.id and user.organisation_id == contract.organisation_id:
         return "contractor"
     return None
+
+
+def media_lent_to(dbsession, contract_id: int | None) -> list[Medium]:
+    """The media whose latest ledger entry lends them to this contract: the
+    ones its users hold now (returned or wiped media are back with the ward)."""
+    if contract_id is None:
+        return []
+    latest = (select(MediumEvent.id).where(MediumEvent.medium_id == Medium.id)
+              .order_by(MediumEvent.at.desc(), MediumEvent.id.desc()).limit(1)
+              .correlate(Medium).scalar_subquery())
+    return list(dbsession.scalars(
+        select(Medium).join(MediumEvent, MediumEvent.id == latest)
+        .where(MediumEvent.kind == "lent", MediumEvent.contract_id == contract_id)
+        .order_by(Medium.label)))
 
 
 def record(dbsession, contract, user, *, direction, handed_at, content, record_count,

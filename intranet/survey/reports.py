@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from ..models import SurveyPhoto, SurveyReport, SurveyTargetState
+from ..params import parse_datetime
 from . import photos as photo_store
 
 RESIDENCE = ("lives", "not_living", "unknown")
@@ -46,7 +47,7 @@ def parse(post, now: dt.datetime) -> ReportForm:
             form.errors.append(f"survey.error.{name}")
         setattr(form, name, value if value in allowed else "")
     try:
-        local = dt.datetime.fromisoformat(post.get("visited_at", ""))
+        local = parse_datetime(post.get("visited_at", ""))
         form.visited_at = local - dt.timedelta(hours=9)
         if form.visited_at > now or form.visited_at < now - dt.timedelta(days=120):
             form.errors.append("survey.error.visited_at")

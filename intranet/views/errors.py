@@ -109,7 +109,10 @@ def bad_csrf(request):
 
 
 @exception_view_config(HTTPBadRequest, renderer="errors/bad_request.jinja2")
+@exception_view_config(UnicodeDecodeError, renderer="errors/bad_request.jinja2")
 def bad_request(request):
+    """400; also for a query string, form or path that is not UTF-8 (WebOb and
+    Pyramid raise UnicodeDecodeError when a view or traversal first reads it)."""
     request.response.status = 400
     return {"reason": "error.bad_request"}
 

@@ -1,14 +1,14 @@
 """Small helpers for reading submitted forms safely."""
 from urllib.parse import urlsplit
 
+from ..params import text, whole_number
+
 
 def field(request, name: str, max_length: int) -> tuple[str, bool]:
-    """The stripped value of POST field ``name`` and whether it fits ``max_length``."""
-    value = request.POST.get(name, "")
-    if not isinstance(value, str):  # an upload where text was expected
-        return "", False
-    value = value.strip()
-    return value, len(value) <= max_length
+    """The stripped value of POST field ``name`` and whether it is usable: text
+    (not an upload), at most ``max_length`` long, without control characters."""
+    value = text(request.POST.get(name, ""), max_length)
+    return ("", False) if value is None else (value, True)
 
 
 def safe_next(request, target: str | None) -> str:
@@ -24,8 +24,7 @@ def safe_next(request, target: str | None) -> str:
 
 def posted_int(request, name: str) -> int | None:
     """A non-negative whole number from the form, or None."""
-    value = request.POST.get(name, "")
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) <= 12 else None
+    return whole_number(request.POST.get(name, ""), 12)
 
 
 def posted_row(request, model, name: str):

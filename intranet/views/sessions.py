@@ -13,6 +13,7 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ..audit.events import AuditEvent
+from ..params import whole_number
 from ..resources import OwnSessions
 from ..security import sessions
 from ..security.permissions import Permission
@@ -42,7 +43,7 @@ def session_rows(request, user) -> list[SessionRow]:
 def ended_count(request) -> int | None:
     """The ``?ended=N`` notice after a redirect (a count, nothing else)."""
     value = request.GET.get("ended", "")
-    return int(value) if value.isdigit() and len(value) <= 4 else None
+    return whole_number(value, 4)
 
 
 @view_config(context=OwnSessions, renderer="account/sessions.jinja2",

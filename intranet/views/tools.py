@@ -1,8 +1,8 @@
 """Tools for staff: the late-charge calculator."""
-import datetime as dt
 
 from pyramid.view import view_config
 
+from ..params import parse_date
 from ..resources import Root
 from ..security.permissions import Permission
 from ..taxes.latecharge import late_charge
@@ -26,14 +26,14 @@ def late_charge_calculator(request):
         except ValueError:
             errors.append("tools.error.tax")
         try:
-            due = dt.date.fromisoformat(values["due"])
-            paid = dt.date.fromisoformat(values["paid"])
+            due = parse_date(values["due"])
+            paid = parse_date(values["paid"])
         except ValueError:
             errors.append("tools.error.dates")
         partials = []
         if values["partial_on"] or values["partial_amount"]:
             try:
-                partials.append((dt.date.fromisoformat(values["partial_on"]),
+                partials.append((parse_date(values["partial_on"]),
                                  int(values["partial_amount"].replace(",", ""))))
             except ValueError:
                 errors.append("tools.error.partial")

@@ -161,7 +161,7 @@ def test_overlong_login_fields_get_a_clear_400(testapp, collector, field):
     form["password"] = factories.PASSWORD
     form[field] = "x" * 5000
     res = form.submit(status=400)
-    assert "入力が長すぎます" in res.text
+    assert "入力が長すぎる" in res.text
 
 
 def test_empty_login_form_asks_for_both_fields(testapp):

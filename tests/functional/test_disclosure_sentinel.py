@@ -447,6 +447,7 @@ EXEMPT = {
     ("Exception", "", "GET"): _ERROR, ("HTTPBadRequest", "", "GET"): _ERROR,
     ("HTTPForbidden", "", "GET"): _ERROR, ("HTTPNotFound", "", "GET"): _ERROR,
     ("IExceptionResponse", "", "GET"): _ERROR, ("WSGIHTTPException", "", "GET"): _ERROR,
+    ("UnicodeDecodeError", "", "GET"): _ERROR,
     ("Root", "login", "POST"): _AUTH, ("Root", "logout", "POST"): _AUTH, ("Root", "lang", "POST"): _AUTH,
     ("Root", "second-factor", "POST"): _AUTH, ("Root", "second-factor-key", "POST"): _AUTH,
     ("Root", "second-factor-options", "POST"): _AUTH,

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from intranet.models import (
-    BatchState, Contract, Residency, Role, SurveyBatch, SurveyTarget, SurveyTargetState,
+    BatchState, Contract, Residency, Role, SurveyBatch, SurveyTarget, SurveyTargetState, User,
 )
 from intranet.security.matrix import Facet
 from intranet.survey.batches import MAX_TARGETS
@@ -406,3 +406,76 @@ def test_targets_can_be_assigned_by_hand(testapp, survey, dbsession):
     res = testapp.post(page.request.path.rstrip("/") + "/open",
                        {"csrf_token": csrf_token(testapp, page.request.path)}, status=400)
     assert "割り当てられていない" in res.text
+
+
+@pytest.fixture
+def media(survey, dbsession, password_context):
+    """USB-A lent to k1's contract, USB-B lent to another contract, USB-C lent to
+    k1's contract and returned, USB-D never lent."""
+    from intranet.models import Medium, MediumEvent
+
+    boss = dbsession.scalars(sa.select(User).where(User.login == "boss")).one()
+    other = Contract(organisation_id=survey["contract"].organisation_id, name="別契約", purpose="p",
+                     starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2027, 1, 31), manager_name="m",
+                     handler_names="h", protections="", training_required=False, created_by=boss.id,
+                     created_at=dt.datetime(2026, 11, 1))
+    dbsession.add(other)
+    dbsession.flush()
+    found = {}
+    for label in ("USB-A", "USB-B", "USB-C", "USB-D"):
+        found[label] = Medium(label=label)
+        dbsession.add(found[label])
+    dbsession.flush()
+    at = dt.datetime(2026, 11, 10)
+    for label, contract, kind in (("USB-A", survey["contract"], "lent"), ("USB-B", other, "lent"),
+                                  ("USB-C", survey["contract"], "lent"), ("USB-C", None, "returned")):
+        at += dt.timedelta(hours=1)
+        dbsession.add(MediumEvent(medium_id=found[label].id, kind=kind, at=at, recorded_by=boss.id,
+                                  contract_id=contract.id if contract else None))
+    dbsession.commit()
+    return {label: medium.id for label, medium in found.items()}
+
+
+def offered(page) -> set[str]:
+    return {o.text for o in page.html.select("#medium_id option") if o.get("value")}
+
+
+def test_the_slip_form_offers_contractors_only_their_contracts_media(testapp, survey, media):
+    login(testapp, "k1")
+    assert offered(testapp.get("/survey/slips/")) == {"USB-A"}
+    testapp.get("/survey/media/", status=403)
+    login(testapp, "boss")  # the ward sees every medium
+    assert offered(testapp.get("/survey/slips/")) == {"USB-A", "USB-B", "USB-C", "USB-D"}
+
+
+def test_a_slip_with_another_contracts_medium_is_refused(testapp, survey, media, dbsession):
+    from intranet.models import HandoverSlip, MediumEvent
+
+    def slip_form(medium_id):
+        return {"csrf_token": csrf_token(testapp, "/survey/slips/"),
+                "contract_id": str(survey["contract"].id), "direction": "to_ward",
+                "handed_at": "2026-11-24T09:00", "record_count": "3",
+                "content": "調査結果（3件）", "medium_id": str(medium_id)}
+
+    def stored():
+        return (dbsession.scalar(sa.select(sa.func.count()).select_from(HandoverSlip)),
+                dbsession.scalar(sa.select(sa.func.count()).select_from(MediumEvent)))
+
+    before = stored()
+    login(testapp, "k1")
+    for label in ("USB-B", "USB-C", "USB-D"):  # another contract's, returned, never lent
+        res = testapp.post("/survey/slips/", slip_form(media[label]), status=400)
+        assert "自社の契約に貸し出し中の媒体だけを選べます" in res.text
+        assert offered(res) == {"USB-A"}
+    res = testapp.post("/survey/slips/", slip_form(999999), status=400)
+    assert "自社の契約に貸し出し中の媒体だけを選べます" in res.text
+    testapp.post("/lang", {"csrf_token": csrf_token(testapp), "lang": "en"}, status=303)
+    res = testapp.post("/survey/slips/", slip_form(media["USB-B"]), status=400)
+    assert "only media lent to your own contract can be chosen" in res.text
+    assert stored() == before                      # nothing stored
+    testapp.post("/survey/slips/", slip_form(media["USB-A"]), status=303)
+    slip = dbsession.scalars(sa.select(HandoverSlip)).one()
+    assert slip.medium_id == media["USB-A"] and slip.direction == "to_ward"
+    login(testapp, "boss")  # the ward may name any medium, but one that exists
+    res = testapp.post("/survey/slips/", {**slip_form(999999), "direction": "to_contractor"}, status=400)
+    assert "That medium is not in the media ledger" in res.text

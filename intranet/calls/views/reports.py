@@ -1,11 +1,10 @@
 """日報・月報 pages and downloads."""
 from __future__ import annotations
 
-import datetime as dt
-
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ...params import parse_date, parse_month
 from ...resources import CallReports
 from ...security.permissions import Permission
 from .. import reports
@@ -22,10 +21,9 @@ def report_view(request):
     today = request.today
     try:
         if kind == "daily":
-            day = dt.date.fromisoformat(params.get("date") or today.isoformat())
+            day = parse_date(params.get("date") or today.isoformat())
         else:
-            year, month = (int(x) for x in (params.get("month") or today.strftime("%Y-%m")).split("-"))
-            dt.date(year, month, 1)
+            year, month = parse_month(params.get("month") or today.strftime("%Y-%m"))
     except ValueError:
         error = "calls.error.report_date"
         request.response.status = 400

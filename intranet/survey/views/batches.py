@@ -1,7 +1,6 @@
 """Survey batches (collectors): choose movers-out, assign investigators, open."""
 from __future__ import annotations
 
-import datetime as dt
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
@@ -13,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from ... import tabular
 from ...audit.events import AuditEvent
 from ...models import BatchState, Contract, SurveyBatch, SurveyTarget, User
+from ...params import parse_date, whole_number
 from ...resources import SurveyBatchContainer, SurveyBatchResource
 from ...security.matrix import Facet
 from ...security.permissions import Permission
@@ -42,7 +42,7 @@ def batch_create(request):
     contract = posted_row(request, Contract, "contract_id")
     name = (post.get("name") or "").strip()[:200]
     try:
-        deadline = dt.date.fromisoformat(post.get("deadline", ""))
+        deadline = parse_date(post.get("deadline", ""))
     except ValueError:
         deadline = None
     balance_min = posted_int(request, "balance_min")
@@ -113,7 +113,7 @@ def batch_assign(request):
         if post.get("area"):
             count = assign_area(batch, post["area"], investigator)
         else:
-            ids = {int(i) for i in post.getall("target_id") if i.isdigit()}
+            ids = {whole_number(i) for i in post.getall("target_id")} - {None}
             count = assign(batch, [t for t in batch.targets if t.id in ids], investigator)
     except BatchError as exc:
         return _again(request, [str(exc)])

@@ -2,7 +2,6 @@
 end their sessions at once."""
 from __future__ import annotations
 
-import datetime as dt
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.renderers import render_to_response
@@ -12,6 +11,7 @@ from sqlalchemy import select
 
 from ...audit.events import AuditEvent
 from ...models import Contract, ErasureRecord, Organisation, OrganisationKind, Role, User
+from ...params import parse_date
 from ...resources import ContractContainer, ContractResource
 from ...security.permissions import Permission
 from ...security.sessions import revoke_sessions
@@ -33,7 +33,7 @@ def _text(post, name, limit, errors, required=True):
 
 def _date(post, name, errors):
     try:
-        return dt.date.fromisoformat(post.get(name, ""))
+        return parse_date(post.get(name, ""))
     except (TypeError, ValueError):
         errors.append(f"survey.error.{name}")
         return None

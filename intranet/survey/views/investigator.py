@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from ...audit.events import AuditEvent
 from ...models import SurveyBatch, SurveyPhoto, SurveyTarget
+from ...params import whole_number
 from ...resources import SurveyArea, SurveyTargetResource
 from ...security.matrix import Condition, Facet
 from ...security.permissions import Permission
@@ -80,8 +81,8 @@ def target_report(request):
 def target_photo(request):
     """One stored photo of this target's reports: authorized like the target, logged."""
     target = request.context.target
-    photo_id = request.subpath[0] if request.subpath else ""
-    photo = request.dbsession.get(SurveyPhoto, int(photo_id)) if photo_id.isdigit() else None
+    photo_id = whole_number(request.subpath[0] if request.subpath else "")
+    photo = request.dbsession.get(SurveyPhoto, photo_id) if photo_id is not None else None
     if photo is None or photo.report.target_id != target.id:
         raise HTTPNotFound()
     survey = request.disclosure.facet_condition(Facet.survey)

@@ -10,18 +10,32 @@ from sqlalchemy import select
 
 from ...audit.events import AuditEvent
 from ...models import Contract, HandoverSlip, Medium, MediumEvent
+from ...params import parse_datetime
 from ...resources import HandoverSlipContainer, HandoverSlipResource, MediaLedger
 from ...security.permissions import Permission
 from ...views.forms import posted_int, posted_row
-from ..handovers import DIRECTIONS, MEDIUM_EVENTS, SlipError, confirm, record
+from ..handovers import DIRECTIONS, MEDIUM_EVENTS, SlipError, confirm, media_lent_to, record
+
+
+def _sees_all(request) -> bool:
+    return bool(request.has_permission(Permission.SlipsViewAll, request.context))
 
 
 def _visible_contracts(request):
     """Every contract for holders of SlipsViewAll, else the user's own."""
     query = select(Contract).order_by(Contract.id.desc())
-    if not request.has_permission(Permission.SlipsViewAll, request.context):
+    if not _sees_all(request):
         query = query.where(Contract.id == (request.identity.contract_id or 0))
     return request.dbsession.scalars(query).all()
+
+
+def _offered_media(request):
+    """The media a slip may name: every medium for holders of SlipsViewAll,
+    else those lent to the user's own contract now. The ledger itself
+    (/survey/media/) is the ward's: no contractor sees another's media."""
+    if _sees_all(request):
+        return request.dbsession.scalars(select(Medium).order_by(Medium.label)).all()
+    return media_lent_to(request.dbsession, request.identity.contract_id)
 
 
 @view_config(context=HandoverSlipContainer, renderer="survey/slips.jinja2",
@@ -31,9 +45,8 @@ def slip_list(request, errors=None):
     slips = request.dbsession.scalars(
         select(HandoverSlip).where(HandoverSlip.contract_id.in_([c.id for c in contracts]))
         .order_by(HandoverSlip.handed_at.desc())).all()
-    media = request.dbsession.scalars(select(Medium).order_by(Medium.label)).all()
-    return {"slips": slips, "contracts": contracts, "media": media, "errors": errors or [],
-            "directions": DIRECTIONS,
+    return {"slips": slips, "contracts": contracts, "media": _offered_media(request),
+            "errors": errors or [], "directions": DIRECTIONS,
             "can_use": request.has_permission(Permission.SlipsUse, request.context)}
 
 
@@ -46,11 +59,16 @@ def slip_create(request):
     direction = post.get("direction")
     content = (post.get("content") or "").strip()
     try:
-        handed_at = dt.datetime.fromisoformat(post.get("handed_at", "")) - dt.timedelta(hours=9)
+        handed_at = parse_datetime(post.get("handed_at", "")) - dt.timedelta(hours=9)
     except ValueError:
         handed_at = None
     count = posted_int(request, "record_count")
-    medium = posted_row(request, Medium, "medium_id")
+    medium, medium_id = None, post.get("medium_id") or ""
+    if medium_id:  # only a medium the form offers (no other contract's, none unknown)
+        medium = next((m for m in _offered_media(request) if str(m.id) == medium_id), None)
+        if medium is None:
+            errors.append("survey.error.medium_unknown" if _sees_all(request)
+                          else "survey.error.medium_not_own")
     if contract is None:
         errors.append("survey.error.contract")
     if direction not in DIRECTIONS:
