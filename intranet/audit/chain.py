@@ -49,6 +49,19 @@ def link(key: bytes, previous: str, content: bytes) -> str:
     return hmac.new(key, previous.encode("ascii") + b"\n" + content, hashlib.sha256).hexdigest()
 
 
+def seal(key: bytes, kind: str, *fields) -> str:
+    """A MAC under the log key over a record that vouches for the chain (a
+    checkpoint, an archive cut): ``kind`` and ``fields`` in order, datetimes
+    as ISO text. Someone without the key cannot make or alter one."""
+    content = json.dumps([kind, *[_value(f) for f in fields]], ensure_ascii=False,
+                         separators=(",", ":"))
+    return hmac.new(key, b"seal\n" + content.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def seal_ok(key: bytes, mac: str | None, kind: str, *fields) -> bool:
+    return bool(mac) and hmac.compare_digest(mac, seal(key, kind, *fields))
+
+
 @dataclass
 class Verification:
     ok: bool

@@ -98,6 +98,8 @@ class AccessLogCheckpoint(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     chain: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: chain.seal(key, "checkpoint", seq, chain, created_at): only the key's holder writes one.
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class AccessLogArchive(Base):
@@ -114,3 +116,5 @@ class AccessLogArchive(Base):
     before: Mapped[dt.datetime] = mapped_column(DateTime)  # entries older than this (UTC)
     file_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: chain.seal(key, "cut", upto_seq, chain, file_sha256, before, created_at).
+    mac: Mapped[str | None] = mapped_column(String(64))
