@@ -44,6 +44,16 @@ def survey_reports(request, case):
         .order_by(SurveyReport.submitted_at.desc(), SurveyReport.version.desc())).all()
 
 
+def witness_degraded(request) -> bool:
+    """The access log's outside witness is failing: the banner for those who
+    read the log (supervisors, auditors)."""
+    from .security.permissions import Permission
+
+    return (request.identity is not None
+            and request.has_permission(Permission.AuditLogView, request.root["audit"])
+            and request.registry.access_checkpointer.degraded(request.now))
+
+
 def yen(value: int | None) -> str:
     return "" if value is None else f"{value:,}円"
 
@@ -55,4 +65,5 @@ def includeme(config):
                        datetime_seconds=datetime_seconds_filter, yen=yen)
     env.autoescape = True
     env.globals.update(navigation=navigation, has_work=has_work, message_keys=MESSAGES,
-                       late_charge_of=late_charge_of, survey_reports=survey_reports)
+                       late_charge_of=late_charge_of, survey_reports=survey_reports,
+                       witness_degraded=witness_degraded)

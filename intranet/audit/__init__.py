@@ -2,11 +2,9 @@
 and chained with a keyed HMAC (see docs/audit.md)."""
 from __future__ import annotations
 
-import datetime as dt
-
 from pyramid.tweens import EXCVIEW, INGRESS
 
-from .checkpoints import Checkpointer
+from .checkpoints import Checkpointer, CheckpointSettings
 from .record import AccessRecord
 from .writer import AccessLogWriter
 
@@ -30,11 +28,10 @@ def hmac_key(settings) -> bytes:
 def includeme(config):
     settings = config.get_settings()
     engine = config.registry["db_engine"]
-    config.registry.access_log = AccessLogWriter(engine, hmac_key(settings))
+    key = hmac_key(settings)
+    config.registry.access_log = AccessLogWriter(engine, key)
     config.registry.access_checkpointer = Checkpointer(
-        engine,
-        interval=dt.timedelta(minutes=int(settings.get("intranet.audit.checkpoint_minutes", 15))),
-        path=settings.get("intranet.audit.checkpoint_file") or None)
+        engine, key, CheckpointSettings.from_settings(settings))
     config.add_request_method(AccessRecord, "audit", reify=True)
     config.add_tween("intranet.audit.tweens.access_log_tween_factory",
                      over="pyramid_tm.tm_tween_factory",

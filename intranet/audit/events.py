@@ -64,3 +64,4 @@ class AuditEvent(enum.StrEnum):
     ChecklistCompleted = "checklist.completed"  # it was completed
     AuditArchived = "audit.archived"       # `intranet audit archive` moved old entries out
     AuditExported = "audit.exported"       # `intranet audit export` wrote an inspection package
+    CheckpointFailed = "audit.checkpoint.failed"  # a witness (file, logger, row) could not be written

@@ -138,13 +138,15 @@ class AccessRecord:
             return "error"
         return OUTCOME_BY_STATUS.get(status, "allowed" if status < 400 else "bad_request")
 
-    def entries(self, request, status: int | None, error: bool,
-                download: bool = False) -> list[tuple[dict, list]]:
-        """The rows to append: the request entry, then one per event.
-        ``download``: the response was a file to save (an export)."""
-        outcome = "error" if error else self.final_outcome(status)
-        detail = {**self.detail, **({"download": True} if download else {})}
-        common = {
+    def witness_failure(self, request, reason: str) -> list[tuple[dict, list]]:
+        """The event row saying a checkpoint witness failed (no personal data)."""
+        event = Event(AuditEvent.CheckpointFailed, "failure", user_fields(None), None,
+                      {"reason": reason})
+        return [self._event_row(self._common(request), event,
+                                clip(self.view_name or self.error_view, 128))]
+
+    def _common(self, request) -> dict:
+        return {
             "occurred_at": self.occurred_at,
             "request_id": self.request_id,
             "client_addr": clip(request.client_addr, 64),
@@ -153,6 +155,26 @@ class AccessRecord:
             "path": clip(request.path, 512),
             "query": safe_query(request),
         }
+
+    @staticmethod
+    def _event_row(common: dict, event: Event, view_name) -> tuple[dict, list]:
+        return ({
+            **common, **event.user, "kind": "event", "event": event.name.value,
+            "session_id": event.session_id,
+            "view_name": view_name, "context_type": None, "context_id": None,
+            "permission": None, "outcome": event.outcome, "status": None, "duration_us": None,
+            "facets": None, "case_count": 0,
+            "detail": clip(json.dumps(event.detail, ensure_ascii=False, sort_keys=True), 400)
+            if event.detail else None,
+        }, [])
+
+    def entries(self, request, status: int | None, error: bool,
+                download: bool = False) -> list[tuple[dict, list]]:
+        """The rows to append: the request entry, then one per event.
+        ``download``: the response was a file to save (an export)."""
+        outcome = "error" if error else self.final_outcome(status)
+        detail = {**self.detail, **({"download": True} if download else {})}
+        common = self._common(request)
         request_entry = {
             **common, **self.user, "kind": "request", "event": None,
             "session_id": self.session_id,
@@ -165,15 +187,5 @@ class AccessRecord:
             "detail": clip(json.dumps(detail, ensure_ascii=False, sort_keys=True), 400)
             if detail else None,
         }
-        rows = [(request_entry, list(self.cases))]
-        for event in self.events:
-            rows.append(({
-                **common, **event.user, "kind": "event", "event": event.name.value,
-                "session_id": event.session_id,
-                "view_name": request_entry["view_name"], "context_type": None, "context_id": None,
-                "permission": None, "outcome": event.outcome, "status": None, "duration_us": None,
-                "facets": None, "case_count": 0,
-                "detail": clip(json.dumps(event.detail, ensure_ascii=False, sort_keys=True), 400)
-                if event.detail else None,
-            }, []))
-        return rows
+        return [(request_entry, list(self.cases))] + [
+            self._event_row(common, event, request_entry["view_name"]) for event in self.events]

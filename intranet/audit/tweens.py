@@ -33,6 +33,8 @@ import logging
 from pyramid.response import Response
 from pyramid_retry import is_error_retryable, is_last_attempt
 
+from .checkpoints import CheckpointFailed
+
 log = logging.getLogger(__name__)
 
 UNLOGGED_PREFIXES = ("/static/",)
@@ -94,16 +96,32 @@ def access_log_tween_factory(handler, registry):
             log.error("access log write failed (request %s): %s", record.request_id,
                       type(exc).__name__)
             return failure_response(record.request_id)
-        try:
-            registry.access_checkpointer.maybe_write(seq, value, request.registry.clock.now())
-        except Exception as exc:  # noqa: BLE001 - the entry itself is safe
-            log.error("access log checkpoint failed: %s", type(exc).__name__)
+        _checkpoint(registry, request, seq, value)
         if response is None:
             return failure_response(record.request_id, SERVER_ERROR_PAGE, 500)
         response.headers["X-Request-Id"] = record.request_id
         return response
 
     return access_log_tween
+
+
+def _checkpoint(registry, request, seq: int, value: str) -> None:
+    """A due checkpoint after the append. Its failure does not touch the
+    response (the entry itself is safe) but is loud: an event in the log (at
+    the checkpointer's bounded retry rate, never per request), the banner and
+    ``/health``."""
+    now = registry.clock.now()
+    try:
+        registry.access_checkpointer.maybe_write(seq, value, now)
+    except CheckpointFailed as exc:
+        log.error("access log checkpoint failed (request %s): %s", request.audit.request_id, exc)
+        try:
+            registry.access_log.append(request.audit.witness_failure(request, str(exc)))
+        except Exception as inner:  # noqa: BLE001 - the banner and /health still say it
+            log.error("access log: the checkpoint failure could not be logged: %s",
+                      type(inner).__name__)
+    except Exception as exc:  # noqa: BLE001 - reading the newest checkpoint failed
+        log.error("access log checkpoint check failed: %s", type(exc).__name__)
 
 
 def access_capture_tween_factory(handler, registry):

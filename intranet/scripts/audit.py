@@ -6,7 +6,9 @@ import datetime as dt
 import sys
 
 from ..audit import hmac_key
-from ..audit.checkpoints import Checkpointer, read_checkpoint_file
+from ..audit.checkpoints import (
+    CheckpointFailed, Checkpointer, CheckpointSettings, read_checkpoint_file,
+)
 from ..audit.events import AuditEvent
 from ..audit.verify import verify_database
 from ..clock import SystemClock
@@ -43,11 +45,17 @@ def checkpoint(args) -> int:
     from .cli import _settings
 
     settings = _settings(args.ini)
+    if args.file:
+        settings = {**settings, "intranet.audit.checkpoint_file": args.file}
     engine = get_engine(settings)
     try:
-        checkpointer = Checkpointer(engine, interval=dt.timedelta(0),
-                                    path=args.file or settings.get("intranet.audit.checkpoint_file"))
+        checkpointer = Checkpointer(engine, hmac_key(settings),
+                                    CheckpointSettings.from_settings(settings))
         seq, value = checkpointer.write_current(SystemClock().now())
+    except CheckpointFailed as exc:
+        print(f"checkpoint NOT written: a witness failed ({exc}); no row was recorded / "
+              f"チェックポイントを書き込めませんでした（{exc}）。記録していません", file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
     print(f"checkpoint seq {seq} chain {value}")
@@ -70,8 +78,7 @@ def archive(args) -> int:
     key = hmac_key(settings)
     engine = get_engine(settings)
     try:
-        checkpointer = Checkpointer(engine, interval=dt.timedelta(0),
-                                    path=settings.get("intranet.audit.checkpoint_file"))
+        checkpointer = Checkpointer(engine, key, CheckpointSettings.from_settings(settings))
         result = procedure.archive(
             engine, key, before=before, now=SystemClock().now(),
             retention_years=int(settings.get("intranet.audit.retention_years", 5)),

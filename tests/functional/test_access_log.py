@@ -405,7 +405,8 @@ def test_the_app_writes_a_checkpoint_when_the_last_is_old(fresh_database, tmp_pa
     from tests.conftest import FrozenClock
 
     path = tmp_path / "checkpoints.jsonl"
-    app = intranet.main({}, **fresh_database, **{"intranet.audit.checkpoint_file": str(path)})
+    app = intranet.main({}, **fresh_database, **{"intranet.audit.checkpoint_file": str(path),
+                                                 "intranet.audit.checkpoint_minutes": "15"})
     clock = app.registry.clock = FrozenClock(dt.datetime(2026, 11, 24, 0, 30))
     testapp = webtest.TestApp(app)
     engine = app.registry["db_engine"]
