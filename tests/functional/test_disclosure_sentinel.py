@@ -366,6 +366,7 @@ def _rows(prefix: str, attribute: str, suffix: str = "/"):
 GET_URLS = {
     ("Root", ""): lambda w: ["/"],
     ("Root", "late-charge"): lambda w: ["/late-charge"],
+    ("Root", "health"): lambda w: ["/health"],
     ("Root", "login"): lambda w: ["/login"],
     ("Root", "second-factor"): lambda w: ["/second-factor"],
     ("Root", "two-factor"): lambda w: ["/two-factor"],
