@@ -14,7 +14,7 @@ from intranet.resources import Root
 from intranet.security.matrix import ROLE_FACETS, Facet
 from intranet.security.permissions import Permission
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import csrf_token, drop_log_guards, entries_since, log_mark, login
 
 KEY = b"test-access-log-key-0123456789abcdef"
 
@@ -349,12 +349,7 @@ def test_tampering_is_found_at_its_sequence_number(testapp, engine, collector_us
 
 
 def _drop_guards(conn):
-    for name in ("access_log", "access_log_cases"):
-        for action in ("update", "delete"):
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text(f"DROP TRIGGER {name}_no_{action} ON {name}"))
-            else:
-                conn.execute(sa.text(f"DROP TRIGGER {name}_no_{action}"))
+    drop_log_guards(conn, ("access_log", "access_log_cases"))
 
 
 # ------------------------------------------------------------------ placement, retries, checkpoints
