@@ -7,7 +7,9 @@ import datetime as dt
 from pyramid.tweens import EXCVIEW, INGRESS
 
 from .checkpoints import Checkpointer
+from .dbrole import check_restricted_role
 from .record import AccessRecord
+from .settings import audit_settings
 from .writer import AccessLogWriter
 
 MIN_KEY_LENGTH = 32
@@ -30,6 +32,9 @@ def hmac_key(settings) -> bytes:
 def includeme(config):
     settings = config.get_settings()
     engine = config.registry["db_engine"]
+    config.registry.audit_settings = parsed = audit_settings(settings)
+    if parsed.require_restricted_role:
+        check_restricted_role(engine)
     config.registry.access_log = AccessLogWriter(engine, hmac_key(settings))
     config.registry.access_checkpointer = Checkpointer(
         engine,
