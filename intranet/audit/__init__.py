@@ -35,7 +35,8 @@ def includeme(config):
     config.registry.audit_settings = parsed = audit_settings(settings)
     if parsed.require_restricted_role:
         check_restricted_role(engine)
-    config.registry.access_log = AccessLogWriter(engine, hmac_key(settings))
+    config.registry.access_log = AccessLogWriter(engine, hmac_key(settings),
+                                                 timeout=parsed.write_timeout)
     config.registry.access_checkpointer = Checkpointer(
         engine,
         interval=dt.timedelta(minutes=int(settings.get("intranet.audit.checkpoint_minutes", 15))),
