@@ -399,6 +399,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.event.zone.denied": ("接続元ネットワーク外からの利用", "Outside the network zone"),
     "audit.event.audit.archived": ("ログの保存期間経過分を退避", "Log entries archived"),
     "audit.event.audit.exported": ("立入調査用ログの出力", "Inspection package exported"),
+    "audit.event.audit.head.rollback": ("ログ末尾の巻き戻しを検知", "Log head rollback detected"),
+    "audit.event.audit.head.accepted": ("ログ末尾の承認（復旧）", "Log head accepted (recovery)"),
     "audit.entry.title": ("アクセスログ #{seq}", "Access log entry #{seq}"),
     "audit.entry.cases": ("表示した案件（{count}件）", "Cases disclosed ({count})"),
     "audit.entry.no_cases": ("案件情報は表示していません。", "No case data was disclosed."),

@@ -64,3 +64,5 @@ class AuditEvent(enum.StrEnum):
     ChecklistCompleted = "checklist.completed"  # it was completed
     AuditArchived = "audit.archived"       # `intranet audit archive` moved old entries out
     AuditExported = "audit.exported"       # `intranet audit export` wrote an inspection package
+    AuditHeadRollback = "audit.head.rollback"  # the stored head had gone back (remembered, found seq)
+    AuditHeadAccepted = "audit.head.accepted"  # `intranet audit accept-head`: an operator accepted the head
