@@ -11,6 +11,10 @@ from sqlalchemy.orm import sessionmaker
 
 from . import models  # noqa: F401  (configures every mapper)
 
+#: How long a SQLite connection waits for another's write lock (the access
+#: log's appends use intranet.audit.write_timeout_seconds instead).
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
 
 def database_url(settings) -> str:
     """``sqlalchemy.url``, where ``env:NAME`` reads the URL from the environment."""
@@ -40,7 +44,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 

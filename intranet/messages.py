@@ -402,6 +402,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.witness.degraded": ("アクセスログのチェックポイント（データベース外の記録）が書き込めていません。ログの改ざん検知が遅れます。システム管理者に連絡し、/health とサーバーのログを確認してください。",
                                "The access log's checkpoints (its record outside the database) are not being written: tampering would be detected late. Tell the system administrator and check /health and the server log."),
     "audit.event.audit.checkpoint.failed": ("ログのチェックポイント書込み失敗", "Log checkpoint failed"),
+    "audit.event.audit.head.rollback": ("ログ末尾の巻き戻しを検知", "Log head rollback detected"),
+    "audit.event.audit.head.accepted": ("ログ末尾の承認（復旧）", "Log head accepted (recovery)"),
     "audit.entry.title": ("アクセスログ #{seq}", "Access log entry #{seq}"),
     "audit.entry.cases": ("表示した案件（{count}件）", "Cases disclosed ({count})"),
     "audit.entry.no_cases": ("案件情報は表示していません。", "No case data was disclosed."),

@@ -6,6 +6,13 @@
   (CI), where they fail instead.
 * The schema is built by ``alembic upgrade head``, as in production.
 * After each test every table is emptied, so tests see only their own data.
+* On PostgreSQL the application connects as a login role of its own with
+  exactly the documented grants (``intranet db grant-app-role``, docs/audit.md)
+  and ``intranet.audit.require_restricted_role`` on, as in production; the
+  migrations, and tests that attack the log as a database administrator, use
+  the owner (``admin_engine``). ``fresh_database`` connects as the owner: its
+  tests run the retention procedure, which production runs as the owner-side
+  maintenance role.
 """
 from __future__ import annotations
 
@@ -21,7 +28,8 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 
 import intranet
-from intranet.db import get_session_factory
+from intranet.audit.dbrole import grant_app_role
+from intranet.db import get_engine, get_session_factory
 from intranet.models import Base
 
 HERE = os.path.dirname(__file__)
@@ -118,11 +126,61 @@ def _new_database(backend: str, tmp_path_factory):
         admin.dispose()
 
 
+@contextlib.contextmanager
+def app_role(admin_url: str, prefix: str = "intranet_app"):
+    """A new login role with exactly the application's grants on the database
+    of ``admin_url``; yields its URL (trust authentication: no password).
+    Dropped after, with whatever it still holds there."""
+    role = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+    with admin.begin() as conn:
+        grant_app_role(conn, role)
+    try:
+        yield role, sa.engine.make_url(admin_url).set(username=role, password=None).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE usename = :role"), {"role": role})
+            conn.exec_driver_sql(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+            conn.exec_driver_sql(f'DROP ROLE "{role}"')
+        admin.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def database(request, tmp_path_factory):
-    """Settings of a freshly migrated database of the parametrized backend."""
+def databases(request, tmp_path_factory):
+    """(application settings, owner's URL) of a freshly migrated database of
+    the parametrized backend."""
     with _new_database(request.param, tmp_path_factory) as settings:
-        yield settings
+        if request.param == "sqlite":
+            yield settings, settings["sqlalchemy.url"]
+        else:
+            with app_role(settings["sqlalchemy.url"]) as (_, url):
+                yield {"sqlalchemy.url": url,
+                       "intranet.audit.require_restricted_role": "true"}, settings["sqlalchemy.url"]
+
+
+@pytest.fixture(scope="session")
+def database(databases):
+    """Settings of a freshly migrated database of the parametrized backend."""
+    return databases[0]
+
+
+@pytest.fixture(scope="session")
+def admin_url(databases) -> str:
+    """The database owner's URL (PostgreSQL: the superuser): for migrations and
+    for tests that tamper with the log as a database administrator would."""
+    return databases[1]
+
+
+@pytest.fixture(scope="session")
+def admin_engine(admin_url):
+    engine = get_engine({"sqlalchemy.url": admin_url})
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

@@ -25,6 +25,19 @@ def log_mark(engine) -> int:
         return conn.scalar(sa.select(AccessLogHead.seq))
 
 
+def drop_log_guards(conn, tables=("access_log", "access_log_cases")) -> None:
+    """Drop the append-only triggers of ``tables``, as a database administrator
+    tampering with the log can (on PostgreSQL the retention check is part of
+    the delete trigger; on SQLite it is a trigger of its own, alembic 0018)."""
+    postgresql = conn.dialect.name == "postgresql"
+    for name in tables:
+        for action in ("no_update", "no_delete", "no_truncate", "no_replace", "retention"):
+            if postgresql:
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}_{action} ON {name}")
+            else:
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}_{action}")
+
+
 def entries_since(engine, mark: int, kind: str | None = None):
     """Access-log entries after ``mark``, in order, with their disclosed cases loaded."""
     import sqlalchemy as sa

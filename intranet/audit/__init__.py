@@ -5,7 +5,9 @@ from __future__ import annotations
 from pyramid.tweens import EXCVIEW, INGRESS
 
 from .checkpoints import Checkpointer, CheckpointSettings
+from .dbrole import check_restricted_role
 from .record import AccessRecord
+from .settings import audit_settings
 from .writer import AccessLogWriter
 
 MIN_KEY_LENGTH = 32
@@ -29,7 +31,10 @@ def includeme(config):
     settings = config.get_settings()
     engine = config.registry["db_engine"]
     key = hmac_key(settings)
-    config.registry.access_log = AccessLogWriter(engine, key)
+    config.registry.audit_settings = parsed = audit_settings(settings)
+    if parsed.require_restricted_role:
+        check_restricted_role(engine)
+    config.registry.access_log = AccessLogWriter(engine, key, timeout=parsed.write_timeout)
     config.registry.access_checkpointer = Checkpointer(
         engine, key, CheckpointSettings.from_settings(settings))
     config.add_request_method(AccessRecord, "audit", reify=True)

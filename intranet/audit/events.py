@@ -65,3 +65,5 @@ class AuditEvent(enum.StrEnum):
     AuditArchived = "audit.archived"       # `intranet audit archive` moved old entries out
     AuditExported = "audit.exported"       # `intranet audit export` wrote an inspection package
     CheckpointFailed = "audit.checkpoint.failed"  # a witness (file, logger, row) could not be written
+    AuditHeadRollback = "audit.head.rollback"  # the stored head had gone back (remembered, found seq)
+    AuditHeadAccepted = "audit.head.accepted"  # `intranet audit accept-head`: an operator accepted the head

@@ -6,43 +6,193 @@ row once the lock is granted, so ``RETURNING`` yields the latest committed
 head) and the database write lock on SQLite (a transaction that begins with
 a write never reads a stale snapshot). Appenders are therefore serialized
 from reading the head until commit, and the chain cannot fork.
+
+**Bounded waits.** No wait of an append is longer than the write timeout
+(``intranet.audit.write_timeout_seconds``, default 5 s): on PostgreSQL
+``lock_timeout`` and ``statement_timeout`` are set for the append's own
+transaction, on SQLite the connection's busy timeout for the append. A
+blocked write fails, and the tween answers 503. The time spent waiting for
+the head is added to ``duration_us`` of the request entries it writes.
+
+**No silent rollback of the head.** Each writer remembers the newest head
+it wrote. If the stored head is ever behind it (someone removed the newest
+entries and set ``access_log_head`` back), the writer refuses every append
+(:class:`HeadRollback`) until the log reaches the remembered entry again
+unchanged, or an operator ran ``intranet audit accept-head``; it then first
+appends an ``audit.head.rollback`` event naming the remembered and found
+heads. See docs/audit.md, "No silent rollback".
 """
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+import json
+import logging
+import threading
+import time
 
-from ..models import AccessLogCase, AccessLogEntry, AccessLogHead
+from sqlalchemy import insert, select, update
+
+from ..db import SQLITE_BUSY_TIMEOUT_MS
+from ..models import AccessLogArchive, AccessLogCase, AccessLogEntry, AccessLogHead
 from . import chain
+from .events import AuditEvent
+from .settings import DEFAULT_WRITE_TIMEOUT_SECONDS
+
+log = logging.getLogger(__name__)
 
 HEAD_ID = 1
 
 
+class HeadRollback(Exception):
+    """The stored head is behind the newest entry this writer wrote."""
+
+
 class AccessLogWriter:
-    def __init__(self, engine, key: bytes):
+    def __init__(self, engine, key: bytes, *, timeout: float = DEFAULT_WRITE_TIMEOUT_SECONDS):
         self.engine = engine
         self.key = key
+        self.timeout_ms = max(1, int(timeout * 1000))
+        self._lock = threading.Lock()          # guards the two fields below
+        self._seen: tuple[int, str] | None = None          # newest (seq, chain) written
+        self._rollback: tuple[int, str, int] | None = None  # (remembered seq, chain, found seq)
+        self._recovering = threading.Lock()    # one recovery at a time in this process
+
+    @property
+    def refusing(self) -> tuple[int, str, int] | None:
+        """(remembered seq, remembered chain, found seq) while the head is rolled back."""
+        return self._rollback
 
     def append(self, rows: list[tuple[dict, list]]) -> tuple[int, str]:
         """Append ``rows`` (``(entry fields, [(case_id, case_no), ...])``) and
         commit. Returns the last sequence number and chain value."""
+        if self._rollback is None:
+            return self._append(rows)
+        # refusing: one append at a time checks whether the log is back (and
+        # writes the alarm once); the others wait no longer than a write may
+        if not self._recovering.acquire(timeout=self.timeout_ms / 1000):
+            raise HeadRollback("another request is checking the rolled-back head")
+        try:
+            return self._append(rows)
+        finally:
+            self._recovering.release()
+
+    def _append(self, rows):
+        started = time.perf_counter()
         head = AccessLogHead.__table__
-        with self.engine.begin() as conn:
-            seq, previous = conn.execute(
-                update(head).where(head.c.id == HEAD_ID)
-                .values(seq=head.c.seq + len(rows))
-                .returning(head.c.seq, head.c.chain)).one()
-            seq -= len(rows)
-            entries, cases = [], []
-            for fields, disclosed in rows:
-                seq += 1
-                fields = {**fields, "seq": seq}
-                previous = chain.link(self.key, previous, chain.canonical(fields, disclosed))
-                entries.append({**fields, "chain": previous})
-                cases.extend({"entry_seq": seq, "position": position, "case_id": case_id,
-                              "case_no": case_no}
-                             for position, (case_id, case_no) in enumerate(disclosed))
-            conn.execute(insert(AccessLogEntry.__table__), entries)
-            if cases:
-                conn.execute(insert(AccessLogCase.__table__), cases)
-            conn.execute(update(head).where(head.c.id == HEAD_ID).values(chain=previous))
+        with self.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            try:
+                with conn.begin():
+                    self._bound_waits(conn, sqlite)
+                    seq, previous = conn.execute(
+                        update(head).where(head.c.id == HEAD_ID).values(seq=head.c.seq)
+                        .returning(head.c.seq, head.c.chain)).one()
+                    waited_us = int((time.perf_counter() - started) * 1e6)
+                    alarm = self._check_head(conn, seq, previous, rows)
+                    entries, cases = [], []
+                    for fields, disclosed in [*alarm, *rows]:
+                        seq += 1
+                        fields = {**fields, "seq": seq}
+                        if fields.get("duration_us") is not None:
+                            fields["duration_us"] += waited_us
+                        previous = chain.link(self.key, previous, chain.canonical(fields, disclosed))
+                        entries.append({**fields, "chain": previous})
+                        cases.extend({"entry_seq": seq, "position": position, "case_id": case_id,
+                                      "case_no": case_no}
+                                     for position, (case_id, case_no) in enumerate(disclosed))
+                    conn.execute(insert(AccessLogEntry.__table__), entries)
+                    if cases:
+                        conn.execute(insert(AccessLogCase.__table__), cases)
+                    conn.execute(update(head).where(head.c.id == HEAD_ID)
+                                 .values(seq=seq, chain=previous))
+            finally:
+                if sqlite and self.timeout_ms != SQLITE_BUSY_TIMEOUT_MS:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        with self._lock:
+            if alarm:  # the head is trusted again from here
+                self._rollback, self._seen = None, (seq, previous)
+            elif self._seen is None or seq > self._seen[0]:
+                self._seen = (seq, previous)
         return seq, previous
+
+    def _bound_waits(self, conn, sqlite: bool) -> None:
+        if sqlite:
+            if self.timeout_ms != SQLITE_BUSY_TIMEOUT_MS:  # before the first write: no BEGIN yet
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {self.timeout_ms}")
+        else:
+            conn.exec_driver_sql(
+                "SELECT set_config('lock_timeout', %(ms)s, true), "
+                "set_config('statement_timeout', %(ms)s, true)", {"ms": f"{self.timeout_ms}ms"})
+
+    # ---- no silent rollback
+
+    def _check_head(self, conn, seq: int, head_chain: str, rows) -> list[tuple[dict, list]]:
+        """Raise :class:`HeadRollback` if the head went backwards (or still is
+        after it did); the alarm event to write first when it has just become
+        consistent again; else nothing."""
+        with self._lock:
+            seen, rollback = self._seen, self._rollback
+        if rollback is None:
+            if seen is None or seq > seen[0] or (seq, head_chain) == seen:
+                return []
+            rollback = (seen[0], seen[1], seq)
+            with self._lock:
+                self._rollback = rollback
+            log.critical("access log head rolled back: this process wrote seq %s, the head says %s; "
+                         "refusing to append (docs/audit.md, 'No silent rollback')", seen[0], seq)
+            raise HeadRollback(f"head at seq {seq}, behind seq {seen[0]} written before")
+        remembered_seq, remembered_chain, found_seq = rollback
+        resolution = {}
+        if seq >= remembered_seq and self._chain_at(conn, remembered_seq) == remembered_chain \
+                and self._chain_at(conn, seq) == head_chain:
+            resolution = {"resolved": "restored"}
+        else:
+            accepted = self._acceptance(conn, found_seq)
+            if accepted is None:
+                raise HeadRollback(f"head at seq {seq}, behind seq {remembered_seq} written before "
+                                   "(still refusing; see intranet audit accept-head)")
+            resolution = {"resolved": "accepted", "accepted_seq": accepted}
+        detail = {"remembered_seq": remembered_seq, "remembered_chain": remembered_chain,
+                  "found_seq": found_seq, "head_seq": seq, **resolution}
+        log.critical("access log head rollback cleared (%s): remembered seq %s, found %s, head now %s",
+                     resolution["resolved"], remembered_seq, found_seq, seq)
+        fields = {name: None for name in chain.FIELDS if name != "seq"}
+        first = rows[0][0] if rows else {}
+        fields.update(kind="event", event=AuditEvent.AuditHeadRollback,
+                      occurred_at=first.get("occurred_at"), request_id=first.get("request_id"),
+                      outcome="failure", case_count=0, view_name="intranet.audit.writer",
+                      detail=json.dumps(detail, sort_keys=True))
+        return [(fields, [])]
+
+    @staticmethod
+    def _chain_at(conn, seq: int) -> str | None:
+        """The stored chain value after entry ``seq`` (an archive cut's, or
+        the genesis value for 0)."""
+        if seq == 0:
+            return chain.GENESIS
+        value = conn.scalar(select(AccessLogEntry.chain).where(AccessLogEntry.seq == seq))
+        if value is None:
+            value = conn.scalar(select(AccessLogArchive.chain).where(AccessLogArchive.upto_seq == seq)
+                                .order_by(AccessLogArchive.id.desc()).limit(1))
+        return value
+
+    def _acceptance(self, conn, after_seq: int) -> int | None:
+        """The sequence number of an ``audit.head.accepted`` event newer than
+        ``after_seq`` whose chain link verifies under the key (nobody without
+        the key can forge one), or None."""
+        table = AccessLogEntry.__table__
+        columns = [table.c[name] for name in chain.FIELDS] + [table.c.chain]
+        candidates = list(conn.scalars(
+            select(table.c.seq).where(table.c.seq > after_seq,
+                                      table.c.event == AuditEvent.AuditHeadAccepted)
+            .order_by(table.c.seq.desc()).limit(5)))
+        for seq in candidates:
+            previous = self._chain_at(conn, seq - 1)
+            entry = conn.execute(select(*columns).where(table.c.seq == seq)).mappings().one()
+            cases = AccessLogCase.__table__
+            disclosed = [(r.case_id, r.case_no) for r in conn.execute(
+                select(cases.c.case_id, cases.c.case_no).where(cases.c.entry_seq == seq)
+                .order_by(cases.c.position))]
+            if previous is not None and chain.link(
+                    self.key, previous, chain.canonical(entry, disclosed)) == entry["chain"]:
+                return seq
+        return None

@@ -228,3 +228,7 @@ def add_parser(sub) -> None:
     s.add_argument("ini")
     s.add_argument("file")
     s.set_defaults(func=verify_archive)
+
+    from . import audit_head
+
+    audit_head.add_parser(commands)  # accept-head (docs/audit.md, "No silent rollback")

@@ -39,6 +39,37 @@ def initdb(args) -> int:
     return 0
 
 
+def grant_app_role(args) -> int:
+    """Give a PostgreSQL role exactly the grants the application needs
+    (docs/audit.md, "Production database roles"); run as the schema owner."""
+    from sqlalchemy import text
+
+    from ..audit.dbrole import grant_statements
+
+    settings = _settings(args.ini)
+    engine = get_engine(settings)
+    if engine.dialect.name != "postgresql":
+        print("grant-app-role needs PostgreSQL / PostgreSQL でのみ使用できます", file=sys.stderr)
+        return 2
+    try:
+        with engine.begin() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": args.role}):
+                print(f"no role {args.role!r} (CREATE ROLE ... LOGIN first) / ロールがありません",
+                      file=sys.stderr)
+                return 2
+            statements = grant_statements(conn, args.role)
+            if not args.print_only:
+                for statement in statements:
+                    conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+    for statement in statements:
+        print(statement + ";")
+    if args.print_only:
+        print("-- printed only; nothing was granted", file=sys.stderr)
+    return 0
+
+
 def demo_data(args) -> int:
     from ..demo.calls import create_demo_campaign
     from ..demo.generator import create_demo_users, generate
@@ -111,6 +142,16 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("initdb", help="create or upgrade the database schema")
     s.add_argument("ini")
     s.set_defaults(func=initdb)
+
+    s = sub.add_parser("db", help="database roles (PostgreSQL)")
+    db_sub = s.add_subparsers(dest="db_command", required=True)
+    g = db_sub.add_parser("grant-app-role", help="grant a role exactly what the application needs "
+                          "(run as the schema owner; docs/audit.md)")
+    g.add_argument("ini")
+    g.add_argument("role")
+    g.add_argument("--print", dest="print_only", action="store_true",
+                   help="only print the statements")
+    g.set_defaults(func=grant_app_role)
 
     s = sub.add_parser("demo-data", help="load synthetic demo data and demo users")
     s.add_argument("ini")

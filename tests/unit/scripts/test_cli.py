@@ -91,6 +91,7 @@ def test_audit_verify_checkpoint_and_tampering(tmp_path, capsys):
         for table in ("access_log", "access_log_checkpoints"):
             conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
             conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
+        conn.exec_driver_sql("DROP TRIGGER access_log_retention")  # alembic 0018
         conn.exec_driver_sql("DELETE FROM access_log WHERE seq >= 4")
         conn.exec_driver_sql("DELETE FROM access_log_checkpoints")
     engine.dispose()
