@@ -34,7 +34,7 @@ def includeme(config):
     config.registry.access_checkpointer = Checkpointer(
         engine,
         interval=dt.timedelta(minutes=int(settings.get("intranet.audit.checkpoint_minutes", 15))),
-        path=settings.get("intranet.audit.checkpoint_file") or None)
+        path=settings.get("intranet.audit.checkpoint_file") or None, key=hmac_key(settings))
     config.add_request_method(AccessRecord, "audit", reify=True)
     config.add_tween("intranet.audit.tweens.access_log_tween_factory",
                      over="pyramid_tm.tm_tween_factory",

@@ -23,13 +23,16 @@ import threading
 from sqlalchemy import func, insert, select
 
 from ..models import AccessLogCheckpoint, AccessLogHead
+from .chain import seal
 
 log = logging.getLogger("intranet.audit.checkpoint")
 
 
-def checkpoint_line(seq: int, chain: str, at: dt.datetime) -> str:
-    return json.dumps({"seq": seq, "chain": chain, "at": at.isoformat(timespec="seconds") + "Z"},
-                      sort_keys=True)
+def checkpoint_line(seq: int, chain: str, at: dt.datetime, mac: str | None = None) -> str:
+    data = {"seq": seq, "chain": chain, "at": at.isoformat() + "Z"}  # exact: the MAC covers it
+    if mac:
+        data["mac"] = mac
+    return json.dumps(data, sort_keys=True)
 
 
 def read_checkpoint_file(path: str) -> dict[int, str]:
@@ -49,8 +52,10 @@ def read_checkpoint_file(path: str) -> dict[int, str]:
 
 
 class Checkpointer:
-    def __init__(self, engine, *, interval: dt.timedelta, path: str | None = None):
+    def __init__(self, engine, *, interval: dt.timedelta, path: str | None = None,
+                 key: bytes | None = None):
         self.engine = engine
+        self.key = key
         self.interval = interval
         self.path = path
         self._last: dt.datetime | None = None
@@ -70,10 +75,11 @@ class Checkpointer:
             return True
 
     def write(self, seq: int, chain: str, now: dt.datetime) -> None:
+        mac = seal(self.key, "checkpoint", seq, chain, now) if self.key else None
         with self.engine.begin() as conn:
             conn.execute(insert(AccessLogCheckpoint.__table__).values(
-                seq=seq, chain=chain, created_at=now))
-        line = checkpoint_line(seq, chain, now)
+                seq=seq, chain=chain, created_at=now, mac=mac))
+        line = checkpoint_line(seq, chain, now, mac)
         if self.path:
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(line + "\n")
