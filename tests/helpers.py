@@ -76,3 +76,28 @@ def xlsx_formulas(data: bytes) -> list[str]:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
         assert sheets
         return [n for n in sheets if b"<f>" in archive.read(n) or b"<f " in archive.read(n)]
+
+
+#: The tables of the access log, whose triggers refuse changes.
+LOG_TABLES = ("access_log", "access_log_cases", "access_log_checkpoints", "access_log_archives")
+
+
+def drop_log_guards(conn, *tables):
+    """What a database administrator can do to the append-only guard: drop
+    every trigger on ``tables`` (default: all of :data:`LOG_TABLES`),
+    whatever the migrations named them."""
+    import sqlalchemy as sa
+
+    for table in tables or LOG_TABLES:
+        if conn.dialect.name == "postgresql":
+            names = conn.scalars(sa.text(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                "AND NOT tgisinternal"), {"t": table}).all()
+            for name in names:
+                conn.execute(sa.text(f'DROP TRIGGER "{name}" ON {table}'))
+        else:
+            names = conn.scalars(sa.text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+                {"t": table}).all()
+            for name in names:
+                conn.execute(sa.text(f'DROP TRIGGER "{name}"'))

@@ -271,7 +271,8 @@ class Segment:
         first = self.report.first
         if first is None:
             return "ok"
-        return f"broken at {first.where} ({first.key}); {self.report.total} findings"
+        count = self.report.total
+        return f"broken at {first.where} ({first.key}); {count} finding{'s' if count > 1 else ''}"
 
 
 def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> Iterator[bytes]:
