@@ -16,7 +16,6 @@ import intranet
 from intranet.audit import chain, export
 from intranet.audit.archive import ArchiveError, archive
 from intranet.audit.chain import Break, Reason, Source
-from intranet.audit.checkpoints import checkpoint_line
 from intranet.audit.verify import CheckpointFile, verify_database
 from intranet.models import (
     AccessLogArchive, AccessLogCase, AccessLogCheckpoint, AccessLogEntry, AccessLogHead, Organisation,
@@ -270,7 +269,8 @@ def test_a_file_checkpoint_is_checked_by_its_mac_and_against_the_database(log):
         f.write(json.dumps({"seq": 3, "chain": log.chain_of(3), "at": "2026-11-24T00:30:00Z"})
                 + "\n")                                                     # legacy: no MAC
         other = "1" * 64                                                    # sealed, but another value
-        f.write(checkpoint_line(4, other, NOW, chain.seal(KEY, "checkpoint", 4, other, NOW)) + "\n")
+        f.write(json.dumps({"seq": 4, "chain": other, "at": NOW.isoformat() + "Z",
+                            "mac": chain.seal(KEY, "checkpoint", 4, other, NOW)}) + "\n")
     report = log.verify(with_file=True)
     assert report.kinds() == [(Break.ForgedCheckpoint, 2), (Break.CheckpointMismatch, 4),
                               (Break.CheckpointConflict, 4)], str(report)
