@@ -25,19 +25,6 @@ def log_mark(engine) -> int:
         return conn.scalar(sa.select(AccessLogHead.seq))
 
 
-def drop_log_guards(conn, tables=("access_log", "access_log_cases")) -> None:
-    """Drop the append-only triggers of ``tables``, as a database administrator
-    tampering with the log can (on PostgreSQL the retention check is part of
-    the delete trigger; on SQLite it is a trigger of its own, alembic 0018)."""
-    postgresql = conn.dialect.name == "postgresql"
-    for name in tables:
-        for action in ("no_update", "no_delete", "no_truncate", "no_replace", "retention"):
-            if postgresql:
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}_{action} ON {name}")
-            else:
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}_{action}")
-
-
 def entries_since(engine, mark: int, kind: str | None = None):
     """Access-log entries after ``mark``, in order, with their disclosed cases loaded."""
     import sqlalchemy as sa
@@ -89,3 +76,28 @@ def xlsx_formulas(data: bytes) -> list[str]:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
         assert sheets
         return [n for n in sheets if b"<f>" in archive.read(n) or b"<f " in archive.read(n)]
+
+
+#: The tables of the access log, whose triggers refuse changes.
+LOG_TABLES = ("access_log", "access_log_cases", "access_log_checkpoints", "access_log_archives")
+
+
+def drop_log_guards(conn, *tables):
+    """What a database administrator can do to the append-only guard: drop
+    every trigger on ``tables`` (default: all of :data:`LOG_TABLES`),
+    whatever the migrations named them."""
+    import sqlalchemy as sa
+
+    for table in tables or LOG_TABLES:
+        if conn.dialect.name == "postgresql":
+            names = conn.scalars(sa.text(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                "AND NOT tgisinternal"), {"t": table}).all()
+            for name in names:
+                conn.execute(sa.text(f'DROP TRIGGER "{name}" ON {table}'))
+        else:
+            names = conn.scalars(sa.text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+                {"t": table}).all()
+            for name in names:
+                conn.execute(sa.text(f'DROP TRIGGER "{name}"'))

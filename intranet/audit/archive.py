@@ -8,15 +8,21 @@ The procedure (``intranet audit archive``), documented in docs/audit.md:
    (default 5, the limitation period of local-tax collection);
 3. export them with their disclosed cases and chain values to a new file of
    JSON lines, then re-read the file and verify its chain;
-4. in one transaction: record the cut in ``access_log_archives`` (last
-   sequence number, its chain value, the file's SHA-256), after which the
-   triggers allow, and only then, deleting those entries; delete them;
-5. write a checkpoint at the cut and append an ``audit.archived`` event, so
-   the removal itself is in the log.
+4. append an ``audit.archived`` event naming the range and the file's
+   SHA-256, so the removal is in the log before it happens;
+5. in one transaction: record the cut in ``access_log_archives`` (last
+   sequence number, its chain value, the file's SHA-256, sealed with the log
+   key: :func:`intranet.audit.chain.seal`), after which the triggers allow,
+   and only then, deleting those entries; delete them;
+6. write a checkpoint at the cut.
 
-Verification of the remaining log starts from the recorded cut's chain value,
-so the chain stays verifiable; the archive file verifies on its own with
-:func:`verify_archive_file`.
+Verification of the remaining log starts from the newest cut that proves
+itself (its MAC, a ``before`` outside the retention period, and its event in
+the chain after it: :func:`intranet.audit.verify.cut_problem`), so the chain
+stays verifiable, and a cut row inserted by hand proves nothing. The event
+comes first so that a crash between the steps never leaves a cut without its
+proof; an event whose cut was never recorded proves and removes nothing. The
+archive file verifies on its own with :func:`verify_archive_file`.
 """
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ from ..models import AccessLogArchive, AccessLogCase, AccessLogEntry
 from . import chain
 from .checkpoints import Checkpointer
 from .events import AuditEvent
-from .verify import stored_rows, verify_database
+from .verify import RETENTION_YEARS, archivable, retention_limit, stored_rows, verify_database
 
 FORMAT = "intranet-access-log-archive/1"
 
@@ -55,25 +61,19 @@ class ArchivePlan:
         return max(0, self.upto_seq - self.from_seq + 1)
 
 
-def retention_limit(now: dt.datetime, years: int) -> dt.datetime:
-    try:
-        return now.replace(year=now.year - years)
-    except ValueError:  # 29 February
-        return now.replace(year=now.year - years, day=28)
-
-
-def plan(conn, key: bytes, before: dt.datetime, now: dt.datetime, retention_years: int) -> ArchivePlan:
-    limit = retention_limit(now, retention_years)
-    if before > limit:
+def plan(conn, key: bytes, before: dt.datetime, now: dt.datetime,
+         retention_years: int = RETENTION_YEARS) -> ArchivePlan:
+    if not archivable(before, now, retention_years):
         raise ArchiveError(
             f"entries younger than {retention_years} years cannot be archived: the cut must be "
-            f"on or before {limit:%Y-%m-%d} (UTC) / 保存期間（{retention_years}年）内の記録は退避できません")
-    result = verify_database(conn, key)
+            f"on or before {retention_limit(now, retention_years):%Y-%m-%d} (UTC) / "
+            f"保存期間（{retention_years}年）内の記録は退避できません")
+    result = verify_database(conn, key, now=now, retention_years=retention_years)
     if not result.ok:
         raise ArchiveError(f"the log does not verify; archive refused: {result}")
-    last_cut = conn.execute(select(AccessLogArchive.upto_seq, AccessLogArchive.chain)
-                            .order_by(AccessLogArchive.upto_seq.desc()).limit(1)).first()
-    from_seq, start_chain = (last_cut.upto_seq + 1, last_cut.chain) if last_cut else (1, chain.GENESIS)
+    # The start of verification: after the newest proven cut (all cuts are
+    # proven, or verification would have found the others).
+    from_seq, start_chain = result.start_seq + 1, result.start_chain
     first_kept = conn.scalar(select(func.min(AccessLogEntry.seq))
                              .where(AccessLogEntry.occurred_at >= before))
     upto_seq = (first_kept - 1) if first_kept is not None else result.last_seq
@@ -126,7 +126,7 @@ def _archive_rows(path: str):
             yield entry, [tuple(c) for c in data["cases"]]
 
 
-def verify_archive_file(path: str, key: bytes) -> chain.Verification:
+def verify_archive_file(path: str, key: bytes) -> chain.Report:
     """The file's entries chain from its start value through its last sequence number."""
     rows = _archive_rows(path)
     header = next(rows)
@@ -148,15 +148,6 @@ def archive(engine, key: bytes, *, before: dt.datetime, now: dt.datetime, retent
         raise ArchiveError(f"the exported file does not verify: {check}; nothing removed")
     if not execute:
         return archive_plan
-    with engine.begin() as conn:
-        conn.execute(insert(AccessLogArchive.__table__).values(
-            upto_seq=archive_plan.upto_seq, chain=last_chain, entries=archive_plan.entries,
-            before=before, file_sha256=sha256, created_at=now))
-        conn.execute(delete(AccessLogCase.__table__)
-                     .where(AccessLogCase.entry_seq <= archive_plan.upto_seq))
-        conn.execute(delete(AccessLogEntry.__table__)
-                     .where(AccessLogEntry.seq <= archive_plan.upto_seq))
-    checkpointer.write(archive_plan.upto_seq, last_chain, now)
     detail = {"from_seq": archive_plan.from_seq, "upto_seq": archive_plan.upto_seq,
               "entries": archive_plan.entries, "file_sha256": sha256,
               "before": before.isoformat(), "os_user": getpass.getuser()}
@@ -165,5 +156,15 @@ def archive(engine, key: bytes, *, before: dt.datetime, now: dt.datetime, retent
                   request_id=uuid.uuid4().hex, outcome="success", case_count=0,
                   view_name="intranet audit archive",
                   detail=json.dumps(detail, sort_keys=True))
-    writer.append([(fields, [])])
+    writer.append([(fields, [])])  # first: the cut's proof (see the module docstring)
+    with engine.begin() as conn:
+        conn.execute(insert(AccessLogArchive.__table__).values(
+            upto_seq=archive_plan.upto_seq, chain=last_chain, entries=archive_plan.entries,
+            before=before, file_sha256=sha256, created_at=now,
+            mac=chain.seal(key, "cut", archive_plan.upto_seq, last_chain, sha256, before, now)))
+        conn.execute(delete(AccessLogCase.__table__)
+                     .where(AccessLogCase.entry_seq <= archive_plan.upto_seq))
+        conn.execute(delete(AccessLogEntry.__table__)
+                     .where(AccessLogEntry.seq <= archive_plan.upto_seq))
+    checkpointer.write(archive_plan.upto_seq, last_chain, now)
     return archive_plan

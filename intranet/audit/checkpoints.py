@@ -74,22 +74,6 @@ def checkpoint_line(seq: int, chain_value: str, at: dt.datetime, mac: str) -> st
                       sort_keys=True)
 
 
-def read_checkpoint_file(path: str) -> dict[int, str]:
-    """Every checkpoint in a file of JSON lines (or one JSON object)."""
-    checkpoints = {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                data = json.loads(line)
-                checkpoints[int(data["seq"])] = str(data["chain"])
-            except (ValueError, KeyError, TypeError):
-                raise ValueError(f"{path}:{number}: not a checkpoint line") from None
-    return checkpoints
-
-
 @dataclass(frozen=True)
 class Witnessed:
     """The newest valid checkpoint: what the outside world has seen."""

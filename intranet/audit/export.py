@@ -39,7 +39,7 @@ from ..models import (
 from ..security import report as matrix_report
 from . import chain
 from .search import utc_start
-from .verify import stored_rows
+from .verify import checkpoint_stream, database_checkpoints, stored_rows
 
 #: /2: text cells that a spreadsheet would take for a formula carry a leading
 #: quote (intranet.tabular), which verifying removes; /1 packages had none.
@@ -249,33 +249,45 @@ def _start_chain(conn, seq: int) -> str:
 
 @dataclass
 class Segment:
-    """The chain segment walked during the export."""
+    """The chain segment walked during the export, and what its walk found."""
 
     first_seq: int
     last_seq: int
     start_chain: str
     end_chain: str
-    checked: int = 0
-    broken_seq: int | None = None
-    reason: str | None = None
-    checkpoints: dict = field(default_factory=dict)
+    report: chain.Report = field(default_factory=chain.Report)
 
     @property
     def ok(self) -> bool:
-        return self.broken_seq is None
+        return self.report.ok
+
+    @property
+    def checked(self) -> int:
+        return self.report.checked
+
+    @property
+    def status(self) -> str:
+        """The manifest's ``chain_status``: ``ok``, or the first finding and how many."""
+        first = self.report.first
+        if first is None:
+            return "ok"
+        count = self.report.total
+        return f"broken at {first.where} ({first.key}); {count} finding{'s' if count > 1 else ''}"
 
 
 def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> Iterator[bytes]:
     import openpyxl
 
     start_chain = export.start_chain
-    segment = Segment(export.first_seq, export.last_seq, start_chain, start_chain)
-    checkpoints = {row.seq: row.chain for row in conn.execute(
-        select(AccessLogCheckpoint.seq, AccessLogCheckpoint.chain)
-        .where(AccessLogCheckpoint.seq.between(export.first_seq, export.last_seq)))}
+    segment = Segment(export.first_seq, export.last_seq, start_chain, start_chain,
+                      chain.Report(start_seq=export.first_seq - 1, start_chain=start_chain))
+    # Only authenticated checkpoints count; the others are for ``intranet audit verify`` to report.
+    walker = chain.Walker(key, segment.report, checkpoint_stream(
+        key, export.generated_at, None,
+        database_checkpoints(conn, export.first_seq, export.last_seq)))
     workbook = openpyxl.Workbook(write_only=True)
     sheet, sheet_rows = None, SHEET_ROWS
-    previous, expected_seq, unreported = start_chain, export.first_seq, 0
+    previous, unreported = start_chain, 0
     with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
         cases_text = io.TextIOWrapper(cases_file, encoding="utf-8", newline="")
         cases_text.write(BOM)
@@ -289,15 +301,7 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                 seq = entry["seq"]
                 if seq > export.last_seq:
                     break
-                if segment.ok:
-                    if seq != expected_seq:
-                        segment.broken_seq, segment.reason = expected_seq, "audit.verify.gap"
-                    elif chain.link(key, previous, chain.canonical(entry, cases)) != entry["chain"]:
-                        segment.broken_seq, segment.reason = seq, "audit.verify.mismatch"
-                    elif checkpoints.get(seq, entry["chain"]) != entry["chain"]:
-                        segment.broken_seq, segment.reason = seq, "audit.verify.checkpoint_mismatch"
-                    else:
-                        segment.checked += 1
+                walker.step(entry, cases)
                 if export.includes(entry):
                     entries_csv.writerow(entry_row(entry, previous))
                     cases_csv.writerows((seq, n, case_id, case_no)
@@ -308,19 +312,17 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                         sheet_rows = 0
                     tabular.append(sheet, _workbook_row(entry))
                     sheet_rows += 1
-                previous, expected_seq = entry["chain"], seq + 1
+                previous = entry["chain"]
                 unreported += 1
                 if unreported >= 2000:
                     if progress:
                         progress(unreported)
                     unreported = 0
                     yield package.sink.take()
-        if segment.ok and expected_seq != export.last_seq + 1:
-            segment.broken_seq, segment.reason = expected_seq, "audit.verify.truncated"
+        walker.finish(expect_through=export.last_seq)
         if progress and unreported:
             progress(unreported)
         segment.end_chain = previous
-        segment.checkpoints = checkpoints
         package.segment = segment
         yield package.sink.take()
         cases_text.flush()
@@ -473,8 +475,7 @@ def manifest_text(key: bytes, export: ExportPlan, files, segment: Segment) -> st
         f"chain_start: {segment.start_chain}",
         f"chain_end: {segment.end_chain}",
         f"chain_checked: {segment.checked}",
-        "chain_status: ok" if segment.ok else
-        f"chain_status: broken at seq {segment.broken_seq} ({segment.reason})",
+        f"chain_status: {segment.status}",
     ]
     lines += [f"file: {sha} {size} {path}" for path, size, sha in files]
     body = "\n".join(lines) + "\n"

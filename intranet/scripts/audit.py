@@ -7,38 +7,51 @@ import sys
 
 from ..audit import hmac_key
 from ..audit.checkpoints import (
-    CheckpointFailed, Checkpointer, CheckpointSettings, read_checkpoint_file,
+    CheckpointFailed, Checkpointer, CheckpointSettings,
 )
 from ..audit.events import AuditEvent
-from ..audit.verify import verify_database
+from ..audit.verify import RETENTION_YEARS, CheckpointFile, report_lines, verify_database
 from ..clock import SystemClock
 from ..db import get_engine
 from ..i18n import translate
+
+
+def _retention_years(settings) -> int:
+    return int(settings.get("intranet.audit.retention_years", RETENTION_YEARS))
+
+
+def _print_report(report, suffix: str = "") -> int:
+    """``OK ...`` on stdout (0), or the summary and every finding on stderr (1)."""
+    if report.ok:
+        print(f"{report}{suffix}")
+        return 0
+    print(f"{report}{suffix}", file=sys.stderr)
+    for line in report_lines(report):
+        print(line, file=sys.stderr)
+    return 1
 
 
 def verify(args) -> int:
     from .cli import _settings
 
     settings = _settings(args.ini)
-    extra = {}
+    extra = []
     if args.from_checkpoint:
         try:
-            extra = read_checkpoint_file(args.from_checkpoint)
+            extra = CheckpointFile(args.from_checkpoint)
         except (OSError, ValueError) as exc:
             print(f"cannot read checkpoints: {exc}", file=sys.stderr)
             return 2
     engine = get_engine(settings)
     try:
         with engine.connect() as conn:
-            result = verify_database(conn, hmac_key(settings), extra)
+            report = verify_database(conn, hmac_key(settings), extra, now=SystemClock().now(),
+                                     retention_years=_retention_years(settings))
     finally:
         engine.dispose()
-    if result.ok:
-        print(f"{result} ({len(extra)} external checkpoints)")
-        return 0
-    print(f"{result}: {translate('ja', result.reason)} / {translate('en', result.reason)}",
-          file=sys.stderr)
-    return 1
+        if args.from_checkpoint:
+            extra.close()
+    return _print_report(report, f" ({len(extra)} external checkpoints)")
 
 
 def checkpoint(args) -> int:
@@ -81,7 +94,7 @@ def archive(args) -> int:
         checkpointer = Checkpointer(engine, key, CheckpointSettings.from_settings(settings))
         result = procedure.archive(
             engine, key, before=before, now=SystemClock().now(),
-            retention_years=int(settings.get("intranet.audit.retention_years", 5)),
+            retention_years=_retention_years(settings),
             path=args.output, writer=AccessLogWriter(engine, key), checkpointer=checkpointer,
             execute=args.execute)
     except (procedure.ArchiveError, FileExistsError) as exc:
@@ -110,8 +123,7 @@ def verify_archive(args) -> int:
     except (OSError, ValueError, KeyError, ArchiveError) as exc:
         print(f"cannot read the archive: {exc}", file=sys.stderr)
         return 2
-    print(result, file=sys.stdout if result.ok else sys.stderr)
-    return 0 if result.ok else 1
+    return _print_report(result)
 
 
 def export(args) -> int:
@@ -190,7 +202,7 @@ def add_parser(sub) -> None:
     audit = sub.add_parser("audit", help="access log: verify, checkpoint")
     commands = audit.add_subparsers(dest="audit_command", required=True)
 
-    s = commands.add_parser("verify", help="walk the hash chain; exit 1 at the first break")
+    s = commands.add_parser("verify", help="walk the hash chain; report every break (exit 1)")
     s.add_argument("ini")
     s.add_argument("--from-checkpoint", metavar="FILE",
                    help="also check the checkpoints in FILE (JSON lines, kept outside the database)")

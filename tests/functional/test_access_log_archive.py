@@ -9,6 +9,7 @@ import webtest
 
 import intranet
 from intranet.audit.archive import ArchiveError, archive, verify_archive_file
+from intranet.audit.chain import Break
 from intranet.audit.verify import verify_database
 from intranet.models import AccessLogArchive, AccessLogCheckpoint, AccessLogEntry
 from tests.conftest import FrozenClock
@@ -94,10 +95,11 @@ def test_a_tampered_archive_file_does_not_verify(app, tmp_path):
     lines[2] = json.dumps(record, ensure_ascii=False)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = verify_archive_file(str(path), KEY)
-    assert not result.ok and result.broken_seq == 2
+    assert result.kinds() == [(Break.Mismatch, 2)]
     del lines[-1]
     path.write_text("\n".join(lines[:2] + lines[3:]) + "\n", encoding="utf-8")
-    assert verify_archive_file(str(path), KEY).broken_seq == 2
+    # entry 2 removed, entry 4 (the last) removed: the file must reach upto_seq
+    assert verify_archive_file(str(path), KEY).kinds() == [(Break.Gap, 2), (Break.Truncated, 4)]
 
 
 def test_a_broken_log_is_never_archived(app, tmp_path):

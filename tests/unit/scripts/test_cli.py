@@ -98,13 +98,14 @@ def test_audit_verify_checkpoint_and_tampering(tmp_path, capsys):
     assert main(["audit", "verify", ini]) == 0  # the database alone cannot tell
     assert main(["audit", "verify", ini, "--from-checkpoint", str(checkpoints)]) == 1
     err = capsys.readouterr().err
-    assert "BROKEN at seq 4" in err and "末尾の削除" in err
+    assert "BROKEN: 1 finding," in err and "seq 4-5: truncated" in err and "末尾の削除" in err
 
     # ... or edits an entry in the middle
     with sa.create_engine(f"sqlite:///{tmp_path}/cli.sqlite").begin() as conn:
         conn.exec_driver_sql("UPDATE access_log SET client_addr = '10.6.6.6' WHERE seq = 2")
     assert main(["audit", "verify", ini]) == 1
-    assert "BROKEN at seq 2" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "BROKEN: 1 finding," in err and "seq 2: mismatch" in err  # 3 still verifies
 
 
 def test_audit_verify_rejects_an_unreadable_checkpoint_file(tmp_path, capsys):
