@@ -39,6 +39,9 @@ class NullCheckpointer:
     def maybe_write(self, *args):
         return False
 
+    def degraded(self, *args):
+        return False
+
 
 def throughput(app, clients, case_paths, total: int) -> float:
     per_client = total // len(clients)

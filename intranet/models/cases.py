@@ -118,6 +118,8 @@ class Installment(Base):
     due_date: Mapped[dt.date] = mapped_column(Date)          # 納期限
     tax_amount: Mapped[int] = mapped_column(Integer)         # 本税調定額
     late_charge_amount: Mapped[int] = mapped_column(Integer, default=0)  # 延滞金調定額
+    # 督促状発付日 (from the data link; None when not known)
+    dunning_sent_on: Mapped[dt.date | None] = mapped_column(Date)
 
     assessment: Mapped[Assessment] = relationship(back_populates="installments")
     receipts: Mapped[list[Receipt]] = relationship(

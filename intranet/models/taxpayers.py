@@ -62,6 +62,9 @@ class Taxpayer(Base):
     # 区民となった日, 住所を定めた日, 住民記録の変更事由・変更日, 転出日
     resident_no: Mapped[str | None] = mapped_column(String(20))
     household_no: Mapped[str | None] = mapped_column(String(20), index=True)
+    # The taxpayer_no of the record this one duplicates (the same person
+    # recorded twice in the delinquency system), from the data link.
+    same_person_as: Mapped[str | None] = mapped_column(String(20), index=True)
     head_of_household: Mapped[str | None] = mapped_column(String(200))
     relationship_to_head: Mapped[str | None] = mapped_column(String(40))
     ward_address: Mapped[str | None] = mapped_column(String(300))
