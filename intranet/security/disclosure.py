@@ -18,7 +18,7 @@ See docs/security.md for the request path.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyramid.decorator import reify
 from sqlalchemy import ColumnElement, Select, select
@@ -37,7 +37,6 @@ class Disclosure:
     cases: list
     facets: tuple[Facet, ...]
     hidden: int = 0
-    partial: dict[Facet, Condition] = field(default_factory=dict)
 
     def __contains__(self, facet: Facet) -> bool:
         return facet in self.facets
@@ -120,8 +119,7 @@ class DisclosureGate:
         shown = [case for case in unique if case.id in allowed]
         if shown:
             self.request.audit.disclose(shown, facets)
-        return Disclosure(shown, facets if shown else (), len(unique) - len(shown),
-                          {f: self.partial[f] for f in facets if f in self.partial})
+        return Disclosure(shown, facets if shown else (), len(unique) - len(shown))
 
 
 def includeme(config):

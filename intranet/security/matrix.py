@@ -283,11 +283,6 @@ def case_permissions(role: Role) -> frozenset[P]:
     return frozenset(f.permission for f in ROLE_FACETS[role]) | ROLE_CASE_ACTIONS[role]
 
 
-def visible_facets(role: Role) -> list[Facet]:
-    """The role's facets in display order."""
-    return [f for f in Facet if f in ROLE_FACETS[role]]
-
-
 def facets_for_principals(held) -> frozenset[Facet]:
     """Facets any of ``held``'s roles may see on the cases they reach
     (list columns and search fields use this, cases their ACL)."""
