@@ -30,6 +30,7 @@ class AuditEvent(enum.StrEnum):
 
     # Cases, calls and documents
     CaseCallBlock = "case.call_block"      # a case's do-not-call flag changed (before, after)
+    CaseStatus = "case.status"             # a collection status was recorded or ended
     CallRecorded = "call.recorded"         # an operator recorded a call's result
     CampaignCreated = "campaign.created"   # a call campaign was built (target counts)
     CampaignActivated = "campaign.activated"  # a draft campaign started

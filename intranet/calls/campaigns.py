@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import and_, case as sql_case, func, insert, select, text, update
 
+from ..cases.statuses import Work, available_for
 from ..models import (
     Assessment, CallCampaign, CallTarget, CampaignCase, CampaignStatus, Case, CaseStatus,
     Installment, Phone, QueueClass, Receipt, ReceiptKind, TargetStatus, Taxpayer, TaxType,
@@ -85,7 +86,7 @@ def _unpaid_installments(case_ids_query, today: dt.date):
 def matching_cases(dbsession, flt: CampaignFilter, today: dt.date) -> list[Candidate]:
     """The cases ``flt`` selects, with what grouping and ordering need."""
     conditions = [Case.status == CaseStatus.open, Case.balance > 0, Case.call_block.is_(None),
-                  Case.id.not_in(open_campaign_case_ids())]
+                  available_for(Work.calls, today), Case.id.not_in(open_campaign_case_ids())]
     if flt.category:
         conditions.append(Case.delinquency_category == flt.category)
     if flt.balance_min is not None:

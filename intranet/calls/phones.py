@@ -14,6 +14,7 @@ from ..models import (
     Assessment, Case, Installment, CallCampaign, CallTarget, CampaignCase, CampaignStatus, Phone, PhoneCandidate,
     PhoneCandidateStatus, PhoneKind, TargetStatus,
 )
+from ..cases.statuses import Work, available_for
 from ..text import phone_digits
 
 
@@ -24,15 +25,17 @@ def valid_number(number: str) -> str | None:
 
 
 def no_phone_targets(dbsession, today: dt.date, limit: int = 200, *, scope=None,
-                     with_amounts: bool = False) -> list[CallTarget]:
+                     with_amounts: bool = False, work: Work = Work.calls) -> list[CallTarget]:
     """Targets of campaigns active today with no usable number. With
     ``scope`` (the disclosure gate) each target's ``members`` hold only the
     cases in scope, and targets left with none are dropped. Members, cases
     and taxpayers (and, ``with_amounts``, installments and receipts) are
-    loaded in a fixed number of queries."""
-    members = CallTarget.members
+    loaded in a fixed number of queries. Members whose collection status
+    keeps them from ``work`` (calls, or letters) are left out."""
+    member_cases = select(Case.id).where(available_for(work, today))
     if scope is not None and not scope.reaches_every_case:
-        members = members.and_(CampaignCase.case_id.in_(scope.case_ids()))
+        member_cases = member_cases.where(Case.id.in_(scope.case_ids()))
+    members = CallTarget.members.and_(CampaignCase.case_id.in_(member_cases))
     load_cases = selectinload(members).selectinload(CampaignCase.case)
     if with_amounts:
         load_cases = load_cases.selectinload(Case.assessments).selectinload(

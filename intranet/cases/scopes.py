@@ -24,6 +24,7 @@ from ..models import (
     SurveyTarget, SurveyTargetState,
 )
 from ..security import principals
+from .statuses import Work, available_for
 from ..security.matrix import ROLE_SCOPES, Scope
 
 #: grants(today) -> SELECT case_id, principal
@@ -38,27 +39,31 @@ class CaseScope:
 
 
 def _active_campaign_cases(today: dt.date) -> Select:
-    """Operators see a case while it belongs to a campaign that is active today
-    and no collector has flagged it "do not call"."""
+    """Operators see a case while it belongs to a campaign that is active today,
+    no collector has flagged it "do not call" and no collection status (破産,
+    執行停止, ...) keeps it from calls."""
     return (
         select(CampaignCase.case_id.label("case_id"),
                literal(principals.role(Role.operator)).label("principal"))
         .join(CallCampaign, CallCampaign.id == CampaignCase.campaign_id)
         .join(Case, Case.id == CampaignCase.case_id)
-        .where(CallCampaign.active_on(today), Case.call_block.is_(None))
+        .where(CallCampaign.active_on(today), Case.call_block.is_(None),
+               available_for(Work.calls, today))
     )
 
 
 def _assigned_survey_cases(today: dt.date) -> Select:
     """An investigator reaches a case while it is assigned to them in an open
-    survey batch, inside the contract period, before the data was erased."""
+    survey batch, inside the contract period, before the data was erased, and
+    no collection status keeps it from the survey."""
     principal = (literal(principals.USER_PREFIX, String)
                  + cast(SurveyTarget.investigator_id, String))
     return (
         select(SurveyTarget.case_id.label("case_id"), principal.label("principal"))
         .join(SurveyBatch, SurveyBatch.id == SurveyTarget.batch_id)
         .join(Contract, Contract.id == SurveyBatch.contract_id)
-        .where(SurveyBatch.state == BatchState.open, SurveyTarget.investigator_id.is_not(None),
+        .join(Case, Case.id == SurveyTarget.case_id)
+        .where(available_for(Work.survey, today), SurveyBatch.state == BatchState.open, SurveyTarget.investigator_id.is_not(None),
                SurveyTarget.state != SurveyTargetState.closed,
                Contract.starts_on <= today, Contract.ends_on >= today, Contract.erased_at.is_(None))
     )

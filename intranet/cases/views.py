@@ -1,15 +1,19 @@
-"""The case list/search page and THE case page (one template set for every role)."""
+"""The case list/search page, THE case page (one template set for every
+role), the do-not-call flag and collection statuses."""
+import datetime as dt
+
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
+from sqlalchemy import select
 
 from ..audit.events import AuditEvent
-from ..models import CallBlock
-from ..params import page_number
-
+from ..models import CallBlock, StatusKind, StatusPeriod
+from ..params import page_number, parse_date
 from ..resources import CaseContainer, CaseResource
 from ..security.matrix import FACETS, Facet
 from ..security.permissions import Permission
 from .search import MAX_TERM, Criteria, read_criteria, search_cases
+from .statuses import RULES, StatusError, check_period
 
 
 #: The facets whose items the list page shows as columns (cases/list.jinja2).
@@ -49,7 +53,10 @@ def case_detail(request):
     audit_area = request.root["audit"]
     viewers_url = (request.resource_path(audit_area, query={"case_no": context.case.case_no})
                    if request.has_permission(Permission.AuditLogView, audit_area) else None)
+    statuses = status_periods(request, context.case) if Facet.staff in facets else []
     return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
+            "statuses": statuses, "status_kinds": list(StatusKind), "status_errors": [],
+            "can_edit_status": request.has_permission(Permission.CaseStatusEdit, context),
             "facet_info": FACETS, "viewers_url": viewers_url, "call_blocks": list(CallBlock),
             "can_block": request.has_permission(Permission.CaseCallBlockEdit, context),
             "can_slip": request.has_permission(Permission.CaseSlipIssue, context)}
@@ -71,3 +78,62 @@ def set_call_block(request):
                             before=str(case.call_block or ""), after=str(block or ""))
         case.call_block = block
     return HTTPSeeOther(request.resource_path(request.context))
+
+
+# ---------------------------------------------------------------- collection statuses
+
+@view_config(context=CaseResource, name="status", permission=Permission.CaseStatusEdit,
+             request_method="POST", renderer="cases/detail.jinja2")
+def record_status(request):
+    """Record a collection status period, or (``period``) the end of one in
+    force. Bad input: 400 with the case page and the message; nothing stored."""
+    case = request.context.case
+    post = request.POST
+    periods = status_periods(request, case)
+    try:
+        if post.get("period"):
+            period = next((p for p in periods if str(p.id) == post.get("period")
+                           and p.ends_on is None), None)
+            if period is None:
+                raise StatusError("status.error.period")
+            ends_on = _status_date(post.get("ends_on"))
+            check_period([p for p in periods if p is not period], period.kind, period.starts_on,
+                         ends_on)
+            period.ends_on = ends_on
+            event = {"period": period.id, "kind": str(period.kind), "ended": ends_on.isoformat()}
+        else:
+            try:
+                kind = StatusKind(post.get("kind", ""))
+            except ValueError:
+                raise StatusError("status.error.kind") from None
+            starts_on = _status_date(post.get("starts_on"))
+            ends_on = _status_date(post.get("ends_on")) if post.get("ends_on") else None
+            reason = post.get("reason", "")
+            reason = reason.strip() if isinstance(reason, str) else ""
+            if len(reason) > 1000:
+                raise StatusError("status.error.reason")
+            check_period(periods, kind, starts_on, ends_on)
+            period = StatusPeriod(case_id=case.id, kind=kind, starts_on=starts_on, ends_on=ends_on,
+                                  legal_basis=RULES[kind].legal_basis, reason=reason,
+                                  recorded_by=request.identity.id, recorded_at=request.now)
+            request.dbsession.add(period)
+            request.dbsession.flush()
+            event = {"period": period.id, "kind": str(kind), "starts": starts_on.isoformat()}
+    except StatusError as exc:
+        request.response.status = 400
+        return {**case_detail(request), "status_errors": [exc.args[0]]}
+    request.audit.event(AuditEvent.CaseStatus, user=request.identity, case=case.case_no, **event)
+    return HTTPSeeOther(request.resource_path(request.context) + "#facet-staff")
+
+
+def _status_date(value) -> dt.date:
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise StatusError("status.error.date") from None
+
+
+def status_periods(request, case) -> list[StatusPeriod]:
+    return list(request.dbsession.scalars(
+        select(StatusPeriod).where(StatusPeriod.case_id == case.id)
+        .order_by(StatusPeriod.starts_on.desc(), StatusPeriod.id.desc())))

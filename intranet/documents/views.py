@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from ..audit.events import AuditEvent
 from ..calls.phones import no_phone_targets
+from ..cases.statuses import Work
 from ..models import BatchStatus, IssuedDocument, LetterBatch
 from ..params import parse_date
 from ..resources import CaseResource, LetterBatchResource, LetterContainer
@@ -94,7 +95,7 @@ def _candidates(request):
     """Cases of active campaigns with no usable number, in this user's scope,
     that owe something (a fixed number of queries, whatever their number)."""
     targets = no_phone_targets(request.dbsession, request.today, limit=MAX_BATCH,
-                               scope=request.disclosure, with_amounts=True)
+                               scope=request.disclosure, with_amounts=True, work=Work.letters)
     return [m.case for t in targets for m in t.members if unpaid_installments(m.case)]
 
 

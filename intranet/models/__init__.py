@@ -25,4 +25,5 @@ from .survey import (  # noqa: F401
 )
 from .datalink import DataExport, DataImport  # noqa: F401
 from .reviews import LogReview  # noqa: F401
+from .statuses import StatusKind, StatusPeriod  # noqa: F401
 from .checklists import CheckResult, InspectionChecklist, InspectionChecklistItem  # noqa: F401

@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import select
 
+from ..cases.statuses import Work, available_for
 from ..models import (
     BatchState, Case, CaseStatus, Residency, SurveyBatch, SurveyTarget, SurveyTargetState, Taxpayer,
 )
@@ -32,11 +33,14 @@ def open_survey_case_ids():
             .where(SurveyBatch.state != BatchState.closed))
 
 
-def movers_out(dbsession, prefecture: str = "", balance_min: int | None = None) -> list[Case]:
-    """Open, unpaid cases of taxpayers who moved out of the ward and are in no open batch."""
+def movers_out(dbsession, today: dt.date, prefecture: str = "",
+               balance_min: int | None = None) -> list[Case]:
+    """Open, unpaid cases of taxpayers who moved out of the ward, in no open
+    batch, that no collection status keeps from the survey."""
     query = (select(Case).join(Taxpayer, Taxpayer.id == Case.taxpayer_id)
              .where(Taxpayer.residency == Residency.moved_out, Case.status == CaseStatus.open,
-                    Case.balance > 0, Case.id.not_in(open_survey_case_ids()))
+                    Case.balance > 0, Case.id.not_in(open_survey_case_ids()),
+                    available_for(Work.survey, today))
              .order_by(Taxpayer.postal_code, Case.case_no))
     if prefecture:
         query = query.where(Taxpayer.address.startswith(prefecture, autoescape=True))

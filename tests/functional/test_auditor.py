@@ -76,6 +76,7 @@ WRITES = {
     ("CampaignResource", "activate"): "/calls/campaigns/{campaign}/activate",
     ("CampaignResource", "close"): "/calls/campaigns/{campaign}/close",
     ("CaseResource", "call-block"): "/cases/{case}/call-block",
+    ("CaseResource", "status"): "/cases/{case}/status",
     ("CaseResource", "slip"): "/cases/{case}/slip",
     ("ContractContainer", ""): "/admin/contracts/",
     ("ContractResource", "erase"): "/admin/contracts/{contract}/erase",

@@ -457,6 +457,7 @@ EXEMPT = {
     ("CallTargetResource", "result", "POST"): _CHANGE,
     ("CampaignContainer", "new", "POST"): _CHANGE, ("CampaignResource", "activate", "POST"): _CHANGE,
     ("CampaignResource", "close", "POST"): _CHANGE, ("CaseResource", "call-block", "POST"): _CHANGE,
+    ("CaseResource", "status", "POST"): _CHANGE,
     ("ChecklistContainer", "", "POST"): _CHANGE, ("ChecklistResource", "", "POST"): _CHANGE,
     ("ContractContainer", "", "POST"): _CHANGE, ("ContractResource", "erase", "POST"): _CHANGE,
     ("ContractResource", "link", "POST"): _CHANGE, ("ContractResource", "period", "POST"): _CHANGE,

@@ -54,7 +54,7 @@ def batch_create(request):
     if deadline is None:
         errors.append("survey.error.deadline")
     if not errors:
-        cases = movers_out(request.dbsession, prefecture, balance_min)
+        cases = movers_out(request.dbsession, request.today, prefecture, balance_min)
         try:
             batch = create(request.dbsession, contract, name, deadline, cases, request.identity,
                            request.now)

@@ -1,0 +1,140 @@
+"""Collection statuses (issue 18, point 4): a collector records 破産, 執行停止,
+徴収猶予 ...; while in force the case leaves call campaigns (and so the
+operators' scope), letter candidates and survey batches, and only ward staff
+and auditors ever see the kind."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from intranet.calls import campaigns
+from intranet.models import (
+    CallCampaign, CallTarget, CampaignCase, CampaignStatus, Residency, Role, StatusPeriod,
+)
+from intranet.survey.batches import movers_out
+from tests import factories
+from tests.helpers import csrf_token, login
+
+
+@pytest.fixture
+def people(dbsession, password_context):
+    for role, name in ((Role.collector, "c1"), (Role.operator, "op1"), (Role.auditor, "au")):
+        factories.user(dbsession, password_context, role, login=name)
+    dbsession.commit()
+
+
+def _record(testapp, case, status=303, **fields):
+    path = f"/cases/{case.case_no}/"
+    return testapp.post(path + "status", {"csrf_token": csrf_token(testapp, path), **fields},
+                        status=status)
+
+
+def _campaign(dbsession, clock):
+    campaign = CallCampaign(name="状態", status=CampaignStatus.active, starts_on=dt.date(2026, 11, 1),
+                            ends_on=dt.date(2026, 12, 31), created_at=clock.now())
+    dbsession.add(campaign)
+    dbsession.flush()
+    campaigns.build(dbsession, campaign, campaigns.CampaignFilter(), clock.today(), clock.now())
+    dbsession.commit()
+    return campaign
+
+
+def test_a_bankruptcy_takes_the_case_out_of_every_queue_and_hides_its_kind(
+        testapp, people, dbsession, clock):
+    called = factories.owed_case(dbsession, name="破産 一郎", phone="03-5555-8001")
+    lettered = factories.owed_case(dbsession, name="破産 二郎", phone=None)
+    moved = factories.owed_case(dbsession, name="破産 三郎", phone=None, residency=Residency.moved_out)
+    _campaign(dbsession, clock)
+    target = dbsession.scalars(sa.select(CallTarget).join(CampaignCase)
+                               .where(CampaignCase.case_id == called.id)).one()
+    login(testapp, "op1")
+    testapp.get(f"/cases/{called.case_no}/", status=200)
+
+    login(testapp, "c1")
+    for case in (called, lettered, moved):
+        _record(testapp, case, kind="bankruptcy", starts_on="2026-11-20", reason="破産手続開始決定")
+    page = testapp.get(f"/cases/{called.case_no}/")
+    row = page.html.select_one("#statuses tr[data-kind=bankruptcy]")
+    assert "破産手続中" in row.text and "破産法" in row.text and "継続中" in row.text
+    # letters: the no-phone case is no longer a candidate
+    assert lettered.case_no not in testapp.get("/letters/").text
+    # survey: not among the movers-out a new batch would take
+    assert moved.id not in {c.id for c in movers_out(dbsession, clock.today())}
+    # calls: a new campaign does not take them
+    dbsession.expire_all()
+    second = CallCampaign(name="次", status=CampaignStatus.draft, starts_on=dt.date(2026, 12, 1),
+                          ends_on=dt.date(2026, 12, 31), created_at=clock.now())
+    dbsession.add(second)
+    dbsession.flush()
+    chosen = {c.case_id for c in campaigns.matching_cases(dbsession, campaigns.CampaignFilter(),
+                                                          clock.today())}
+    assert not chosen & {called.id, lettered.id, moved.id}
+    dbsession.rollback()
+
+    # operators: out of scope at once, the kind never shown
+    login(testapp, "op1")
+    denied = testapp.get(f"/cases/{called.case_no}/", status=403)
+    assert "破産" not in denied.text
+    testapp.get(f"/calls/targets/{target.id}/", status=403)
+    assert "破産" not in testapp.get("/calls/lookup").text
+    # auditors read it
+    login(testapp, "au")
+    assert "破産手続中" in testapp.get(f"/cases/{called.case_no}/").text
+
+
+def test_a_status_ends_and_the_case_comes_back(testapp, people, dbsession, clock):
+    case = factories.owed_case(dbsession, name="猶予 四郎", phone="03-5555-8002")
+    _campaign(dbsession, clock)
+    login(testapp, "c1")
+    _record(testapp, case, kind="deferral", starts_on="2026-11-01", reason="災害による徴収猶予")
+    period = dbsession.scalars(sa.select(StatusPeriod)).one()
+    login(testapp, "op1")
+    testapp.get(f"/cases/{case.case_no}/", status=403)
+    login(testapp, "c1")
+    _record(testapp, case, period=str(period.id), ends_on="2026-11-23")
+    dbsession.expire_all()
+    assert dbsession.get(StatusPeriod, period.id).ends_on == dt.date(2026, 11, 23)
+    login(testapp, "op1")
+    testapp.get(f"/cases/{case.case_no}/", status=200)
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"kind": "suspension", "starts_on": "2026-11-20", "ends_on": "2026-11-01"}, "終了日が開始日より前です"),
+    ({"kind": "nonsense", "starts_on": "2026-11-20"}, "種別を選んでください"),
+    ({"kind": "seizure", "starts_on": "2026-13-40"}, "YYYY-MM-DD"),
+    ({"kind": "seizure", "starts_on": "2026-11-01", "reason": "x" * 1001}, "1000文字以内"),
+    ({"period": "999999", "ends_on": "2026-11-30"}, "終了を記録できる期間"),
+])
+def test_bad_status_input_is_refused_with_a_message_and_nothing_stored(
+        testapp, people, dbsession, fields, message):
+    case = factories.owed_case(dbsession, name="入力 五郎")
+    dbsession.commit()
+    login(testapp, "c1")
+    res = _record(testapp, case, status=400, **fields)
+    assert message in res.html.select_one("#status-errors").text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(StatusPeriod)) == 0
+
+
+def test_overlapping_periods_of_one_kind_are_refused(testapp, people, dbsession):
+    case = factories.owed_case(dbsession, name="重複 六郎")
+    dbsession.commit()
+    login(testapp, "c1")
+    _record(testapp, case, kind="seizure", starts_on="2026-10-01", ends_on="2026-10-31")
+    res = _record(testapp, case, status=400, kind="seizure", starts_on="2026-10-15")
+    assert "重なっています" in res.text
+    _record(testapp, case, kind="seizure", starts_on="2026-11-01")  # after it: fine
+    _record(testapp, case, kind="claim", starts_on="2026-10-15")    # another kind: fine
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(StatusPeriod)) == 3
+
+
+def test_only_collectors_record_statuses(testapp, people, dbsession, clock):
+    case = factories.owed_case(dbsession, name="権限 七郎", phone="03-5555-8003")
+    _campaign(dbsession, clock)
+    for user in ("op1", "au"):
+        login(testapp, user)
+        page = testapp.get(f"/cases/{case.case_no}/")
+        assert "status-form" not in page.text
+        testapp.post(f"/cases/{case.case_no}/status",
+                     {"csrf_token": csrf_token(testapp, f"/cases/{case.case_no}/"),
+                      "kind": "bankruptcy", "starts_on": "2026-11-01"}, status=403)
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(StatusPeriod)) == 0
