@@ -1076,6 +1076,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "datalink.error.columns": ("列の数が見出しと一致しません。", "The number of values does not match the header."),
     "datalink.error.duplicate": ("キーが重複しています。", "Duplicate key."),
     "datalink.error.orphan": ("対応する親データがありません。", "No matching parent row."),
+    "datalink.error.same_person_unknown": ("同一人として指定された宛名番号が、ファイルにもデータベースにもありません。",
+                                           "same_person_as names a taxpayer_no found neither in the files nor in the database."),
+    "datalink.error.same_person_self": ("同一人として自分自身の宛名番号は指定できません。",
+                                        "same_person_as may not name the record's own taxpayer_no."),
 
     # inspection checklists (確認記録票, auditors and supervisors)
     "nav.checklists": ("確認記録票", "Inspection checklists"),
