@@ -860,6 +860,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "calls.error.handover_reason": ("引継ぎ理由を入力してください。", "Enter the reason for the hand-over."),
     "calls.error.not_callable": ("この架電先は引継ぎ済みまたは終了しています。", "This target was handed over or finished."),
     "calls.error.leased": ("他のオペレータが対応中です。", "Another operator is working on this target."),
+    "calls.error.mixed_target": ("この架電先には複数の納税者の案件が含まれるため記録できません（地方税法22条）。担当職員に連絡してください。",
+                                 "This target holds more than one taxpayer's cases and cannot be recorded (Local Tax Act art. 22); tell the collectors."),
     "calls.error.already_done": ("この引継ぎは対応済みです。", "This hand-over is already done."),
     "calls.error.content": ("対応内容を入力してください（2,000文字以内）。", "Enter what was done (at most 2,000 characters)."),
     "calls.error.name": ("計画名を入力してください。", "Enter a name."),
@@ -1103,6 +1105,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "datalink.error.columns": ("列の数が見出しと一致しません。", "The number of values does not match the header."),
     "datalink.error.duplicate": ("キーが重複しています。", "Duplicate key."),
     "datalink.error.orphan": ("対応する親データがありません。", "No matching parent row."),
+    "datalink.error.same_person_unknown": ("同一人として指定された宛名番号が、ファイルにもデータベースにもありません。",
+                                           "same_person_as names a taxpayer_no found neither in the files nor in the database."),
+    "datalink.error.same_person_self": ("同一人として自分自身の宛名番号は指定できません。",
+                                        "same_person_as may not name the record's own taxpayer_no."),
 
     # inspection checklists (確認記録票, auditors and supervisors)
     "nav.checklists": ("確認記録票", "Inspection checklists"),

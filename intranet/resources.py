@@ -363,7 +363,7 @@ class CampaignContainer(RowContainer):
 
 
 class CallTargetResource(CaseBoundResource):
-    """One person or household to call; the call screen. Operators hold their
+    """One person to call (their cases only); the call screen. Operators hold their
     actions only while the target's campaign is active today and the cases
     are in their scope (``BOUND_GRANTS``)."""
 

@@ -175,6 +175,22 @@ def owed_case(session, *, name="架電 太郎", kana="カデン タロウ", phon
              household_no=household_no, **kw)
     c.delinquency_category = category
     c.call_block = call_block
+    _owe(session, c, amount, due, fiscal_year, tax_type)
+    return c
+
+
+def another_owed_case(session, taxpayer: Taxpayer, *, amount=8000, due=dt.date(2026, 5, 31),
+                      fiscal_year=2026, tax_type=TaxType.light_vehicle) -> Case:
+    """A further case of ``taxpayer`` owing ``amount`` (by default light-vehicle tax)."""
+    n = next(_seq)
+    c = Case(case_no=f"2026-{n:06d}", taxpayer=taxpayer, opened_on=dt.date(2026, 7, 1),
+             balance=amount)
+    session.add(c)
+    _owe(session, c, amount, due, fiscal_year, tax_type)
+    return c
+
+
+def _owe(session, c: Case, amount, due, fiscal_year, tax_type) -> None:
     n = next(_seq)
     assessment = Assessment(tax_type=tax_type, fiscal_year=fiscal_year, applicable_year=fiscal_year,
                             notice_no=f"9{n:011d}", annual_amount=amount)
@@ -182,7 +198,6 @@ def owed_case(session, *, name="架電 太郎", kana="カデン タロウ", phon
                                                 late_charge_amount=0))
     c.assessments.append(assessment)
     session.flush()
-    return c
 
 
 # ---------------------------------------------------------------- marked cases

@@ -5,9 +5,13 @@ flagged as not to be called and that are in no other open campaign. Their
 unpaid installments decide tax type, fiscal year and current-year versus
 earlier delinquency (現年度 / 滞納繰越) and the age of the debt.
 
-Cases of one household or sharing one phone number become one target
-(名寄せ): one call covers them all. A target without a usable number goes to
-the letter workflow (status ``no_phone``) instead of the queue.
+A target is one person (名寄せ by person only): the cases of one taxpayer,
+across tax types and years, plus those of records the data link declares to
+be the same person (``taxpayers.same_person_as``). Never a household or a
+shared phone number: telling one adult about another's arrears breaches
+地方税法22条 (守秘義務), so two taxpayers sharing a number are two targets.
+A target without a usable number goes to the letter workflow (status
+``no_phone``) instead of the queue.
 """
 from __future__ import annotations
 
@@ -51,7 +55,7 @@ class CampaignFilter:
 class Candidate:
     case_id: int
     taxpayer_id: int
-    household: str
+    person: str          # the person's key: a taxpayer_no standing for all its records
     balance: int
     oldest_due_on: dt.date
     phone_id: int | None = None
@@ -121,9 +125,10 @@ def matching_cases(dbsession, flt: CampaignFilter, today: dt.date) -> list[Candi
             .order_by(Phone.taxpayer_id, Phone.id)):
         phones.setdefault(taxpayer_id, (phone_id, digits))
 
+    person = same_person_keys(dbsession)
     candidates = []
-    for case_id, taxpayer_id, household, balance in dbsession.execute(
-            select(Case.id, Case.taxpayer_id, Taxpayer.household_no, Case.balance)
+    for case_id, taxpayer_id, taxpayer_no, balance in dbsession.execute(
+            select(Case.id, Case.taxpayer_id, Taxpayer.taxpayer_no, Case.balance)
             .join(Taxpayer, Taxpayer.id == Case.taxpayer_id).where(*conditions).order_by(Case.id)):
         rows = unpaid.get(case_id)
         if not selected(rows):
@@ -132,31 +137,43 @@ def matching_cases(dbsession, flt: CampaignFilter, today: dt.date) -> list[Candi
         if flt.phone == "known" and phone is None or flt.phone == "unknown" and phone is not None:
             continue
         candidates.append(Candidate(
-            case_id, taxpayer_id, household or f"taxpayer:{taxpayer_id}", balance,
+            case_id, taxpayer_id, person.get(taxpayer_no, taxpayer_no), balance,
             min(due for _, _, due in rows), *(phone or (None, None))))
     return candidates
 
 
+def same_person_keys(dbsession) -> dict[str, str]:
+    """{taxpayer_no: person key} for every record linked by ``same_person_as``
+    (directly or through a chain); the key is the smallest taxpayer_no of the
+    linked records. Unlinked taxpayers are their own key (absent here)."""
+    parent: dict[str, str] = {}
+
+    def find(no: str) -> str:
+        parent.setdefault(no, no)
+        while parent[no] != no:
+            parent[no] = parent[parent[no]]
+            no = parent[no]
+        return no
+
+    for no, other in dbsession.execute(select(Taxpayer.taxpayer_no, Taxpayer.same_person_as)
+                                       .where(Taxpayer.same_person_as.is_not(None))):
+        a, b = find(no), find(other)
+        parent[max(a, b)] = min(a, b)
+    return {no: find(no) for no in parent}
+
+
 def group(candidates: list[Candidate]) -> list[list[Candidate]]:
-    """名寄せ: cases sharing a household or a phone number form one group."""
-    parent = list(range(len(candidates)))
+    """名寄せ by person only: the cases of one taxpayer (any tax type or year)
+    and of records the data link declares the same person form one group.
 
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first_by_key: dict[str, int] = {}
-    for i, cand in enumerate(candidates):
-        keys = [f"h:{cand.household}"] + ([f"p:{cand.phone_digits}"] if cand.phone_digits else [])
-        for key in keys:
-            j = first_by_key.setdefault(key, i)
-            parent[find(i)] = find(j)
-    groups = defaultdict(list)
-    for i, cand in enumerate(candidates):
-        groups[find(i)].append(cand)
-    return [groups[k] for k in sorted(groups)]
+    Never by household (世帯番号) or a shared phone number: one call about
+    several people would tell one adult of another's arrears, which 地方税法
+    22条 (守秘義務) forbids. Each group is one person's cases (``build`` keys
+    the target ``t:<taxpayer_no>``)."""
+    groups: dict[str, list[Candidate]] = defaultdict(list)
+    for cand in candidates:
+        groups[cand.person].append(cand)
+    return list(groups.values())
 
 
 def build(dbsession, campaign: CallCampaign, flt: CampaignFilter, today: dt.date,
@@ -169,7 +186,7 @@ def build(dbsession, campaign: CallCampaign, flt: CampaignFilter, today: dt.date
         phone = next((m for m in members if m.phone_id), None)
         rows.append({
             "campaign_id": campaign.id,
-            "group_key": (f"p:{phone.phone_digits}" if phone else f"h:{members[0].household}")[:60],
+            "group_key": f"t:{members[0].person}",
             "phone_id": phone.phone_id if phone else None,
             "status": TargetStatus.queued if phone else TargetStatus.no_phone,
             "queue_class": int(QueueClass.normal), "attempts": 0,
@@ -180,7 +197,7 @@ def build(dbsession, campaign: CallCampaign, flt: CampaignFilter, today: dt.date
     if not rows:
         return {"cases": 0, "targets": 0, "no_phone": 0}
     # Plain executemany (fast on both backends), then the ids by group key,
-    # which is unique within a campaign (groups sharing a key were merged).
+    # which is unique within a campaign (one group per person).
     dbsession.execute(insert(CallTarget.__table__), rows)
     ids = dict(dbsession.execute(select(CallTarget.group_key, CallTarget.id)
                                  .where(CallTarget.campaign_id == campaign.id)).all())

@@ -17,6 +17,10 @@ replaces; it does not count as another call.
 | callback           | a callback for this operator at the agreed time (first in the queue then) |
 
 After ``max_attempts`` calls without any of the above holds, the target is finished.
+
+A result is recorded on one person's cases only (地方税法22条, 守秘義務): a
+target holds one taxpayer's cases (see ``campaigns.group``), and ``record``
+refuses a target that still mixes people (one built before that rule).
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from ..models import (
     Phone, Promise, PromiseStatus, QueueClass, TargetStatus,
 )
 from .calendar import jst_day, next_calling_time, week_start
+from .campaigns import same_person_keys
 from .queue import release
 
 PAID_CLAIM_DAYS = 14
@@ -55,10 +60,26 @@ def callable_cases(dbsession, target: CallTarget) -> list[Case]:
             if m.case.status == CaseStatus.open and m.case.balance > 0 and m.case.call_block is None]
 
 
+class MixedTarget(ValueError):
+    """The target's cases belong to more than one person."""
+
+
+def one_person(dbsession, cases: list[Case]) -> bool:
+    """All ``cases`` belong to one taxpayer, or to records the data link
+    declares the same person."""
+    taxpayers = {c.taxpayer_id: c.taxpayer for c in cases}
+    if len(taxpayers) <= 1:
+        return True
+    keys = same_person_keys(dbsession)
+    return len({keys.get(t.taxpayer_no, t.taxpayer_no) for t in taxpayers.values()}) == 1
+
+
 def record(dbsession, target: CallTarget, operator, result: CallResult, now: dt.datetime,
            corrects: CallAttempt | None = None) -> CallAttempt:
     campaign = target.campaign
     cases = callable_cases(dbsession, target) or [m.case for m in target.members]
+    if not one_person(dbsession, [m.case for m in target.members]):
+        raise MixedTarget(target.id)
     phone = target.phone
     attempt = CallAttempt(
         target_id=target.id, operator_id=operator.id, called_at=now,

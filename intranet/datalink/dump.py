@@ -43,7 +43,7 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
     taxpayers = dbsession.execute(select(
         Taxpayer.taxpayer_no, Taxpayer.kind, Taxpayer.name, Taxpayer.name_kana, Taxpayer.postal_code,
         Taxpayer.address, Taxpayer.address_extra, Taxpayer.residency, Taxpayer.birth_date,
-        Taxpayer.gender, Taxpayer.household_no).order_by(Taxpayer.taxpayer_no))
+        Taxpayer.gender, Taxpayer.household_no, Taxpayer.same_person_as).order_by(Taxpayer.taxpayer_no))
     phones = dbsession.execute(select(Taxpayer.taxpayer_no, Phone.number, Phone.kind)
                                .join(Taxpayer, Taxpayer.id == Phone.taxpayer_id)
                                .order_by(Taxpayer.taxpayer_no, Phone.id))

@@ -15,6 +15,9 @@ class Column:
     required: bool = True
     max_length: int = 200
     choices: tuple[str, ...] = ()
+    # A column added later: a file written before it may leave it out of its
+    # header, and then what is stored is left as it is.
+    may_be_absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ FILES: tuple[FileSpec, ...] = (
         C("residency", "choice", choices=("ward", "moved_out")),
         C("birth_date", "date", required=False), C("gender", required=False, max_length=10),
         C("household_no", "code", required=False, max_length=20),
+        # the taxpayer_no of the record this one duplicates (same person)
+        C("same_person_as", "code", required=False, max_length=20, may_be_absent=True),
     ), key=("taxpayer_no",)),
     FileSpec("phones", (
         C("taxpayer_no", "code", max_length=20), C("number", "code", max_length=20),

@@ -84,8 +84,22 @@ def _existing(dbsession, parsed) -> dict[str, set]:
 
 
 def validate(dbsession, parsed, result: ImportResult) -> None:
-    """Orphans: every row's parent must be in the files or already stored."""
-    check_parents(parsed, FILES, result.report, _existing(dbsession, parsed))
+    """Orphans: every row's parent must be in the files or already stored;
+    a ``same_person_as`` must name another taxpayer, in the files or stored."""
+    existing = _existing(dbsession, parsed)
+    check_parents(parsed, FILES, result.report, existing)
+    taxpayers = parsed.get("taxpayers", [])
+    known = existing["taxpayers"] | {r["taxpayer_no"] for r in taxpayers}
+    for row in taxpayers:
+        other = row.get("same_person_as")
+        if other is None:
+            continue
+        if other == row["taxpayer_no"]:
+            result.report.add("taxpayers.csv", row["_line"], "same_person_as",
+                              "datalink.error.same_person_self")
+        elif other not in known:
+            result.report.add("taxpayers.csv", row["_line"], "same_person_as",
+                              "datalink.error.same_person_unknown")
 
 
 @dataclass
@@ -203,6 +217,9 @@ TAXPAYER_FIELDS = ("kind", "name", "name_kana", "postal_code", "address", "addre
 
 
 def _taxpayers(state, rows) -> None:
+    # A file without the same_person_as column leaves the stored links alone.
+    fields = TAXPAYER_FIELDS + (("same_person_as",) if rows and "same_person_as" in rows[0] else ())
+
     def build(row):
         return {"taxpayer_no": row["taxpayer_no"], "kind": TaxpayerKind(row["kind"]),
                 "name": row["name"], "name_kana": row["name_kana"] or "",
@@ -210,10 +227,11 @@ def _taxpayers(state, rows) -> None:
                 "address_extra": row["address_extra"] or "", "residency": Residency(row["residency"]),
                 "birth_date": row["birth_date"], "gender": row["gender"],
                 "household_no": row["household_no"], "search_name": fold(row["name"]),
-                "search_kana": fold(row["name_kana"] or "")}
+                "search_kana": fold(row["name_kana"] or ""),
+                **({"same_person_as": row["same_person_as"]} if "same_person_as" in fields else {})}
 
-    stored = _stored(state.dbsession, Taxpayer, TAXPAYER_FIELDS, Taxpayer.taxpayer_no)
-    _upsert(state, "taxpayers", Taxpayer, rows, stored, "taxpayer_no", TAXPAYER_FIELDS, build)
+    stored = _stored(state.dbsession, Taxpayer, fields, Taxpayer.taxpayer_no)
+    _upsert(state, "taxpayers", Taxpayer, rows, stored, "taxpayer_no", fields, build)
     state.taxpayer_ids = _ids(state.dbsession, Taxpayer.taxpayer_no, Taxpayer.id)
 
 

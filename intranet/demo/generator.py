@@ -685,7 +685,8 @@ class _Generator:
                 made += 1
 
     def household_member(self, head: dict, home: str) -> None:
-        """A second taxpayer in the head's household: same address and home phone."""
+        """A second taxpayer in the head's household: same address and home phone
+        (still a call target of their own: calls are by person, 地方税法22条)."""
         rng = self.rng
         taxpayer_id = self.ids[Taxpayer]
         surname = (head["name"].split(" ")[0], head["name_kana"].split(" ")[0])

@@ -3,9 +3,9 @@
 found later.
 
 A campaign (:class:`~intranet.models.cases.CallCampaign`) groups its cases
-into :class:`CallTarget` rows, one per person or household reachable on one
-number (名寄せ); the queue hands out targets, and one call covers every case
-of the target.
+into :class:`CallTarget` rows, one per person (名寄せ: one taxpayer, plus the
+records declared the same person; never a household, 地方税法22条); the queue
+hands out targets, and one call covers every case of the target.
 """
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ class CallTarget(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("call_campaigns.id", ondelete="CASCADE"), index=True)
-    group_key: Mapped[str] = mapped_column(String(60))  # phone digits or household/taxpayer
+    group_key: Mapped[str] = mapped_column(String(60))  # t:<taxpayer_no>: one person
     phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id"))
     status: Mapped[TargetStatus] = mapped_column(str_enum(TargetStatus, "target_status"))
     queue_class: Mapped[int] = mapped_column(Integer, default=QueueClass.normal)

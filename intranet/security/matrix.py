@@ -197,7 +197,7 @@ class Bound(enum.StrEnum):
     """Kinds of objects that carry case data. Each takes its ACL from the
     cases it carries (``BOUND_GRANTS``), never from the root."""
 
-    call_target = "call_target"          # 架電対象: one person or household to call
+    call_target = "call_target"          # 架電対象: one person to call
     handover = "handover"                # 引継ぎ
     phone_candidate = "phone_candidate"  # 電話番号調査の候補
     letter_batch = "letter_batch"        # 催告書の一括作成

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from intranet.models import (
-    CallBlock, CallCampaign, CallTarget, Handover, Phone, Promise,
-    PromiseStatus, QueueClass, Role, TargetStatus,
+    CallAttempt, CallBlock, CallCampaign, CallRecord, CallTarget, CampaignCase, Handover, Phone,
+    Promise, PromiseStatus, QueueClass, Role, TargetStatus,
 )
 from tests import factories
 from tests.helpers import csrf_token, entries_since, log_mark, login
@@ -35,7 +35,8 @@ def owed(dbsession):
         "old": factories.owed_case(dbsession, name="古株 二郎", phone="03-1111-0002", amount=20000,
                                    due=dt.date(2024, 5, 31), fiscal_year=2024),
         "small": factories.owed_case(dbsession, name="少額 三郎", phone="03-1111-0003", amount=5000),
-        # one household, two taxpayers: one call covers both
+        # one household, two taxpayers: two targets (地方税法22条: no call
+        # about one adult's arrears reaches another)
         "wife": factories.owed_case(dbsession, name="世帯 花子", phone="090-2222-0001",
                                     amount=15000, household_no="H1"),
         "husband": factories.owed_case(dbsession, name="世帯 太郎", phone=None, amount=25000,
@@ -102,15 +103,17 @@ def test_a_collector_creates_a_campaign_grouped_and_filtered(testapp, staff, owe
     login(testapp, "c1")
     page = create_campaign(testapp)
     assert "準備中" in page.text
-    # 6 callable cases (blocked and paid are out); the household is one target
+    # 6 callable cases (blocked and paid are out), one target per person:
+    # the husband (no number of his own) goes to letters, not on his wife's call
     assert page.html.select_one("#campaign-cases").text == "6"
-    assert counts(page) == {"queued": 4, "promised": 0, "handed_over": 0, "no_phone": 1,
+    assert counts(page) == {"queued": 4, "promised": 0, "handed_over": 0, "no_phone": 2,
                             "finished": 0}
     campaign = dbsession.scalars(sa.select(CallCampaign)).one()
-    household = dbsession.scalars(sa.select(CallTarget).where(
-        CallTarget.group_key == "p:09022220001")).one()
-    assert sorted(m.case.case_no for m in household.members) == sorted(
-        [owed["wife"].case_no, owed["husband"].case_no])
+    members = {t.status: {m.case.case_no for m in t.members} for t in dbsession.scalars(
+        sa.select(CallTarget).where(CallTarget.group_key.in_(
+            [f"t:{owed[k].taxpayer.taxpayer_no}" for k in ("wife", "husband")])))}
+    assert members == {TargetStatus.queued: {owed["wife"].case_no},
+                       TargetStatus.no_phone: {owed["husband"].case_no}}
     assert campaign.created_by == staff["c1"].id
 
 
@@ -438,3 +441,107 @@ def test_a_correction_is_a_new_record_naming_the_old_one(testapp, campaign, dbse
     login(testapp, "op2")
     res = record(testapp, tid, status=409, disposition="busy", corrects=str(correction.id))
     assert "訂正できません" in res.text
+
+
+# -- 名寄せ by person only (issue 18, point 6; 地方税法22条) ----------------------
+
+def _targets(dbsession) -> dict[int, set[str]]:
+    return {t.id: {m.case.case_no for m in t.members} for t in dbsession.scalars(sa.select(CallTarget))}
+
+
+def _call_log(dbsession, case) -> list[str]:
+    return list(dbsession.scalars(sa.select(CallRecord.note).where(CallRecord.case_id == case.id)))
+
+
+def test_household_members_sharing_a_number_are_two_targets(testapp, staff, dbsession):
+    manabu = factories.owed_case(dbsession, name="田村 学", phone="03-3333-0153", amount=30000,
+                                 household_no="H153")
+    naomi = factories.owed_case(dbsession, name="田村 直美", phone="03-3333-0153", amount=20000,
+                                household_no="H153")
+    dbsession.commit()
+    login(testapp, "c1")
+    page = create_campaign(testapp)
+    assert counts(page)["queued"] == 2
+    activate(testapp, page)
+    assert sorted(_targets(dbsession).values()) == sorted([{manabu.case_no}, {naomi.case_no}])
+    login(testapp, "op1")
+    screen = next_call(testapp).follow()
+    tid = int(screen.request.path.rstrip("/").rsplit("/", 1)[1])
+    assert _targets(dbsession)[tid] == {manabu.case_no}  # the larger balance first
+    assert "田村 学" in screen.text and "田村 直美" not in screen.text
+    assert naomi.case_no not in screen.text
+    record(testapp, tid, disposition="promise", promise_amount="30000", promise_on="2026-11-30",
+           memo="本人と話した")
+    dbsession.expire_all()
+    assert _call_log(dbsession, manabu) == ["本人と話した"]
+    assert _call_log(dbsession, naomi) == []
+    other = dbsession.scalars(sa.select(CallTarget).where(CallTarget.id != tid)).one()
+    assert (other.status, other.attempts) == (TargetStatus.queued, 0)
+    login(testapp, "c1")
+    assert "本人と話した" not in testapp.get(f"/cases/{naomi.case_no}/").text
+
+
+def test_one_taxpayers_cases_of_both_tax_types_are_one_target(testapp, staff, dbsession):
+    resident = factories.owed_case(dbsession, name="両税 一郎", phone="03-3333-0201", amount=30000)
+    vehicle = factories.another_owed_case(dbsession, resident.taxpayer, amount=7200)
+    older = factories.another_owed_case(dbsession, resident.taxpayer, amount=9000,
+                                        due=dt.date(2025, 5, 31), fiscal_year=2025)
+    dbsession.commit()
+    login(testapp, "c1")
+    activate(testapp, create_campaign(testapp))
+    (target,) = dbsession.scalars(sa.select(CallTarget)).all()
+    assert {m.case.case_no for m in target.members} == {
+        resident.case_no, vehicle.case_no, older.case_no}
+    assert target.group_key == f"t:{resident.taxpayer.taxpayer_no}"
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    record(testapp, tid, disposition="no_answer", memo="留守")
+    dbsession.expire_all()
+    assert [_call_log(dbsession, c) for c in (resident, vehicle, older)] == [["留守"]] * 3
+
+
+def test_records_declared_the_same_person_are_one_target(testapp, staff, dbsession):
+    first = factories.owed_case(dbsession, name="重複 三郎", phone="03-3333-0301", amount=30000)
+    second = factories.owed_case(dbsession, name="重複 三郎", phone=None, amount=12000)
+    second.taxpayer.same_person_as = first.taxpayer.taxpayer_no
+    # a third record of the same person, linked through the second (a chain)
+    third = factories.owed_case(dbsession, name="重複 三郎", phone=None, amount=5000)
+    third.taxpayer.same_person_as = second.taxpayer.taxpayer_no
+    stranger = factories.owed_case(dbsession, name="他人 四郎", phone="03-3333-0301", amount=9000)
+    dbsession.commit()
+    login(testapp, "c1")
+    page = create_campaign(testapp)
+    assert counts(page)["queued"] == 2 and counts(page)["no_phone"] == 0
+    activate(testapp, page)
+    targets = sorted(_targets(dbsession).values(), key=len)
+    assert targets == [{stranger.case_no}, {first.case_no, second.case_no, third.case_no}]
+    person = dbsession.scalars(sa.select(CallTarget).where(
+        CallTarget.group_key == f"t:{first.taxpayer.taxpayer_no}")).one()
+    assert person.phone.taxpayer_id == first.taxpayer_id
+    login(testapp, "op1")
+    assert target_id(next_call(testapp)) == person.id
+    record(testapp, person.id, disposition="no_answer", memo="同一人")
+    dbsession.expire_all()
+    assert [_call_log(dbsession, c) for c in (first, second, third, stranger)] == [
+        ["同一人"], ["同一人"], ["同一人"], []]
+
+
+def test_a_target_mixing_two_people_is_not_recorded(testapp, staff, dbsession, clock):
+    """A target built before the rule (one household on one call) is refused."""
+    a = factories.owed_case(dbsession, name="旧世帯 一郎", phone="03-3333-0401")
+    b = factories.owed_case(dbsession, name="旧世帯 花子", phone="03-3333-0401")
+    campaign = factories.campaign(dbsession, [])
+    target = CallTarget(campaign_id=campaign.id, group_key="p:0333330401", phone_id=a.taxpayer.phones[0].id,
+                        status=TargetStatus.queued, queue_class=int(QueueClass.normal), attempts=0,
+                        oldest_due_on=dt.date(2026, 6, 30), balance_key=-60000, due_at=clock.now(),
+                        day_count=0, week_count=0)
+    dbsession.add(target)
+    dbsession.flush()
+    dbsession.add_all([CampaignCase(campaign_id=campaign.id, case_id=c.id, target_id=target.id)
+                       for c in (a, b)])
+    dbsession.commit()
+    login(testapp, "op1")
+    res = record(testapp, target.id, status=409, disposition="no_answer", memo="x")
+    assert "地方税法22条" in res.html.select_one(".error").text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallAttempt)) == 0
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallRecord)) == 0

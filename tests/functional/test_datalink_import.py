@@ -149,7 +149,7 @@ def test_the_documented_samples_import_cleanly(dbsession):
     result = importer.run(dbsession, files, TODAY)
     assert result.ok, [str(p) for p in result.report.problems]
     assert {name: c.added for name, c in result.counts.items()} == {
-        "taxpayers": 5, "phones": 4, "mailing_addresses": 1, "corporations": 1, "representatives": 1,
+        "taxpayers": 6, "phones": 4, "mailing_addresses": 1, "corporations": 1, "representatives": 1,
         "cases": 4, "assessments": 5, "installments": 17, "receipts": 1, "direct_debits": 1,
         "contact_history": 2}
     dbsession.flush()
@@ -158,6 +158,9 @@ def test_the_documented_samples_import_cleanly(dbsession):
     assert note.occurred_at == dt.datetime(2026, 10, 5, 5, 30)  # 14:30 JST, stored UTC
     debit = dbsession.scalars(sa.select(DirectDebitAccount)).one()
     assert (debit.cancelled_on, debit.failure_reason) == (dt.date(2026, 9, 1), "残高不足")
+    # the example pair: 0000000064 is 田村 進 recorded a second time
+    links = dict(dbsession.execute(sa.select(Taxpayer.taxpayer_no, Taxpayer.same_person_as)).all())
+    assert {no: other for no, other in links.items() if other} == {"0000000064": "0000000046"}
 
 
 def test_collectors_upload_a_zip_with_a_dry_run_first(testapp, dbsession, demo, password_context, engine):
@@ -316,3 +319,78 @@ def test_a_closed_case_keeps_its_closing_date_when_its_balance_is_corrected(dbse
     case = dbsession.get(Case, case.id)
     assert (case.status, case.balance, case.closed_on) == (CaseStatus.closed, 0, closed_on)
     assert result.closed == result.reopened == 0
+
+
+# -- taxpayers.csv: same_person_as (issue 18, point 6) ------------------------
+
+TAXPAYERS_HEADER = ("taxpayer_no,kind,name,name_kana,postal_code,address,address_extra,residency,"
+                    "birth_date,gender,household_no")
+
+
+def _taxpayers_csv(*rows: str, same_person_column=True) -> dict[str, bytes]:
+    header = TAXPAYERS_HEADER + (",same_person_as" if same_person_column else "")
+    return {"taxpayers.csv": "\r\n".join([header, *rows, ""]).encode("cp932")}
+
+
+def _row(no: str, same_as: str | None = "") -> str:
+    row = f"{no},individual,同一 太郎,ドウイツ タロウ,160-0022,東京都新宿区新宿1丁目1番1号,,ward,,,"
+    return row if same_as is None else f"{row},{same_as}"
+
+
+def _links(dbsession) -> dict[str, str | None]:
+    return dict(dbsession.execute(sa.select(Taxpayer.taxpayer_no, Taxpayer.same_person_as)).all())
+
+
+def test_same_person_as_links_two_records_and_an_old_file_keeps_the_link(dbsession):
+    # the record it names may come later in the file, or full-width
+    result = importer.run(dbsession, _taxpayers_csv(_row("P0000002", "Ｐ0000001"), _row("P0000001")),
+                          TODAY)
+    assert result.ok, [str(p) for p in result.report.problems]
+    assert _links(dbsession) == {"P0000001": None, "P0000002": "P0000001"}
+    # a later file names a record already stored
+    result = importer.run(dbsession, _taxpayers_csv(_row("P0000003", "P0000002")), TODAY)
+    assert result.ok and result.counts["taxpayers"].added == 1
+    # a file written before the column still imports and leaves the links alone
+    old = _taxpayers_csv(_row("P0000002", None), _row("P0000004", None), same_person_column=False)
+    result = importer.run(dbsession, old, TODAY)
+    assert result.ok, [str(p) for p in result.report.problems]
+    assert (result.counts["taxpayers"].added, result.counts["taxpayers"].unchanged) == (1, 1)
+    assert _links(dbsession) == {"P0000001": None, "P0000002": "P0000001", "P0000003": "P0000002",
+                                 "P0000004": None}
+    # an empty value in a file with the column removes the link
+    result = importer.run(dbsession, _taxpayers_csv(_row("P0000003", "")), TODAY)
+    assert result.ok and result.counts["taxpayers"].changed == 1
+    assert _links(dbsession)["P0000003"] is None
+
+
+@pytest.mark.parametrize("same_as,key,ja,en", [
+    ("P9999999", "datalink.error.same_person_unknown", "ファイルにもデータベースにもありません",
+     "found neither in the files nor in the database"),
+    ("P0000012", "datalink.error.same_person_self", "自分自身", "own taxpayer_no"),
+])
+def test_a_bad_same_person_as_is_reported_and_nothing_is_stored(dbsession, same_as, key, ja, en):
+    from intranet.i18n import translate
+
+    before = counts(dbsession)
+    result = importer.run(dbsession, _taxpayers_csv(_row("P0000011"), _row("P0000012", same_as)),
+                          TODAY)
+    assert [(p.file, p.line, p.column, p.key) for p in result.report.problems] == [
+        ("taxpayers.csv", 3, "same_person_as", key)]
+    assert ja in translate("ja", key) and en in translate("en", key)
+    assert counts(dbsession) == before
+
+
+def test_a_bad_same_person_as_is_shown_on_the_upload_page(testapp, dbsession, password_context):
+    from intranet.models import Role
+    from tests import factories
+    from tests.helpers import csrf_token, login
+
+    factories.user(dbsession, password_context, Role.collector, login="c1")
+    dbsession.commit()
+    login(testapp, "c1")
+    files = _taxpayers_csv(_row("P0000021", "P0000021"))
+    res = testapp.post("/datalink/", {"csrf_token": csrf_token(testapp, "/datalink/"), "encoding": ""},
+                       upload_files=[("files", "taxpayers.csv", files["taxpayers.csv"])], status=400)
+    problems = res.html.select_one("#problems").text
+    assert "taxpayers.csv" in problems and "same_person_as" in problems and "自分自身" in problems
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(Taxpayer)) == 0

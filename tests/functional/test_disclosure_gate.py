@@ -104,12 +104,12 @@ def test_a_call_target_follows_its_cases_into_and_out_of_the_operators_scope(
     testapp.get(path, status=200)
 
 
-def test_a_household_target_shows_only_its_members_in_scope(
+def test_a_persons_target_shows_only_its_cases_in_scope(
         testapp, people, dbsession, clock, engine):
-    """One target per number (名寄せ): a member flagged "do not call" drops out
-    of the call screen while the others stay."""
-    kept = factories.owed_case(dbsession, name="世帯 一郎", phone="03-5555-7002")
-    blocked = factories.owed_case(dbsession, name="世帯 二郎", phone="03-5555-7002")
+    """One target per person (名寄せ): a case of theirs flagged "do not call"
+    drops out of the call screen while the others stay."""
+    kept = factories.owed_case(dbsession, name="本人 一郎", phone="03-5555-7002")
+    blocked = factories.another_owed_case(dbsession, kept.taxpayer)
     _campaign(dbsession, clock)
     target = dbsession.scalars(sa.select(CallTarget)).one()
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CampaignCase)
@@ -118,7 +118,7 @@ def test_a_household_target_shows_only_its_members_in_scope(
     login(testapp, "op1")
     mark = log_mark(engine)
     page = testapp.get(f"/calls/targets/{target.id}/")
-    assert "世帯 一郎" in page.text and "世帯 二郎" not in page.text
+    assert kept.case_no in page.text and blocked.case_no not in page.text
     assert [c.case_no for c in _request_entry(engine, mark).cases] == [kept.case_no]
 
 

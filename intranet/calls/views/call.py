@@ -85,8 +85,12 @@ def record_result(request):
         request.response.status = 400
         return call_screen(request, errors=errors.errors, values=request.POST)
     result.incoming = request.POST.get("incoming") == "1"
-    attempt = results.record(request.dbsession, target, request.identity, result, request.now,
-                             corrects=corrects)
+    try:
+        attempt = results.record(request.dbsession, target, request.identity, result, request.now,
+                                 corrects=corrects)
+    except results.MixedTarget:
+        request.response.status = 409
+        return call_screen(request, errors=["calls.error.mixed_target"], values=request.POST)
     request.audit.event(AuditEvent.CallRecorded, user=request.identity, target=target.id,
                         attempt=attempt.id, disposition=str(result.disposition),
                         corrects=corrects.id if corrects else None)
