@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from intranet.models import Contract, OrganisationKind, Role
+from sqlalchemy import select
+
+from intranet.models import (
+    CampaignCase, Case, Contract, OrganisationKind, Residency, Role, Taxpayer,
+)
 from tests import factories
 from tests.e2e.conftest import log_in
 
@@ -30,7 +34,7 @@ def people(served):
 
 
 def test_a_collector_imports_data_and_starts_a_campaign_and_a_survey(served, page, people, shot):
-    _, origin = served
+    app, origin = served
     log_in(page, origin, "tanaka", factories.PASSWORD)
 
     page.goto(f"{origin}/datalink/")
@@ -40,6 +44,20 @@ def test_a_collector_imports_data_and_starts_a_campaign_and_a_survey(served, pag
         page.click("#import-form button[type=submit]")
     assert page.locator("#imported").is_visible(), page.inner_text("main")[:500]
     shot(page, "01-imported")
+
+    # a taxpayer went bankrupt: the collector records it on the case first
+    session = app.registry["dbsession_factory"]()
+    bankrupt = session.scalars(select(Case.case_no).join(Taxpayer).where(
+        Taxpayer.residency != Residency.moved_out).order_by(Case.case_no)).first()
+    session.close()
+    page.goto(f"{origin}/cases/{bankrupt}/")
+    page.select_option("#status-kind", "bankruptcy")
+    page.fill("#status-starts", "2026-11-20")
+    page.fill("#status-reason", "破産手続開始決定")
+    with page.expect_navigation():
+        page.click("#status-form button[type=submit]")
+    assert "破産手続中" in page.inner_text("#statuses")
+    shot(page, "01b-status")
 
     page.click("nav >> text=納付案内計画")
     page.click("a[href$='/calls/campaigns/new']")
@@ -51,6 +69,10 @@ def test_a_collector_imports_data_and_starts_a_campaign_and_a_survey(served, pag
         page.click("#campaign-form button[type=submit]")
     assert int(page.inner_text("#campaign-cases")) > 0
     shot(page, "03-campaign")
+    session = app.registry["dbsession_factory"]()
+    members = session.scalars(select(Case.case_no).join(CampaignCase)).all()
+    session.close()
+    assert members and bankrupt not in members  # the bankrupt case left the queue
 
     page.click("nav >> text=現地調査")
     page.fill("#b-name", "第1回 転出者調査")
