@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ..taxes.latecharge import installment_late_charge
+from ..taxes.owed import fee_schedule
 
 TAX_LABELS = {"resident": "特別区民税・都民税", "light_vehicle": "軽自動車税（種別割）"}
 
@@ -95,9 +96,4 @@ def recipient(case) -> tuple[str, str, str, str]:
 def dunning_fee(settings, day: dt.date) -> int:
     """督促手数料 in force on ``day``: ``intranet.documents.dunning_fee`` holds
     lines ``YYYY-MM-DD:amount`` (from that day on); 0 when none applies."""
-    fee = 0
-    for entry in (settings.get("intranet.documents.dunning_fee") or "").split():
-        since, _, amount = entry.partition(":")
-        if dt.date.fromisoformat(since) <= day:
-            fee = int(amount)
-    return fee
+    return fee_schedule(settings.get("intranet.documents.dunning_fee"))(day)
