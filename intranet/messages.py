@@ -865,6 +865,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.event.campaign.closed": ("納付案内計画の終了", "Campaign closed"),
 
     # data link (import and export files)
+    "datalink.error.dunning_before_due": ("督促状発付日が納期限より前です。日付を確認してください（督促状は納期限後に発します）。",
+                                         "The 督促状 date is before the due date (a 督促状 is sent after it)."),
     "datalink.error.encoding": ("文字コードを判別できません。CP932（Shift_JIS）またはUTF-8で保存してください。",
                                 "Unknown encoding: save the file as CP932 (Shift_JIS) or UTF-8."),
     "datalink.error.date": ("日付が正しくありません（例: 2025-11-22、R7.11.22、令和7年11月22日）。",

@@ -15,6 +15,9 @@ class Column:
     required: bool = True
     max_length: int = 200
     choices: tuple[str, ...] = ()
+    # The header may lack it (a column added later: older files still import,
+    # and leave what is stored of it unchanged).
+    may_be_absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ FILES: tuple[FileSpec, ...] = (
     FileSpec("installments", (
         C("notice_no", "code", max_length=20), C("period_no", "int"), C("due_date", "date"),
         C("tax_amount", "amount"), C("late_charge_amount", "amount", required=False),
+        C("dunning_sent_on", "date", required=False, may_be_absent=True),  # 督促状発付日
     ), key=("notice_no", "period_no"), parent=("assessments", ("notice_no",))),
     FileSpec("receipts", (
         C("receipt_no", "code", max_length=20), C("notice_no", "code", max_length=20), C("period_no", "int"),

@@ -98,7 +98,7 @@ def read(spec: FileSpec, raw: bytes, report: Report, encoding: str | None = None
     except csv.Error:
         report.add(name, 1, "", "datalink.error.csv")
         return []
-    missing = [c for c in spec.column_names if c not in header]
+    missing = [c.name for c in spec.columns if c.name not in header and not c.may_be_absent]
     extra = [h for h in header if h not in spec.column_names]
     for column in missing:
         report.add(name, 1, column, "datalink.error.missing_column")
@@ -125,6 +125,8 @@ def read(spec: FileSpec, raw: bytes, report: Report, encoding: str | None = None
             continue
         record, good = {}, True
         for column in spec.columns:
+            if column.name not in index:  # an optional column this file has not
+                continue
             try:
                 record[column.name] = convert(column, row[index[column.name]])
             except ParseError as exc:
