@@ -612,6 +612,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "Late charges are printed as of the deadline; a deadline on a holiday moves to the next business day."),
     "documents.slip.issue": ("PDFを作成", "Create the PDF"),
     "documents.nothing_unpaid": ("未納の期別はありません。", "Nothing is unpaid."),
+    "documents.nothing_overdue": ("納期限を過ぎた未納の期別はありません。", "Nothing is overdue."),
+    "documents.slip.not_due": ("納期限前の期別（納税者の希望があれば追加）",
+                               "Installments not yet due (add them if the taxpayer asks)"),
+    "documents.slip.not_due_help": ("納期限前の期別は通常の納付書には含めません。納税者から一緒に納付したいと申出があった場合だけ選んでください。",
+                                    "A slip normally covers overdue amounts only. Tick these only when the taxpayer asks to pay them too."),
     "documents.field.deadline": ("指定期限", "Payment deadline"),
     "documents.field.created_at": ("作成日時", "Created"),
     "documents.field.letters": ("印刷通数", "Letters printed"),
@@ -890,6 +895,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.event.campaign.closed": ("納付案内計画の終了", "Campaign closed"),
 
     # data link (import and export files)
+    "datalink.error.dunning_before_due": ("督促状発付日が納期限より前です。日付を確認してください（督促状は納期限後に発します）。",
+                                         "The 督促状 date is before the due date (a 督促状 is sent after it)."),
     "datalink.error.encoding": ("文字コードを判別できません。CP932（Shift_JIS）またはUTF-8で保存してください。",
                                 "Unknown encoding: save the file as CP932 (Shift_JIS) or UTF-8."),
     "datalink.error.date": ("日付が正しくありません（例: 2025-11-22、R7.11.22、令和7年11月22日）。",

@@ -75,6 +75,7 @@ def _unpaid_installments(case_ids_query, today: dt.date):
                                                else_=0)), 0)
     paid_late = func.coalesce(func.sum(sql_case(
         (Receipt.kind == ReceiptKind.late_charge, Receipt.amount), else_=0)), 0)
+    last_tax_paid = func.max(sql_case((Receipt.kind == ReceiptKind.tax, Receipt.received_on)))
     return (
         select(Assessment.case_id, Assessment.tax_type, Assessment.fiscal_year, Installment.due_date)
         .join(Installment, Installment.assessment_id == Assessment.id)
@@ -83,7 +84,11 @@ def _unpaid_installments(case_ids_query, today: dt.date):
         .group_by(Installment.id, Assessment.case_id, Assessment.tax_type, Assessment.fiscal_year,
                   Installment.due_date, Installment.tax_amount, Installment.late_charge_amount)
         .having(and_(True, (Installment.tax_amount - paid_tax > 0)
-                     | (Installment.late_charge_amount - paid_late > 0)))
+                     | (Installment.late_charge_amount - paid_late > 0)
+                     # 本税 paid late, no 延滞金 assessed or paid: a fixed charge
+                     # (intranet.taxes.owed) may be owed; Case.balance says if so
+                     | ((last_tax_paid > Installment.due_date)
+                        & (Installment.late_charge_amount == 0) & (paid_late == 0))))
     )
 
 

@@ -60,7 +60,8 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
         .join(Case, Case.id == Assessment.case_id).order_by(Assessment.notice_no))
     installments = dbsession.execute(select(
         Assessment.notice_no, Installment.period_no, Installment.due_date, Installment.tax_amount,
-        Installment.late_charge_amount).join(Assessment, Assessment.id == Installment.assessment_id)
+        Installment.late_charge_amount, Installment.dunning_sent_on)
+        .join(Assessment, Assessment.id == Installment.assessment_id)
         .order_by(Assessment.notice_no, Installment.period_no))
     receipts = dbsession.execute(select(
         row_key(Receipt.receipt_no, Receipt.id, "R"),

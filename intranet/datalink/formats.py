@@ -82,6 +82,7 @@ FILES: tuple[FileSpec, ...] = (
     FileSpec("installments", (
         C("notice_no", "code", max_length=20), C("period_no", "int"), C("due_date", "date"),
         C("tax_amount", "amount"), C("late_charge_amount", "amount", required=False),
+        C("dunning_sent_on", "date", required=False, may_be_absent=True),  # 督促状発付日
     ), key=("notice_no", "period_no"), parent=("assessments", ("notice_no",))),
     FileSpec("receipts", (
         C("receipt_no", "code", max_length=20), C("notice_no", "code", max_length=20), C("period_no", "int"),

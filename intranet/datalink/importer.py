@@ -6,9 +6,10 @@ Rows are compared with what is stored and only new or changed rows are
 written, in bulk (one ``executemany`` per table and kind of change, or
 ``COPY`` on PostgreSQL), so 22,000 cases import in seconds. Phones, receipts
 and contact history are only ever added; contact records are never changed
-or removed. Afterwards each affected case's balance
-is recomputed from its installments and receipts; a case that is fully paid
-is closed, one that owes again is reopened.
+or removed. Afterwards each affected case's balance (what is overdue on the
+day of the import: intranet.taxes.owed) is recomputed from its installments
+and receipts; a case that owes nothing at all is closed, one that owes again
+is reopened.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ..models import (
     Installment, MailingAddress, Phone, PhoneKind, Receipt, ReceiptKind, Representative,
     RepresentativeKind, Residency, TaxpayerKind, Taxpayer, TaxType,
 )
+from ..taxes.owed import AmountRules, owed_for
 from ..text import digits, fold
 from .dump import row_key
 from .formats import BY_FILENAME, FILES
@@ -100,6 +102,12 @@ def validate(dbsession, parsed, result: ImportResult) -> None:
         elif other not in known:
             result.report.add("taxpayers.csv", row["_line"], "same_person_as",
                               "datalink.error.same_person_unknown")
+    for row in parsed.get("installments", []):
+        sent = row.get("dunning_sent_on")
+        if sent is not None and sent < row["due_date"]:
+            # a 督促状 is sent after the 納期限 (地方税法329条): a wrong date
+            result.report.add("installments.csv", row["_line"], "dunning_sent_on",
+                              "datalink.error.dunning_before_due")
 
 
 @dataclass
@@ -121,7 +129,8 @@ def steps(raw_files) -> int:
     return len(raw_files) + 1 + len(STEPS) + 1
 
 
-def apply(dbsession, parsed, result: ImportResult, today: dt.date, progress=None) -> None:
+def apply(dbsession, parsed, result: ImportResult, today: dt.date, progress=None,
+          rules: AmountRules | None = None) -> None:
     """Upsert every parsed file, parents first; then recompute balances of affected cases."""
     state = _Apply(dbsession, result)
     for name, step in STEPS:
@@ -130,7 +139,7 @@ def apply(dbsession, parsed, result: ImportResult, today: dt.date, progress=None
         step(state, parsed.get(name, []))
     if progress is not None:
         progress("recomputing balances")
-    _recompute_balances(dbsession, state.touched, result, today)
+    _recompute_balances(dbsession, state.touched, result, today, rules or AmountRules())
 
 
 # -- generic steps ------------------------------------------------------------
@@ -333,20 +342,23 @@ def _assessments(state, rows) -> None:
         state.assessment_cases[notice_no] = case_id
 
 
-INSTALLMENT_FIELDS = ("due_date", "tax_amount", "late_charge_amount")
+INSTALLMENT_FIELDS = ("due_date", "tax_amount", "late_charge_amount", "dunning_sent_on")
 
 
 def _installments(state, rows) -> None:
     def build(row):
         return {"assessment_id": state.assessment_ids[row["notice_no"]], "period_no": row["period_no"],
                 "due_date": row["due_date"], "tax_amount": row["tax_amount"],
-                "late_charge_amount": row["late_charge_amount"] or 0}
+                "late_charge_amount": row["late_charge_amount"] or 0,
+                "dunning_sent_on": row.get("dunning_sent_on")}
 
     by_notice = (Assessment, Assessment.id == Installment.assessment_id)
     stored = _stored(state.dbsession, Installment, INSTALLMENT_FIELDS, Assessment.notice_no,
                      Installment.period_no, join=by_notice)
+    fields = INSTALLMENT_FIELDS if not rows or "dunning_sent_on" in rows[0] else tuple(
+        f for f in INSTALLMENT_FIELDS if f != "dunning_sent_on")  # an older file: keep the dates
     _upsert(state, "installments", Installment, rows, stored, ("notice_no", "period_no"),
-            INSTALLMENT_FIELDS, build)
+            fields, build)
     _touch_by_notice(state, {r["notice_no"] for r in rows})
     state.installment_ids = {(n, p): i for n, p, i in state.dbsession.execute(
         select(Assessment.notice_no, Installment.period_no, Installment.id).join(*by_notice))}
@@ -418,29 +430,39 @@ def _among(query, column, ids: set):
     return query.where(column.in_(list(ids))) if len(ids) <= IN_LIST_MAX else query
 
 
-def _recompute_balances(dbsession, case_ids, result, today) -> None:
-    """Balance = what is still owed of tax and late charges, per installment."""
+def _recompute_balances(dbsession, case_ids, result, today, rules: AmountRules) -> None:
+    """Balance = what is overdue today (intranet.taxes.owed: 本税 past its 納期限,
+    延滞金 accrued and fixed, 督促手数料), per installment. A case is closed
+    only when nothing at all is owed (not yet due included), so a case with
+    only 延滞金 left stays open."""
     if not case_ids:
         return
     owed = defaultdict(int)
+    still_owed = set()
     has_installments = set()
-    paid = defaultdict(lambda: defaultdict(int))
-    for case_id, installment_id, kind, amount in dbsession.execute(_among(
-            select(Assessment.case_id, Receipt.installment_id, Receipt.kind, Receipt.amount)
+    receipts = defaultdict(list)
+    for case_id, installment_id, kind, on, amount in dbsession.execute(_among(
+            select(Assessment.case_id, Receipt.installment_id, Receipt.kind, Receipt.received_on,
+                   Receipt.amount)
             .join(Installment, Installment.id == Receipt.installment_id)
             .join(Assessment, Assessment.id == Installment.assessment_id),
             Assessment.case_id, case_ids)):
         if case_id in case_ids:
-            paid[installment_id][str(kind)] += amount
-    for case_id, installment_id, tax, late in dbsession.execute(_among(
-            select(Assessment.case_id, Installment.id, Installment.tax_amount,
-                   Installment.late_charge_amount)
+            receipts[installment_id].append((str(kind), on, amount))
+    for case_id, installment_id, due, tax, late, dunning in dbsession.execute(_among(
+            select(Assessment.case_id, Installment.id, Installment.due_date, Installment.tax_amount,
+                   Installment.late_charge_amount, Installment.dunning_sent_on)
             .join(Installment, Installment.assessment_id == Assessment.id),
             Assessment.case_id, case_ids)):
         if case_id in case_ids:
             has_installments.add(case_id)
-            owed[case_id] += max(0, tax - paid[installment_id]["tax"]) + max(
-                0, (late or 0) - paid[installment_id]["late_charge"])
+            amounts = owed_for(installment_id=installment_id, due=due, tax_amount=tax,
+                               late_charge_amount=late, receipts=receipts[installment_id],
+                               as_of=today, dunning_sent_on=dunning, fee_on=rules.fee_on,
+                               floor_segments=rules.floor_segments)
+            owed[case_id] += amounts.overdue
+            if amounts.total > 0:
+                still_owed.add(case_id)
     updates = []
     for case_id, status, balance, closed_on in dbsession.execute(_among(
             select(Case.id, Case.status, Case.balance, Case.closed_on), Case.id, case_ids)):
@@ -448,10 +470,10 @@ def _recompute_balances(dbsession, case_ids, result, today) -> None:
             continue
         new_balance = owed.get(case_id, 0)
         new_status, new_closed_on = status, closed_on
-        if case_id in has_installments and new_balance == 0 and status == CaseStatus.open:
+        if case_id in has_installments and case_id not in still_owed and status == CaseStatus.open:
             new_status, new_closed_on = CaseStatus.closed, today
             result.closed += 1
-        elif new_balance > 0 and status == CaseStatus.closed:
+        elif case_id in still_owed and status == CaseStatus.closed:
             new_status, new_closed_on = CaseStatus.open, None
             result.reopened += 1
         if new_balance != balance or new_status != status:
@@ -465,7 +487,7 @@ def _recompute_balances(dbsession, case_ids, result, today) -> None:
 
 
 def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str | None = None,
-        dry_run: bool = False, progress=None) -> ImportResult:
+        dry_run: bool = False, progress=None, rules: AmountRules | None = None) -> ImportResult:
     """Read, check and (unless there is any problem) apply. With ``dry_run``
     the changes are made inside a savepoint that is rolled back.
     ``progress(label)`` is told of each of the ``steps(raw_files)`` steps as
@@ -479,7 +501,7 @@ def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str
         return result
     savepoint = dbsession.begin_nested()
     try:
-        apply(dbsession, parsed, result, today, progress)
+        apply(dbsession, parsed, result, today, progress, rules)
     except Exception:
         savepoint.rollback()
         raise

@@ -16,6 +16,7 @@ from ..params import parse_datetime
 from ..security.matrix import Facet
 from ..resources import DataLinkArea
 from ..security.permissions import Permission
+from ..taxes.owed import amount_rules
 from . import exporter, importer, sources
 
 
@@ -52,7 +53,7 @@ def import_page(request):
             if encoding not in (None, "cp932", "utf-8"):
                 encoding = None
             result = importer.run(request.dbsession, files, request.today, encoding=encoding,
-                                  dry_run=dry_run)
+                                  dry_run=dry_run, rules=amount_rules(request))
             if result.ok:
                 importer.record(request.dbsession, result, user=request.identity, now=request.now,
                                 dry_run=dry_run)

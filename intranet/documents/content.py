@@ -1,12 +1,12 @@
-"""What a slip or letter says: the unpaid installments, their late charges as
-of the deadline, totals, the recipient (送付先 when there is one) and the
+"""What a slip or letter says: the installments owed (intranet.taxes.owed
+decides which and how much), their late charges as of the deadline, totals, the recipient (送付先 when there is one) and the
 office's details. Pure data, no drawing."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ..taxes.latecharge import installment_late_charge
+from ..taxes.owed import AmountRules, fee_schedule
 
 TAX_LABELS = {"resident": "特別区民税・都民税", "light_vehicle": "軽自動車税（種別割）"}
 
@@ -69,18 +69,24 @@ class Document:
         return self.tax_total + self.late_charge_total + self.fee
 
 
-def unpaid_installments(case) -> list:
-    return [i for a in case.assessments for i in a.installments if i.tax_amount - i.tax_paid > 0]
-
-
-def lines_for(installments, deadline: dt.date, floor_segments: bool = True) -> list[Line]:
+def lines_for(installments, deadline: dt.date, rules: AmountRules | None = None) -> list[Line]:
+    """One line per installment: 本税 still owed and 延滞金 (accruing to the
+    deadline, and fixed), both from intranet.taxes.owed."""
+    rules = rules or AmountRules()
     lines = []
     for i in installments:
         a = i.assessment
-        charge = installment_late_charge(i, deadline, floor_segments=floor_segments).amount
+        owed = rules.installment(i, deadline)
         lines.append(Line(i.id, a.fiscal_year, TAX_LABELS.get(str(a.tax_type), str(a.tax_type)),
-                          i.period_no, a.notice_no, i.due_date, i.tax_amount - i.tax_paid, charge))
+                          i.period_no, a.notice_no, i.due_date,
+                          owed.tax_overdue + owed.tax_not_due, owed.late_charge))
     return lines
+
+
+def fee_for(installments, rules: AmountRules, today: dt.date) -> int:
+    """The 督促手数料 owed on these installments (where a 督促状 was sent and the
+    fee in force that day is not 0); a document never creates one."""
+    return sum(rules.installment(i, today).fee for i in installments)
 
 
 def recipient(case) -> tuple[str, str, str, str]:
@@ -95,9 +101,4 @@ def recipient(case) -> tuple[str, str, str, str]:
 def dunning_fee(settings, day: dt.date) -> int:
     """督促手数料 in force on ``day``: ``intranet.documents.dunning_fee`` holds
     lines ``YYYY-MM-DD:amount`` (from that day on); 0 when none applies."""
-    fee = 0
-    for entry in (settings.get("intranet.documents.dunning_fee") or "").split():
-        since, _, amount = entry.partition(":")
-        if dt.date.fromisoformat(since) <= day:
-            fee = int(amount)
-    return fee
+    return fee_schedule(settings.get("intranet.documents.dunning_fee"))(day)

@@ -6,21 +6,17 @@ import datetime as dt
 import json
 import uuid
 
-from pyramid.settings import asbool
 from sqlalchemy import update
 
 from ..models import (
     BatchStatus, ContactKind, ContactRecord, DocumentKind, IssuedDocument, LetterBatch,
 )
-from .content import Document, Office, dunning_fee, lines_for, recipient, unpaid_installments
+from ..taxes.owed import AmountRules
+from .content import Document, Office, fee_for, lines_for, recipient
 from .render import draw_letter, draw_slip, render
 
 PREFIX = {DocumentKind.slip: "S", DocumentKind.letter: "L"}
 LABEL = {DocumentKind.slip: "納付書（再発行）", DocumentKind.letter: "催告書"}
-
-
-def _floor(settings) -> bool:
-    return asbool(settings.get("intranet.late_charge.floor_segments", True))
 
 
 def _record(dbsession, kind, case, lines, deadline, user, now, fee=0, batch=None) -> IssuedDocument:
@@ -51,31 +47,43 @@ def _document(issued: IssuedDocument, case, lines, today: dt.date) -> Document:
 
 def issue_slip(dbsession, case, installments, deadline: dt.date, user, now: dt.datetime,
                today: dt.date, settings) -> tuple[IssuedDocument, bytes]:
-    lines = lines_for(installments, deadline, _floor(settings))
-    issued = _record(dbsession, DocumentKind.slip, case, lines, deadline, user, now)
+    rules = AmountRules.from_settings(settings)
+    lines = lines_for(installments, deadline, rules)
+    issued = _record(dbsession, DocumentKind.slip, case, lines, deadline, user, now,
+                     fee_for(installments, rules, today))
     pdf = render([_document(issued, case, lines, today)], Office.from_settings(settings), draw_slip)
     return issued, pdf
 
 
 def issue_letters(dbsession, cases, deadline: dt.date, user, now: dt.datetime, today: dt.date,
                   settings) -> LetterBatch:
-    """One batch, one letter per case (all its unpaid installments)."""
-    fee = dunning_fee(settings, today)
+    """One batch, one letter per case: what is overdue today and past its
+    督促状 by the configured days (docs/taxes.md); amounts as of the deadline.
+    The 督促手数料 appears only as owed where a 督促状 was sent: a letter
+    never creates one."""
+    rules = AmountRules.from_settings(settings)
     batch = LetterBatch(created_by=user.id, created_at=now, deadline=deadline, letters=0,
                         status=BatchStatus.printed, pdf=b"")
     dbsession.add(batch)
     dbsession.flush()
     documents = []
-    floor = _floor(settings)
     for case in cases:
-        lines = lines_for(unpaid_installments(case), deadline, floor)
-        if not lines:
+        chosen = letter_installments(case, rules, today)
+        if not chosen:
             continue
+        lines = lines_for(chosen, deadline, rules)
+        fee = fee_for(chosen, rules, today)
         issued = _record(dbsession, DocumentKind.letter, case, lines, deadline, user, now, fee, batch)
         documents.append(_document(issued, case, lines, today))
     batch.letters = len(documents)
     batch.pdf = render(documents, Office.from_settings(settings), draw_letter)
     return batch
+
+
+def letter_installments(case, rules: AmountRules, today: dt.date) -> list:
+    """The installments a 催告書 may demand today (overdue, and past the
+    督促状 by ``rules.letter_after_dunning_days`` when its date is known)."""
+    return [i for i, _ in rules.case(case, today).letter_items(rules.letter_after_dunning_days)]
 
 
 def seal(dbsession, batch: LetterBatch, counted: int, user, now: dt.datetime) -> bool:

@@ -19,7 +19,7 @@ from ..security.matrix import Facet
 from ..security.permissions import Permission
 from ..taxes.duedates import next_business_day, proposed_deadline
 from . import service
-from .content import unpaid_installments
+from ..taxes.owed import amount_rules
 
 MAX_DEADLINE_DAYS = 60
 MAX_BATCH = 5000
@@ -55,10 +55,19 @@ def _deadline(request, errors) -> dt.date:
 @view_config(context=CaseResource, name="slip", renderer="documents/slip.jinja2",
              permission=Permission.CaseSlipIssue, request_method="GET")
 def slip_form(request, errors=None):
+    """Overdue installments are offered checked; installments not yet due are
+    offered unchecked, for a taxpayer who asks to pay them too."""
     case = request.context.case
     request.disclosure.show([case], [Facet.identity, Facet.payment])
-    return {"case": case, "installments": unpaid_installments(case), "errors": errors or [],
+    overdue, not_due = slip_choices(request, case)
+    return {"case": case, "overdue": overdue, "not_due": not_due, "errors": errors or [],
             "deadline": proposed_deadline(request.today)}
+
+
+def slip_choices(request, case) -> tuple[list, list]:
+    """([(installment, owed)] overdue, [(installment, owed)] not yet due), as of today."""
+    owed = amount_rules(request).case(case, request.today)
+    return owed.overdue_items(), [(i, o) for i, o in owed.not_due_items() if o.overdue == 0]
 
 
 @view_config(context=CaseResource, name="slip", permission=Permission.CaseSlipIssue,
@@ -67,7 +76,8 @@ def slip_issue(request):
     case = request.context.case
     errors = []
     deadline = _deadline(request, errors)
-    unpaid = {str(i.id): i for i in unpaid_installments(case)}
+    overdue, not_due = slip_choices(request, case)
+    unpaid = {str(i.id): i for i, _ in overdue + not_due}
     chosen = [unpaid[i] for i in request.POST.getall("installment") if i in unpaid]
     if not chosen or len(chosen) != len(request.POST.getall("installment")):
         errors.append("documents.error.installments")
@@ -93,10 +103,14 @@ def render_form(request, errors):
 
 def _candidates(request):
     """Cases of active campaigns with no usable number, in this user's scope,
-    that owe something (a fixed number of queries, whatever their number)."""
+    that a 催告書 may demand something of today (overdue, past the 督促状 by the
+    configured days: docs/taxes.md; a fixed number of queries, whatever their
+    number)."""
     targets = no_phone_targets(request.dbsession, request.today, limit=MAX_BATCH,
                                scope=request.disclosure, with_amounts=True, work=Work.letters)
-    return [m.case for t in targets for m in t.members if unpaid_installments(m.case)]
+    rules = amount_rules(request)
+    return [m.case for t in targets for m in t.members
+            if service.letter_installments(m.case, rules, request.today)]
 
 
 @view_config(context=LetterContainer, renderer="documents/letters.jinja2",

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from ..clock import SystemClock
 from ..datalink import importer, sources
 from ..i18n import translate
+from ..taxes.owed import AmountRules
 
 
 def run(args) -> int:
@@ -36,7 +37,8 @@ def run(args) -> int:
             bar.update()
 
         result = importer.run(dbsession, files, clock.today(), encoding=args.encoding,
-                              dry_run=args.dry_run, progress=progress)
+                              dry_run=args.dry_run, progress=progress,
+                              rules=AmountRules.from_settings(settings))
         if not result.ok:
             transaction.abort()
         else:

@@ -14,6 +14,7 @@ from intranet.models import (
     Assessment, Case, CaseStatus, ContactRecord, Corporation, DirectDebitAccount, Installment,
     MailingAddress, Phone, Receipt, Representative, Taxpayer,
 )
+from intranet.taxes.owed import AmountRules
 from tests.conftest import _empty_all_tables
 
 TODAY = dt.date(2026, 11, 24)
@@ -78,7 +79,13 @@ def test_round_trip_gives_the_same_cases_and_a_second_import_is_a_no_op(dbsessio
     dbsession.commit()
     assert counts(dbsession) == before
     for case_no, snap in expected.items():
-        assert snapshot(dbsession, case_no) == snap
+        got = snapshot(dbsession, case_no)
+        # the balance is recomputed: what is overdue on the day of the import
+        case = dbsession.scalars(sa.select(Case).where(Case.case_no == case_no)).one()
+        assert got["case"][2] == AmountRules().case(case, TODAY).overdue
+        assert got["case"][:2] + got["case"][3:] == snap["case"][:2] + snap["case"][3:]
+        assert {k: v for k, v in got.items() if k != "case"} == {
+            k: v for k, v in snap.items() if k != "case"}
     again = importer.run(dbsession, files, TODAY)
     dbsession.commit()
     assert all(c.added == 0 and c.changed == 0 for c in again.counts.values())
@@ -100,10 +107,28 @@ def test_a_newer_receipts_file_updates_balances_and_closes_paid_cases(dbsession,
                 lines.append(f"N{i.id}L,{a.notice_no},{i.period_no},late_charge,2026-11-20,,"
                              f"{i.late_charge_amount - i.late_charge_paid}")
     result = importer.run(dbsession, {"receipts.csv": ("\n".join(lines) + "\n").encode("cp932")}, TODAY)
-    assert result.ok and result.closed == 1
+    assert result.ok
     dbsession.commit()
     dbsession.expire_all()
     case = dbsession.get(Case, case.id)
+    # 本税 paid late: the fixed 延滞金 is still owed, and the case stays open
+    owed = AmountRules().case(case, TODAY)
+    if owed.total:
+        assert (case.status, case.balance) == (CaseStatus.open, owed.overdue)
+        lines = ["receipt_no,notice_no,period_no,kind,received_on,posted_on,amount"]
+        for i, o in owed.items:
+            if o.late_charge:
+                lines.append(f"N{i.id}F,{i.assessment.notice_no},{i.period_no},late_charge,"
+                             f"2026-11-21,,{o.late_charge}")
+            if o.tax_not_due:
+                lines.append(f"N{i.id}D,{i.assessment.notice_no},{i.period_no},tax,"
+                             f"2026-11-21,,{o.tax_not_due}")
+        result = importer.run(dbsession, {"receipts.csv": ("\n".join(lines) + "\n").encode("cp932")},
+                              TODAY)
+        dbsession.commit()
+        dbsession.expire_all()
+        case = dbsession.get(Case, case.id)
+    assert result.ok and result.closed == 1
     assert (case.status, case.balance, case.closed_on) == (CaseStatus.closed, 0, TODAY)
 
 
@@ -394,3 +419,26 @@ def test_a_bad_same_person_as_is_shown_on_the_upload_page(testapp, dbsession, pa
     problems = res.html.select_one("#problems").text
     assert "taxpayers.csv" in problems and "same_person_as" in problems and "自分自身" in problems
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(Taxpayer)) == 0
+
+
+def test_the_dunning_date_is_optional_checked_and_kept_by_older_files(dbsession, demo):
+    files, _, _ = demo
+    assert importer.run(dbsession, files, TODAY).ok
+    dbsession.commit()
+    i = dbsession.scalars(sa.select(Installment).where(Installment.due_date < TODAY)).first()
+    notice, head = i.assessment.notice_no, "notice_no,period_no,due_date,tax_amount,late_charge_amount"
+
+    def installments(header, row):
+        return {"installments.csv": f"{header}\n{row}\n".encode("cp932")}
+
+    row = f"{notice},{i.period_no},{i.due_date},{i.tax_amount},{i.late_charge_amount}"
+    bad = importer.run(dbsession, installments(head + ",dunning_sent_on",
+                                               row + f",{i.due_date - dt.timedelta(days=1)}"), TODAY)
+    assert [(p.file, p.line, p.column, p.key) for p in bad.report.problems] == [
+        ("installments.csv", 2, "dunning_sent_on", "datalink.error.dunning_before_due")]
+    sent = i.due_date + dt.timedelta(days=20)
+    assert importer.run(dbsession, installments(head + ",dunning_sent_on", row + f",{sent}"), TODAY).ok
+    assert importer.run(dbsession, installments(head, row), TODAY).ok  # an older file
+    dbsession.commit()
+    dbsession.expire_all()
+    assert dbsession.get(Installment, i.id).dunning_sent_on == sent

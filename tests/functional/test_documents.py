@@ -154,3 +154,126 @@ def test_letters_only_for_cases_in_reach(testapp, people, no_phone_cases, dbsess
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(LetterBatch)) == 0
     login(testapp, "au")
     assert "letters-form" not in testapp.get("/letters/").text
+
+
+# ---------------------------------------------------------------- what letters and slips demand
+
+def test_a_letter_batch_over_the_demo_data_never_demands_an_installment_not_yet_due(
+        people, dbsession, admin_engine, wsgi_app):
+    from sqlalchemy.orm import Session
+
+    from intranet.demo.generator import generate
+    from intranet.documents import service
+    from intranet.models import Case, CaseStatus, Installment, User
+
+    today, now = dt.date(2026, 11, 24), dt.datetime(2026, 11, 24, 0, 30)
+    with Session(admin_engine) as owner:  # the generator resets sequences: the owner's right
+        generate(owner, cases=80, seed=11, today=today, now=now)
+        owner.commit()
+    cases = list(dbsession.scalars(sa.select(Case).where(Case.status == CaseStatus.open)))
+    not_due = {i.id for c in cases for a in c.assessments for i in a.installments
+               if i.due_date >= today and i.tax_amount > i.tax_paid}
+    assert not_due  # the demo has 第4期 (January) installments: the test can fail
+    user = dbsession.scalars(sa.select(User).where(User.login == "c1")).one()
+    batch = service.issue_letters(dbsession, cases, dt.date(2026, 12, 8), user, now, today,
+                                  wsgi_app.registry.settings)
+    assert batch.letters > 0
+    demanded = [line for d in dbsession.scalars(sa.select(IssuedDocument))
+                for line in __import__("json").loads(d.installments)]
+    assert demanded and not {line["id"] for line in demanded} & not_due
+    dues = dict(dbsession.execute(sa.select(Installment.id, Installment.due_date)).all())
+    assert all(dues[line["id"]] < today for line in demanded)
+    assert all(d.fee == 0 for d in dbsession.scalars(sa.select(IssuedDocument)))
+
+
+def _paid_late_case(dbsession, **kw):
+    """本税 65,000 due 2025-06-30, paid in full on 2026-03-31: only 延滞金 is left
+    (132 + 2,370 + 1,458 = 3,960 → 3,900 yen, 地方税法20条の4の2⑤)."""
+    from intranet.models import Receipt, ReceiptKind
+
+    case = factories.owed_case(dbsession, phone=None, amount=65_000, due=dt.date(2025, 6, 30),
+                               fiscal_year=2025, **kw)
+    installment = case.assessments[0].installments[0]
+    installment.receipts.append(Receipt(kind=ReceiptKind.tax, amount=65_000,
+                                        received_on=dt.date(2026, 3, 31)))
+    case.balance = 3_900
+    dbsession.flush()
+    return case, installment
+
+
+@pytest.fixture
+def letter_campaign(dbsession, clock):
+    def build():
+        campaign = CallCampaign(name="催告", status=CampaignStatus.active,
+                                starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2026, 12, 31),
+                                created_at=clock.now())
+        dbsession.add(campaign)
+        dbsession.flush()
+        campaigns.build(dbsession, campaign, campaigns.CampaignFilter(), clock.today(), clock.now())
+        dbsession.commit()
+    return build
+
+
+def test_a_case_with_only_fixed_late_charge_is_demanded(testapp, people, dbsession, letter_campaign):
+    case, _ = _paid_late_case(dbsession, name="延滞 花子")
+    letter_campaign()
+    login(testapp, "op1")
+    form = testapp.get("/letters/").forms["letters-form"]
+    assert form.fields["case_no"][0]._value == case.case_no
+    form["deadline"] = "2026-12-08"
+    res = form.submit(status=303).follow()
+    (text,) = pdf_pages(testapp.get(res.request.path.rstrip("/") + "/pdf").body)
+    assert "延滞 花子" in text and "3,900円" in text and "督促手数料" not in text
+    issued = dbsession.scalars(sa.select(IssuedDocument)).one()
+    assert (issued.tax_total, issued.late_charge_total, issued.fee) == (0, 3_900, 0)
+
+
+def test_letters_wait_for_the_dunning_notice_and_carry_its_fee_only(
+        testapp, people, dbsession, letter_campaign, wsgi_app, monkeypatch):
+    from intranet.documents import service
+    from intranet.models import User
+    from intranet.taxes.owed import AmountRules
+
+    early = factories.owed_case(dbsession, name="督促 直後", phone=None)
+    early.assessments[0].installments[0].dunning_sent_on = dt.date(2026, 11, 20)  # +10: 30 Nov
+    sent = factories.owed_case(dbsession, name="督促 済み", phone=None)
+    sent.assessments[0].installments[0].dunning_sent_on = dt.date(2026, 7, 15)
+    unknown = factories.owed_case(dbsession, name="督促 不明", phone=None)
+    letter_campaign()
+    login(testapp, "op1")
+    offered = {f._value for f in testapp.get("/letters/").forms["letters-form"].fields["case_no"]}
+    assert offered == {sent.case_no, unknown.case_no}
+    settings = {**wsgi_app.registry.settings, "intranet.documents.dunning_fee": "2026-04-01:100"}
+    user = dbsession.scalars(sa.select(User).where(User.login == "c1")).one()
+    service.issue_letters(dbsession, [early, sent, unknown], dt.date(2026, 12, 8), user,
+                          dt.datetime(2026, 11, 24, 0, 30), dt.date(2026, 11, 24), settings)
+    fees = {d.case_id: d.fee for d in dbsession.scalars(sa.select(IssuedDocument))}
+    assert fees == {sent.id: 100, unknown.id: 0}  # the 督促状's fee; a letter creates none
+    assert AmountRules.from_settings(settings).case(early, dt.date(2026, 11, 30)).letter_items(10)
+
+
+def test_a_slip_covers_overdue_amounts_and_adds_installments_not_yet_due_on_request(
+        testapp, people, dbsession):
+    from intranet.models import Installment
+
+    case = factories.owed_case(dbsession, name="分納 次郎", amount=40_000)
+    assessment = case.assessments[0]
+    assessment.installments.append(Installment(period_no=4, due_date=dt.date(2027, 2, 1),
+                                               tax_amount=30_000, late_charge_amount=0))
+    dbsession.commit()
+    later = assessment.installments[-1]
+    login(testapp, "c1")
+    page = testapp.get(f"/cases/{case.case_no}/slip")
+    assert "納期限前の期別" in page.text
+    boxes = {b["value"]: b.has_attr("checked") for b in page.html.select("input[name=installment]")}
+    assert boxes == {str(assessment.installments[0].id): True, str(later.id): False}
+    form = page.forms["slip-form"]
+    form["deadline"] = "2026-12-08"
+    form.submit()
+    assert dbsession.scalars(sa.select(IssuedDocument)).one().tax_total == 40_000
+    form = testapp.get(f"/cases/{case.case_no}/slip").forms["slip-form"]
+    form["deadline"] = "2026-12-08"
+    form.set("installment", True, index=1)
+    form.submit()
+    totals = sorted(d.tax_total for d in dbsession.scalars(sa.select(IssuedDocument)))
+    assert totals == [40_000, 70_000]
