@@ -12,6 +12,7 @@ from ..params import page_number, parse_date
 from ..resources import CaseContainer, CaseResource
 from ..security.matrix import FACETS, Facet
 from ..security.permissions import Permission
+from ..taxes.owed import amount_rules
 from .search import MAX_TERM, Criteria, read_criteria, search_cases
 from .statuses import RULES, StatusError, check_period
 
@@ -54,8 +55,11 @@ def case_detail(request):
     viewers_url = (request.resource_path(audit_area, query={"case_no": context.case.case_no})
                    if request.has_permission(Permission.AuditLogView, audit_area) else None)
     statuses = status_periods(request, context.case) if Facet.staff in facets else []
+    owed = (amount_rules(request).case(context.case, request.today)
+            if Facet.payment in facets else None)
     return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
             "statuses": statuses, "status_kinds": list(StatusKind), "status_errors": [],
+            "owed": owed,
             "can_edit_status": request.has_permission(Permission.CaseStatusEdit, context),
             "facet_info": FACETS, "viewers_url": viewers_url, "call_blocks": list(CallBlock),
             "can_block": request.has_permission(Permission.CaseCallBlockEdit, context),

@@ -138,3 +138,26 @@ def test_only_collectors_record_statuses(testapp, people, dbsession, clock):
                      {"csrf_token": csrf_token(testapp, f"/cases/{case.case_no}/"),
                       "kind": "bankruptcy", "starts_on": "2026-11-01"}, status=403)
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(StatusPeriod)) == 0
+
+
+def test_the_case_page_splits_what_is_overdue_from_what_is_not_yet_due(
+        testapp, people, dbsession):
+    """Issue 18, point 1: only tax whose 納期限 has passed (and its charges) is
+    demandable; a later 期 is shown apart and never counted."""
+    from intranet.models import Installment
+
+    # 100,000円 overdue since 1 July: a late charge over the 1,000-yen floor
+    case = factories.owed_case(dbsession, name="期別 八郎", amount=100_000, due=dt.date(2026, 6, 30))
+    case.assessments[0].installments.append(Installment(
+        period_no=4, due_date=dt.date(2027, 1, 31), tax_amount=12_000, late_charge_amount=0))
+    dbsession.commit()
+    login(testapp, "c1")
+    split = testapp.get(f"/cases/{case.case_no}/").html.select_one("#owed-split")
+
+    def yen(element_id):
+        return int(split.select_one(f"#{element_id}").text.replace(",", "").rstrip("円"))
+
+    assert yen("owed-tax-overdue") == 100_000 and yen("owed-not-due") == 12_000
+    assert yen("owed-lc-accruing") > 0 and yen("owed-fee") == 0
+    assert yen("owed-overdue") == (yen("owed-tax-overdue") + yen("owed-lc-accruing")
+                                   + yen("owed-lc-fixed") + yen("owed-fee"))
