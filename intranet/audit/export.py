@@ -24,6 +24,7 @@ import hmac
 import io
 import tempfile
 import zipfile
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -527,7 +528,7 @@ def verify_file(path, key: bytes) -> ExportVerification:
     with archive:
         try:
             values, files, body, signature = _parse_manifest(archive.read(MANIFEST).decode("utf-8"))
-        except (KeyError, UnicodeDecodeError, ValueError, zipfile.BadZipFile) as exc:
+        except (KeyError, UnicodeDecodeError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
             return ExportVerification(False, problems=[f"MANIFEST missing or unreadable: {exc}"])
         if not hmac.compare_digest(_signature(key, body), signature):
             problem("MANIFEST signature does not match (edited, or another key)")
@@ -546,7 +547,8 @@ def verify_file(path, key: bytes) -> ExportVerification:
                     while block := f.read(1 << 20):
                         digest.update(block)
                         length += len(block)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC errors land here
+            # CRC errors land here, and corrupt deflate data as zlib.error
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
                 problem(f"{name}: unreadable ({exc})")
                 continue
             if length != size or digest.hexdigest() != sha:
