@@ -12,6 +12,7 @@ from sqlalchemy import update
 from ..models import (
     BatchStatus, ContactKind, ContactRecord, DocumentKind, IssuedDocument, LetterBatch,
 )
+from .barcode import CvsSettings, slip_barcode
 from .content import Document, Office, dunning_fee, lines_for, recipient, unpaid_installments
 from .render import draw_letter, draw_slip, render
 
@@ -50,10 +51,13 @@ def _document(issued: IssuedDocument, case, lines, today: dt.date) -> Document:
 
 
 def issue_slip(dbsession, case, installments, deadline: dt.date, user, now: dt.datetime,
-               today: dt.date, settings) -> tuple[IssuedDocument, bytes]:
+               today: dt.date, settings, cvs: CvsSettings | None = None) -> tuple[IssuedDocument, bytes]:
     lines = lines_for(installments, deadline, _floor(settings))
     issued = _record(dbsession, DocumentKind.slip, case, lines, deadline, user, now)
-    pdf = render([_document(issued, case, lines, today)], Office.from_settings(settings), draw_slip)
+    document = _document(issued, case, lines, today)
+    if cvs is not None:
+        document.cvs_barcode = slip_barcode(dbsession, cvs, case, installments, issued, document.total)
+    pdf = render([document], Office.from_settings(settings), draw_slip)
     return issued, pdf
 
 
