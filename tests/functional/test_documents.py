@@ -15,7 +15,8 @@ from pypdf import PdfReader
 from intranet.calls import campaigns
 from intranet.documents.barcode import cvs_settings
 from intranet.models import (
-    CallCampaign, CampaignStatus, ContactRecord, IssuedDocument, LetterBatch, MailingAddress, Role,
+    Assessment, CallCampaign, CampaignStatus, ContactRecord, Installment, IssuedDocument, LetterBatch,
+    MailingAddress, Role,
 )
 from tests import factories
 from tests.helpers import csrf_token, entries_since, log_mark, login
@@ -299,3 +300,20 @@ def test_without_a_company_code_no_barcode_and_no_store_named(testapp, people, d
     (text,) = pdf_pages(_issue_slip(testapp, case).body)
     assert "コンビニ" not in text and "(91)" not in text
     assert "区役所税務課窓口・特別出張所、金融機関（ゆうちょ銀行を含む）" in text
+
+
+def test_no_barcode_for_a_slip_of_two_notices(testapp, people, dbsession, cvs):
+    case = factories.owed_case(dbsession, amount=10_000)
+    other = Assessment(tax_type=case.assessments[0].tax_type, fiscal_year=2025, applicable_year=2025,
+                       notice_no="800000000001", annual_amount=5_000)
+    other.installments.append(Installment(period_no=1, due_date=dt.date(2026, 6, 30), tax_amount=5_000,
+                                          late_charge_amount=0))
+    case.assessments.append(other)
+    dbsession.commit()
+    login(testapp, "c1")
+    form = testapp.get(f"/cases/{case.case_no}/slip").forms["slip-form"]
+    assert len(form.fields["installment"]) == 2
+    for field in form.fields["installment"]:
+        field.checked = True
+    (text,) = pdf_pages(form.submit().body)
+    assert "800000000001" in text and "コンビニ" not in text and "(91)" not in text
