@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ..taxes.owed import AmountRules, fee_schedule
+from .barcode import SlipBarcode
 
 TAX_LABELS = {"resident": "特別区民税・都民税", "light_vehicle": "軽自動車税（種別割）"}
 
@@ -55,6 +56,7 @@ class Document:
     case_no: str
     lines: list[Line] = field(default_factory=list)
     fee: int = 0
+    cvs_barcode: SlipBarcode | None = None  # when payable at a convenience store
 
     @property
     def tax_total(self) -> int:

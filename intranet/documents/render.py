@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -119,6 +120,37 @@ def _footer(c: Canvas, office: Office) -> None:
     c.drawString(LEFT, y - 15 * mm, f"電話 {office.phone}（{office.hours}）")
 
 
+CVS_WORDS = ("コンビニ",)
+
+
+def payment_places(office: Office, at_stores: bool) -> str:
+    """The office's 納付場所 (places separated by 「、」), without convenience
+    stores unless the document carries their barcode: a store cannot take
+    a payment without it."""
+    if at_stores:
+        return office.payment_places
+    return "、".join(place for place in office.payment_places.split("、")
+                    if not any(word in place for word in CVS_WORDS))
+
+
+def _cvs_barcode(c: Canvas, doc: Document) -> None:
+    """Right of the footer: the GS1-128 symbol, its digits under it."""
+    barcode = doc.cvs_barcode
+    symbol = Code128(barcode.symbol_value, barWidth=barcode.module_mm * mm, barHeight=12 * mm,
+                     humanReadable=False)
+    x, y = RIGHT - symbol.width, 28 * mm
+    symbol.drawOn(c, x, y)
+    middle = x + symbol.width / 2
+    text = barcode.human_readable
+    size = min(8.0, (symbol.width - 2 * symbol.lquiet) / pdfmetrics.stringWidth(text, "Helvetica", 1))
+    c.setFont("Helvetica", size)
+    c.drawCentredString(middle, y - 4 * mm, text)
+    c.setFont(GOTHIC, 8)
+    c.drawCentredString(middle, y + 14 * mm, "コンビニエンスストア収納用")
+    c.setFont(MINCHO, 7.5)
+    c.drawCentredString(middle, y + 19 * mm, f"指定期限（{wareki(doc.deadline)}）を過ぎると使えません")
+
+
 def draw_slip(c: Canvas, doc: Document, office: Office) -> None:
     _address_block(c, doc)
     y = _header(c, doc, "納付書（再発行）")
@@ -126,7 +158,10 @@ def draw_slip(c: Canvas, doc: Document, office: Office) -> None:
     c.drawString(LEFT, y, f"指定期限 {wareki(doc.deadline)} までに、下記の金額を納付してください。")
     c.drawString(LEFT, y - 6 * mm, "延滞金は指定期限の日に納付した場合の金額です。")
     y = _table(c, doc, y - 16 * mm)
-    y = _wrap(c, f"納付場所: {office.payment_places}", LEFT, y - 12 * mm, RIGHT - LEFT, MINCHO, 9.5)
+    places = payment_places(office, doc.cvs_barcode is not None)
+    y = _wrap(c, f"納付場所: {places}", LEFT, y - 12 * mm, RIGHT - LEFT, MINCHO, 9.5)
+    if doc.cvs_barcode:
+        _cvs_barcode(c, doc)
     _footer(c, office)
 
 
@@ -138,7 +173,8 @@ def draw_letter(c: Canvas, doc: Document, office: Office) -> None:
               LEFT, y, RIGHT - LEFT, MINCHO, 10.5)
     y = _table(c, doc, y - 8 * mm)
     y = _wrap(c, ENFORCEMENT_WARNING, LEFT, y - 12 * mm, RIGHT - LEFT, MINCHO, 9.5)
-    y = _wrap(c, f"納付場所: {office.payment_places}", LEFT, y - 4 * mm, RIGHT - LEFT, MINCHO, 9.5)
+    y = _wrap(c, f"納付場所: {payment_places(office, False)}", LEFT, y - 4 * mm, RIGHT - LEFT,
+              MINCHO, 9.5)
     _footer(c, office)
 
 

@@ -12,6 +12,7 @@ from ..models import (
     BatchStatus, ContactKind, ContactRecord, DocumentKind, IssuedDocument, LetterBatch,
 )
 from ..taxes.owed import AmountRules
+from .barcode import CvsSettings, slip_barcode
 from .content import Document, Office, fee_for, lines_for, recipient
 from .render import draw_letter, draw_slip, render
 
@@ -46,12 +47,15 @@ def _document(issued: IssuedDocument, case, lines, today: dt.date) -> Document:
 
 
 def issue_slip(dbsession, case, installments, deadline: dt.date, user, now: dt.datetime,
-               today: dt.date, settings) -> tuple[IssuedDocument, bytes]:
+               today: dt.date, settings, cvs: CvsSettings | None = None) -> tuple[IssuedDocument, bytes]:
     rules = AmountRules.from_settings(settings)
     lines = lines_for(installments, deadline, rules)
     issued = _record(dbsession, DocumentKind.slip, case, lines, deadline, user, now,
                      fee_for(installments, rules, today))
-    pdf = render([_document(issued, case, lines, today)], Office.from_settings(settings), draw_slip)
+    document = _document(issued, case, lines, today)
+    if cvs is not None:
+        document.cvs_barcode = slip_barcode(dbsession, cvs, case, installments, issued, document.total)
+    pdf = render([document], Office.from_settings(settings), draw_slip)
     return issued, pdf
 
 

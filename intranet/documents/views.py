@@ -85,7 +85,8 @@ def slip_issue(request):
         request.response.status = 400
         return render_form(request, errors)
     issued, pdf = service.issue_slip(request.dbsession, case, chosen, deadline, request.identity,
-                                     request.now, request.today, request.registry.settings)
+                                     request.now, request.today, request.registry.settings,
+                                     request.registry.cvs_slips)
     request.disclosure.show([case], DOCUMENT_FACETS)
     request.audit.event(AuditEvent.DocumentSlip, user=request.identity, doc_no=issued.doc_no,
                         case=case.case_no, installments=len(chosen))

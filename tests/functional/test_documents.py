@@ -2,15 +2,21 @@
 recorded on each case, and only for cases the user may see."""
 import datetime as dt
 import io
+import os
 import re
+import shutil
+import subprocess
+from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
 from intranet.calls import campaigns
+from intranet.documents.barcode import cvs_settings
 from intranet.models import (
-    CallCampaign, CampaignStatus, ContactRecord, IssuedDocument, LetterBatch, MailingAddress, Role,
+    Assessment, CallCampaign, CampaignStatus, ContactRecord, Installment, IssuedDocument, LetterBatch,
+    MailingAddress, Role,
 )
 from tests import factories
 from tests.helpers import csrf_token, entries_since, log_mark, login
@@ -277,3 +283,160 @@ def test_a_slip_covers_overdue_amounts_and_adds_installments_not_yet_due_on_requ
     form.submit()
     totals = sorted(d.tax_total for d in dbsession.scalars(sa.select(IssuedDocument)))
     assert totals == [40_000, 70_000]
+
+
+# ---------------------------------------------------------------- convenience-store barcode
+
+REQUIRE_TOOLS = os.environ.get("INTRANET_REQUIRE_BROWSER") == "1"
+
+
+@dataclass(frozen=True)
+class Symbol:
+    data: str
+    gs1: bool  # zbar saw FNC1 first: GS1-128, not plain Code 128
+
+
+def _reader_missing() -> str | None:
+    if not shutil.which("pdftoppm"):
+        return "pdftoppm not found (apt-get install poppler-utils)"
+    try:
+        import pyzbar.pyzbar  # noqa: F401  (loads libzbar)
+    except ImportError as exc:
+        return f"pyzbar or libzbar missing ({exc}; make install-test, apt-get install libzbar0)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def read_barcodes():
+    """PDF page → 600 dpi image (pdftoppm) → every Code 128 symbol zbar finds.
+    Skips without the tools, unless INTRANET_REQUIRE_BROWSER=1 (CI, where
+    .ci/run installs them)."""
+    problem = _reader_missing()
+    if problem:
+        if REQUIRE_TOOLS:
+            pytest.fail(f"INTRANET_REQUIRE_BROWSER=1 but {problem}")
+        pytest.skip(f"reading barcodes needs poppler-utils and libzbar: {problem}; "
+                    "set INTRANET_REQUIRE_BROWSER=1 to make this an error")
+    import ctypes
+
+    from PIL import Image
+    from pyzbar import pyzbar, wrapper
+
+    modifiers = wrapper.LIBZBAR.zbar_symbol_get_modifiers
+    modifiers.restype, modifiers.argtypes = ctypes.c_uint, [ctypes.POINTER(wrapper.zbar_symbol)]
+    ZBAR_MOD_GS1 = 0
+
+    def read(pdf: bytes, tmp_path) -> list[Symbol]:
+        (tmp_path / "slip.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", "600", "-gray", "-png", "-singlefile", "-f", "1",
+                        str(tmp_path / "slip.pdf"), str(tmp_path / "page")], check=True)
+        found = []
+        original = pyzbar._decode_symbols
+
+        def with_modifiers(symbols):  # pyzbar does not expose zbar's GS1 flag
+            for symbol in symbols:
+                gs1 = bool(modifiers(symbol) >> ZBAR_MOD_GS1 & 1)
+                for decoded in original([symbol]):
+                    found.append(Symbol(decoded.data.decode("ascii"), gs1))
+                    yield decoded
+
+        pyzbar._decode_symbols = with_modifiers
+        try:
+            with Image.open(tmp_path / "page.png") as image:
+                pyzbar.decode(image, symbols=[pyzbar.ZBarSymbol.CODE128])
+        finally:
+            pyzbar._decode_symbols = original
+        return found
+
+    return read
+
+
+@pytest.fixture
+def cvs(wsgi_app):
+    """The ward has a 収納企業コード (the app's parsed settings, swapped)."""
+    original = wsgi_app.registry.cvs_slips
+    wsgi_app.registry.cvs_slips = cvs_settings({"intranet.documents.cvs_company_code": "912345"})
+    yield wsgi_app.registry.cvs_slips
+    wsgi_app.registry.cvs_slips = original
+
+
+def expected_barcode(notice_no: str, reissue: int, deadline: str, amount: int) -> str:
+    """Written out from docs/taxes.md, independently of intranet.documents.barcode:
+    (91) 912345 | notice no. zero-filled right to 21 | reissue | YYMMDD | 0 | amount (6) | CD,
+    the check digit by modulus 10 with weights 3, 1, 3, … from the digit next to it.
+    Worked example (quoted with its answer in a public slip printer's source as
+    a check of its implementation of GS1 Japan's guideline; docs/taxes.md):
+    (91)912345 012345678901234567890 1 010331 0 123000 → check digit 3."""
+    body = f"91912345{notice_no:0<21}{reissue}{deadline}0{amount:06d}"
+    weighted = sum(int(d) * (3, 1)[i % 2] for i, d in enumerate(reversed(body)))
+    return body + str((10 - weighted % 10) % 10)
+
+
+def _issue_slip(testapp, case, deadline="2026-11-29"):
+    form = testapp.get(f"/cases/{case.case_no}/slip").forms["slip-form"]
+    form["deadline"] = deadline
+    return form.submit()
+
+
+def test_expected_barcode_worked_example():
+    assert expected_barcode("012345678901234567890", 1, "010331", 123_000) == (
+        "91" "912345" "012345678901234567890" "1" "010331" "0" "123000" "3")
+
+
+def test_a_slip_within_the_limit_carries_the_gs1_128_barcode_stores_read(
+        testapp, people, dbsession, cvs, read_barcodes, tmp_path):
+    case = factories.owed_case(dbsession, amount=100_000, due=dt.date(2024, 7, 1), fiscal_year=2024)
+    notice_no = case.assessments[0].notice_no
+    dbsession.commit()
+    login(testapp, "c1")
+    res = _issue_slip(testapp, case)
+    # 100,000 + 20,800 late charge, deadline Monday 30 November 2026; first reissue
+    expected = expected_barcode(notice_no, 1, "261130", 120_800)
+    assert read_barcodes(res.body, tmp_path) == [Symbol(expected, gs1=True)]
+    (text,) = pdf_pages(res.body)
+    assert f"(91){expected[2:]}" in text                    # the digits under the bars
+    assert "コンビニエンスストア" in text
+    # Issued again for the same notice: the second reissue.
+    again = _issue_slip(testapp, case)
+    assert read_barcodes(again.body, tmp_path) == [
+        Symbol(expected_barcode(notice_no, 2, "261130", 120_800), gs1=True)]
+
+
+def test_no_barcode_above_300000_yen(testapp, people, dbsession, cvs, read_barcodes, tmp_path):
+    within = factories.owed_case(dbsession, amount=300_000, due=dt.date(2026, 11, 10))
+    above = factories.owed_case(dbsession, amount=300_001, due=dt.date(2026, 11, 10))
+    dbsession.commit()
+    login(testapp, "c1")
+    res = _issue_slip(testapp, within, "2026-11-30")  # late charge under 1,000円: none
+    assert [s.data[37:43] for s in read_barcodes(res.body, tmp_path)] == ["300000"]
+    res = _issue_slip(testapp, above, "2026-11-30")
+    assert read_barcodes(res.body, tmp_path) == []
+    (text,) = pdf_pages(res.body)
+    assert "300,001円" in text and "コンビニ" not in text and "(91)" not in text
+    assert "金融機関（ゆうちょ銀行を含む）" in text          # the office's other places stay
+
+
+def test_without_a_company_code_no_barcode_and_no_store_named(testapp, people, dbsession):
+    case = factories.owed_case(dbsession, amount=10_000)
+    dbsession.commit()
+    login(testapp, "c1")
+    (text,) = pdf_pages(_issue_slip(testapp, case).body)
+    assert "コンビニ" not in text and "(91)" not in text
+    assert "区役所税務課窓口・特別出張所、金融機関（ゆうちょ銀行を含む）" in text
+
+
+def test_no_barcode_for_a_slip_of_two_notices(testapp, people, dbsession, cvs):
+    case = factories.owed_case(dbsession, amount=10_000)
+    other = Assessment(tax_type=case.assessments[0].tax_type, fiscal_year=2025, applicable_year=2025,
+                       notice_no="800000000001", annual_amount=5_000)
+    other.installments.append(Installment(period_no=1, due_date=dt.date(2026, 6, 30), tax_amount=5_000,
+                                          late_charge_amount=0))
+    case.assessments.append(other)
+    dbsession.commit()
+    login(testapp, "c1")
+    form = testapp.get(f"/cases/{case.case_no}/slip").forms["slip-form"]
+    assert len(form.fields["installment"]) == 2
+    for field in form.fields["installment"]:
+        field.checked = True
+    (text,) = pdf_pages(form.submit().body)
+    assert "800000000001" in text and "コンビニ" not in text and "(91)" not in text
