@@ -82,10 +82,14 @@ def check_period(existing: list[StatusPeriod], kind: StatusKind, starts_on: dt.d
     """Refuse an end before the start and an overlap with a period of the same kind."""
     if ends_on is not None and ends_on < starts_on:
         raise StatusError("status.error.end_before_start")
-    far = dt.date.max
     for period in existing:
-        if period.kind != kind:
-            continue
-        if starts_on <= (period.ends_on or far) and period.starts_on <= (ends_on or far):
+        if period.kind == kind and overlap(period.starts_on, period.ends_on, starts_on, ends_on):
             raise StatusError("status.error.overlap")
+
+
+def overlap(starts_on: dt.date, ends_on: dt.date | None, other_starts_on: dt.date,
+            other_ends_on: dt.date | None) -> bool:
+    """Two periods share a day (an end of None: still in force); ends are inclusive."""
+    far = dt.date.max
+    return starts_on <= (other_ends_on or far) and other_starts_on <= (ends_on or far)
 

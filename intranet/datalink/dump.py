@@ -11,7 +11,7 @@ from .. import tabular
 from ..clock import to_jst
 from ..models import (
     Assessment, Case, ContactRecord, Corporation, DirectDebitAccount, Installment, MailingAddress,
-    Phone, Receipt, Representative, Taxpayer,
+    Phone, Receipt, Representative, StatusPeriod, Taxpayer,
 )
 from .formats import BY_NAME
 
@@ -90,8 +90,13 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
         ContactRecord.occurred_at, ContactRecord.place, ContactRecord.counterpart,
         ContactRecord.content, ContactRecord.staff_name)
         .join(Case, Case.id == ContactRecord.case_id).order_by(Case.case_no, ContactRecord.id))
+    statuses = dbsession.execute(select(
+        Case.case_no, StatusPeriod.kind, StatusPeriod.starts_on, StatusPeriod.ends_on,
+        StatusPeriod.reason)
+        .join(Case, Case.id == StatusPeriod.case_id)
+        .order_by(Case.case_no, StatusPeriod.kind, StatusPeriod.starts_on))
     data = {"taxpayers": taxpayers, "phones": phones, "mailing_addresses": mailing,
             "corporations": corporations, "representatives": representatives, "cases": cases,
             "assessments": assessments, "installments": installments, "receipts": receipts,
-            "direct_debits": direct_debits, "contact_history": contacts}
+            "direct_debits": direct_debits, "contact_history": contacts, "case_statuses": statuses}
     return {BY_NAME[name].filename: _csv(BY_NAME[name], rows, encoding) for name, rows in data.items()}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..models.statuses import StatusKind
+
 
 @dataclass(frozen=True)
 class Column:
@@ -100,6 +102,12 @@ FILES: tuple[FileSpec, ...] = (
         C("occurred_at", "datetime"), C("place", required=False), C("counterpart", required=False),
         C("content", required=False, max_length=4000), C("staff_name", required=False, max_length=100),
     ), key=("record_no",), parent=("cases", ("case_no",))),
+    # 徴収状態 (intranet/cases/statuses.py); an optional file like every other
+    FileSpec("case_statuses", (
+        C("case_no", "code", max_length=11), C("kind", "choice", choices=tuple(k.value for k in StatusKind)),
+        C("starts_on", "date"), C("ends_on", "date", required=False),
+        C("reason", required=False, max_length=1000),
+    ), key=("case_no", "kind", "starts_on"), parent=("cases", ("case_no",))),
 )
 
 BY_NAME = {spec.name: spec for spec in FILES}

@@ -29,6 +29,7 @@ from ..models import (
 )
 from ..taxes.owed import AmountRules, owed_for
 from ..text import digits, fold
+from . import statuses
 from .dump import row_key
 from .formats import BY_FILENAME, FILES
 from .reader import Report, check_parents, read
@@ -108,6 +109,7 @@ def validate(dbsession, parsed, result: ImportResult) -> None:
             # a 督促状 is sent after the 納期限 (地方税法329条): a wrong date
             result.report.add("installments.csv", row["_line"], "dunning_sent_on",
                               "datalink.error.dunning_before_due")
+    statuses.validate(dbsession, parsed, result.report)
 
 
 @dataclass
@@ -417,6 +419,7 @@ STEPS = (
     ("corporations", _corporations), ("representatives", _representatives), ("cases", _cases),
     ("assessments", _assessments), ("installments", _installments), ("receipts", _receipts),
     ("direct_debits", _direct_debits), ("contact_history", _contact_history),
+    ("case_statuses", statuses.apply),
 )
 
 

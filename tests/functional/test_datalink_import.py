@@ -12,7 +12,7 @@ from intranet.demo.generator import generate
 from intranet.datalink.formats import FILES
 from intranet.models import (
     Assessment, Case, CaseStatus, ContactRecord, Corporation, DirectDebitAccount, Installment,
-    MailingAddress, Phone, Receipt, Representative, Taxpayer,
+    MailingAddress, Phone, Receipt, Representative, StatusKind, StatusPeriod, Taxpayer,
 )
 from intranet.taxes.owed import AmountRules
 from tests.conftest import _empty_all_tables
@@ -176,7 +176,7 @@ def test_the_documented_samples_import_cleanly(dbsession):
     assert {name: c.added for name, c in result.counts.items()} == {
         "taxpayers": 6, "phones": 4, "mailing_addresses": 1, "corporations": 1, "representatives": 1,
         "cases": 4, "assessments": 5, "installments": 17, "receipts": 1, "direct_debits": 1,
-        "contact_history": 2}
+        "contact_history": 2, "case_statuses": 3}
     dbsession.flush()
     note = dbsession.scalars(sa.select(ContactRecord).where(ContactRecord.record_no == "K2026-0002")).one()
     assert note.content == "来庁。分納の相談あり。\n収入状況の資料を次回持参。"
@@ -186,6 +186,14 @@ def test_the_documented_samples_import_cleanly(dbsession):
     # the example pair: 0000000064 is 田村 進 recorded a second time
     links = dict(dbsession.execute(sa.select(Taxpayer.taxpayer_no, Taxpayer.same_person_as)).all())
     assert {no: other for no, other in links.items() if other} == {"0000000064": "0000000046"}
+    # 徴収状態: a deferral in force, a seizure ended, a bankruptcy (和暦 start) in force
+    statuses = dbsession.execute(sa.select(Case.case_no, StatusPeriod.kind, StatusPeriod.starts_on,
+                                           StatusPeriod.ends_on, StatusPeriod.recorded_by)
+                                 .join(Case, Case.id == StatusPeriod.case_id).order_by(Case.case_no)).all()
+    assert statuses == [
+        ("2026-000002", StatusKind.deferral, dt.date(2026, 10, 1), dt.date(2027, 3, 31), None),
+        ("2026-000003", StatusKind.seizure, dt.date(2026, 8, 1), dt.date(2026, 9, 30), None),
+        ("2026-000004", StatusKind.bankruptcy, dt.date(2026, 9, 10), None, None)]
 
 
 def test_collectors_upload_a_zip_with_a_dry_run_first(testapp, dbsession, demo, password_context, engine):
