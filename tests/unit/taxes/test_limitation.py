@@ -114,3 +114,26 @@ def test_payment_after_the_suspension_extinguished_it_revives_nothing():
 def test_a_write_off_is_extinct_at_once():
     lim = limitation(due=D(2022, 6, 30), write_offs=[Period(D(2024, 3, 1))])
     assert (lim.expires_on, lim.rule) == (D(2024, 3, 1), Rule.write_off)
+
+
+@pytest.mark.parametrize("day, months, expected", [
+    (D(2026, 11, 24), 6, D(2027, 5, 24)),
+    (D(2026, 8, 31), 6, D(2027, 2, 28)),    # no 31 February
+    (D(2027, 8, 31), 6, D(2028, 2, 29)),
+    (D(2026, 12, 1), 1, D(2027, 1, 1)),
+])
+def test_the_list_horizon(day, months, expected):
+    from intranet.cases.limitation import add_months
+
+    assert add_months(day, months) == expected
+
+
+def test_limitation_settings():
+    from intranet.cases.limitation import LimitationSettings
+
+    assert LimitationSettings.from_settings({}) == LimitationSettings(6, False)
+    assert LimitationSettings.from_settings({"intranet.limitation.warn_months": "3",
+                                             "intranet.limitation.shift_due_dates": "true"}
+                                            ) == LimitationSettings(3, True)
+    with pytest.raises(ValueError):
+        LimitationSettings.from_settings({"intranet.limitation.warn_months": "0"})
