@@ -30,6 +30,7 @@ NAV_ITEMS = [
     NavItem("nav.media", ("survey", "media"), Permission.MediaView),
     NavItem("nav.datalink", ("datalink",), Permission.DataImport),
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
+    NavItem("nav.limitation", ("cases",), Permission.LimitationView, "limitation"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
     NavItem("nav.activity", ("audit",), Permission.ActivityView, "activity"),
     NavItem("nav.reviews", ("audit", "reviews"), Permission.ActivityView),

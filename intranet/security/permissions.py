@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     HomeView = "home:page:view"          # the start page after login
     OwnSessions = "account:sessions:manage"  # list and end one's own login sessions
     CasesSearch = "cases:list:search"    # case list and search
+    LimitationView = "cases:limitation:view"  # installments whose 時効 is near (list, CSV)
     UsersView = "admin:users:view"       # the user list with roles and validity
     UsersManage = "admin:users:manage"   # supervisors administer users
     SecurityKeysManage = "admin:keys:manage"  # register (in person) and revoke users' security keys

@@ -371,6 +371,8 @@ GET_URLS = {
     ("Root", "second-factor"): lambda w: ["/second-factor"],
     ("Root", "two-factor"): lambda w: ["/two-factor"],
     ("CaseContainer", ""): lambda w: ["/cases/", "/cases/?page=2"],
+    ("CaseContainer", "limitation"): lambda w: [
+        "/cases/limitation", "/cases/limitation?sort=case&format=csv"],
     ("CaseResource", ""): lambda w: [f"/cases/{no}/" for no in CASE_NOS.values()],
     ("CaseResource", "slip"): lambda w: [f"/cases/{no}/slip" for no in CASE_NOS.values()],
     ("MissingCaseResource", ""): lambda w: [f"/cases/{MISSING_CASE_NO}/"],
