@@ -905,6 +905,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # data link (import and export files)
     "datalink.error.dunning_before_due": ("督促状発付日が納期限より前です。日付を確認してください（督促状は納期限後に発します）。",
                                          "The 督促状 date is before the due date (a 督促状 is sent after it)."),
+    "datalink.error.receipt_over_tax": (
+        "この収納（本税）は、同じ期別の本税の既収納額と合わせると調定額を超えます。収納額を確認してください。",
+        "This tax receipt, with the tax receipts already stored or earlier in the file for the "
+        "same installment, exceeds the installment's tax amount."),
+    "datalink.error.receipt_over_late_charge": (
+        "この収納（延滞金）は、同じ期別の延滞金の既収納額と合わせると、領収日までの延滞金の額を超えます。収納額を確認してください。",
+        "This late-charge receipt, with the late-charge receipts already stored or earlier in the "
+        "file for the same installment, exceeds the late charge owed up to its date."),
     "datalink.error.encoding": ("文字コードを判別できません。CP932（Shift_JIS）またはUTF-8で保存してください。",
                                 "Unknown encoding: save the file as CP932 (Shift_JIS) or UTF-8."),
     "datalink.error.date": ("日付が正しくありません（例: 2025-11-22、R7.11.22、令和7年11月22日）。",
