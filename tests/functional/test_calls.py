@@ -545,3 +545,29 @@ def test_a_target_mixing_two_people_is_not_recorded(testapp, staff, dbsession, c
     assert "地方税法22条" in res.html.select_one(".error").text
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallAttempt)) == 0
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallRecord)) == 0
+
+
+def test_campaign_filters_use_the_holiday_shifted_due_date(testapp, staff, dbsession):
+    """An installment due on Sunday 2026-11-22 is not overdue on Tuesday
+    2026-11-24 (the tests' today): the 納期限 moves to the next business day
+    (地方税法20条の5②; 11-23 is 勤労感謝の日, 祝日法), Tuesday 11-24, and it
+    is past due only from the day after. So a light-vehicle filter does not
+    pick a case whose only light-vehicle installment is that one; it does
+    pick one whose light-vehicle installment was due in May."""
+    from intranet.models import TaxType
+    from intranet.taxes.duedates import next_business_day
+
+    assert next_business_day(dt.date(2026, 11, 22)) == dt.date(2026, 11, 24)
+    assert dt.date(2026, 11, 22).weekday() == 6
+    shifted = factories.owed_case(dbsession, name="休日 一郎", phone="03-1111-0101", amount=20000,
+                                  due=dt.date(2024, 5, 31), fiscal_year=2024)
+    factories._owe(dbsession, shifted, 8000, dt.date(2026, 11, 22), 2026, TaxType.light_vehicle)
+    overdue = factories.owed_case(dbsession, name="期限 二郎", phone="03-1111-0102", amount=8000,
+                                  due=dt.date(2026, 5, 31), fiscal_year=2026,
+                                  tax_type=TaxType.light_vehicle)
+    dbsession.commit()
+    login(testapp, "c1")
+    page = create_campaign(testapp, tax_type="light_vehicle")
+    assert page.html.select_one("#campaign-cases").text == "1"
+    members = {c for (c,) in dbsession.execute(sa.select(CampaignCase.case_id))}
+    assert members == {overdue.id}
