@@ -697,6 +697,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "owed.late_charge_fixed": ("延滞金（本税納付済み・確定）", "Late charge fixed (tax paid late)"),
     "owed.fee": ("督促手数料", "Dunning fee"),
     "owed.tax_not_due": ("納期限前の本税（請求しません）", "Tax not yet due (not demanded)"),
+    "owed.balance_help": (
+        "金額は、最後の取込の日時点で納期限を過ぎている請求できる額（本税・延滞金・督促手数料）です。納期限前の本税は含みません。",
+        "The overdue (demandable) amount as of the day of the last import: overdue tax, late "
+        "charges and the dunning fee; tax not yet due is not included."),
+    "calls.owed.read_out": (
+        "お伝えする金額は「請求できる額」だけです（納期限を過ぎた本税・延滞金・督促手数料、本日現在）。",
+        "Read out only the demandable amount (overdue tax, late charges, dunning fee, as of today)."),
+    "calls.owed.not_due": (
+        "別に、納期限前の本税 {amount} があります（滞納額ではありません。請求額として読み上げないでください）。",
+        "Apart from this, tax not yet due: {amount} (not arrears: never read it out as owed)."),
     "owed.help": ("請求できる額は、納期限を過ぎた本税・その延滞金・確定した延滞金・督促手数料の合計です。案件一覧の金額と架電計画の金額条件は取込日時点の請求できる額です。",
                   "Demandable = overdue tax, its late charge, fixed late charges and the dunning fee. The amount in the case list and the campaign amount filters are the demandable amount as of the last import."),
     "status.kind.deferral": ("徴収猶予", "Collection deferred"),
