@@ -721,6 +721,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "owed.late_charge_fixed": ("延滞金（本税納付済み・確定）", "Late charge fixed (tax paid late)"),
     "owed.fee": ("督促手数料", "Dunning fee"),
     "owed.tax_not_due": ("納期限前の本税（請求しません）", "Tax not yet due (not demanded)"),
+    "owed.balance_help": (
+        "金額は、最後の取込の日時点で納期限を過ぎている請求できる額（本税・延滞金・督促手数料）です。納期限前の本税は含みません。",
+        "The overdue (demandable) amount as of the day of the last import: overdue tax, late "
+        "charges and the dunning fee; tax not yet due is not included."),
+    "calls.owed.read_out": (
+        "お伝えする金額は「請求できる額」だけです（納期限を過ぎた本税・延滞金・督促手数料、本日現在）。",
+        "Read out only the demandable amount (overdue tax, late charges, dunning fee, as of today)."),
+    "calls.owed.not_due": (
+        "別に、納期限前の本税 {amount} があります（滞納額ではありません。請求額として読み上げないでください）。",
+        "Apart from this, tax not yet due: {amount} (not arrears: never read it out as owed)."),
     "owed.help": ("請求できる額は、納期限を過ぎた本税・その延滞金・確定した延滞金・督促手数料の合計です。案件一覧の金額と架電計画の金額条件は取込日時点の請求できる額です。",
                   "Demandable = overdue tax, its late charge, fixed late charges and the dunning fee. The amount in the case list and the campaign amount filters are the demandable amount as of the last import."),
     "status.kind.deferral": ("徴収猶予", "Collection deferred"),
@@ -929,6 +939,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # data link (import and export files)
     "datalink.error.dunning_before_due": ("督促状発付日が納期限より前です。日付を確認してください（督促状は納期限後に発します）。",
                                          "The 督促状 date is before the due date (a 督促状 is sent after it)."),
+    "datalink.error.receipt_over_tax": (
+        "この収納（本税）は、同じ期別の本税の既収納額と合わせると調定額を超えます。収納額を確認してください。",
+        "This tax receipt, with the tax receipts already stored or earlier in the file for the "
+        "same installment, exceeds the installment's tax amount."),
+    "datalink.error.receipt_over_late_charge": (
+        "この収納（延滞金）は、同じ期別の延滞金の既収納額と合わせると、領収日までの延滞金の額を超えます。収納額を確認してください。",
+        "This late-charge receipt, with the late-charge receipts already stored or earlier in the "
+        "file for the same installment, exceeds the late charge owed up to its date."),
     "datalink.error.encoding": ("文字コードを判別できません。CP932（Shift_JIS）またはUTF-8で保存してください。",
                                 "Unknown encoding: save the file as CP932 (Shift_JIS) or UTF-8."),
     "datalink.error.date": ("日付が正しくありません（例: 2025-11-22、R7.11.22、令和7年11月22日）。",

@@ -27,6 +27,7 @@ from ..models import (
     Assessment, CallCampaign, CallTarget, CampaignCase, CampaignStatus, Case, CaseStatus,
     Installment, Phone, QueueClass, Receipt, ReceiptKind, TargetStatus, Taxpayer, TaxType,
 )
+from ..taxes.owed import is_past_due
 
 PHONE_KNOWN = ("any", "known", "unknown")
 DELINQUENCY = ("any", "current", "past")
@@ -70,26 +71,43 @@ def open_campaign_case_ids():
 
 
 def _unpaid_installments(case_ids_query, today: dt.date):
-    """(case_id, tax_type, fiscal_year, due_date) of every installment still owed."""
+    """Installments that may still be owed, as (case_id, tax_type, fiscal_year,
+    due_date, tax_unpaid, late_unpaid, last_tax_paid): a superset narrowed in
+    SQL on the printed 納期限; :func:`_past_due_unpaid` applies the rule."""
     paid_tax = func.coalesce(func.sum(sql_case((Receipt.kind == ReceiptKind.tax, Receipt.amount),
                                                else_=0)), 0)
     paid_late = func.coalesce(func.sum(sql_case(
         (Receipt.kind == ReceiptKind.late_charge, Receipt.amount), else_=0)), 0)
     last_tax_paid = func.max(sql_case((Receipt.kind == ReceiptKind.tax, Receipt.received_on)))
+    tax_unpaid = Installment.tax_amount - paid_tax > 0
+    late_unpaid = Installment.late_charge_amount - paid_late > 0
     return (
-        select(Assessment.case_id, Assessment.tax_type, Assessment.fiscal_year, Installment.due_date)
+        select(Assessment.case_id, Assessment.tax_type, Assessment.fiscal_year, Installment.due_date,
+               tax_unpaid, late_unpaid,
+               # 本税 paid late, no 延滞金 assessed or paid: a fixed charge
+               # (intranet.taxes.owed) may be owed; Case.balance says if so
+               sql_case(((Installment.late_charge_amount == 0) & (paid_late == 0), last_tax_paid)))
         .join(Installment, Installment.assessment_id == Assessment.id)
         .outerjoin(Receipt, Receipt.installment_id == Installment.id)
+        # the printed 納期限 is never later than the shifted one: a superset
         .where(Assessment.case_id.in_(case_ids_query), Installment.due_date < today)
         .group_by(Installment.id, Assessment.case_id, Assessment.tax_type, Assessment.fiscal_year,
                   Installment.due_date, Installment.tax_amount, Installment.late_charge_amount)
-        .having(and_(True, (Installment.tax_amount - paid_tax > 0)
-                     | (Installment.late_charge_amount - paid_late > 0)
-                     # 本税 paid late, no 延滞金 assessed or paid: a fixed charge
-                     # (intranet.taxes.owed) may be owed; Case.balance says if so
+        .having(and_(True, tax_unpaid | late_unpaid
                      | ((last_tax_paid > Installment.due_date)
                         & (Installment.late_charge_amount == 0) & (paid_late == 0))))
     )
+
+
+def _past_due_unpaid(due: dt.date, today: dt.date, tax_unpaid, late_unpaid,
+                     last_tax_paid: dt.date | None) -> bool:
+    """Past its holiday-shifted 納期限 (THE rule: intranet.taxes.owed.is_past_due)
+    and still owing 本税 or 延滞金, or its 本税 paid after that 納期限 (a fixed
+    charge may be owed)."""
+    if not is_past_due(due, today):
+        return False
+    return bool(tax_unpaid or late_unpaid
+                or (last_tax_paid is not None and is_past_due(due, last_tax_paid)))
 
 
 def matching_cases(dbsession, flt: CampaignFilter, today: dt.date) -> list[Candidate]:
@@ -105,8 +123,9 @@ def matching_cases(dbsession, flt: CampaignFilter, today: dt.date) -> list[Candi
     base = select(Case.id).where(*conditions)
 
     unpaid = defaultdict(list)
-    for case_id, tax_type, year, due in dbsession.execute(_unpaid_installments(base, today)):
-        unpaid[case_id].append((tax_type, year, due))
+    for case_id, tax_type, year, due, *owing in dbsession.execute(_unpaid_installments(base, today)):
+        if _past_due_unpaid(due, today, *owing):
+            unpaid[case_id].append((tax_type, year, due))
     current = fiscal_year(today)
 
     def selected(rows) -> bool:

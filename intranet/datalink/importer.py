@@ -27,7 +27,7 @@ from ..models import (
     Installment, MailingAddress, Phone, PhoneKind, Receipt, ReceiptKind, Representative,
     RepresentativeKind, Residency, TaxpayerKind, Taxpayer, TaxType,
 )
-from ..taxes.owed import AmountRules, owed_for
+from ..taxes.owed import TAX, AmountRules, owed_for
 from ..text import digits, fold
 from . import statuses
 from .dump import row_key
@@ -86,9 +86,10 @@ def _existing(dbsession, parsed) -> dict[str, set]:
     }
 
 
-def validate(dbsession, parsed, result: ImportResult) -> None:
+def validate(dbsession, parsed, result: ImportResult, rules: AmountRules | None = None) -> None:
     """Orphans: every row's parent must be in the files or already stored;
-    a ``same_person_as`` must name another taxpayer, in the files or stored."""
+    a ``same_person_as`` must name another taxpayer, in the files or stored;
+    no receipt may pay more than its installment owes (:func:`_check_receipts`)."""
     existing = _existing(dbsession, parsed)
     check_parents(parsed, FILES, result.report, existing)
     taxpayers = parsed.get("taxpayers", [])
@@ -110,6 +111,78 @@ def validate(dbsession, parsed, result: ImportResult) -> None:
             result.report.add("installments.csv", row["_line"], "dunning_sent_on",
                               "datalink.error.dunning_before_due")
     statuses.validate(dbsession, parsed, result.report)
+    _check_receipts(dbsession, parsed, result.report, rules or AmountRules())
+
+
+def _check_receipts(dbsession, parsed, report: Report, rules: AmountRules) -> None:
+    """A receipt may not pay more than its installment owes of its kind.
+
+    New receipts (a known ``receipt_no`` is left as stored, so it is not
+    counted twice) are taken in file order; each one, with the receipts of
+    the same installment and kind already stored or accepted earlier in the
+    file, must not exceed:
+
+    * 本税 (``tax``): the installment's ``tax_amount``;
+    * 延滞金 (``late_charge``): the late charge owed (intranet.taxes.owed)
+      before any late-charge receipt, as of the latest ``received_on`` among
+      those receipts, with every 本税 receipt stored or in the file. While the
+      本税 is unpaid the charge still grows, so a payment may cover what had
+      accrued up to the day it was received, never more; once the 本税 is
+      complete the charge is fixed (the 延滞金調定額 when given).
+
+    The installment's amounts and 納期限 are those of installments.csv when
+    it has the row, else those stored. A refused receipt is not counted for
+    the ones after it."""
+    rows = parsed.get("receipts", [])
+    if not rows:
+        return
+    notices = {r["notice_no"] for r in rows}
+    installments = {}
+    for notice, period, due, tax, late in dbsession.execute(_among(
+            select(Assessment.notice_no, Installment.period_no, Installment.due_date,
+                   Installment.tax_amount, Installment.late_charge_amount)
+            .join(Installment, Installment.assessment_id == Assessment.id),
+            Assessment.notice_no, notices)):
+        installments[(notice, period)] = (due, tax, late or 0)
+    for row in parsed.get("installments", []):
+        installments[(row["notice_no"], row["period_no"])] = (
+            row["due_date"], row["tax_amount"], row["late_charge_amount"] or 0)
+    stored_nos = set()
+    paid = defaultdict(list)   # (notice, period) -> [(kind, received_on, amount)]
+    for notice, period, receipt_no, receipt_id, kind, on, amount in dbsession.execute(_among(
+            select(Assessment.notice_no, Installment.period_no, Receipt.receipt_no, Receipt.id,
+                   Receipt.kind, Receipt.received_on, Receipt.amount)
+            .join(Installment, Installment.id == Receipt.installment_id)
+            .join(Assessment, Assessment.id == Installment.assessment_id),
+            Assessment.notice_no, notices)):
+        stored_nos.add(receipt_no or f"R{receipt_id}")
+        if notice in notices:
+            paid[(notice, period)].append((str(kind), on, amount))
+    new = [r for r in rows if r["receipt_no"] not in stored_nos
+           and (r["notice_no"], r["period_no"]) in installments]
+    tax_receipts = defaultdict(list)  # every 本税 receipt, for the late charge
+    for key, receipts in paid.items():
+        tax_receipts[key] = [r for r in receipts if r[0] == TAX and r[1] is not None]
+    for row in new:
+        if row["kind"] == TAX:
+            tax_receipts[(row["notice_no"], row["period_no"])].append(
+                (TAX, row["received_on"], row["amount"]))
+    for row in new:
+        key = (row["notice_no"], row["period_no"])
+        due, tax, late = installments[key]
+        same = [r for r in paid[key] if r[0] == row["kind"]]
+        total = sum(amount for _, _, amount in same) + row["amount"]
+        if row["kind"] == TAX:
+            limit = tax
+        else:
+            as_of = max([on for _, on, _ in same if on is not None] + [row["received_on"]])
+            limit = owed_for(installment_id=None, due=due, tax_amount=tax, late_charge_amount=late,
+                             receipts=tax_receipts[key], as_of=as_of,
+                             floor_segments=rules.floor_segments).late_charge
+        if total > limit:
+            report.add("receipts.csv", row["_line"], "amount", f"datalink.error.receipt_over_{row['kind']}")
+        else:
+            paid[key].append((row["kind"], row["received_on"], row["amount"]))
 
 
 @dataclass
@@ -499,7 +572,7 @@ def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str
     if result.ok:
         if progress is not None:
             progress("checking keys and parents")
-        validate(dbsession, parsed, result)
+        validate(dbsession, parsed, result, rules)
     if not result.ok:
         return result
     savepoint = dbsession.begin_nested()

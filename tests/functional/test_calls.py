@@ -545,3 +545,90 @@ def test_a_target_mixing_two_people_is_not_recorded(testapp, staff, dbsession, c
     assert "地方税法22条" in res.html.select_one(".error").text
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallAttempt)) == 0
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallRecord)) == 0
+
+
+def test_campaign_filters_use_the_holiday_shifted_due_date(testapp, staff, dbsession):
+    """An installment due on Sunday 2026-11-22 is not overdue on Tuesday
+    2026-11-24 (the tests' today): the 納期限 moves to the next business day
+    (地方税法20条の5②; 11-23 is 勤労感謝の日, 祝日法), Tuesday 11-24, and it
+    is past due only from the day after. So a light-vehicle filter does not
+    pick a case whose only light-vehicle installment is that one; it does
+    pick one whose light-vehicle installment was due in May."""
+    from intranet.models import TaxType
+    from intranet.taxes.duedates import next_business_day
+
+    assert next_business_day(dt.date(2026, 11, 22)) == dt.date(2026, 11, 24)
+    assert dt.date(2026, 11, 22).weekday() == 6
+    shifted = factories.owed_case(dbsession, name="休日 一郎", phone="03-1111-0101", amount=20000,
+                                  due=dt.date(2024, 5, 31), fiscal_year=2024)
+    factories._owe(dbsession, shifted, 8000, dt.date(2026, 11, 22), 2026, TaxType.light_vehicle)
+    overdue = factories.owed_case(dbsession, name="期限 二郎", phone="03-1111-0102", amount=8000,
+                                  due=dt.date(2026, 5, 31), fiscal_year=2026,
+                                  tax_type=TaxType.light_vehicle)
+    dbsession.commit()
+    login(testapp, "c1")
+    page = create_campaign(testapp, tax_type="light_vehicle")
+    assert page.html.select_one("#campaign-cases").text == "1"
+    members = {c for (c,) in dbsession.execute(sa.select(CampaignCase.case_id))}
+    assert members == {overdue.id}
+
+
+def _late_charge_90000_from_june_30_to_nov_24() -> int:
+    """延滞金 on 90,000 yen due Tuesday 2026-06-30, unpaid, to 2026-11-24 (the
+    tests' today), computed here: 地方税法326条 with 附則3条の2 (2026: 2.8%
+    the first month, 9.1% after, as in intranet/taxes/rates.py), 365-day
+    year, each segment cut to the yen, the sum cut to the 100 yen (20条の4の2⑤).
+    First month 07-01..07-31 (31 days, 民法143条), then 08-01..11-24 (116 days)."""
+    first = 90_000 * 28 * 31 // (1000 * 365)
+    after = 90_000 * 91 * (31 + 30 + 31 + 24) // (1000 * 365)
+    assert (first, after) == (214, 2602)
+    return (first + after) // 100 * 100
+
+
+def test_the_call_screen_shows_the_demandable_split_and_not_due_apart(testapp, staff, dbsession):
+    """The operator reads out what is demandable today (intranet.taxes.owed);
+    tax not yet due is shown apart, never as owed (docs/taxes.md, "Amounts owed")."""
+    case = factories.owed_case(dbsession, name="読上 一郎", phone="03-1111-0201", amount=90000,
+                               due=dt.date(2026, 6, 30), fiscal_year=2026)
+    factories._owe(dbsession, case, 10000, dt.date(2026, 11, 30), 2026, factories.TaxType.resident)
+    dbsession.commit()
+    login(testapp, "c1")
+    activate(testapp, create_campaign(testapp))
+    login(testapp, "op1")
+    res = next_call(testapp).follow()
+    split = res.html.select_one(f"#owed-{case.case_no}")
+    charge = _late_charge_90000_from_june_30_to_nov_24()
+    assert charge == 2800
+
+    def yen(cls):
+        return split.select_one(cls).text.replace(",", "").replace("円", "").replace("¥", "").strip()
+    assert yen(".owed-overdue") == str(90000 + charge)
+    assert yen(".owed-tax-overdue") == "90000"
+    assert yen(".owed-lc-accruing") == str(charge)
+    assert yen(".owed-lc-fixed") == "0" and yen(".owed-fee") == "0"
+    not_due = split.select_one(".owed-not-due").text
+    assert "10,000" in not_due and "読み上げないでください" in not_due
+    assert "10,000" not in split.select_one("dl").text  # never among what is owed
+
+
+def test_the_call_screen_shows_no_amounts_without_the_payment_facet(testapp, campaign, owed,
+                                                                   monkeypatch):
+    from intranet.calls.views import call
+    from intranet.security.matrix import Facet
+
+    monkeypatch.setattr(call, "CALL_SCREEN_FACETS",
+                        tuple(f for f in call.CALL_SCREEN_FACETS if f != Facet.payment))
+    login(testapp, "op1")
+    res = next_call(testapp).follow()
+    assert not res.html.select(".owed-split") and "請求できる額" not in res.text
+
+
+def test_the_campaign_form_says_the_balance_filters_are_the_overdue_amount(testapp, staff):
+    login(testapp, "c1")
+    form = testapp.get("/calls/campaigns/new").html
+    for name in ("balance_min", "balance_max"):
+        assert form.select_one(f"#{name}")["aria-describedby"] == "balance-help"
+    assert "最後の取込の日時点で納期限を過ぎている" in form.select_one("#balance-help").text
+    testapp.set_cookie("lang", "en")
+    form = testapp.get("/calls/campaigns/new").html
+    assert "as of the day of the last import" in form.select_one("#balance-help").text

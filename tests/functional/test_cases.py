@@ -164,3 +164,14 @@ def test_late_charge_calculator_page(testapp, dbsession, password_context):
     assert "本税額" in res.text and "YYYY-MM-DD" in res.text
     login(testapp, "k9")  # contractors have no payment facet
     testapp.get("/late-charge", status=403)
+
+
+def test_the_amount_column_says_it_is_the_overdue_amount_as_of_the_last_import(collector, people):
+    res = collector.get("/cases/")
+    th = res.html.find("th", attrs={"aria-describedby": "balance-help"})
+    assert th is not None and th.text == "未納額"
+    help_text = res.html.select_one("#balance-help").text
+    assert "最後の取込の日時点" in help_text and "納期限前の本税は含みません" in help_text
+    collector.set_cookie("lang", "en")
+    help_text = collector.get("/cases/").html.select_one("#balance-help").text
+    assert "overdue (demandable) amount as of the day of the last import" in help_text

@@ -450,3 +450,133 @@ def test_the_dunning_date_is_optional_checked_and_kept_by_older_files(dbsession,
     dbsession.commit()
     dbsession.expire_all()
     assert dbsession.get(Installment, i.id).dunning_sent_on == sent
+
+
+# -- receipts larger than what is owed (issue 18) -----------------------------
+
+RECEIPTS_HEADER = "receipt_no,notice_no,period_no,kind,received_on,posted_on,amount"
+
+
+def _one_installment(tax_amount: int, due: str) -> dict[str, bytes]:
+    """A taxpayer, a case, an assessment and one installment (notice N1, 期 1)."""
+    def csv(*lines):
+        return "\r\n".join([*lines, ""]).encode("cp932")
+    return {
+        **_taxpayers_csv(_row("P0000031")),
+        "cases.csv": csv("case_no,taxpayer_no,opened_on,delinquency_category,assigned_staff",
+                         "C0000000031,P0000031,2026-06-01,,"),
+        "assessments.csv": csv("notice_no,case_no,tax_type,fiscal_year,applicable_year,annual_amount",
+                               f"N1,C0000000031,resident,2026,2026,{tax_amount}"),
+        "installments.csv": csv("notice_no,period_no,due_date,tax_amount,late_charge_amount",
+                                f"N1,1,{due},{tax_amount},"),
+    }
+
+
+def _receipts_csv(*rows: str) -> dict[str, bytes]:
+    return {"receipts.csv": "\r\n".join([RECEIPTS_HEADER, *rows, ""]).encode("cp932")}
+
+
+def _problems(result):
+    return [(p.file, p.line, p.column, p.key) for p in result.report.problems]
+
+
+def test_a_tax_receipt_larger_than_the_tax_is_refused_and_a_partial_one_imports(dbsession):
+    """本税 receipts of an installment may total at most its tax_amount
+    (docs/taxes.md, "Receipts: which debt a payment pays")."""
+    from intranet.i18n import translate
+
+    assert importer.run(dbsession, _one_installment(100_000, "2026-04-30"), TODAY).ok
+    before = counts(dbsession)
+    over = importer.run(dbsession, _receipts_csv("T1,N1,1,tax,2026-07-30,,100001"), TODAY)
+    assert _problems(over) == [("receipts.csv", 2, "amount", "datalink.error.receipt_over_tax")]
+    assert counts(dbsession) == before
+    key = "datalink.error.receipt_over_tax"
+    assert "本税" in translate("ja", key) and "tax amount" in translate("en", key)
+    assert "100001" not in translate("ja", key)  # the message never carries the value
+
+    partial = _receipts_csv("T1,N1,1,tax,2026-07-30,,40000")
+    assert importer.run(dbsession, partial, TODAY).ok
+    assert importer.run(dbsession, partial, TODAY).ok  # a known receipt is not counted twice
+    # 40,000 stored + 30,000 earlier in the file + 30,001 > 100,000: the third line
+    over = importer.run(dbsession, _receipts_csv("T2,N1,1,tax,2026-08-03,,30000",
+                                                 "T3,N1,1,tax,2026-08-04,,30001"), TODAY)
+    assert _problems(over) == [("receipts.csv", 3, "amount", "datalink.error.receipt_over_tax")]
+    dbsession.flush()
+    assert sorted(dbsession.scalars(sa.select(Receipt.amount))) == [40000]
+    assert importer.run(dbsession, _receipts_csv("T2,N1,1,tax,2026-08-03,,30000",
+                                                 "T3,N1,1,tax,2026-08-04,,30000"), TODAY).ok
+    dbsession.flush()
+    assert sorted(dbsession.scalars(sa.select(Receipt.amount))) == [30000, 30000, 40000]
+    assert dbsession.scalars(sa.select(Case)).one().balance == 0 + _charge_to_aug_4()
+
+
+def _charge_to_jul_30() -> int:
+    """延滞金 on 100,000 yen due 2026-04-30 (a Thursday), unpaid, to 2026-07-30,
+    computed here independently: 地方税法326条 with 附則3条の2 (2026: 2.8% the
+    first month, 9.1% after; the rates of intranet/taxes/rates.py), 365-day
+    year, each segment cut to the yen, the sum cut to the 100 yen
+    (20条の4の2⑤). First month 2026-05-01..05-31 (31 days, 民法143条), then
+    06-01..07-30 (60 days)."""
+    first = 100_000 * 28 * 31 // (1000 * 365)      # 237
+    after = 100_000 * 91 * 60 // (1000 * 365)      # 1,495
+    assert (first, after) == (237, 1495)
+    return (first + after) // 100 * 100             # 1,700
+
+
+def _charge_to_aug_4() -> int:
+    """The same installment, 40,000 yen paid on 07-30 (the base falls to 60,000
+    from 07-31) and the rest on 08-03 and 08-04 (base 30,000 on 08-04): the
+    charge fixed on 08-04."""
+    first = 100_000 * 28 * 31 // (1000 * 365)            # 05-01..05-31
+    to_jul_30 = 100_000 * 91 * 60 // (1000 * 365)        # 06-01..07-30
+    to_aug_3 = 60_000 * 91 * 4 // (1000 * 365)           # 07-31..08-03
+    aug_4 = 30_000 * 91 * 1 // (1000 * 365)              # 08-04
+    return (first + to_jul_30 + to_aug_3 + aug_4) // 100 * 100
+
+
+def test_a_late_charge_receipt_larger_than_the_charge_to_its_date_is_refused(dbsession):
+    """While the 本税 is unpaid the 延滞金 keeps growing: a late-charge receipt
+    may cover at most the charge accrued to the day it was received
+    (docs/taxes.md, "Receipts: which debt a payment pays")."""
+    from intranet.i18n import translate
+
+    assert importer.run(dbsession, _one_installment(100_000, "2026-04-30"), TODAY).ok
+    before = counts(dbsession)
+    charge = _charge_to_jul_30()
+    over = importer.run(dbsession, _receipts_csv(f"L1,N1,1,late_charge,2026-07-30,,{charge + 1}"),
+                        TODAY)
+    assert _problems(over) == [("receipts.csv", 2, "amount",
+                                "datalink.error.receipt_over_late_charge")]
+    assert counts(dbsession) == before
+    key = "datalink.error.receipt_over_late_charge"
+    assert "延滞金" in translate("ja", key) and "late charge" in translate("en", key)
+
+    # the charge to its date exactly, with a partial 本税 payment: both import
+    assert importer.run(dbsession, _receipts_csv(f"L1,N1,1,late_charge,2026-07-30,,{charge}",
+                                                 "T1,N1,1,tax,2026-07-30,,40000"), TODAY).ok
+    # nothing more on the same day; a later day has accrued more
+    over = importer.run(dbsession, _receipts_csv("L2,N1,1,late_charge,2026-07-30,,100"), TODAY)
+    assert _problems(over) == [("receipts.csv", 2, "amount",
+                                "datalink.error.receipt_over_late_charge")]
+    assert importer.run(dbsession, _receipts_csv("L2,N1,1,late_charge,2026-10-30,,100"), TODAY).ok
+    dbsession.flush()
+    assert sorted(dbsession.scalars(sa.select(Receipt.amount))) == [100, charge, 40000]
+
+
+def test_an_oversized_receipt_is_shown_on_the_upload_page_without_its_value(
+        testapp, dbsession, password_context):
+    from intranet.models import Role
+    from tests import factories
+    from tests.helpers import csrf_token, login
+
+    assert importer.run(dbsession, _one_installment(100_000, "2026-04-30"), TODAY).ok
+    factories.user(dbsession, password_context, Role.collector, login="c1")
+    dbsession.commit()
+    login(testapp, "c1")
+    files = _receipts_csv("T1,N1,1,tax,2026-07-30,,123457")
+    res = testapp.post("/datalink/", {"csrf_token": csrf_token(testapp, "/datalink/"), "encoding": ""},
+                       upload_files=[("files", "receipts.csv", files["receipts.csv"])], status=400)
+    problems = res.html.select_one("#problems").text
+    assert "receipts.csv" in problems and "amount" in problems and "調定額を超えます" in problems
+    assert "123457" not in problems and "123,457" not in problems
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(Receipt)) == 0

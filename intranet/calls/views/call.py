@@ -11,6 +11,7 @@ from ...models import CallAttempt, Disposition, Handover, TargetStatus
 from ...resources import CallTargetResource
 from ...security.matrix import FACETS, Facet
 from ...security.permissions import Permission
+from ...taxes.owed import amount_rules
 from .. import results
 from ..forms import MEMO_MAX, parse_result
 from .common import CALL_SCREEN_FACETS, redirect
@@ -35,6 +36,11 @@ def call_screen(request, errors=None, values=None):
     # (a household member flagged "do not call" is not shown) and the facets.
     disclosure = request.disclosure.show([m.case for m in target.members], CALL_SCREEN_FACETS)
     shown = [(case, list(disclosure.facets)) for case in disclosure.cases]
+    # What the operator may read out: the demandable amount (intranet.taxes.owed),
+    # only where the gate granted the payment facet.
+    rules = amount_rules(request)
+    owed = ({case.id: rules.case(case, request.today) for case in disclosure.cases}
+            if Facet.payment in disclosure else {})
     attempts = request.dbsession.scalars(
         select(CallAttempt).where(CallAttempt.target_id == target.id)
         .order_by(CallAttempt.called_at.desc(), CallAttempt.id.desc()).limit(30)).all(
@@ -51,7 +57,7 @@ def call_screen(request, errors=None, values=None):
         values = {"disposition": corrects.disposition, "memo": corrects.memo}
     return {
         "fixable": fixable, "corrects": corrects,
-        "target": target, "shown": shown, "attempts": attempts, "handovers": handovers,
+        "target": target, "shown": shown, "owed_by_case": owed, "attempts": attempts, "handovers": handovers,
         "facet_info": FACETS, "dispositions": list(Disposition), "errors": errors or [],
         "values": values or {}, "memo_max": MEMO_MAX, "leased_to_other": leased_to_other,
         "can_record": request.has_permission(Permission.CallTargetRecord, request.context),
