@@ -343,11 +343,19 @@ class KeyContainer(Area):
         return MissingRow(name, self) if user is None else UserKeys(user, self)
 
 
+class StatusApprovals(Area):
+    """Collection statuses waiting for a supervisor's approval
+    (``/admin/statuses/``, when the ward requires approval)."""
+
+    __name__ = "statuses"
+
+
 class AdminArea(Area):
-    """Administration (supervisors): users, their security keys, contracts."""
+    """Administration (supervisors): users, their security keys, contracts,
+    status approvals."""
 
     __name__ = "admin"
-    children_classes = (UserContainer, KeyContainer, ContractContainer)
+    children_classes = (UserContainer, KeyContainer, ContractContainer, StatusApprovals)
 
 
 # ---------------------------------------------------------------- the call center

@@ -109,7 +109,8 @@ def rows(request, settings: LimitationSettings, horizon: dt.date) -> list[Row]:
     agreements: dict[int, list[dt.date]] = {}
     if case_ids:
         for p in request.dbsession.scalars(
-                select(StatusPeriod).where(StatusPeriod.case_id.in_(case_ids))):
+                select(StatusPeriod).where(StatusPeriod.case_id.in_(case_ids),
+                                           StatusPeriod.approved_at.is_not(None))):
             periods.setdefault(p.case_id, []).append(p)
         for case_id, agreed_on in request.dbsession.execute(
                 select(PaymentAgreement.case_id, PaymentAgreement.agreed_on)

@@ -64,7 +64,7 @@ def in_force_clause(work: Work, today: dt.date) -> ColumnElement[bool]:
     kinds = [kind for kind, rule in RULES.items() if work in rule.excludes]
     return exists().where(
         StatusPeriod.case_id == Case.id, StatusPeriod.kind.in_(kinds),
-        StatusPeriod.starts_on <= today,
+        StatusPeriod.approved_at.is_not(None), StatusPeriod.starts_on <= today,
         or_(StatusPeriod.ends_on.is_(None), StatusPeriod.ends_on >= today))
 
 

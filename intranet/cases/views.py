@@ -5,11 +5,12 @@ import datetime as dt
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..audit.events import AuditEvent
 from ..models import CallBlock, StatusKind, StatusPeriod
-from ..params import page_number, parse_date
-from ..resources import CaseContainer, CaseResource
+from ..params import page_number, parse_date, whole_number
+from ..resources import CaseContainer, CaseResource, StatusApprovals
 from ..security.matrix import FACETS, Facet
 from ..security.permissions import Permission
 from ..taxes.owed import amount_rules
@@ -117,12 +118,16 @@ def record_status(request):
             if len(reason) > 1000:
                 raise StatusError("status.error.reason")
             check_period(periods, kind, starts_on, ends_on)
+            approved = not request.registry.status_approval
             period = StatusPeriod(case_id=case.id, kind=kind, starts_on=starts_on, ends_on=ends_on,
                                   legal_basis=RULES[kind].legal_basis, reason=reason,
-                                  recorded_by=request.identity.id, recorded_at=request.now)
+                                  recorded_by=request.identity.id, recorded_at=request.now,
+                                  approved_by=request.identity.id if approved else None,
+                                  approved_at=request.now if approved else None)
             request.dbsession.add(period)
             request.dbsession.flush()
-            event = {"period": period.id, "kind": str(kind), "starts": starts_on.isoformat()}
+            event = {"period": period.id, "kind": str(kind), "starts": starts_on.isoformat(),
+                     "pending": not approved}
     except StatusError as exc:
         request.response.status = 400
         return {**case_detail(request), "status_errors": [exc.args[0]]}
@@ -141,3 +146,38 @@ def status_periods(request, case) -> list[StatusPeriod]:
     return list(request.dbsession.scalars(
         select(StatusPeriod).where(StatusPeriod.case_id == case.id)
         .order_by(StatusPeriod.starts_on.desc(), StatusPeriod.id.desc())))
+
+
+# ---------------------------------------------------------------- supervisors' approval
+
+@view_config(context=StatusApprovals, renderer="cases/approvals.jinja2",
+             permission=Permission.CaseStatusApprove, request_method="GET")
+def status_approvals(request, errors=None):
+    """Statuses recorded by collectors that wait for a supervisor (only when
+    the ward requires approval). Their cases pass through the gate."""
+    pending = request.dbsession.scalars(request.disclosure.scoped(
+        select(StatusPeriod).where(StatusPeriod.approved_at.is_(None))
+        .options(joinedload(StatusPeriod.case), joinedload(StatusPeriod.recorder))
+        .order_by(StatusPeriod.recorded_at), StatusPeriod.case_id)).all()
+    shown = request.disclosure.show([p.case for p in pending], [Facet.staff])
+    visible = {case.id for case in shown.cases}
+    return {"pending": [p for p in pending if p.case_id in visible], "errors": errors or [],
+            "required": request.registry.status_approval}
+
+
+@view_config(context=StatusApprovals, renderer="cases/approvals.jinja2",
+             permission=Permission.CaseStatusApprove, request_method="POST")
+def status_approve(request):
+    period_id = whole_number(request.POST.get("period"))
+    period = request.dbsession.get(StatusPeriod, period_id) if period_id is not None else None
+    if (period is None or not period.pending
+            or not request.disclosure.in_scope([period.case_id])):
+        request.response.status = 400
+        return status_approvals(request, ["status.error.not_pending"])
+    if period.recorded_by == request.identity.id:
+        request.response.status = 400  # four eyes: nobody approves their own record
+        return status_approvals(request, ["status.error.own"])
+    period.approved_by, period.approved_at = request.identity.id, request.now
+    request.audit.event(AuditEvent.CaseStatus, user=request.identity, case=period.case.case_no,
+                        period=period.id, kind=str(period.kind), approved=True)
+    return HTTPSeeOther(request.resource_path(request.context))

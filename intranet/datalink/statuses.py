@@ -57,7 +57,8 @@ def apply(state, rows) -> None:
         return {"case_id": state.case_ids[row["case_no"]], "kind": kind,
                 "starts_on": row["starts_on"], "ends_on": row["ends_on"],
                 "legal_basis": RULES[kind].legal_basis, "reason": row["reason"] or "",
-                "recorded_by": None, "recorded_at": now}
+                "recorded_by": None, "recorded_at": now,
+                "approved_at": now}  # the delinquency system's word: no approval here
 
     stored = _stored(state.dbsession, StatusPeriod, FIELDS, Case.case_no, StatusPeriod.kind,
                      StatusPeriod.starts_on, join=(Case, Case.id == StatusPeriod.case_id))

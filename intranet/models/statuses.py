@@ -37,8 +37,19 @@ class StatusPeriod(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: data link
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Counts (excludes the case) only once approved: at once, unless the ward
+    # wants a supervisor's approval (intranet.statuses.require_approval).
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    recorder = relationship("User")
+    case = relationship("Case")
+    recorder = relationship("User", foreign_keys=[recorded_by])
+    approver = relationship("User", foreign_keys=[approved_by])
+
+    @property
+    def pending(self) -> bool:
+        return self.approved_at is None
 
     def in_force_on(self, day: dt.date) -> bool:
-        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+        return (not self.pending and self.starts_on <= day
+                and (self.ends_on is None or day <= self.ends_on))

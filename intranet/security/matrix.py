@@ -263,7 +263,7 @@ SUPERVISOR_ROLES = frozenset({Role.collector})
 SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
     P.UsersView, P.UsersManage, P.UsersSessionsManage, P.SecurityKeysManage, P.ContractsView,
     P.ContractsManage, P.MatrixView, P.AuditLogView, P.ActivityView, P.LogReviewSign,
-    P.ChecklistsView, P.ChecklistsRecord})
+    P.ChecklistsView, P.ChecklistsRecord, P.CaseStatusApprove})
 
 
 def account_problems(role: Role, is_supervisor: bool) -> list[str]:

@@ -62,6 +62,7 @@ class Permission(enum.StrEnum):
     ChecklistsRecord = "audit:checklists:record"  # start, save and complete them
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     CaseStatusEdit = "case:status:edit"         # record or end a collection status (徴収猶予, 破産, ...)
+    CaseStatusApprove = "cases:status:approve"  # approve recorded statuses (supervisors; a ward setting)
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
     CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)
     LettersView = "letters:batch:view"

@@ -77,6 +77,7 @@ WRITES = {
     ("CampaignResource", "close"): "/calls/campaigns/{campaign}/close",
     ("CaseResource", "call-block"): "/cases/{case}/call-block",
     ("CaseResource", "status"): "/cases/{case}/status",
+    ("StatusApprovals", ""): "/admin/statuses/",
     ("CaseResource", "slip"): "/cases/{case}/slip",
     ("ContractContainer", ""): "/admin/contracts/",
     ("ContractResource", "erase"): "/admin/contracts/{contract}/erase",

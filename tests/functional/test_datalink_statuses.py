@@ -105,7 +105,8 @@ def test_a_period_recorded_on_the_case_page_counts_against_an_overlapping_row(db
     case = factories.owed_case(dbsession, phone="03-5555-8105")
     dbsession.add(StatusPeriod(case_id=case.id, kind=StatusKind.suspension, starts_on=dt.date(2026, 5, 1),
                                ends_on=None, legal_basis="", reason="", recorded_by=None,
-                               recorded_at=dt.datetime(2026, 5, 1)))
+                               recorded_at=dt.datetime(2026, 5, 1),
+                               approved_at=dt.datetime(2026, 5, 1)))
     dbsession.commit()
     result = importer.run(dbsession, _file(f"{case.case_no},suspension,2026-12-01,2027-01-31,"), TODAY)
     assert [str(p) for p in result.report.problems] == [

@@ -36,7 +36,8 @@ def world(dbsession, clock):
     seized = factories.owed_case(dbsession, name="時効 差押", amount=40000, due=D(2021, 6, 30),
                                  fiscal_year=2021)          # postponed while the seizure lasts
     dbsession.add(StatusPeriod(case_id=seized.id, kind=StatusKind.seizure,
-                               starts_on=D(2024, 5, 1), recorded_at=clock.now()))
+                               starts_on=D(2024, 5, 1), recorded_at=clock.now(),
+                               approved_at=clock.now()))
     dbsession.commit()
     return {"soon": soon, "later": later, "renewed": renewed, "seized": seized}
 
@@ -99,6 +100,7 @@ def test_the_query_count_does_not_grow_with_the_rows(testapp, people, dbsession,
     for n in range(1, 8):
         case = factories.owed_case(dbsession, name=f"件数 {n}", due=D(2022, 2, n + 1))
         dbsession.add(StatusPeriod(case_id=case.id, kind=StatusKind.claim, starts_on=D(2023, 1, 5),
-                                   ends_on=D(2023, 3, 1), recorded_at=dt.datetime(2023, 1, 5)))
+                                   ends_on=D(2023, 3, 1), recorded_at=dt.datetime(2023, 1, 5),
+                                   approved_at=dt.datetime(2023, 1, 5)))
     dbsession.commit()
     assert run() == small

@@ -51,6 +51,7 @@ PATHS = {
     r.ChecklistContainer: "/audit/checklists/",
     r.ChecklistResource: "/audit/checklists/{checklist}/",
     r.UserContainer: "/admin/users/",
+    r.StatusApprovals: "/admin/statuses/",
     r.UserResource: "/admin/users/{boss}/",
     r.UserKeys: "/admin/keys/{boss}/",
     r.ContractContainer: "/admin/contracts/",

@@ -161,3 +161,51 @@ def test_the_case_page_splits_what_is_overdue_from_what_is_not_yet_due(
     assert yen("owed-lc-accruing") > 0 and yen("owed-fee") == 0
     assert yen("owed-overdue") == (yen("owed-tax-overdue") + yen("owed-lc-accruing")
                                    + yen("owed-lc-fixed") + yen("owed-fee"))
+
+
+@pytest.fixture
+def approving_app(app_settings, clock):
+    """The application of a ward that wants a supervisor's approval."""
+    import webtest
+
+    import intranet
+
+    app = intranet.main({}, **{**app_settings, "intranet.statuses.require_approval": "true"})
+    app.registry.clock = clock
+    yield webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "10.0.0.1"})
+    app.registry["db_engine"].dispose()
+
+
+def test_where_the_ward_wants_it_a_status_counts_only_once_another_supervisor_approves(
+        approving_app, dbsession, password_context, clock):
+    testapp = approving_app
+    factories.user(dbsession, password_context, Role.collector, login="boss1", is_supervisor=True)
+    factories.user(dbsession, password_context, Role.collector, login="boss2", is_supervisor=True)
+    factories.user(dbsession, password_context, Role.collector, login="c1")
+    factories.user(dbsession, password_context, Role.operator, login="op1")
+    case = factories.owed_case(dbsession, name="承認 九郎", phone="03-5555-8009")
+    _campaign(dbsession, clock)
+    login(testapp, "boss1")
+    _record(testapp, case, kind="suspension", starts_on="2026-11-20", reason="生活困窮")
+    period = dbsession.scalars(sa.select(StatusPeriod)).one()
+    assert period.approved_at is None
+    assert "承認待ち" in testapp.get(f"/cases/{case.case_no}/").html.select_one("#statuses").text
+    login(testapp, "op1")
+    testapp.get(f"/cases/{case.case_no}/", status=200)  # pending: the case stays in the queue
+    # nobody approves their own record; plain collectors may not approve at all
+    login(testapp, "boss1")
+    page = testapp.get("/admin/statuses/")
+    assert case.case_no in page.html.select_one("#approvals").text
+    res = testapp.post("/admin/statuses/", {"csrf_token": csrf_token(testapp, "/admin/statuses/"),
+                                            "period": str(period.id)}, status=400)
+    assert "別の管理者" in res.text
+    login(testapp, "c1")
+    testapp.get("/admin/statuses/", status=403)
+    login(testapp, "boss2")
+    testapp.post("/admin/statuses/", {"csrf_token": csrf_token(testapp, "/admin/statuses/"),
+                                      "period": str(period.id)}, status=303)
+    dbsession.expire_all()
+    assert dbsession.get(StatusPeriod, period.id).approved_at is not None
+    assert case.case_no not in testapp.get("/admin/statuses/").html.select_one("#approvals").text
+    login(testapp, "op1")
+    testapp.get(f"/cases/{case.case_no}/", status=403)  # approved: out of the queue
