@@ -5,9 +5,17 @@ from pyramid.settings import asbool
 
 
 def includeme(config):
-    # Parsed once: must a supervisor approve a status a collector records
-    # before it counts? (docs/taxes.md, "Collection statuses")
+    from ..taxes.owed import AmountRules
+    from .limitation import LimitationSettings
+
+    settings = config.get_settings()
+    # Parsed once at start-up: a malformed value stops the application.
+    # Must a supervisor approve a status a collector records before it
+    # counts? (docs/taxes.md, "Collection statuses")
     config.registry.status_approval = asbool(
-        config.get_settings().get("intranet.statuses.require_approval", False))
+        settings.get("intranet.statuses.require_approval", False))
+    # What is owed and when it may be demanded; limitation warnings.
+    config.registry.amount_rules = AmountRules.from_settings(settings)
+    config.registry.limitation_settings = LimitationSettings.from_settings(settings)
     config.scan(".views")
     config.scan(".limitation")

@@ -133,11 +133,8 @@ def rows(request, settings: LimitationSettings, horizon: dt.date) -> list[Row]:
 
 
 def limitation_settings(request) -> LimitationSettings:
-    registry = request.registry
-    found = getattr(registry, "limitation_settings", None)
-    if found is None:
-        found = registry.limitation_settings = LimitationSettings.from_settings(registry.settings)
-    return found
+    """Parsed once at start-up (intranet.cases.includeme)."""
+    return request.registry.limitation_settings
 
 
 @view_config(context=CaseContainer, name="limitation", renderer="cases/limitation.jinja2",

@@ -229,9 +229,5 @@ class AmountRules:
 
 
 def amount_rules(request) -> AmountRules:
-    """The application's rules, parsed on first use and kept on the registry."""
-    registry = request.registry
-    rules = getattr(registry, "amount_rules", None)
-    if rules is None:
-        rules = registry.amount_rules = AmountRules.from_settings(registry.settings)
-    return rules
+    """The application's rules, parsed once at start-up (intranet.cases.includeme)."""
+    return request.registry.amount_rules
