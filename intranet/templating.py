@@ -54,6 +54,14 @@ def witness_degraded(request) -> bool:
             and request.registry.access_checkpointer.degraded(request.now))
 
 
+def viewer_is_supervisor(request) -> bool:
+    """Whether the logged-in user holds the supervisor principal (the flag
+    counts only on the roles the matrix allows)."""
+    from .security.principals import SUPERVISOR
+
+    return SUPERVISOR in request.principals
+
+
 def yen(value: int | None) -> str:
     return "" if value is None else f"{value:,}円"
 
@@ -66,4 +74,5 @@ def includeme(config):
     env.autoescape = True
     env.globals.update(navigation=navigation, has_work=has_work, message_keys=MESSAGES,
                        late_charge_of=late_charge_of, survey_reports=survey_reports,
-                       witness_degraded=witness_degraded)
+                       witness_degraded=witness_degraded,
+                       viewer_is_supervisor=viewer_is_supervisor)

@@ -341,3 +341,21 @@ def test_limits_come_from_the_settings():
 ])
 def test_user_agent_summary(agent, summary):
     assert sessions.describe_user_agent(agent) == summary
+
+
+def test_pages_about_another_user_name_that_user_not_the_viewer(
+        testapp, dbsession, password_context):
+    """Issue 19: the base layout's ``user`` shadowed the page's, so the
+    remote-wipe page said "ログイン中の端末：<the supervisor>"."""
+    factories.user(dbsession, password_context, Role.collector, login="boss-viewer",
+                   display_name="管理者 見る人", is_supervisor=True)
+    other = factories.user(dbsession, password_context, Role.contractor, login="inv-viewed",
+                           display_name="調査員 見られる人")
+    dbsession.commit()
+    login(testapp, "boss-viewer")
+    for path in (f"/admin/users/{other.id}/sessions", f"/admin/keys/{other.id}/"):
+        page = testapp.get(path)
+        main = page.html.select_one("main").text
+        assert "inv-viewed" in page.html.select_one("h1").text or "調査員 見られる人" in main, path
+        assert "boss-viewer" not in page.html.select_one("h1").text, path
+        assert "管理者 見る人" in page.html.select_one(".user-box").text  # the header: the viewer
