@@ -29,6 +29,8 @@ class AuditEvent(enum.StrEnum):
     SessionRevoked = "session.revoked"     # sessions ended on purpose (own, supervisor, contract)
 
     # Cases, calls and documents
+    PasswordChanged = "password.changed"   # a user changed their own password (other sessions ended)
+    PasswordChangeRefused = "password.refused"  # ... with a wrong current password
     CaseCallBlock = "case.call_block"      # a case's do-not-call flag changed (before, after)
     CaseStatus = "case.status"             # a collection status was recorded or ended
     CallRecorded = "call.recorded"         # an operator recorded a call's result

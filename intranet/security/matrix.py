@@ -156,9 +156,9 @@ ROLE_CASE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
     Role.contractor: frozenset(),
 })
 
-#: Every role manages its own account: own sessions (ログイン中の端末) and
-#: second factor. No case data.
-OWN_ACCOUNT_ACTIONS = frozenset({P.OwnSessions, P.OwnSecondFactor})
+#: Every role manages its own account: own sessions (ログイン中の端末),
+#: second factor and password. No case data.
+OWN_ACCOUNT_ACTIONS = frozenset({P.OwnSessions, P.OwnSecondFactor, P.OwnPassword})
 
 
 def _with_own_account(role: Role, actions: set[P]) -> frozenset[P]:

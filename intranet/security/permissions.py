@@ -30,6 +30,7 @@ class Permission(enum.StrEnum):
 
     # Global actions (checked on the root and containers)
     OwnSecondFactor = "account:second_factor:manage"  # enrol one's own TOTP, recovery codes
+    OwnPassword = "account:password:change"  # change one's own password
     HomeView = "home:page:view"          # the start page after login
     OwnSessions = "account:sessions:manage"  # list and end one's own login sessions
     CasesSearch = "cases:list:search"    # case list and search

@@ -125,6 +125,7 @@ AUDIT_RECORDS = {
 #: inspection relies on (the ending is itself in the access log).
 OWN_ACCOUNT = {
     ("Root", "two-factor"): "/two-factor",
+    ("Root", "password"): "/password",
     ("OwnSessions", "end"): "/sessions/end",
     ("OwnSessions", "end-others"): "/sessions/end-others",
 }
