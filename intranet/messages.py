@@ -151,6 +151,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password.error.current": ("現在のパスワードが正しくありません。", "The current password is wrong."),
     "password.error.again": ("確認用のパスワードが一致しません。", "The two new passwords differ."),
     "password.error.same": ("現在と同じパスワードには変更できません。", "Choose a password other than the current one."),
+    "unit.rows": ("行", " rows"),
+    "datalink.count": ("追加 {added}・変更 {changed}・変更なし {unchanged}", "added {added}, changed {changed}, unchanged {unchanged}"),
     "nav.password": ("パスワード変更", "Password"),
     "permission.account:password:change": ("自分のパスワードの変更", "Change one's own password"),
     "audit.event.password.changed": ("パスワード変更", "Password changed"),

@@ -22,6 +22,22 @@ class DataImport(Base):
     closed: Mapped[int] = mapped_column(Integer, default=0)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
 
+    def file_rows(self) -> list[tuple[str, int, str]]:
+        """(file name, rows, SHA-256) of each file, for the history table."""
+        import json
+
+        files = json.loads(self.files or "{}")
+        return [(name, int(info.get("rows", 0)), str(info.get("sha256", "")))
+                for name, info in sorted(files.items())]
+
+    def count_rows(self) -> list[tuple[str, int, int, int]]:
+        """(entity, added, changed, unchanged), for the history table."""
+        import json
+
+        counts = json.loads(self.counts or "{}")
+        return [(name, int(c.get("added", 0)), int(c.get("changed", 0)), int(c.get("unchanged", 0)))
+                for name, c in counts.items()]
+
     user = relationship("User")
 
 

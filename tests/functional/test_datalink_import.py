@@ -230,6 +230,11 @@ def test_collectors_upload_a_zip_with_a_dry_run_first(testapp, dbsession, demo, 
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(Case)) == before["cases"]
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(DataImport)) == 2
     assert [e.event for e in entries_since(engine, mark, kind="event")] == ["datalink.import"] * 2
+    # the history: files, rows and counts as a table, not raw JSON (issue 19)
+    history = testapp.get("/datalink/").html.select_one("tr.import-history")
+    files_table = {tr.td.text: tr.select("td")[1].text for tr in history.select("table.files tr")}
+    assert files_table["cases"] == f"{before['cases']}行" and "{" not in history.text
+    assert f"追加 {before['cases']}" in history.select_one("table.counts").text
     # a broken file: the problems, and nothing stored
     res = upload("cases.csv", "case_no,taxpayer_no\n".encode(), dry_run=False, status=400)
     assert "cases.csv:1 [opened_on]" in res.html.select_one("#problems").text
