@@ -141,6 +141,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # password policy
     "account.supervisor_role": ("管理者の指定は徴収職員（区職員）のアカウントにだけできます。",
                                 "Only collectors (ward staff) can be made supervisors."),
+    "account.team_leader_role": ("責任者の指定はコールセンターのオペレーターのアカウントにだけできます。",
+                                 "Only call-center operators can be made team leaders."),
     "password.title": ("パスワードの変更", "Change your password"),
     "password.help": ("変更すると、この端末以外でログイン中のあなたのセッションはすべて終了します。", "After the change, every other session of yours ends."),
     "password.current": ("現在のパスワード", "Current password"),

@@ -1,7 +1,8 @@
 """All mapped classes; importing this package configures the mappers."""
 from .meta import Base  # noqa: F401
 from .users import (  # noqa: F401
-    LoginSession, Organisation, OrganisationKind, RecoveryCode, Role, SecurityKey, User,
+    LoginSession, Organisation, OrganisationKind, RecoveryCode, Role, SecurityKey, TrainingRecord,
+    User,
 )
 from .taxpayers import (  # noqa: F401
     Corporation, ForeignResidentRecord, MailingAddress, Phone, PhoneKind,

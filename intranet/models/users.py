@@ -50,6 +50,8 @@ class User(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     # Collectors who administer users (係長・主査).
     is_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The call center's 責任者: the team's 日報・月報 (matrix.TEAM_LEADER_ROLES).
+    is_team_leader: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Validity window, e.g. a contract period; naive UTC datetimes, None = open.
     valid_from: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -57,6 +59,9 @@ class User(Base):
 
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A temporary password (account created or reset by a supervisor): the
+    # user must choose their own before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -93,6 +98,8 @@ class User(Base):
                 principals.organisation(self.organisation_id)]
         if self.is_supervisor and self.role in matrix.SUPERVISOR_ROLES:
             held.append(principals.SUPERVISOR)
+        if self.is_team_leader and self.role in matrix.TEAM_LEADER_ROLES:
+            held.append(principals.TEAM_LEADER)
         return held
 
     def __repr__(self) -> str:  # never personal data beyond the login id
@@ -156,3 +163,23 @@ class SecurityKey(Base):
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     registrar = relationship("User", foreign_keys=[registered_by])
+
+
+class TrainingRecord(Base):
+    """One course a person attended (研修・従事者教育): the call center's and the
+    survey servicer's staff need a current one to log in where the ward's
+    settings require it (intranet.accounts.training)."""
+
+    __tablename__ = "training_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    course: Mapped[str] = mapped_column(String(100))
+    trained_on: Mapped[dt.date] = mapped_column(Date)
+    trainer: Mapped[str] = mapped_column(String(100))
+    # When the course must be taken again; None = never.
+    next_due: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    user = relationship("User", foreign_keys=[user_id])

@@ -266,12 +266,25 @@ SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
     P.ChecklistsView, P.ChecklistsRecord, P.CaseStatusApprove})
 
 
-def account_problems(role: Role, is_supervisor: bool) -> list[str]:
+#: Roles that may carry the team-leader flag: the call center's 責任者, who
+#: writes the 日報・月報 and supervises its operators (seed 003).
+TEAM_LEADER_ROLES = frozenset({Role.operator})
+
+#: Extra actions of team leaders (principal ``team_leader``): the figures of
+#: every operator of their own organisation, never other organisations' and
+#: no case data beyond what operators see.
+TEAM_LEADER_ACTIONS: frozenset[P] = frozenset({P.CallReportsTeam})
+
+
+def account_problems(role: Role, is_supervisor: bool, is_team_leader: bool = False) -> list[str]:
     """Message keys for account flags the matrix would not honour; every
     place that creates or changes a user refuses them (CLI, admin pages)."""
+    problems = []
     if is_supervisor and role not in SUPERVISOR_ROLES:
-        return ["account.supervisor_role"]
-    return []
+        problems.append("account.supervisor_role")
+    if is_team_leader and role not in TEAM_LEADER_ROLES:
+        problems.append("account.team_leader_role")
+    return problems
 
 
 def role_principal(role: Role) -> str:
@@ -308,4 +321,5 @@ def global_acl() -> list[tuple]:
     acl = [(Allow, role_principal(role), sorted(ROLE_ACTIONS[role]))
            for role in Role if ROLE_ACTIONS[role]]
     acl.append((Allow, principals.SUPERVISOR, sorted(SUPERVISOR_ACTIONS)))
+    acl.append((Allow, principals.TEAM_LEADER, sorted(TEAM_LEADER_ACTIONS)))
     return acl

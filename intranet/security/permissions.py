@@ -81,6 +81,7 @@ class Permission(enum.StrEnum):
     PhoneCandidatesConfirm = "calls:phones:confirm"
     CallReportsView = "calls:reports:view"      # own figures and the center's totals
     CallReportsAll = "calls:reports:all"        # every operator's figures
+    CallReportsTeam = "calls:reports:team"      # every operator's figures of one's own organisation (責任者)
     # On one call target (its ACL follows the campaign's state)
     CallTargetView = "calls:target:view"
     CallTargetRecord = "calls:target:record"    # record a result, hand over, register a number

@@ -11,6 +11,8 @@ from ..models.users import Role
 
 #: Collectors flagged as supervisors (係長・主査); see ``matrix.SUPERVISOR_ROLES``.
 SUPERVISOR = "supervisor"
+#: The call center's 責任者 (operators flagged team leader); see ``matrix.TEAM_LEADER_ROLES``.
+TEAM_LEADER = "team_leader"
 
 USER_PREFIX = "user:"
 ROLE_PREFIX = "role:"
@@ -38,5 +40,5 @@ def roles_in(principals: Iterable[str]) -> list[Role]:
 def logged_roles(principals: Iterable[str]) -> str | None:
     """How the access log names the holder's roles: ``"collector supervisor"``."""
     held = set(principals)
-    names = [str(r) for r in roles_in(held)] + ([SUPERVISOR] if SUPERVISOR in held else [])
+    names = [str(r) for r in roles_in(held)] + [flag for flag in (SUPERVISOR, TEAM_LEADER) if flag in held]
     return " ".join(names) or None
