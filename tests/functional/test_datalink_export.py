@@ -38,16 +38,16 @@ def test_export_since_the_last_one(testapp, dbsession, password_context, clock, 
     res = testapp.post("/datalink/export", {"csrf_token": token})
     assert res.content_type == "application/zip"
     files = zipfile.ZipFile(io.BytesIO(res.body))
-    calls = files.read("call_results.csv").decode("utf-8-sig").splitlines()
+    calls = files.read("call_results.csv").decode("cp932").splitlines()  # CP932 unless chosen otherwise
     assert len(calls) == 2 and case.case_no in calls[1] and "consultation" in calls[1]
-    assert "分納の相談" in files.read("handovers.csv").decode("utf-8-sig")
+    assert "分納の相談" in files.read("handovers.csv").decode("cp932")
     request_entry, event = entries_since(engine, mark)
     assert [c.case_no for c in request_entry.cases] == [case.case_no]
     assert event.event == "datalink.export"
     # the next export starts where this one ended: nothing new
     clock.advance(minutes=5)
     res = testapp.post("/datalink/export", {"csrf_token": csrf_token(testapp, "/datalink/export")})
-    calls = zipfile.ZipFile(io.BytesIO(res.body)).read("call_results.csv").decode("utf-8-sig").splitlines()
+    calls = zipfile.ZipFile(io.BytesIO(res.body)).read("call_results.csv").decode("cp932").splitlines()
     assert len(calls) == 1
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(DataExport)) == 2
     assert "SHA-256" in testapp.get("/datalink/export").text
@@ -108,7 +108,8 @@ def test_formulas_typed_by_outsourced_users_are_exported_as_text(testapp, dbsess
     dbsession.commit()
     login(testapp, "c1")
     clock.advance(minutes=5)
-    res = testapp.post("/datalink/export", {"csrf_token": csrf_token(testapp, "/datalink/export")})
+    res = testapp.post("/datalink/export", {"csrf_token": csrf_token(testapp, "/datalink/export"),
+                                            "encoding": "utf-8"})
     files = zipfile.ZipFile(io.BytesIO(res.body))
 
     def read(name):
