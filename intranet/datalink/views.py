@@ -72,7 +72,6 @@ def import_page(request):
 @view_config(context=DataLinkArea, name="export", renderer="datalink/export.jinja2",
              permission=Permission.DataExport, request_method="GET")
 def export_page(request):
-
     return _export_page_values(request)
 
 
