@@ -329,3 +329,25 @@ def test_demo_data_exported_and_imported_into_an_empty_database_shows_the_same_f
     # and a second import of the same files changes nothing
     again = importer.run(dbsession, files, TODAY)
     assert all(c.added == 0 and c.changed == 0 for c in again.counts.values()), again.counts
+
+
+def test_the_dump_in_cp932_reports_what_it_cannot_hold(dbsession):
+    """資料1 氏名・外国人通称名: the data-link files in CP932 never replace 𠮷
+    (U+20BB7): every place is reported by file, line, key and column; in
+    UTF-8 the same data is written and reads back."""
+    from intranet.datalink.encoding import UnencodableError
+
+    files = _files(**{"foreign_residents.csv": _csv(FOREIGN, "P0000101,AB12345678,転出 花子,ベトナム,技能実習,")})
+    assert importer.run(dbsession, files, TODAY).ok
+    dbsession.flush()
+    tp = dbsession.scalars(sa.select(Taxpayer)).one()
+    tp.head_of_household = "𠮷田 一郎"
+    tp.foreign_resident.alias_name = "𠮷田 花子"
+    dbsession.flush()
+    with pytest.raises(UnencodableError) as raised:
+        dump(dbsession, encoding="cp932")
+    assert [(p.file, p.line, p.key, p.column, p.codepoint) for p in raised.value.problems] == [
+        ("taxpayers.csv", 2, "P0000101", "head_of_household", "U+20BB7"),
+        ("foreign_residents.csv", 2, "P0000101", "alias_name", "U+20BB7")]
+    again = importer.run(dbsession, dump(dbsession, encoding="utf-8"), TODAY)
+    assert again.ok and all(c.changed == c.added == 0 for c in again.counts.values())
