@@ -35,9 +35,10 @@ from intranet.datalink.reader import Report, read  # noqa: E402
 from intranet.db import get_session_factory, get_tm_session  # noqa: E402
 from intranet.demo.generator import generate  # noqa: E402
 from intranet.models import (  # noqa: E402
-    Assessment, Case, ContactRecord, Corporation, DirectDebitAccount, Installment, MailingAddress,
-    Phone, Receipt, Representative, Taxpayer,
+    Assessment, Case, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
+    Installment, MailingAddress, PaymentAgreement, Phone, Receipt, Representative, Taxpayer,
 )
+from intranet.datalink.formats import EMPLOYMENT, RESIDENT_RECORD, VEHICLE  # noqa: E402
 from intranet.text import digits, fold  # noqa: E402
 
 TODAY = dt.date(2026, 11, 24)
@@ -74,7 +75,13 @@ def floor(session, files) -> None:
          "address": r["address"], "address_extra": r["address_extra"] or "",
          "residency": r["residency"], "birth_date": r["birth_date"], "gender": r["gender"],
          "household_no": r["household_no"], "search_name": fold(r["name"]),
-         "search_kana": fold(r["name_kana"] or "")} for r in rows["taxpayers"]])
+         "search_kana": fold(r["name_kana"] or ""), "same_person_as": r["same_person_as"],
+         **{c.name: r[c.name] for c in (*RESIDENT_RECORD, *EMPLOYMENT)}} for r in rows["taxpayers"]])
+    bulk(session, ForeignResidentRecord, [
+        {"taxpayer_id": tp_ids[r["taxpayer_no"]], "registration_no": r["registration_no"],
+         "alias_name": r["alias_name"], "nationality": r["nationality"],
+         "residence_status": r["residence_status"], "stay_until": r["stay_until"]}
+        for r in rows["foreign_residents"]])
     bulk(session, Phone, [
         {"taxpayer_id": tp_ids[r["taxpayer_no"]], "number": r["number"], "digits": digits(r["number"]),
          "kind": r["kind"], "note": "", "unusable": False} for r in rows["phones"]])
@@ -99,8 +106,8 @@ def floor(session, files) -> None:
     bulk(session, Assessment, [
         {"id": a_ids[r["notice_no"]], "notice_no": r["notice_no"], "case_id": case_ids[r["case_no"]],
          "tax_type": r["tax_type"], "fiscal_year": r["fiscal_year"],
-         "applicable_year": r["applicable_year"], "annual_amount": r["annual_amount"]}
-        for r in rows["assessments"]])
+         "applicable_year": r["applicable_year"], "annual_amount": r["annual_amount"],
+         **{c.name: r[c.name] for c in VEHICLE}} for r in rows["assessments"]])
     i_ids = {(r["notice_no"], r["period_no"]): i for i, r in enumerate(rows["installments"], 1)}
     bulk(session, Installment, [
         {"id": i_ids[(r["notice_no"], r["period_no"])], "assessment_id": a_ids[r["notice_no"]],
@@ -110,6 +117,10 @@ def floor(session, files) -> None:
         {"installment_id": i_ids[(r["notice_no"], r["period_no"])], "receipt_no": r["receipt_no"],
          "kind": r["kind"], "received_on": r["received_on"], "posted_on": r["posted_on"],
          "amount": r["amount"]} for r in rows["receipts"]])
+    bulk(session, PaymentAgreement, [
+        {"case_id": case_ids[r["case_no"]], "agreed_on": r["agreed_on"], "first_due_on": r["first_due_on"],
+         "instalment_amount": r["instalment_amount"], "instalment_count": r["instalment_count"],
+         "is_active": r["status"] == "active", "note": r["note"] or ""} for r in rows["payment_agreements"]])
     bulk(session, DirectDebitAccount, [
         {"case_id": case_ids[r["case_no"]], "bank_name": r["bank_name"], "branch_name": r["branch_name"],
          "account_holder": r["account_holder"], "start_fiscal_year": r["start_fiscal_year"],

@@ -1168,8 +1168,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.event.datalink.import": ("データ取込", "Data import"),
     "audit.event.datalink.export": ("データ出力", "Data export"),
     "datalink.export.title": ("データ連携（出力）", "Data link (export)"),
-    "datalink.export.help": ("前回の出力以降の架電結果・引継ぎ・納付約束・発行文書・調査結果をZIPで出力します。",
-                             "Call results, hand-overs, promises, documents and survey results since the last export, as a zip."),
+    "datalink.export.help": ("前回の出力以降の架電結果・引継ぎ・納付約束・発行文書・調査結果をZIPで出力します（文字コードは既定でCP932）。",
+                             "Call results, hand-overs, promises, documents and survey results since the last export, as a zip (CP932 unless UTF-8 is chosen)."),
     "datalink.export.since": ("開始日時（空欄: 前回の出力以降）", "From (empty: since the last export)"),
     "datalink.export.download": ("出力してダウンロード", "Export and download"),
     "datalink.export.link": ("出力（滞納整理支援システムへ）", "Export (to the delinquency system)"),
@@ -1197,6 +1197,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                            "same_person_as names a taxpayer_no found neither in the files nor in the database."),
     "datalink.error.same_person_self": ("同一人として自分自身の宛名番号は指定できません。",
                                         "same_person_as may not name the record's own taxpayer_no."),
+    # data link: 資料1 items in files (issue 19), export encodings
+    "datalink.export.encoding.cp932": ("CP932（Shift_JIS、既定）", "CP932 (Shift_JIS, default)"),
+    "datalink.export.encoding.utf-8": ("UTF-8（BOM付き）", "UTF-8 (with BOM)"),
+    "datalink.export.unencodable.title": ("CP932で書けない文字があるため、出力していません",
+                                          "Not exported: some characters cannot be written in CP932"),
+    "datalink.export.unencodable.help": (
+        "次の{count}か所の文字はCP932（Shift_JIS）にありません。文字を置き換えずに出力を中止しました（何も記録していません）。"
+        "データを直すか、UTF-8で出力してください。",
+        "These {count} characters are not in CP932 (Shift_JIS). Nothing was replaced, written or recorded: "
+        "correct the data, or export in UTF-8."),
+    "datalink.export.unencodable.file": ("ファイル", "File"),
+    "datalink.export.unencodable.line": ("行", "Line"),
+    "datalink.export.unencodable.key": ("キー", "Key"),
+    "datalink.export.unencodable.column": ("列", "Column"),
+    "datalink.export.unencodable.char": ("文字", "Character"),
+    "datalink.export.unencodable.more": ("ほか{count}か所", "{count} more"),
+    "datalink.export.as_utf8": ("UTF-8で出力する", "Export in UTF-8 instead"),
+    "datalink.export.unencodable.cli": ("CP932で書けない文字があるため、何も出力していません（--encoding utf-8 で出力できます）。",
+                                        "Nothing exported: characters not in CP932 (use --encoding utf-8)."),
 
     # inspection checklists (確認記録票, auditors and supervisors)
     "nav.checklists": ("確認記録票", "Inspection checklists"),

@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import String, case, cast, func, literal, select
 
-from .. import tabular
 from ..clock import to_jst
 from ..models import (
-    Assessment, Case, ContactRecord, Corporation, DirectDebitAccount, Installment, MailingAddress,
-    Phone, Receipt, Representative, StatusPeriod, Taxpayer,
+    Assessment, Case, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
+    Installment, MailingAddress, PaymentAgreement, Phone, Receipt, Representative, StatusPeriod,
+    Taxpayer,
 )
-from .formats import BY_NAME
+from .encoding import encode_files
+from .formats import BY_NAME, EMPLOYMENT, RESIDENT_RECORD, VEHICLE
 
 
 def row_key(number_column, id_column, prefix: str):
@@ -34,16 +35,33 @@ def _value(value):
     return str(value)
 
 
-def _csv(spec, rows, encoding: str) -> bytes:
-    return tabular.csv_bytes([spec.column_names, *([_value(v) for v in row] for row in rows)], encoding)
+def _table(spec, rows) -> tuple[list[str], list[list], tuple[str, ...]]:
+    return spec.column_names, [[_value(v) for v in row] for row in rows], spec.key
 
 
 def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
-    """Every row of every data-link file."""
+    """Every row of every data-link file, in ``encoding`` (``cp932`` or
+    ``utf-8``/``utf-8-sig``: UTF-8 with BOM). A value the encoding cannot
+    hold raises :class:`intranet.datalink.encoding.UnencodableError` with
+    every such place: nothing is replaced."""
     taxpayers = dbsession.execute(select(
         Taxpayer.taxpayer_no, Taxpayer.kind, Taxpayer.name, Taxpayer.name_kana, Taxpayer.postal_code,
         Taxpayer.address, Taxpayer.address_extra, Taxpayer.residency, Taxpayer.birth_date,
-        Taxpayer.gender, Taxpayer.household_no, Taxpayer.same_person_as).order_by(Taxpayer.taxpayer_no))
+        Taxpayer.gender, Taxpayer.household_no, Taxpayer.same_person_as,
+        *[Taxpayer.__table__.c[c.name] for c in (*RESIDENT_RECORD, *EMPLOYMENT)])
+        .order_by(Taxpayer.taxpayer_no))
+    foreign = dbsession.execute(select(
+        Taxpayer.taxpayer_no, ForeignResidentRecord.registration_no, ForeignResidentRecord.alias_name,
+        ForeignResidentRecord.nationality, ForeignResidentRecord.residence_status,
+        ForeignResidentRecord.stay_until)
+        .join(Taxpayer, Taxpayer.id == ForeignResidentRecord.taxpayer_id).order_by(Taxpayer.taxpayer_no))
+    agreements = dbsession.execute(select(
+        Case.case_no, PaymentAgreement.agreed_on, PaymentAgreement.first_due_on,
+        PaymentAgreement.instalment_amount, PaymentAgreement.instalment_count,
+        case((PaymentAgreement.is_active, literal("active")), else_=literal("ended")),
+        PaymentAgreement.note)
+        .join(Case, Case.id == PaymentAgreement.case_id)
+        .order_by(Case.case_no, PaymentAgreement.agreed_on, PaymentAgreement.id))
     phones = dbsession.execute(select(Taxpayer.taxpayer_no, Phone.number, Phone.kind)
                                .join(Taxpayer, Taxpayer.id == Phone.taxpayer_id)
                                .order_by(Taxpayer.taxpayer_no, Phone.id))
@@ -56,7 +74,8 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
                               .join(Taxpayer, Taxpayer.id == Case.taxpayer_id).order_by(Case.case_no))
     assessments = dbsession.execute(select(
         Assessment.notice_no, Case.case_no, Assessment.tax_type, Assessment.fiscal_year,
-        Assessment.applicable_year, Assessment.annual_amount)
+        Assessment.applicable_year, Assessment.annual_amount,
+        *[Assessment.__table__.c[c.name] for c in VEHICLE])
         .join(Case, Case.id == Assessment.case_id).order_by(Assessment.notice_no))
     installments = dbsession.execute(select(
         Assessment.notice_no, Installment.period_no, Installment.due_date, Installment.tax_amount,
@@ -96,7 +115,9 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
         .join(Case, Case.id == StatusPeriod.case_id)
         .order_by(Case.case_no, StatusPeriod.kind, StatusPeriod.starts_on))
     data = {"taxpayers": taxpayers, "phones": phones, "mailing_addresses": mailing,
-            "corporations": corporations, "representatives": representatives, "cases": cases,
-            "assessments": assessments, "installments": installments, "receipts": receipts,
+            "foreign_residents": foreign, "corporations": corporations,
+            "representatives": representatives, "cases": cases, "assessments": assessments,
+            "installments": installments, "receipts": receipts, "payment_agreements": agreements,
             "direct_debits": direct_debits, "contact_history": contacts, "case_statuses": statuses}
-    return {BY_NAME[name].filename: _csv(BY_NAME[name], rows, encoding) for name, rows in data.items()}
+    return encode_files({BY_NAME[name].filename: _table(BY_NAME[name], rows)
+                         for name, rows in data.items()}, encoding)

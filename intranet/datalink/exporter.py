@@ -1,7 +1,8 @@
 """Handing work back to the delinquency system: call results, hand-overs,
 promises, documents issued and survey results recorded in a period (by
-default since the last export), as CSV files in the data-link conventions,
-zipped, with a record of what was exported and the zip's SHA-256."""
+default since the last export), as CSV files in the data-link conventions
+(CP932 by default, or UTF-8 with BOM: :mod:`.encoding`), zipped, with a
+record of what was exported and the zip's SHA-256."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,11 +14,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from .. import tabular
 from ..models import (
     CallAttempt, CampaignCase, Case, DataExport, Handover, IssuedDocument, Promise, SurveyReport,
     SurveyTarget, User,
 )
+from .encoding import UnencodableError, encode_files
 
 JST = dt.timedelta(hours=9)
 
@@ -28,10 +29,6 @@ def _jst(value: dt.datetime | None) -> str:
 
 def _day(value) -> str:
     return value.isoformat() if value else ""
-
-
-def _csv(header, rows) -> bytes:
-    return tabular.csv_bytes([header, *rows])
 
 
 @dataclass
@@ -54,7 +51,10 @@ def last_until(dbsession) -> dt.datetime | None:
     return dbsession.scalar(select(func.max(DataExport.until)))
 
 
-def build(dbsession, since: dt.datetime | None, until: dt.datetime) -> Export:
+def build(dbsession, since: dt.datetime | None, until: dt.datetime, encoding: str | None = None) -> Export:
+    """The files of the period in ``encoding`` (``cp932``, the default, or
+    ``utf-8``); a value the encoding cannot hold raises
+    :class:`intranet.datalink.encoding.UnencodableError` listing them all."""
     def window(column):
         conditions = [column < until]
         if since is not None:
@@ -100,25 +100,29 @@ def build(dbsession, since: dt.datetime | None, until: dt.datetime) -> Export:
         surveys.append([target.case.case_no, r.version, _jst(r.visited_at), r.residence, r.nameplate,
                         r.nameplate_name, r.tenure, r.landlord_name, r.landlord_contact,
                         r.slip_handed_to, r.memo, len(r.photos)])
-    files = {
-        "call_results.csv": _csv(["attempt_id", "case_no", "called_at", "operator", "phone",
-                                  "disposition", "promise_amount", "promise_on", "callback_at",
-                                  "memo", "corrects", "incoming"], calls),
-        "handovers.csv": _csv(["handover_id", "case_no", "created_at", "operator", "reason",
-                               "status", "done_at"], handovers),
-        "promises.csv": _csv(["promise_id", "case_no", "amount", "due_on", "status",
-                              "resolved_on"], promises),
-        "documents.csv": _csv(["doc_no", "kind", "case_no", "issued_at", "deadline", "tax_total",
-                               "late_charge_total", "fee"], documents),
-        "survey_results.csv": _csv(["case_no", "version", "visited_at", "residence", "nameplate",
-                                    "nameplate_name", "tenure", "landlord_name", "landlord_contact",
-                                    "slip_handed_to", "memo", "photos"], surveys),
-    }
     counts = {"call_results.csv": len(calls), "handovers.csv": len(handovers),
               "promises.csv": len(promises), "documents.csv": len(documents),
               "survey_results.csv": len(surveys)}
     disclosed = {row[1] for row in calls + handovers + promises} | {row[2] for row in documents} | {
         row[0] for row in surveys}
+    try:
+        files = encode_files({
+            "call_results.csv": (["attempt_id", "case_no", "called_at", "operator", "phone",
+                                  "disposition", "promise_amount", "promise_on", "callback_at",
+                                  "memo", "corrects", "incoming"], calls, ("attempt_id", "case_no")),
+            "handovers.csv": (["handover_id", "case_no", "created_at", "operator", "reason",
+                               "status", "done_at"], handovers, ("handover_id",)),
+            "promises.csv": (["promise_id", "case_no", "amount", "due_on", "status",
+                              "resolved_on"], promises, ("promise_id", "case_no")),
+            "documents.csv": (["doc_no", "kind", "case_no", "issued_at", "deadline", "tax_total",
+                               "late_charge_total", "fee"], documents, ("doc_no",)),
+            "survey_results.csv": (["case_no", "version", "visited_at", "residence", "nameplate",
+                                    "nameplate_name", "tenure", "landlord_name", "landlord_contact",
+                                    "slip_handed_to", "memo", "photos"], surveys, ("case_no", "version")),
+        }, encoding)
+    except UnencodableError as exc:
+        exc.case_nos = disclosed  # the page that lists them discloses these cases
+        raise
     return Export(files, counts, since, until, disclosed)
 
 

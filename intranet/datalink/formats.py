@@ -40,6 +40,36 @@ class FileSpec:
 
 C = Column
 TAX_TYPES = ("resident", "light_vehicle")
+AGREEMENT_STATUSES = ("active", "ended")
+
+#: Columns added to existing files (issue 19): files written before them
+#: still import and leave what is stored for them as it is.
+RESIDENT_RECORD = (
+    C("resident_no", "code", required=False, max_length=20, may_be_absent=True),
+    C("head_of_household", required=False, may_be_absent=True),
+    C("relationship_to_head", required=False, max_length=40, may_be_absent=True),
+    C("ward_address", required=False, max_length=300, may_be_absent=True),
+    C("previous_address", required=False, max_length=300, may_be_absent=True),
+    C("became_resident_on", "date", required=False, may_be_absent=True),
+    C("address_since", "date", required=False, may_be_absent=True),
+    C("record_change_reason", required=False, max_length=100, may_be_absent=True),
+    C("record_changed_on", "date", required=False, may_be_absent=True),
+    C("moved_out_on", "date", required=False, may_be_absent=True),
+)
+EMPLOYMENT = (
+    C("occupation", required=False, max_length=100, may_be_absent=True),
+    C("employer_name", required=False, may_be_absent=True),
+    C("employer_address", required=False, max_length=300, may_be_absent=True),
+    C("employer_phone", "code", required=False, max_length=20, may_be_absent=True),
+)
+VEHICLE = (
+    C("vehicle_id_no", "code", required=False, max_length=40, may_be_absent=True),
+    C("vehicle_kind", required=False, max_length=40, may_be_absent=True),
+    C("vehicle_name", required=False, max_length=60, may_be_absent=True),
+    C("displacement_cc", "int", required=False, may_be_absent=True),
+    C("garage_address", required=False, max_length=300, may_be_absent=True),
+    C("plate_no", required=False, max_length=40, may_be_absent=True),
+)
 
 FILES: tuple[FileSpec, ...] = (
     FileSpec("taxpayers", (
@@ -51,6 +81,11 @@ FILES: tuple[FileSpec, ...] = (
         C("household_no", "code", required=False, max_length=20),
         # the taxpayer_no of the record this one duplicates (same person)
         C("same_person_as", "code", required=False, max_length=20, may_be_absent=True),
+        # 住民記録 (資料1 基本情報): 住民番号, 世帯主氏名, 続柄, 区内住所, 転入前住所,
+        # 区民となった日, 住所を定めた日, 住民記録の変更事由・変更日, 転出日
+        *RESIDENT_RECORD,
+        # 職業, 勤務先の名称・住所・電話番号
+        *EMPLOYMENT,
     ), key=("taxpayer_no",)),
     FileSpec("phones", (
         C("taxpayer_no", "code", max_length=20), C("number", "code", max_length=20),
@@ -71,6 +106,12 @@ FILES: tuple[FileSpec, ...] = (
         C("address", required=False, max_length=300), C("phone", "code", required=False, max_length=20),
         C("registered_on", "date", required=False),
     ), key=("taxpayer_no", "kind", "name"), parent=("taxpayers", ("taxpayer_no",))),
+    # 外国人住民 (資料1 基本情報): 外国人登録番号, 通称名, 国籍, 在留資格, 在留期間
+    FileSpec("foreign_residents", (
+        C("taxpayer_no", "code", max_length=20), C("registration_no", "code", required=False, max_length=20),
+        C("alias_name", required=False), C("nationality", max_length=100),
+        C("residence_status", required=False, max_length=100), C("stay_until", "date", required=False),
+    ), key=("taxpayer_no",), parent=("taxpayers", ("taxpayer_no",))),
     FileSpec("cases", (
         C("case_no", "code", max_length=11), C("taxpayer_no", "code", max_length=20), C("opened_on", "date"),
         C("delinquency_category", required=False, max_length=40),
@@ -80,6 +121,8 @@ FILES: tuple[FileSpec, ...] = (
         C("notice_no", "code", max_length=20), C("case_no", "code", max_length=11),
         C("tax_type", "choice", choices=TAX_TYPES), C("fiscal_year", "int"),
         C("applicable_year", "int"), C("annual_amount", "amount"),
+        # 軽自動車税課税情報: 車体識別番号, 車種, 車名, 排気量, 定置場, 標識番号
+        *VEHICLE,
     ), key=("notice_no",), parent=("cases", ("case_no",))),
     FileSpec("installments", (
         C("notice_no", "code", max_length=20), C("period_no", "int"), C("due_date", "date"),
@@ -102,6 +145,13 @@ FILES: tuple[FileSpec, ...] = (
         C("occurred_at", "datetime"), C("place", required=False), C("counterpart", required=False),
         C("content", required=False, max_length=4000), C("staff_name", required=False, max_length=100),
     ), key=("record_no",), parent=("cases", ("case_no",))),
+    # 分割納付約束の有無及びその内容 (資料1 収納情報)
+    FileSpec("payment_agreements", (
+        C("case_no", "code", max_length=11), C("agreed_on", "date"), C("first_due_on", "date"),
+        C("instalment_amount", "amount"), C("instalment_count", "int"),
+        C("status", "choice", choices=AGREEMENT_STATUSES),
+        C("note", required=False, max_length=1000),
+    ), key=("case_no", "agreed_on"), parent=("cases", ("case_no",))),
     # 徴収状態 (intranet/cases/statuses.py); an optional file like every other
     FileSpec("case_statuses", (
         C("case_no", "code", max_length=11), C("kind", "choice", choices=tuple(k.value for k in StatusKind)),

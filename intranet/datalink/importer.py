@@ -24,14 +24,14 @@ from sqlalchemy import bindparam, insert, select, update
 from ..clock import from_jst
 from ..models import (
     Assessment, Case, CaseStatus, ContactKind, ContactRecord, Corporation, DirectDebitAccount,
-    Installment, MailingAddress, Phone, PhoneKind, Receipt, ReceiptKind, Representative,
-    RepresentativeKind, Residency, TaxpayerKind, Taxpayer, TaxType,
+    ForeignResidentRecord, Installment, MailingAddress, PaymentAgreement, Phone, PhoneKind, Receipt,
+    ReceiptKind, Representative, RepresentativeKind, Residency, TaxpayerKind, Taxpayer, TaxType,
 )
 from ..taxes.owed import TAX, AmountRules, owed_for
 from ..text import digits, fold
 from . import statuses
 from .dump import row_key
-from .formats import BY_FILENAME, FILES
+from .formats import BY_FILENAME, FILES, VEHICLE
 from .reader import Report, check_parents, read
 
 
@@ -289,6 +289,16 @@ def _insert(dbsession, model, rows: list[dict]) -> None:
             copy.write_row([str(v) if isinstance(v, enum.Enum) else v for v in row.values()])
 
 
+def _present(rows, columns) -> tuple[str, ...]:
+    """Of the ``may_be_absent`` columns, those this file has (every row of a
+    file has the same keys): only they are written, so a file written before
+    them leaves what is stored for them as it is."""
+    if not rows:
+        return ()
+    first = rows[0]
+    return tuple(c.name for c in columns if c.name in first)
+
+
 def _ids(dbsession, *columns) -> dict:
     """{natural key: id} from a select of key column(s) and the id last."""
     return {(r[0] if len(r) == 2 else tuple(r[:-1])): r[-1] for r in dbsession.execute(select(*columns))}
@@ -300,9 +310,15 @@ TAXPAYER_FIELDS = ("kind", "name", "name_kana", "postal_code", "address", "addre
                    "residency", "birth_date", "gender", "household_no", "search_name", "search_kana")
 
 
+#: The taxpayers.csv columns that may be absent, written only when present:
+#: same_person_as, 住民記録 and 職業・勤務先 (stored under the same names).
+TAXPAYER_OPTIONAL = tuple(c for c in BY_FILENAME["taxpayers.csv"].columns if c.may_be_absent)
+
+
 def _taxpayers(state, rows) -> None:
-    # A file without the same_person_as column leaves the stored links alone.
-    fields = TAXPAYER_FIELDS + (("same_person_as",) if rows and "same_person_as" in rows[0] else ())
+    # A file without some of the later columns leaves what is stored for them alone.
+    optional = _present(rows, TAXPAYER_OPTIONAL)
+    fields = TAXPAYER_FIELDS + optional
 
     def build(row):
         return {"taxpayer_no": row["taxpayer_no"], "kind": TaxpayerKind(row["kind"]),
@@ -312,7 +328,7 @@ def _taxpayers(state, rows) -> None:
                 "birth_date": row["birth_date"], "gender": row["gender"],
                 "household_no": row["household_no"], "search_name": fold(row["name"]),
                 "search_kana": fold(row["name_kana"] or ""),
-                **({"same_person_as": row["same_person_as"]} if "same_person_as" in fields else {})}
+                **{name: row[name] for name in optional}}
 
     stored = _stored(state.dbsession, Taxpayer, fields, Taxpayer.taxpayer_no)
     _upsert(state, "taxpayers", Taxpayer, rows, stored, "taxpayer_no", fields, build)
@@ -346,6 +362,23 @@ def _mailing_addresses(state, rows) -> None:
                      join=(Taxpayer, Taxpayer.id == MailingAddress.taxpayer_id))
     _upsert(state, "mailing_addresses", MailingAddress, rows, stored, "taxpayer_no",
             MAILING_FIELDS, build)
+
+
+FOREIGN_RESIDENT_FIELDS = ("registration_no", "alias_name", "nationality", "residence_status",
+                           "stay_until")
+
+
+def _foreign_residents(state, rows) -> None:
+    """外国人住民: at most one record per taxpayer."""
+    def build(row):
+        return {"taxpayer_id": state.taxpayer_ids[row["taxpayer_no"]],
+                **{f: row[f] for f in FOREIGN_RESIDENT_FIELDS}}
+
+    stored = _stored(state.dbsession, ForeignResidentRecord, FOREIGN_RESIDENT_FIELDS,
+                     Taxpayer.taxpayer_no,
+                     join=(Taxpayer, Taxpayer.id == ForeignResidentRecord.taxpayer_id))
+    _upsert(state, "foreign_residents", ForeignResidentRecord, rows, stored, "taxpayer_no",
+            FOREIGN_RESIDENT_FIELDS, build)
 
 
 CORPORATION_FIELDS = ("name", "postal_code", "location", "phone", "designation_no")
@@ -401,14 +434,18 @@ ASSESSMENT_FIELDS = ("case_id", "tax_type", "fiscal_year", "applicable_year", "a
 
 
 def _assessments(state, rows) -> None:
+    # 軽自動車 columns: a file without some of them leaves the stored vehicle alone
+    vehicle = _present(rows, VEHICLE)
+    fields = ASSESSMENT_FIELDS + vehicle
+
     def build(row):
         return {"notice_no": row["notice_no"], "case_id": state.case_ids[row["case_no"]],
                 "tax_type": TaxType(row["tax_type"]), "fiscal_year": row["fiscal_year"],
-                "applicable_year": row["applicable_year"], "annual_amount": row["annual_amount"]}
+                "applicable_year": row["applicable_year"], "annual_amount": row["annual_amount"],
+                **{name: row[name] for name in vehicle}}
 
-    stored = _stored(state.dbsession, Assessment, ASSESSMENT_FIELDS, Assessment.notice_no)
-    _upsert(state, "assessments", Assessment, rows, stored, "notice_no",
-            ASSESSMENT_FIELDS, build)
+    stored = _stored(state.dbsession, Assessment, fields, Assessment.notice_no)
+    _upsert(state, "assessments", Assessment, rows, stored, "notice_no", fields, build)
     state.touched.update(state.case_ids[r["case_no"]] for r in rows)
     state.assessment_ids, state.assessment_cases = {}, {}
     for notice_no, assessment_id, case_id in state.dbsession.execute(
@@ -475,6 +512,23 @@ def _direct_debits(state, rows) -> None:
             ("case_no", "start_fiscal_year", "start_period_no"), DIRECT_DEBIT_FIELDS, build)
 
 
+AGREEMENT_FIELDS = ("first_due_on", "instalment_amount", "instalment_count", "is_active", "note")
+
+
+def _payment_agreements(state, rows) -> None:
+    """分割納付約束, matched on the case and the day it was agreed."""
+    def build(row):
+        return {"case_id": state.case_ids[row["case_no"]], "agreed_on": row["agreed_on"],
+                "first_due_on": row["first_due_on"], "instalment_amount": row["instalment_amount"],
+                "instalment_count": row["instalment_count"], "is_active": row["status"] == "active",
+                "note": row["note"] or ""}
+
+    stored = _stored(state.dbsession, PaymentAgreement, AGREEMENT_FIELDS, Case.case_no,
+                     PaymentAgreement.agreed_on, join=(Case, Case.id == PaymentAgreement.case_id))
+    _upsert(state, "payment_agreements", PaymentAgreement, rows, stored, ("case_no", "agreed_on"),
+            AGREEMENT_FIELDS, build)
+
+
 def _contact_history(state, rows) -> None:
     """経過記録 are evidence: only ever added, never rewritten or removed."""
     def build(row):
@@ -489,8 +543,10 @@ def _contact_history(state, rows) -> None:
 
 STEPS = (
     ("taxpayers", _taxpayers), ("phones", _phones), ("mailing_addresses", _mailing_addresses),
+    ("foreign_residents", _foreign_residents),
     ("corporations", _corporations), ("representatives", _representatives), ("cases", _cases),
     ("assessments", _assessments), ("installments", _installments), ("receipts", _receipts),
+    ("payment_agreements", _payment_agreements),
     ("direct_debits", _direct_debits), ("contact_history", _contact_history),
     ("case_statuses", statuses.apply),
 )

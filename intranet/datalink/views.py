@@ -6,6 +6,7 @@ import os
 import zipfile
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden
+from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from ..security.matrix import Facet
 from ..resources import DataLinkArea
 from ..security.permissions import Permission
 from ..taxes.owed import amount_rules
+from . import encoding as encodings
 from . import exporter, importer, sources
 
 
@@ -70,32 +72,59 @@ def import_page(request):
 @view_config(context=DataLinkArea, name="export", renderer="datalink/export.jinja2",
              permission=Permission.DataExport, request_method="GET")
 def export_page(request):
+    return _export_page_values(request)
+
+
+def _export_page_values(request, **extra) -> dict:
     from ..models import DataExport
 
     history = request.dbsession.scalars(select(DataExport).order_by(DataExport.id.desc()).limit(20)).all()
-    return {"history": history, "since": exporter.last_until(request.dbsession)}
+    return {"history": history, "since": exporter.last_until(request.dbsession),
+            "encodings": tuple(encodings.ENCODINGS), "encoding": encodings.DEFAULT,
+            "unencodable": None, "since_value": "", **extra}
 
 
 #: What the data-link export holds of each case.
 EXPORT_FACETS = (Facet.call_log, Facet.payment, Facet.survey)
 
 
+def _disclose(request, case_nos) -> None:
+    """Call results and hand-overs (call log), promises and documents
+    (payments), survey results: the whole file, or the list of what cannot be
+    encoded, or nothing."""
+    cases = request.dbsession.scalars(select(Case).where(Case.case_no.in_(sorted(case_nos)))).all()
+    if request.disclosure.show(cases, EXPORT_FACETS).hidden:
+        raise HTTPForbidden()
+
+
 @view_config(context=DataLinkArea, name="export", permission=Permission.DataExport,
              request_method="POST")
 def export_download(request):
-    """Everything recorded since the last export (or since a given date), zipped."""
+    """Everything recorded since the last export (or since a given date), zipped,
+    in CP932 (the default) or UTF-8. Values CP932 cannot hold are never
+    replaced: the export page lists them (file, line, key, column, U+XXXX),
+    nothing is written or recorded, and UTF-8 is offered instead."""
     since = exporter.last_until(request.dbsession)
     if request.POST.get("since"):
         try:
             since = parse_datetime(request.POST["since"]) - dt.timedelta(hours=9)
         except ValueError:
             raise HTTPBadRequest() from None
-    export = exporter.build(request.dbsession, since, request.now)
-    cases = request.dbsession.scalars(select(Case).where(Case.case_no.in_(sorted(export.case_nos)))).all()
-    # Call results and hand-overs (call log), promises and documents
-    # (payments), survey results: the whole file or nothing.
-    if request.disclosure.show(cases, EXPORT_FACETS).hidden:
-        raise HTTPForbidden()
+    chosen = request.POST.get("encoding") or encodings.DEFAULT
+    if chosen not in encodings.ENCODINGS:
+        raise HTTPBadRequest()
+    try:
+        export = exporter.build(request.dbsession, since, request.now, encoding=chosen)
+    except encodings.UnencodableError as exc:
+        _disclose(request, exc.case_nos)
+        request.audit.event(AuditEvent.DatalinkExport, "failure", user=request.identity,
+                            unencodable=exc.total)
+        values = _export_page_values(request, unencodable=exc, encoding=chosen,
+                                     since_value=request.POST.get("since", ""))
+        response = render_to_response("datalink/export.jinja2", values, request=request)
+        response.status = 400
+        return response
+    _disclose(request, export.case_nos)
     data = export.zip()
     entry = exporter.record(request.dbsession, export, data, user=request.identity, now=request.now)
     request.audit.event(AuditEvent.DatalinkExport, user=request.identity, export=entry.id, **export.counts)

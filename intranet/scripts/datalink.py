@@ -64,6 +64,7 @@ def export(args) -> int:
     import datetime as dt
 
     from ..datalink import exporter
+    from ..datalink.encoding import UnencodableError
     from .cli import _session, _settings
 
     settings = _settings(args.ini)
@@ -77,7 +78,18 @@ def export(args) -> int:
             except ValueError:
                 print("--since must be a date (YYYY-MM-DD)", file=sys.stderr)
                 return 2
-        result = exporter.build(dbsession, since, clock.now())
+        try:
+            result = exporter.build(dbsession, since, clock.now(), encoding=args.encoding)
+        except UnencodableError as exc:
+            transaction.abort()
+            # the place and the code point only: the character may be part of a name
+            for p in exc.problems:
+                print(f"{p.file}:{p.line} [{p.column}] {p.key} {p.codepoint}", file=sys.stderr)
+            if exc.total > len(exc.problems):
+                print(f"… ({exc.total - len(exc.problems)} more)", file=sys.stderr)
+            print(f"{translate('ja', 'datalink.export.unencodable.cli')} / "
+                  f"{translate('en', 'datalink.export.unencodable.cli')}", file=sys.stderr)
+            return 1
         data = result.zip()
         try:
             with open(args.output, "xb") as f:
@@ -104,4 +116,7 @@ def add_parser(sub) -> None:
     s.add_argument("ini")
     s.add_argument("--output", required=True, help="zip file to create (must not exist)")
     s.add_argument("--since", help="YYYY-MM-DD (default: since the last export)")
+    s.add_argument("--encoding", choices=["cp932", "utf-8"], default="cp932",
+                   help="cp932 (default; refused, listing them, when a character is not in CP932) "
+                        "or utf-8 (with BOM)")
     s.set_defaults(func=export)

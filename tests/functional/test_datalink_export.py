@@ -38,16 +38,16 @@ def test_export_since_the_last_one(testapp, dbsession, password_context, clock, 
     res = testapp.post("/datalink/export", {"csrf_token": token})
     assert res.content_type == "application/zip"
     files = zipfile.ZipFile(io.BytesIO(res.body))
-    calls = files.read("call_results.csv").decode("utf-8-sig").splitlines()
+    calls = files.read("call_results.csv").decode("cp932").splitlines()  # CP932 unless chosen otherwise
     assert len(calls) == 2 and case.case_no in calls[1] and "consultation" in calls[1]
-    assert "分納の相談" in files.read("handovers.csv").decode("utf-8-sig")
+    assert "分納の相談" in files.read("handovers.csv").decode("cp932")
     request_entry, event = entries_since(engine, mark)
     assert [c.case_no for c in request_entry.cases] == [case.case_no]
     assert event.event == "datalink.export"
     # the next export starts where this one ended: nothing new
     clock.advance(minutes=5)
     res = testapp.post("/datalink/export", {"csrf_token": csrf_token(testapp, "/datalink/export")})
-    calls = zipfile.ZipFile(io.BytesIO(res.body)).read("call_results.csv").decode("utf-8-sig").splitlines()
+    calls = zipfile.ZipFile(io.BytesIO(res.body)).read("call_results.csv").decode("cp932").splitlines()
     assert len(calls) == 1
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(DataExport)) == 2
     assert "SHA-256" in testapp.get("/datalink/export").text
@@ -108,7 +108,8 @@ def test_formulas_typed_by_outsourced_users_are_exported_as_text(testapp, dbsess
     dbsession.commit()
     login(testapp, "c1")
     clock.advance(minutes=5)
-    res = testapp.post("/datalink/export", {"csrf_token": csrf_token(testapp, "/datalink/export")})
+    res = testapp.post("/datalink/export", {"csrf_token": csrf_token(testapp, "/datalink/export"),
+                                            "encoding": "utf-8"})
     files = zipfile.ZipFile(io.BytesIO(res.body))
 
     def read(name):
@@ -124,3 +125,83 @@ def test_formulas_typed_by_outsourced_users_are_exported_as_text(testapp, dbsess
     assert [survey[c] for c in ("nameplate_name", "landlord_name", "landlord_contact", "slip_handed_to",
                                 "memo")] == ["'" + t for t in (hyperlink, plus_formula, plus, minus, at)]
     assert (survey["version"], survey["photos"]) == ("1", "0")
+
+
+def _memo_and_handover(dbsession, password_context, clock, memo, reason):
+    """A call (with ``memo``) and a hand-over (with ``reason``) on one case."""
+    factories.user(dbsession, password_context, Role.collector, login="c1")
+    op = factories.user(dbsession, password_context, Role.operator, login="op")
+    case = factories.owed_case(dbsession, name="出力 太郎", phone="03-4444-0001")
+    campaign = CallCampaign(name="出力", status=CampaignStatus.active, starts_on=dt.date(2026, 11, 1),
+                            ends_on=dt.date(2026, 12, 31), created_at=clock.now())
+    dbsession.add(campaign)
+    dbsession.flush()
+    campaigns.build(dbsession, campaign, campaigns.CampaignFilter(), clock.today(), clock.now())
+    target = dbsession.scalars(sa.select(CallTarget)).one()
+    attempt = CallAttempt(target_id=target.id, operator_id=op.id, called_at=clock.now(),
+                          phone_number="03-4444-0001", disposition=Disposition.consultation, memo=memo)
+    dbsession.add(attempt)
+    dbsession.flush()
+    handover = Handover(case_id=case.id, target_id=target.id, reason=reason, created_by=op.id,
+                        created_at=clock.now(), status=HandoverStatus.open)
+    dbsession.add(handover)
+    dbsession.commit()
+    return case, attempt, handover
+
+
+def test_characters_cp932_cannot_hold_refuse_the_export_row_by_row(testapp, dbsession, password_context,
+                                                                    clock, engine):
+    """CP932 is the default; 𠮷 (U+20BB7) and an emoji are never replaced: the
+    page lists file, line, key, column and the character as U+XXXX, nothing is
+    written or recorded (the next export still starts where the last ended),
+    and UTF-8 is offered instead. ① is in CP932 and exports."""
+    case, attempt, handover = _memo_and_handover(dbsession, password_context, clock,
+                                                 memo="𠮷野さん①に折返し", reason="本人不在😀")
+    login(testapp, "c1")
+    clock.advance(minutes=5)
+    page = testapp.get("/datalink/export")
+    assert page.html.select_one("#encoding option[selected]")["value"] == "cp932"
+    token = csrf_token(testapp, "/datalink/export")
+    mark = log_mark(engine)
+    res = testapp.post("/datalink/export", {"csrf_token": token}, status=400)
+    rows = [[td.get_text(" ", strip=True) for td in tr.select("td")]
+            for tr in res.html.select("#unencodable tr.unencodable")]
+    assert rows == [
+        ["call_results.csv", "2", f"{attempt.id}/{case.case_no}", "memo", "U+20BB7 𠮷"],
+        ["handovers.csv", "2", str(handover.id), "reason", "U+1F600 😀"]]
+    assert "CP932で書けない文字" in res.text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(DataExport)) == 0
+    request_entry, event = entries_since(engine, mark)
+    assert (event.event, event.outcome) == ("datalink.export", "failure")
+    assert "𠮷" not in str(event.detail) and [c.case_no for c in request_entry.cases] == [case.case_no]
+    # in English too
+    testapp.set_cookie("lang", "en")
+    res = testapp.post("/datalink/export", {"csrf_token": csrf_token(testapp, "/datalink/export")},
+                       status=400)
+    assert "cannot be written in CP932" in res.text and "U+20BB7" in res.text
+    testapp.set_cookie("lang", "ja")
+    # the offered UTF-8 export: the same rows, the characters as they are
+    form = res.forms["export-utf8-form"]
+    assert form["encoding"].value == "utf-8"
+    res = form.submit()
+    assert res.content_type == "application/zip"
+    files = zipfile.ZipFile(io.BytesIO(res.body))
+    assert files.read("call_results.csv").startswith(b"\xef\xbb\xbf")
+    assert "𠮷野さん①に折返し" in files.read("call_results.csv").decode("utf-8-sig")
+    assert "本人不在😀" in files.read("handovers.csv").decode("utf-8-sig")
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(DataExport)) == 1
+
+
+def test_cp932_exports_what_it_can_hold_and_an_unknown_encoding_is_refused(testapp, dbsession,
+                                                                            password_context, clock):
+    """① (U+2460) and 髙 are in CP932 (NEC and IBM extensions): exported as CP932."""
+    _memo_and_handover(dbsession, password_context, clock, memo="①髙橋さん", reason="ｶﾅ半角")
+    login(testapp, "c1")
+    clock.advance(minutes=5)
+    token = csrf_token(testapp, "/datalink/export")
+    testapp.post("/datalink/export", {"csrf_token": token, "encoding": "latin-1"}, status=400)
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(DataExport)) == 0
+    res = testapp.post("/datalink/export", {"csrf_token": token, "encoding": "cp932"})
+    files = zipfile.ZipFile(io.BytesIO(res.body))
+    assert "①髙橋さん" in files.read("call_results.csv").decode("cp932")
+    assert "ｶﾅ半角" in files.read("handovers.csv").decode("cp932")

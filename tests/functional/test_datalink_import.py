@@ -11,16 +11,24 @@ from intranet.datalink.dump import dump
 from intranet.demo.generator import generate
 from intranet.datalink.formats import FILES
 from intranet.models import (
-    Assessment, Case, CaseStatus, ContactRecord, Corporation, DirectDebitAccount, Installment,
-    MailingAddress, Phone, Receipt, Representative, StatusKind, StatusPeriod, Taxpayer,
+    Assessment, Case, CaseStatus, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
+    Installment, MailingAddress, PaymentAgreement, Phone, Receipt, Representative, StatusKind,
+    StatusPeriod, Taxpayer,
 )
 from intranet.taxes.owed import AmountRules
 from tests.conftest import _empty_all_tables
 
 TODAY = dt.date(2026, 11, 24)
 NOW = dt.datetime(2026, 11, 24, 0, 30)
-MODELS = (Taxpayer, Phone, MailingAddress, Corporation, Representative, Case, Assessment,
-          Installment, Receipt, DirectDebitAccount, ContactRecord)
+MODELS = (Taxpayer, Phone, MailingAddress, ForeignResidentRecord, Corporation, Representative, Case,
+          Assessment, Installment, Receipt, PaymentAgreement, DirectDebitAccount, ContactRecord)
+#: 資料1 基本情報: 住民記録 and 職業・勤務先 (issue 19)
+RESIDENT_FIELDS = ("resident_no", "head_of_household", "relationship_to_head", "ward_address",
+                   "previous_address", "became_resident_on", "address_since", "record_change_reason",
+                   "record_changed_on", "moved_out_on", "occupation", "employer_name",
+                   "employer_address", "employer_phone")
+VEHICLE_FIELDS = ("vehicle_id_no", "vehicle_kind", "vehicle_name", "displacement_cc", "garage_address",
+                  "plate_no")
 
 
 def counts(dbsession):
@@ -48,6 +56,14 @@ def snapshot(dbsession, case_no):
         "installments": sorted((a.notice_no, i.period_no, i.due_date, i.tax_amount,
                                 sorted((str(r.kind), r.received_on, r.amount) for r in i.receipts))
                                for a in case.assessments for i in a.installments),
+        "resident_record": tuple(getattr(tp, f) for f in RESIDENT_FIELDS),
+        "foreign_resident": (tp.foreign_resident.registration_no, tp.foreign_resident.alias_name,
+                             tp.foreign_resident.nationality, tp.foreign_resident.residence_status,
+                             tp.foreign_resident.stay_until) if tp.foreign_resident else None,
+        "vehicles": sorted((a.notice_no, *(getattr(a, f) for f in VEHICLE_FIELDS))
+                           for a in case.assessments),
+        "agreements": sorted((g.agreed_on, g.first_due_on, g.instalment_amount, g.instalment_count,
+                              g.is_active, g.note) for g in case.agreements),
     }
 
 
@@ -63,7 +79,9 @@ def demo(dbsession, engine, admin_engine):
     samples = [c for c in dbsession.scalars(sa.select(Case.case_no).order_by(Case.case_no))][::7]
     # and every case that has one of the rarer rows
     samples += dbsession.scalars(sa.select(Case.case_no).join(Taxpayer).where(
-        Taxpayer.representatives.any() | Taxpayer.corporation.has() | Case.direct_debits.any()))
+        Taxpayer.representatives.any() | Taxpayer.corporation.has() | Case.direct_debits.any()
+        | Taxpayer.foreign_resident.has() | Case.agreements.any()
+        | Case.assessments.any(Assessment.vehicle_id_no.is_not(None))))
     expected = {no: snapshot(dbsession, no) for no in samples}
     dbsession.close()
     _empty_all_tables(engine)
@@ -174,10 +192,30 @@ def test_the_documented_samples_import_cleanly(dbsession):
     result = importer.run(dbsession, files, TODAY)
     assert result.ok, [str(p) for p in result.report.problems]
     assert {name: c.added for name, c in result.counts.items()} == {
-        "taxpayers": 6, "phones": 4, "mailing_addresses": 1, "corporations": 1, "representatives": 1,
-        "cases": 4, "assessments": 5, "installments": 17, "receipts": 1, "direct_debits": 1,
-        "contact_history": 2, "case_statuses": 3}
+        "taxpayers": 6, "phones": 4, "mailing_addresses": 1, "foreign_residents": 1, "corporations": 1,
+        "representatives": 1, "cases": 4, "assessments": 5, "installments": 17, "receipts": 1,
+        "payment_agreements": 2, "direct_debits": 1, "contact_history": 2, "case_statuses": 3}
     dbsession.flush()
+    # 資料1 住民記録 (a mover-out, 和暦 dates) and 職業・勤務先
+    moved = dbsession.scalars(sa.select(Taxpayer).where(Taxpayer.taxpayer_no == "0000000019")).one()
+    assert (moved.resident_no, moved.ward_address, moved.record_change_reason, moved.record_changed_on,
+            moved.moved_out_on) == ("5000000019", "東京都新宿区西早稲田2丁目3番4号", "転出",
+                                    dt.date(2026, 3, 31), dt.date(2026, 3, 31))
+    worker = dbsession.scalars(sa.select(Taxpayer).where(Taxpayer.taxpayer_no == "0000000028")).one()
+    assert (worker.occupation, worker.employer_name, worker.employer_phone) == (
+        "会社員", "株式会社サンプル工業", "03-5555-0101")
+    # 外国人住民 and 軽自動車 and 分割納付約束
+    foreign = dbsession.scalars(sa.select(ForeignResidentRecord)).one()
+    assert (foreign.taxpayer.taxpayer_no, foreign.nationality, foreign.stay_until) == (
+        "0000000037", "中国", dt.date(2028, 3, 31))
+    vehicle = dbsession.scalars(sa.select(Assessment).where(Assessment.notice_no == "262000000044")).one()
+    assert (vehicle.vehicle_kind, vehicle.displacement_cc, vehicle.plate_no) == (
+        "軽四輪乗用", 658, "練馬 580 あ 12-34")
+    agreements = dbsession.execute(sa.select(Case.case_no, PaymentAgreement.instalment_amount,
+                                             PaymentAgreement.is_active)
+                                   .join(Case, Case.id == PaymentAgreement.case_id)
+                                   .order_by(Case.case_no)).all()
+    assert agreements == [("2026-000001", 20000, False), ("2026-000004", 50000, True)]
     note = dbsession.scalars(sa.select(ContactRecord).where(ContactRecord.record_no == "K2026-0002")).one()
     assert note.content == "来庁。分納の相談あり。\n収入状況の資料を次回持参。"
     assert note.occurred_at == dt.datetime(2026, 10, 5, 5, 30)  # 14:30 JST, stored UTC

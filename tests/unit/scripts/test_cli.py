@@ -240,3 +240,39 @@ def test_export_command_writes_a_zip_and_records_it(tmp_path, capsys):
         "call_results.csv", "handovers.csv", "promises.csv", "documents.csv", "survey_results.csv"}
     assert main(["export", ini, "--output", str(out)]) == 2  # never overwrites
     assert _rows(tmp_path, "select count(*) from data_exports")[0][0] == 1
+
+
+def test_export_command_refuses_characters_cp932_cannot_hold(tmp_path, capsys):
+    """CP932 by default: a hand-over reason with 𠮷 (U+20BB7) is listed by file,
+    line, column, key and code point (never the character: stderr may be
+    kept), no file is written and nothing recorded; --encoding utf-8 exports."""
+    import datetime as dt
+    import zipfile
+
+    from sqlalchemy.orm import Session
+
+    from intranet.models import Handover, HandoverStatus
+    from tests import factories
+
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/cli.sqlite")
+    with Session(engine) as session:
+        case = factories.case(session, phone=None)
+        session.flush()
+        session.add(Handover(case_id=case.id, reason="𠮷田さんから電話", created_by=1,
+                             created_at=dt.datetime.now() - dt.timedelta(minutes=1),
+                             status=HandoverStatus.open))
+        session.commit()
+        case_no = case.case_no
+    out = tmp_path / "export.zip"
+    assert main(["export", ini, "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "handovers.csv:2 [reason] 1 U+20BB7" in err and "𠮷" not in err
+    assert "--encoding utf-8" in err
+    assert not out.exists()
+    assert _rows(tmp_path, "select count(*) from data_exports")[0][0] == 0
+    assert main(["export", ini, "--output", str(out), "--encoding", "utf-8"]) == 0
+    text = zipfile.ZipFile(out).read("handovers.csv").decode("utf-8-sig")
+    assert "𠮷田さんから電話" in text and case_no in text
+    assert _rows(tmp_path, "select count(*) from data_exports")[0][0] == 1
