@@ -45,7 +45,7 @@ def user(session, password_context, role: Role, login: str | None = None, *, tra
     u = User(login=login, display_name=kw.pop("display_name", f"テスト {login}"), role=role,
              organisation=org,
              password_hash=password_context.hash(kw.pop("password", PASSWORD)),
-             failed_logins=0, is_active=True, is_supervisor=kw.pop("is_supervisor", False),
+             failed_logins=0, is_active=kw.pop("is_active", True), is_supervisor=kw.pop("is_supervisor", False),
              created_at=dt.datetime(2026, 1, 1), **kw)
     session.add(u)
     session.flush()
