@@ -1,6 +1,7 @@
 """日報・月報 against hand-computed figures on a fixed fixture."""
 import datetime as dt
 import io
+import re
 
 import openpyxl
 import pytest
@@ -67,7 +68,10 @@ def history(dbsession, password_context):
 def figures(res):
     table = {}
     for tr in res.html.select("#report tbody tr"):
-        name = tr.find("th").text
+        th = tr.find("th")
+        for link in th.select("a"):  # a team leader's link to the training records
+            link.extract()
+        name = th.text.strip()
         table[name] = {td["data-col"]: td.text for td in tr.select("td")}
     return table
 
@@ -209,6 +213,8 @@ def test_the_team_leader_sees_every_operator_of_its_own_organisation_only(testap
         "センター合計": row(6, 3, 1, "20,000円", 1, 0, 1),   # without the rival's 2 calls
     }
     assert RIVAL_NAME not in res.text and "99,999" not in res.text
+    links = re.findall(r'data-training="\d+" href="([^"]+)"', res.text)
+    assert len(links) == 3 and all(testapp.get(href).status_code == 200 for href in links)
     monthly = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11"})
     assert figures(monthly)["センター合計"] == row(8, 4, 1, "20,000円", 1, 0, 1)
     effect = {tr.find("th").text: [td.text for td in tr.select("td")]
