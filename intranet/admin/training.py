@@ -35,9 +35,15 @@ def training_page(request):
     return _page(request)
 
 
+def _typed(post, name: str) -> str:
+    """What was typed in a date field, to show it again (text only, clipped)."""
+    value = post.get(name, "")
+    return value[:10] if isinstance(value, str) else ""
+
+
 def _date(post, name: str, errors: list, required: bool = True):
     value = post.get(name, "")
-    if not value and not required:
+    if isinstance(value, str) and not value and not required:
         return None
     try:
         return parse_date(value)
@@ -56,8 +62,8 @@ def training_add(request):
     trainer, trainer_ok = field(request, "trainer", training.TRAINER_MAX)
     trained_on = _date(post, "trained_on", errors)
     next_due = _date(post, "next_due", errors, required=False)
-    form = {"course": course, "trainer": trainer, "trained_on": post.get("trained_on", "")[:10],
-            "next_due": post.get("next_due", "")[:10]}
+    form = {"course": course, "trainer": trainer, "trained_on": _typed(post, "trained_on"),
+            "next_due": _typed(post, "next_due")}
     if not course_ok:
         errors.append("training.error.course")
     if not trainer_ok:

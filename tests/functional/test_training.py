@@ -298,3 +298,12 @@ def test_the_matrix_page_shows_the_team_leader_flag_and_its_actions(testapp, peo
     assert cells[("admin:training:view", "auditor")] == "○"
     assert cells[("admin:training:record", "auditor")] == "—"
     assert cells[("admin:training:record", "contractor")] == "—"
+
+
+def test_an_upload_instead_of_a_date_is_a_bad_input_not_an_error(testapp, people, dbsession):
+    login(testapp, "boss")
+    url = _url(people, "new")
+    res = testapp.post(url, {"csrf_token": csrf_token(testapp, url), "course": "c", "trainer": "t"},
+                       upload_files=[("trained_on", "d.txt", b"2026-11-20"), ("next_due", "e.txt", b"x")],
+                       status=400)
+    assert "受講日を YYYY-MM-DD" in res.text and _records(dbsession, people["new"]) == []
