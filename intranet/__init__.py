@@ -10,6 +10,7 @@ def make_configurator(settings) -> Configurator:
     config.include(".clock")
     config.include(".db")
     config.include(".security")
+    config.include(".accounts.training")
     config.include(".audit")
     config.include(".i18n")
     config.include("pyramid_jinja2")

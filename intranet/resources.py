@@ -301,6 +301,10 @@ class UserResource(RowResource):
     attribute = "user"
     view_permission = Permission.UsersView
 
+    def __acl__(self):
+        # Grants bound to the account's organisation (matrix.user_acl); the rest is the root's.
+        return matrix.user_acl(self.user)
+
 
 class UserContainer(RowContainer):
     __name__ = "users"

@@ -11,7 +11,7 @@ from intranet.models import (
     ContactKind, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
     Installment, MailingAddress, Organisation, OrganisationKind, PaymentAgreement, Phone,
     Receipt, ReceiptKind, Representative, RepresentativeKind, Role, TaxType, Taxpayer,
-    TaxpayerKind, User,
+    TaxpayerKind, TrainingRecord, User,
 )
 from intranet.security.matrix import Facet
 from intranet.text import digits, fold
@@ -32,16 +32,35 @@ def organisation(session, kind: OrganisationKind) -> Organisation:
     return org
 
 
-def user(session, password_context, role: Role, login: str | None = None, **kw) -> User:
+#: Outsourced staff must have a current training record to log in (by default).
+TRAINED_ROLES = frozenset({Role.operator, Role.contractor})
+
+
+def user(session, password_context, role: Role, login: str | None = None, *, training: bool = True,
+         **kw) -> User:
+    """A user; outsourced staff (operators, investigators) get a current
+    training record unless ``training=False`` (intranet.accounts.training)."""
     login = login or f"{role}{next(_seq)}"
+    org = kw.pop("organisation", None) or organisation(session, ORG_KINDS[role])
     u = User(login=login, display_name=kw.pop("display_name", f"テスト {login}"), role=role,
-             organisation=organisation(session, ORG_KINDS[role]),
+             organisation=org,
              password_hash=password_context.hash(kw.pop("password", PASSWORD)),
-             failed_logins=0, is_active=True, is_supervisor=kw.pop("is_supervisor", False),
+             failed_logins=0, is_active=kw.pop("is_active", True), is_supervisor=kw.pop("is_supervisor", False),
              created_at=dt.datetime(2026, 1, 1), **kw)
     session.add(u)
     session.flush()
+    if training and role in TRAINED_ROLES:
+        training_record(session, u)
     return u
+
+
+def training_record(session, u: User, trained_on=dt.date(2026, 4, 1), next_due=dt.date(2099, 3, 31),
+                    course="個人情報保護・情報セキュリティ研修", trainer="研修 講師") -> TrainingRecord:
+    row = TrainingRecord(user_id=u.id, course=course, trained_on=trained_on, trainer=trainer,
+                         next_due=next_due, recorded_by=u.id, recorded_at=dt.datetime(2026, 4, 1))
+    session.add(row)
+    session.flush()
+    return row
 
 
 def case(session, name="田中 太郎", kana="タナカ タロウ", phone: str | None = "03-1234-5678",

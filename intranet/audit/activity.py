@@ -19,7 +19,7 @@ from typing import ClassVar
 from sqlalchemy import and_, case, func, literal_column, select
 
 from ..clock import to_jst
-from ..models import AccessLogCase, AccessLogEntry, Organisation, User
+from ..models import AccessLogCase, AccessLogEntry, Organisation, TrainingRecord, User
 from ..params import parse_date, text
 from ..taxes.duedates import is_business_day
 from .events import AuditEvent
@@ -71,6 +71,7 @@ class UserSummary:
     off_hours: int = 0
     cases: int = 0              # sum of distinct cases per day
     active_days: int = 0
+    trained_on: dt.date | None = None  # the latest training record's date (training_records)
 
 
 @dataclass
@@ -197,7 +198,11 @@ def build(dbsession, organisation: Organisation, date_from: dt.date, date_to: dt
 def _summaries(dbsession, organisation, days: list[UserDay]) -> list[UserSummary]:
     users = dbsession.scalars(select(User).where(User.organisation_id == organisation.id)
                               .order_by(User.login)).all()
-    summaries = {u.login: UserSummary(u, u.login) for u in users}
+    latest = dict(dbsession.execute(
+        select(TrainingRecord.user_id, func.max(TrainingRecord.trained_on))
+        .join(User, User.id == TrainingRecord.user_id)
+        .where(User.organisation_id == organisation.id).group_by(TrainingRecord.user_id)).all())
+    summaries = {u.login: UserSummary(u, u.login, trained_on=latest.get(u.id)) for u in users}
     for day in days:
         summary = summaries.setdefault(day.login, UserSummary(None, day.login))
         for name in ("requests", "logins", "failures", "lockouts", "denied", "off_hours", "cases"):

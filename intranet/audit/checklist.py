@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..accounts import training
 from ..clock import to_jst
 from ..messages import MESSAGES
 from ..models import (
@@ -209,7 +210,8 @@ def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]
         else User.organisation_id == checklist.organisation_id)).all()
     noon = _end_of_day(day) - dt.timedelta(hours=12)
     valid = [u for u in users if u.is_valid_at(noon)]
-    trained = [u for u in valid if u.privacy_trained_on is not None and u.privacy_trained_on <= day]
+    # Training records (intranet.accounts.training): current on the day.
+    trained = [u for u in valid if training.standing(dbsession, u, day).current]
     facts["training"] = [Fact("checklist.evidence.training",
                               {"trained": len(trained), "total": len(valid)})]
 

@@ -55,6 +55,7 @@ class AuditEvent(enum.StrEnum):
     ContractUser = "contract.user"         # a user was linked to a contract (training, active or not)
     ContractPeriod = "contract.period"     # a contract's period changed
     ContractErased = "contract.erased"     # the data erasure at a contract's end was recorded
+    TrainingRecorded = "training.recorded"  # a training record was added (course, dates, trainer)
 
     # Data link with the delinquency system
     DatalinkImport = "datalink.import"     # an import ran (dry run or not; failure: problems)

@@ -35,7 +35,7 @@ from .. import tabular
 from ..clock import to_jst
 from ..models import (
     AccessLogArchive, AccessLogCheckpoint, AccessLogEntry, Contract, ErasureRecord, HandoverSlip,
-    Medium, MediumEvent, Organisation, User,
+    Medium, MediumEvent, Organisation, TrainingRecord, User,
 )
 from ..security import report as matrix_report
 from . import chain
@@ -354,14 +354,24 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
     """Users, contracts, slips, media ledger, erasure records and the matrix."""
     org = export.organisation_id
     users = [("ユーザーID", "氏名", "役割", "有効", "有効期間（開始）", "有効期間（終了）", "契約",
-              "研修受講日", "最終ログイン", "登録日時")]
-    for u in conn.execute(select(User.login, User.display_name, User.role, User.is_active,
+              "研修受講日", "研修名", "研修実施者", "次回受講期限", "最終ログイン", "登録日時")]
+    # The latest training record taken by the end of the period (training_records).
+    latest: dict[int, object] = {}
+    for t in conn.execute(select(TrainingRecord.user_id, TrainingRecord.course, TrainingRecord.trainer,
+                                 TrainingRecord.trained_on, TrainingRecord.next_due)
+                          .join(User, User.id == TrainingRecord.user_id)
+                          .where(User.organisation_id == org, TrainingRecord.trained_on <= export.date_to)
+                          .order_by(TrainingRecord.trained_on, TrainingRecord.id)):
+        latest[t.user_id] = t
+    for u in conn.execute(select(User.id, User.login, User.display_name, User.role, User.is_active,
                                  User.valid_from, User.valid_until, User.contract_id,
-                                 User.privacy_trained_on, User.last_login_at, User.created_at)
+                                 User.last_login_at, User.created_at)
                           .where(User.organisation_id == org).order_by(User.login)):
+        t = latest.get(u.id)
         users.append((u.login, u.display_name, u.role, "有効" if u.is_active else "停止",
                       _jst(u.valid_from), _jst(u.valid_until), u.contract_id or "",
-                      u.privacy_trained_on or "", _jst(u.last_login_at), _jst(u.created_at)))
+                      t.trained_on if t else "", t.course if t else "", t.trainer if t else "",
+                      (t.next_due or "") if t else "", _jst(u.last_login_at), _jst(u.created_at)))
     contract_ids = [c.id for c in conn.execute(select(Contract.id).where(Contract.organisation_id == org))]
     contracts = [("契約番号", "契約名", "目的", "開始日", "終了日", "取扱責任者", "取扱者",
                   "情報保護対策", "研修必須", "消去日時")]

@@ -11,6 +11,13 @@ counts once, with the disposition of its latest correction.
 The monthly effect compares the cases reached in the month with the cases
 called but never reached: how many paid anything, and how much, within 30
 days of the first call (reached: the first call that reached them).
+
+Whose figures: given an ``organisation_id`` every figure — the rows, the
+center total, the effect and the campaign progress — counts only the calls
+of that organisation's operators (an operator's "center total" is its own
+call center's, never a mix of several contractors'; a team leader, 責任者,
+sees every operator of its own organisation). Without one (ward staff and
+auditors), every call.
 """
 from __future__ import annotations
 
@@ -22,7 +29,8 @@ from sqlalchemy import select
 
 from .. import tabular
 from ..models import (
-    REACHED, Assessment, CallAttempt, CampaignCase, Disposition, Installment, Receipt, User,
+    REACHED, Assessment, CallAttempt, CallCampaign, CallTarget, CampaignCase, CampaignStatus,
+    Disposition, Installment, Receipt, User,
 )
 from .calendar import JST
 
@@ -81,12 +89,18 @@ def _utc_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]
             dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) - JST)
 
 
-def effective_calls(dbsession, start: dt.datetime, end: dt.datetime) -> list[CallAttempt]:
-    """Calls made in [start, end), each with its latest correction's result
-    (returned as the original attempt with ``effective`` set)."""
-    originals = dbsession.scalars(select(CallAttempt).where(
+def effective_calls(dbsession, start: dt.datetime, end: dt.datetime,
+                    organisation_id: int | None = None) -> list[CallAttempt]:
+    """Calls made in [start, end) (by operators of ``organisation_id`` when
+    given), each with its latest correction's result (returned as the
+    original attempt with ``effective`` set)."""
+    query = select(CallAttempt).where(
         CallAttempt.called_at >= start, CallAttempt.called_at < end,
-        CallAttempt.corrects_id.is_(None)).order_by(CallAttempt.called_at, CallAttempt.id)).all()
+        CallAttempt.corrects_id.is_(None))
+    if organisation_id is not None:
+        query = query.where(CallAttempt.operator_id.in_(
+            select(User.id).where(User.organisation_id == organisation_id)))
+    originals = dbsession.scalars(query.order_by(CallAttempt.called_at, CallAttempt.id)).all()
     latest = {a.id: a for a in originals}
     root_of = {a.id: a.id for a in originals}
     frontier = list(latest)
@@ -104,8 +118,12 @@ def effective_calls(dbsession, start: dt.datetime, end: dt.datetime) -> list[Cal
     return list(originals)
 
 
-def _rows(dbsession, calls, operator_ids=None) -> list[Row]:
+def _rows(dbsession, calls, operator_ids=None, idle_ids=()) -> list[Row]:
+    """A row per operator who called (those of ``operator_ids`` only, when
+    given; also ``idle_ids`` with zeros), then the total of ``calls``."""
     per_operator: dict[int, Figures] = defaultdict(Figures)
+    for op in idle_ids:
+        per_operator[op] = Figures()
     total = Figures()
     for call in calls:
         eff = call.effective
@@ -120,18 +138,72 @@ def _rows(dbsession, calls, operator_ids=None) -> list[Row]:
     return rows
 
 
-def daily(dbsession, day: dt.date, operator_ids=None) -> Report:
-    calls = effective_calls(dbsession, *_utc_range(day, day))
-    return Report("daily", day.isoformat(), _rows(dbsession, calls, operator_ids))
+def team_operator_ids(dbsession, organisation_id: int) -> set[int]:
+    """The active operators of one organisation (a team leader's rows, idle ones too)."""
+    from ..models import Role
+
+    return set(dbsession.scalars(select(User.id).where(
+        User.organisation_id == organisation_id, User.role == Role.operator, User.is_active.is_(True))))
 
 
-def monthly(dbsession, year: int, month: int, operator_ids=None) -> Report:
+def daily(dbsession, day: dt.date, operator_ids=None, organisation_id=None, idle_ids=()) -> Report:
+    calls = effective_calls(dbsession, *_utc_range(day, day), organisation_id)
+    return Report("daily", day.isoformat(), _rows(dbsession, calls, operator_ids, idle_ids))
+
+
+def monthly(dbsession, year: int, month: int, operator_ids=None, organisation_id=None,
+            idle_ids=()) -> Report:
     first = dt.date(year, month, 1)
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    calls = effective_calls(dbsession, *_utc_range(first, last))
-    report = Report("monthly", f"{year:04d}-{month:02d}", _rows(dbsession, calls, operator_ids))
+    calls = effective_calls(dbsession, *_utc_range(first, last), organisation_id)
+    report = Report("monthly", f"{year:04d}-{month:02d}",
+                    _rows(dbsession, calls, operator_ids, idle_ids))
     report.effect = effect(dbsession, calls)
     return report
+
+
+@dataclass
+class Progress:
+    """One active campaign: its targets, and those one organisation called and reached."""
+
+    campaign_id: int
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    targets: int
+    called: int
+    reached: int
+
+
+def progress(dbsession, today: dt.date, organisation_id: int) -> list[Progress]:
+    """The campaigns running ``today`` with the number of targets ``organisation_id``'s
+    operators called and reached (latest corrections count); no other organisation's."""
+    from sqlalchemy import func
+
+    campaigns = dbsession.scalars(select(CallCampaign).where(
+        CallCampaign.status == CampaignStatus.active, CallCampaign.starts_on <= today,
+        CallCampaign.ends_on >= today).order_by(CallCampaign.starts_on, CallCampaign.id)).all()
+    if not campaigns:
+        return []
+    ids = [c.id for c in campaigns]
+    targets = dict(dbsession.execute(select(CallTarget.campaign_id, func.count(CallTarget.id))
+                                     .where(CallTarget.campaign_id.in_(ids))
+                                     .group_by(CallTarget.campaign_id)).all())
+    campaign_of = dict(dbsession.execute(select(CallTarget.id, CallTarget.campaign_id)
+                                         .where(CallTarget.campaign_id.in_(ids))).all())
+    first = min(c.starts_on for c in campaigns)
+    calls = effective_calls(dbsession, *_utc_range(first, today), organisation_id)
+    called: dict[int, set] = defaultdict(set)
+    reached: dict[int, set] = defaultdict(set)
+    for call in calls:
+        campaign_id = campaign_of.get(call.target_id)
+        if campaign_id is None:
+            continue
+        called[campaign_id].add(call.target_id)
+        if call.effective.disposition in REACHED:
+            reached[campaign_id].add(call.target_id)
+    return [Progress(c.id, c.name, c.starts_on, c.ends_on, targets.get(c.id, 0),
+                     len(called[c.id]), len(reached[c.id])) for c in campaigns]
 
 
 def effect(dbsession, calls) -> dict[str, Effect]:

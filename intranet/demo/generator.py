@@ -28,8 +28,9 @@ from ..models import (
     DirectDebitAccount, ForeignResidentRecord, Installment, MailingAddress,
     Organisation, OrganisationKind, PaymentAgreement, Phone, PhoneKind, Receipt,
     ReceiptKind, Representative, RepresentativeKind, Residency, Role, TaxType,
-    Taxpayer, TaxpayerKind, User,
+    Taxpayer, TaxpayerKind, TrainingRecord, User,
 )
+from ..accounts.training import add_months
 from ..text import digits, fold
 
 __all__ = ["DEMO_USERS", "DemoCounts", "create_demo_users", "generate"]
@@ -61,21 +62,32 @@ DEMO_USERS: list[tuple[str, str, Role, str, bool]] = [
     ("collector2", "水野 由紀", Role.collector, "ward", False),
     ("operator1", "小松 真理子", Role.operator, "callcenter", False),
     ("operator2", "野口 翔", Role.operator, "callcenter", False),
+    ("leader1", "今井 陽子", Role.operator, "callcenter", False),
     ("contractor1", "松井 健吾", Role.contractor, "servicer", False),
     ("contractor2", "河合 美帆", Role.contractor, "servicer", False),
     ("auditor1", "杉山 和彦", Role.auditor, "audit", False),
 ]
+
+#: Operators flagged as the call center's 責任者 (日報・月報 of their organisation).
+TEAM_LEADERS = frozenset({"leader1"})
+#: Outsourced staff's training (研修・従事者教育): taken a month before, due again
+#: a year later, so demo logins keep working under the default settings.
+TRAINED_ROLES = frozenset({Role.operator, Role.contractor})
+TRAINING_BEFORE = dt.timedelta(days=30)
+TRAINING_COURSE = "個人情報保護・情報セキュリティ研修（従事者教育）"
+TRAINERS = {"callcenter": "ミライコール 研修担当", "servicer": "東都債権調査 取扱責任者"}
 
 CONTRACT_BEFORE = dt.timedelta(days=30)
 CONTRACT_AFTER = dt.timedelta(days=90)
 
 
 def create_demo_users(dbsession, password_hash: str, now: dt.datetime) -> list[User]:
-    """The four demo organisations and the seven demo users of :data:`DEMO_USERS`.
+    """The four demo organisations and the eight demo users of :data:`DEMO_USERS`.
 
     Organisations that already exist (by code) are reused. Contractors get a
-    contract period around ``now`` as their validity window. Returns the users
-    (flushed, so they have ids)."""
+    contract period around ``now`` as their validity window; operators and
+    investigators a current training record (recorded by the supervisor).
+    Returns the users (flushed, so they have ids)."""
     orgs: dict[str, Organisation] = {}
     for code, name, kind in ORGANISATIONS:
         org = dbsession.scalar(select(Organisation).where(Organisation.code == code))
@@ -88,7 +100,7 @@ def create_demo_users(dbsession, password_hash: str, now: dt.datetime) -> list[U
         contract = role == Role.contractor
         user = User(
             login=login, display_name=display_name, role=role, organisation=orgs[org_code],
-            is_supervisor=is_supervisor, is_active=True,
+            is_supervisor=is_supervisor, is_team_leader=login in TEAM_LEADERS, is_active=True,
             valid_from=now - CONTRACT_BEFORE if contract else None,
             valid_until=now + CONTRACT_AFTER if contract else None,
             password_hash=password_hash, password_changed_at=now, failed_logins=0,
@@ -96,6 +108,15 @@ def create_demo_users(dbsession, password_hash: str, now: dt.datetime) -> list[U
         )
         dbsession.add(user)
         users.append(user)
+    dbsession.flush()
+    recorder = next((u for u in users if u.is_supervisor), users[0])
+    trained_on = (now - TRAINING_BEFORE).date()
+    for user in users:
+        if user.role in TRAINED_ROLES:
+            dbsession.add(TrainingRecord(
+                user_id=user.id, course=TRAINING_COURSE, trained_on=trained_on,
+                trainer=TRAINERS.get(user.organisation.code, "研修担当"),
+                next_due=add_months(trained_on, 12), recorded_by=recorder.id, recorded_at=now))
     dbsession.flush()
     return users
 

@@ -100,6 +100,7 @@ class User(Base):
             held.append(principals.SUPERVISOR)
         if self.is_team_leader and self.role in matrix.TEAM_LEADER_ROLES:
             held.append(principals.TEAM_LEADER)
+            held.append(principals.team_leader_of(self.organisation_id))
         return held
 
     def __repr__(self) -> str:  # never personal data beyond the login id

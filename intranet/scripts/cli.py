@@ -98,7 +98,7 @@ def create_user(args) -> int:
     from ..security.matrix import account_problems
 
     settings = _settings(args.ini)
-    flags = account_problems(Role(args.role), args.supervisor)
+    flags = account_problems(Role(args.role), args.supervisor, args.team_leader)
     password = args.password if args.password is not None or flags else _prompt_password()
     problems = flags or policy_problems(password, args.login)
     if problems:
@@ -120,7 +120,8 @@ def create_user(args) -> int:
             dbsession.add(org)
         dbsession.add(User(
             login=args.login, display_name=args.name or args.login, role=Role(args.role),
-            organisation=org, is_supervisor=args.supervisor, is_active=True,
+            organisation=org, is_supervisor=args.supervisor, is_team_leader=args.team_leader,
+            is_active=True,
             password_hash=make_context(settings).hash(password), failed_logins=0,
             created_at=clock.now(), password_changed_at=clock.now(),
         ))
@@ -171,6 +172,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--org-name")
     s.add_argument("--org-kind", default="ward", choices=[k.value for k in OrganisationKind])
     s.add_argument("--supervisor", action="store_true")
+    s.add_argument("--team-leader", action="store_true",
+                   help="the call center's 責任者 (operators only): its organisation's 日報・月報")
     s.add_argument("--password", help=argparse.SUPPRESS)  # for scripts and tests
     s.set_defaults(func=create_user)
 

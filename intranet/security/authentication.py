@@ -16,6 +16,8 @@ class Failure:
     locked = "locked"                     # too many failures; wait
     account_invalid = "account_invalid"   # disabled, or outside its validity window
     zone = "zone"                         # from outside the network zones of its role
+    training_missing = "training_missing"  # its work requires training: none recorded
+    training_overdue = "training_overdue"  # ... and every course recorded is past due
 
 
 @dataclass
@@ -83,9 +85,24 @@ def authenticate(request, login: str, password: str) -> Result:
     if not user.is_valid_at(now):
         return Result(user, Failure.account_invalid)
 
+    # Only after the right password, like account_invalid: no oracle.
+    failure = _training_failure(request, user)
+    if failure is not None:
+        return Result(user, failure)
+
     if new_hash:  # parameters were raised since this hash was made
         user.password_hash = new_hash
     return Result(user)
+
+
+def _training_failure(request, user: User) -> str | None:
+    """The outsourced staff's required training (intranet.accounts.training)."""
+    from ..accounts import training
+
+    standing = training.standing(request.dbsession, user, request.today,
+                                 request.registry.training_settings)
+    return {training.State.missing: Failure.training_missing,
+            training.State.overdue: Failure.training_overdue}.get(standing.state)
 
 
 def succeeded(request, user: User) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from pyramid.authorization import Allow
+from pyramid.authorization import Allow, Deny
 
 from ..models.users import Role
 from . import principals
@@ -107,6 +107,8 @@ class Condition(enum.StrEnum):
     active_campaign = "active_campaign"  # in scope, and the object's campaign runs today
     own_target = "own_target"         # in scope, and assigned to the user personally
     own_report = "own_report"         # only the user's own latest survey report
+    team_leader = "team_leader"       # users carrying the team-leader flag
+    own_organisation = "own_organisation"  # team leaders, on the other users of their own organisation
 
 
 class Scope(enum.StrEnum):
@@ -183,7 +185,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
         P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsView,
         P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView,
         P.ActivityView, P.LogReviewSign, P.InspectionExport, P.ChecklistsView,
-        P.ChecklistsRecord, P.LimitationView}),
+        P.ChecklistsRecord, P.LimitationView, P.TrainingView}),
     Role.operator: _with_own_account(Role.operator, {
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
@@ -263,7 +265,7 @@ SUPERVISOR_ROLES = frozenset({Role.collector})
 SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
     P.UsersView, P.UsersManage, P.UsersSessionsManage, P.SecurityKeysManage, P.ContractsView,
     P.ContractsManage, P.MatrixView, P.AuditLogView, P.ActivityView, P.LogReviewSign,
-    P.ChecklistsView, P.ChecklistsRecord, P.CaseStatusApprove})
+    P.ChecklistsView, P.ChecklistsRecord, P.CaseStatusApprove, P.TrainingView, P.TrainingRecord})
 
 
 #: Roles that may carry the team-leader flag: the call center's 責任者, who
@@ -275,6 +277,17 @@ TEAM_LEADER_ROLES = frozenset({Role.operator})
 #: no case data beyond what operators see.
 TEAM_LEADER_ACTIONS: frozenset[P] = frozenset({P.CallReportsTeam})
 
+#: Actions a team leader holds on one user account (``/admin/users/<id>``),
+#: and when: the call center plans and runs its operators' training (seed
+#: 000, 委託の内容7 「オペレータ研修計画の策定及び実施」, 特記事項10), so its 責任者
+#: records the courses of the *other* users of its own organisation — never
+#: its own (nobody certifies themselves), never another organisation's.
+TEAM_LEADER_USER_GRANTS: tuple[Grant, ...] = _grants(
+    ({P.TrainingView, P.TrainingRecord}, Condition.own_organisation))
+
+#: Actions nobody holds on their own account, whatever else grants them.
+NOT_ON_ONESELF: frozenset[P] = frozenset({P.TrainingRecord})
+
 
 def account_problems(role: Role, is_supervisor: bool, is_team_leader: bool = False) -> list[str]:
     """Message keys for account flags the matrix would not honour; every
@@ -285,6 +298,17 @@ def account_problems(role: Role, is_supervisor: bool, is_team_leader: bool = Fal
     if is_team_leader and role not in TEAM_LEADER_ROLES:
         problems.append("account.team_leader_role")
     return problems
+
+
+def user_acl(user) -> list[tuple]:
+    """The entries of one user account's ACL (the root's follow): the team
+    leader grants bound to the account's organisation, and the actions no
+    one takes on their own account."""
+    acl: list[tuple] = [(Deny, principals.user(user.id), sorted(NOT_ON_ONESELF))]
+    for grant in TEAM_LEADER_USER_GRANTS:
+        if grant.condition == Condition.own_organisation:
+            acl.append((Allow, principals.team_leader_of(user.organisation_id), sorted(grant.actions)))
+    return acl
 
 
 def role_principal(role: Role) -> str:

@@ -41,6 +41,8 @@ class Permission(enum.StrEnum):
     UsersSessionsManage = "admin:sessions:manage"  # any user's sessions: list, end (remote wipe)
     ContractsView = "admin:contracts:view"      # contracts, their users, erasure records (read)
     ContractsManage = "admin:contracts:manage"  # contracts, their users, remote wipe
+    TrainingView = "admin:training:view"      # a user's training records (研修・従事者教育)
+    TrainingRecord = "admin:training:record"  # add a training record
     # Field survey
     SurveyWork = "survey:mine:view"            # an investigator's own targets
     SurveyManage = "survey:batches:manage"     # create, assign and open batches

@@ -17,6 +17,7 @@ TEAM_LEADER = "team_leader"
 USER_PREFIX = "user:"
 ROLE_PREFIX = "role:"
 ORGANISATION_PREFIX = "org:"
+TEAM_LEADER_OF_PREFIX = "team_leader:org:"
 
 
 def user(user_id: int) -> str:
@@ -29,6 +30,11 @@ def role(role: Role) -> str:
 
 def organisation(organisation_id: int) -> str:
     return f"{ORGANISATION_PREFIX}{organisation_id}"
+
+
+def team_leader_of(organisation_id: int) -> str:
+    """A team leader of that organisation (grants bound to an organisation's users)."""
+    return f"{TEAM_LEADER_OF_PREFIX}{organisation_id}"
 
 
 def roles_in(principals: Iterable[str]) -> list[Role]:

@@ -24,6 +24,7 @@ def cell(condition: matrix.Condition) -> str:
 #: Conditions under which a role holds an action, as message keys.
 ALWAYS = cell(matrix.Condition.always)
 SUPERVISOR = cell(matrix.Condition.supervisor)
+TEAM_LEADER = cell(matrix.Condition.team_leader)
 IN_SCOPE = cell(matrix.Condition.in_scope)             # on the cases its scope reaches
 
 
@@ -41,12 +42,14 @@ class MatrixReport:
     actions: tuple[Row, ...]
     scopes: dict[Role, str]          # role -> message key of the cases it reaches
     supervisor_roles: tuple[Role, ...]
+    team_leader_roles: tuple[Role, ...] = ()
 
     @property
     def fingerprint(self) -> str:
         """SHA-256 of the matrix's content: equal fingerprints, equal rules."""
         data = [[r.detail, {str(k): v for k, v in r.cells.items()}] for r in self.facets + self.actions]
-        data += [{str(k): v for k, v in self.scopes.items()}, [str(r) for r in self.supervisor_roles]]
+        data += [{str(k): v for k, v in self.scopes.items()}, [str(r) for r in self.supervisor_roles],
+                 [str(r) for r in self.team_leader_roles]]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -64,6 +67,12 @@ def _action_cell(role: Role, permission: Permission) -> str | None:
         return IN_SCOPE
     if permission in matrix.SUPERVISOR_ACTIONS and role in matrix.SUPERVISOR_ROLES:
         return SUPERVISOR
+    if role in matrix.TEAM_LEADER_ROLES:
+        if permission in matrix.TEAM_LEADER_ACTIONS:
+            return TEAM_LEADER
+        for grant in matrix.TEAM_LEADER_USER_GRANTS:
+            if permission in grant.actions:
+                return cell(grant.condition)
     return None
 
 
@@ -87,7 +96,8 @@ def build() -> MatrixReport:
         for permission in Permission if permission not in facet_permissions)
     scopes = {role: f"matrix.scope.{matrix.ROLE_SCOPES[role]}" for role in roles}
     return MatrixReport(roles, facets, actions, scopes,
-                        tuple(r for r in roles if r in matrix.SUPERVISOR_ROLES))
+                        tuple(r for r in roles if r in matrix.SUPERVISOR_ROLES),
+                        tuple(r for r in roles if r in matrix.TEAM_LEADER_ROLES))
 
 
 def table(report: MatrixReport, locale: str = "ja") -> list[list[str]]:

@@ -1,6 +1,6 @@
 """Contracts and their users: the contract period is each user's validity
-window, users may need a recorded privacy training (従事者教育) before they
-are activated, and a collector can end all of a user's sessions at once
+window, users may need a current training record (従事者教育,
+:mod:`intranet.accounts.training`) before they are activated, and a collector can end all of a user's sessions at once
 (remote wipe of a tablet's access, :func:`intranet.security.sessions.revoke_sessions`)."""
 from __future__ import annotations
 
@@ -14,16 +14,33 @@ class ContractError(ValueError):
     """A message key explaining why the change was refused."""
 
 
-def link_user(contract, user, trained_on: dt.date | None, active: bool) -> None:
+#: The course a training date given on the contract page records (seed 004, 特記事項18).
+CONTRACT_COURSE = "個人情報保護・情報セキュリティ（従事者教育）"
+
+
+def link_user(dbsession, contract, user, trained_on: dt.date | None, active: bool, *,
+              recorded_by, now: dt.datetime, today: dt.date, settings) -> None:
     """Put a contractor ``user`` under ``contract``: its period becomes the
-    user's validity window."""
+    user's validity window. A training date records a course (its trainer:
+    the contract's person responsible, who runs the 従事者教育); a contract
+    requiring training activates only users whose records are current today
+    (``users.privacy_trained_on`` is no longer consulted)."""
+    from ..accounts import training
+
     if user.role != Role.contractor:
         raise ContractError("survey.error.not_contractor")
     if user.organisation_id != contract.organisation_id:
         raise ContractError("survey.error.other_organisation")
     user.contract_id = contract.id
-    user.privacy_trained_on = trained_on or user.privacy_trained_on
-    if active and contract.training_required and user.privacy_trained_on is None:
+    if trained_on is not None:
+        try:
+            training.record(dbsession, user, course=CONTRACT_COURSE, trained_on=trained_on,
+                            trainer=contract.manager_name[:training.TRAINER_MAX] or "—", next_due=None,
+                            recorded_by=recorded_by, now=now, today=today, settings=settings)
+        except training.TrainingError as exc:
+            raise ContractError(exc.keys[0]) from None
+        user.privacy_trained_on = trained_on  # kept for old readers only
+    if active and contract.training_required and not training.standing(dbsession, user, today).current:
         raise ContractError("survey.error.training_required")
     if active and contract.erased_at is not None:
         raise ContractError("survey.error.erased")

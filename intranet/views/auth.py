@@ -65,7 +65,9 @@ def login_submit(request):
         # changes nothing and is a 403 (the log's outcome: denied).
         error = {Failure.locked: "login.locked",
                  Failure.account_invalid: "login.account_invalid",
-                 Failure.zone: "login.zone"}.get(result.failure, "login.bad_credentials")
+                 Failure.zone: "login.zone",
+                 Failure.training_missing: "login.training_missing",
+                 Failure.training_overdue: "login.training_overdue"}.get(result.failure, "login.bad_credentials")
         if result.failure == Failure.zone:
             request.response.status = 403
         return {**values, "error": error}

@@ -22,8 +22,8 @@ def contractor(dbsession, password_context, wsgi_app):
     org = Organisation(code=code, name="調査委託 株式会社", kind=OrganisationKind.contractor)
     dbsession.add(org)
     dbsession.flush()
-    user = factories.user(dbsession, password_context, Role.operator, login=f"{code}-op",
-                          privacy_trained_on=dt.date(2026, 4, 10))
+    user = factories.user(dbsession, password_context, Role.operator, login=f"{code}-op", training=False)
+    factories.training_record(dbsession, user, trained_on=dt.date(2026, 4, 10))
     user.organisation = org
     factories.user(dbsession, password_context, Role.auditor, login="audit")
     factories.user(dbsession, password_context, Role.collector, login="boss", is_supervisor=True)
@@ -98,6 +98,8 @@ def test_the_activity_page_links_each_figure_to_its_entries(testapp, contractor)
     assert "1件" in entries.html.select_one(".result-count").text
     cases = {tr.select("td")[0].text: tr.select("td")[2].text for tr in res.html.select("#cases-table tbody tr")}
     assert cases["2026-10-13"] == "120" and cases["2026-10-05"] == "4"
+    # The users' table shows the latest training record (training_records, issue 19).
+    assert "2026-04-10" in res.text
     assert res.html.select_one("#users-table tbody tr")["data-login"] == contractor["login"]
 
 

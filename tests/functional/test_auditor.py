@@ -80,6 +80,7 @@ WRITES = {
     ("StatusApprovals", ""): "/admin/statuses/",
     ("CaseResource", "slip"): "/cases/{case}/slip",
     ("ContractContainer", ""): "/admin/contracts/",
+    ("UserResource", "training"): "/admin/users/{boss}/training",
     ("ContractResource", "erase"): "/admin/contracts/{contract}/erase",
     ("ContractResource", "link"): "/admin/contracts/{contract}/link",
     ("ContractResource", "period"): "/admin/contracts/{contract}/period",

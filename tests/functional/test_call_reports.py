@@ -1,6 +1,7 @@
 """日報・月報 against hand-computed figures on a fixed fixture."""
 import datetime as dt
 import io
+import re
 
 import openpyxl
 import pytest
@@ -67,7 +68,10 @@ def history(dbsession, password_context):
 def figures(res):
     table = {}
     for tr in res.html.select("#report tbody tr"):
-        name = tr.find("th").text
+        th = tr.find("th")
+        for link in th.select("a"):  # a team leader's link to the training records
+            link.extract()
+        name = th.text.strip()
         table[name] = {td["data-col"]: td.text for td in tr.select("td")}
     return table
 
@@ -166,3 +170,94 @@ def test_operator_names_that_look_like_formulas_are_exported_as_text(testapp, hi
     assert {r[1] for r in values[1:3]} == {"'" + n for n in names.values()}
     assert values[1][2:] == (4, 1, 1, 20000, 0, 0, 0) or values[2][2:] == (4, 1, 1, 20000, 0, 0, 0)
     assert sheet["A1"].font.bold and sheet["B2"].data_type == "s"
+
+
+# ---------------------------------------------------------------- team leaders and organisations
+
+RIVAL_NAME = "丙 他社オペ"
+
+
+@pytest.fixture
+def rival(history, dbsession, password_context):
+    """A second call-center organisation with its own operator and figures
+    (promise 99,999円 on A, a hand-over on D), and a team leader (責任者) of
+    the first one (seed 000, 委託の内容8 「日報、月報等の作成」; 受託事業者に行わせる
+    情報保護対策1 「個人情報取扱責任者及び取扱者をあらかじめ指定する」)."""
+    from intranet.models import Organisation, OrganisationKind
+
+    other = Organisation(code="cc-rival", name="他社コールセンター", kind=OrganisationKind.contractor)
+    dbsession.add(other)
+    dbsession.flush()
+    zz = factories.user(dbsession, password_context, Role.operator, login="zz", display_name=RIVAL_NAME,
+                        organisation=other)
+    factories.user(dbsession, password_context, Role.operator, login="lead", display_name="丁 責任者",
+                   is_team_leader=True)
+    targets = {t.members[0].case.taxpayer.name[-1]: t for t in dbsession.query(CallTarget)}
+    for key, when, disposition, amount in (("A", at(24, 10, 15), Disposition.promise, 99999),
+                                           ("D", at(24, 10, 20), Disposition.consultation, None)):
+        dbsession.add(CallAttempt(target_id=targets[key].id, operator_id=zz.id, called_at=when,
+                                  disposition=disposition, promise_amount=amount, memo=""))
+    dbsession.commit()
+
+
+def test_the_team_leader_sees_every_operator_of_its_own_organisation_only(testapp, rival):
+    """Seed 000 (委託の内容8): the call center's 責任者 writes the 日報・月報 of its own
+    operators — the page, the CSV and the Excel file — never another organisation's."""
+    login(testapp, "lead")
+    res = testapp.get("/calls/reports/", {"kind": "daily", "date": "2026-11-24"})
+    assert res.html.select_one("#report-scope")["data-scope"] == "team"
+    assert figures(res) == {
+        "丁 責任者": row(0, 0, 0, "0円", 0, 0, 0),   # idle, but one of the team
+        "甲 オペ": row(4, 1, 1, "20,000円", 0, 0, 0),
+        "乙 オペ": row(2, 2, 0, "0円", 1, 0, 1),
+        "センター合計": row(6, 3, 1, "20,000円", 1, 0, 1),   # without the rival's 2 calls
+    }
+    assert RIVAL_NAME not in res.text and "99,999" not in res.text
+    links = re.findall(r'data-training="\d+" href="([^"]+)"', res.text)
+    assert len(links) == 3 and all(testapp.get(href).status_code == 200 for href in links)
+    monthly = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11"})
+    assert figures(monthly)["センター合計"] == row(8, 4, 1, "20,000円", 1, 0, 1)
+    effect = {tr.find("th").text: [td.text for td in tr.select("td")]
+              for tr in monthly.html.select("#effect tbody tr")}
+    assert effect == {"本人接触あり": ["3", "1", "20,000円"], "本人接触なし": ["1", "1", "3,000円"]}
+    csv_body = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11", "format": "csv"}).body
+    text = csv_body.decode("utf-8-sig")
+    assert RIVAL_NAME not in text and "99999" not in text
+    assert "2026-11,センター合計,8,4,1,20000,1,0,1" in text.splitlines()
+    book = openpyxl.load_workbook(io.BytesIO(testapp.get(
+        "/calls/reports/", {"kind": "daily", "date": "2026-11-24", "format": "xlsx"}).body))
+    cells = [v for sheet in book.worksheets for r in sheet.iter_rows(values_only=True) for v in r]
+    assert RIVAL_NAME not in cells and 99999 not in cells
+    assert ("2026-11-24", "センター合計", 6, 3, 1, 20000, 1, 0, 1) in list(book["日報"].iter_rows(values_only=True))
+
+
+def test_the_team_leader_sees_its_organisations_campaign_progress(testapp, rival):
+    """The running campaign's targets, and how many of them the leader's own
+    operators called and reached: the rival's calls (A promised, D handed
+    over) change neither."""
+    login(testapp, "lead")
+    res = testapp.get("/calls/reports/")
+    cells = {td["data-col"]: td.text for td in res.html.select("#progress tbody tr td[data-col]")}
+    # Up to today: A, B, C, D called (A the day before, too); A, B, C reached.
+    assert cells == {"targets": "4", "called": "4", "reached": "3"}
+    login(testapp, "op1")  # a plain operator gets no progress table
+    assert testapp.get("/calls/reports/").html.select_one("#progress") is None
+
+
+def test_a_plain_operators_center_total_is_its_own_organisations(testapp, rival):
+    """Before: an operator's "センター合計" counted every call center's calls."""
+    login(testapp, "op2")
+    res = testapp.get("/calls/reports/", {"kind": "daily", "date": "2026-11-24"})
+    assert list(figures(res)) == ["乙 オペ", "センター合計"]
+    assert figures(res)["センター合計"] == row(6, 3, 1, "20,000円", 1, 0, 1)
+    login(testapp, "zz")   # and the rival's own operator sees only its own organisation's
+    res = testapp.get("/calls/reports/", {"kind": "daily", "date": "2026-11-24"})
+    assert figures(res) == {RIVAL_NAME: row(2, 2, 1, "99,999円", 1, 0, 0),
+                            "センター合計": row(2, 2, 1, "99,999円", 1, 0, 0)}
+
+
+def test_ward_staff_still_see_every_organisation(testapp, rival):
+    login(testapp, "c1")
+    res = testapp.get("/calls/reports/", {"kind": "daily", "date": "2026-11-24"})
+    assert figures(res)[RIVAL_NAME] == row(2, 2, 1, "99,999円", 1, 0, 0)
+    assert figures(res)["センター合計"] == row(8, 5, 2, "119,999円", 2, 0, 1)

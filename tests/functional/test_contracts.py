@@ -15,10 +15,10 @@ FORM = {"name": "区外転出者現地調査 令和8年度", "purpose": "区外�
         "starts_on": "2026-11-01", "ends_on": "2027-01-31"}
 
 
-def setup(dbsession, password_context):
+def setup(dbsession, password_context, training=False):
     factories.user(dbsession, password_context, Role.collector, login="boss", is_supervisor=True)
     factories.user(dbsession, password_context, Role.collector, login="plain")
-    k = factories.user(dbsession, password_context, Role.contractor, login="k1")
+    k = factories.user(dbsession, password_context, Role.contractor, login="k1", training=training)
     dbsession.commit()
     return k
 
@@ -65,7 +65,7 @@ def test_contract_period_is_the_contractors_validity_and_training_comes_first(
 
 
 def test_revoking_ends_every_session_of_the_user_at_once(testapp, dbsession, password_context, engine):
-    k = setup(dbsession, password_context)
+    k = setup(dbsession, password_context, training=True)
     contract = Contract(organisation_id=k.organisation_id, name="c", purpose="p",
                         starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2027, 1, 31),
                         manager_name="m", handler_names="h", protections="",

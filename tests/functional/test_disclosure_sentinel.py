@@ -392,6 +392,7 @@ GET_URLS = {
     ("UserContainer", ""): lambda w: ["/admin/users/"],
     ("StatusApprovals", ""): lambda w: ["/admin/statuses/"],
     ("UserResource", "sessions"): lambda w: [f"/admin/users/{w.users['investigator_a']}/sessions"],
+    ("UserResource", "training"): lambda w: [f"/admin/users/{w.users['investigator_a']}/training"],
     ("UserKeys", ""): lambda w: [f"/admin/keys/{w.users['investigator_a']}"],
     ("ContractContainer", ""): lambda w: ["/admin/contracts/"],
     ("ContractResource", ""): lambda w: [f"/admin/contracts/{c}/" for c in (w.contract, w.other_contract)],
@@ -478,7 +479,7 @@ EXEMPT = {
     ("SurveyBatchResource", "open", "POST"): _CHANGE, ("SurveyTargetResource", "report", "POST"): _CHANGE,
     ("UserKeys", "options", "POST"): _KEYS, ("UserKeys", "register", "POST"): _KEYS,
     ("UserKeys", "revoke", "POST"): _KEYS, ("UserResource", "revoke", "POST"): _CHANGE,
-    ("UserResource", "revoke-all", "POST"): _CHANGE,
+    ("UserResource", "revoke-all", "POST"): _CHANGE, ("UserResource", "training", "POST"): _CHANGE,
 }
 
 

@@ -115,7 +115,11 @@ def test_the_package_holds_exactly_the_period_and_organisation(testapp, engine, 
             "MANIFEST"} <= names
     assert archive.read(next(n for n in names if n.startswith("erasure_certificates/"))) == b"%PDF-1.4 cert"
     assert read_csv(archive, "handover_slips.csv")[0]["件数"] == "120"
-    assert contractor["login"] in {r["ユーザーID"] for r in read_csv(archive, "users.csv")}
+    users = {r["ユーザーID"]: r for r in read_csv(archive, "users.csv")}
+    # Training from training_records (issue 19), the latest taken by the period's end.
+    assert {k: users[contractor["login"]][k] for k in ("研修受講日", "研修名", "研修実施者", "次回受講期限")} == {
+        "研修受講日": "2026-04-01", "研修名": "個人情報保護・情報セキュリティ研修", "研修実施者": "研修 講師",
+        "次回受講期限": "2099-03-31"}
     checklist = read_csv(archive, "checklists.csv")
     assert [(r["項目コード"], r["備考"]) for r in checklist] == [
         ("locked_storage", "施錠を確認"), ("entry_log", "記入漏れ")]

@@ -13,8 +13,11 @@ from .. import reports
 @view_config(context=CallReports, renderer="calls/reports.jinja2",
              permission=Permission.CallReportsView)
 def report_view(request):
-    """Operators see their own row and the center's total; collectors and
-    auditors (CallReportsAll) every operator's."""
+    """Collectors and auditors (CallReportsAll) see every operator's figures;
+    a team leader (CallReportsTeam) every operator of its own organisation,
+    that organisation's total and its campaign progress; other operators their
+    own row and their own organisation's total. Never another
+    organisation's figures (intranet.calls.reports)."""
     params = request.GET
     kind = "monthly" if params.get("kind") == "monthly" else "daily"
     error = None
@@ -29,9 +32,14 @@ def report_view(request):
         request.response.status = 400
         kind, day = "daily", today
     everyone = request.has_permission(Permission.CallReportsAll, request.context)
-    operator_ids = None if everyone else {request.identity.id}
-    report = (reports.daily(request.dbsession, day, operator_ids) if kind == "daily"
-              else reports.monthly(request.dbsession, year, month, operator_ids))
+    team = not everyone and request.has_permission(Permission.CallReportsTeam, request.context)
+    organisation_id = None if everyone else request.identity.organisation_id
+    idle_ids = (reports.team_operator_ids(request.dbsession, organisation_id) if team else set())
+    # A team's calls are its organisation's only (organisation_id): every caller has a row.
+    operator_ids = None if everyone or team else {request.identity.id}
+    scope = {"operator_ids": operator_ids, "organisation_id": organisation_id, "idle_ids": idle_ids}
+    report = (reports.daily(request.dbsession, day, **scope) if kind == "daily"
+              else reports.monthly(request.dbsession, year, month, **scope))
     fmt = params.get("format", "html")
     if fmt in ("csv", "xlsx") and error is None:
         name = f"call-center-{report.kind}-{report.label}.{fmt}"
@@ -42,6 +50,8 @@ def report_view(request):
                             charset="utf-8" if fmt == "csv" else None)
         response.content_disposition = f'attachment; filename="{name}"'
         return response
+    progress = reports.progress(request.dbsession, today, organisation_id) if team else None
     return {"report": report, "columns": reports.COLUMNS, "error": error, "everyone": everyone,
+            "team": team, "progress": progress,
             "date": day.isoformat() if kind == "daily" else "",
             "month": report.label if kind == "monthly" else today.strftime("%Y-%m")}

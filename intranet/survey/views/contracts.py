@@ -17,7 +17,7 @@ from ...security.permissions import Permission
 from ...security.sessions import revoke_sessions
 from ...views.forms import posted_row
 from ..contracts import (
-    CERTIFICATE_MAX, ContractError, certificate, erase, link_user, sync_users,
+    CERTIFICATE_MAX, CONTRACT_COURSE, ContractError, certificate, erase, link_user, sync_users,
 )
 
 TEXT_MAX = 2000
@@ -116,13 +116,19 @@ def contract_link_user(request):
         if errors:
             return _page_with(request, errors)
     try:
-        link_user(contract, user, trained_on, active=post.get("active") == "1")
+        link_user(request.dbsession, contract, user, trained_on, active=post.get("active") == "1",
+                  recorded_by=request.identity, now=request.now, today=request.today,
+                  settings=request.registry.training_settings)
     except ContractError as exc:
         return _page_with(request, [str(exc)])
     if not user.is_active:
         revoke_sessions(request.dbsession, user, request.now)
     request.audit.event(AuditEvent.ContractUser, user=user, contract=contract.id, active=user.is_active,
                         by=request.identity.login)
+    if trained_on is not None:
+        request.audit.event(AuditEvent.TrainingRecorded, user=user, course=CONTRACT_COURSE,
+                            trained_on=trained_on.isoformat(), trainer=contract.manager_name,
+                            contract=contract.id, by=request.identity.login)
     return HTTPSeeOther(request.resource_path(request.context))
 
 

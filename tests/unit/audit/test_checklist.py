@@ -9,7 +9,7 @@ from intranet.audit.checklist import ITEMS, Scope
 from intranet.messages import MESSAGES
 from intranet.models import (
     CheckResult, Contract, ErasureRecord, HandoverSlip, Medium, MediumEvent, Organisation,
-    OrganisationKind, Role, User,
+    OrganisationKind, Role, TrainingRecord, User,
 )
 
 DAY = dt.date(2026, 11, 20)
@@ -50,11 +50,17 @@ def _org(dbsession, code):
     return org
 
 
-def _user(dbsession, org, login, role=Role.contractor, **kw):
+def _user(dbsession, org, login, role=Role.contractor, trained_on=None, next_due=None, **kw):
+    """A user; ``trained_on``: a training record (the evidence reads records,
+    not users.privacy_trained_on)."""
     user = User(login=login, display_name=login, role=role, organisation_id=org.id, password_hash="!",
                 failed_logins=0, created_at=dt.datetime(2026, 1, 1), **kw)
     dbsession.add(user)
     dbsession.flush()
+    if trained_on is not None:
+        dbsession.add(TrainingRecord(user_id=user.id, course="従事者教育", trained_on=trained_on, trainer="t",
+                                     next_due=next_due, recorded_by=user.id, recorded_at=dt.datetime(2026, 1, 1)))
+        dbsession.flush()
     return user
 
 
@@ -87,10 +93,10 @@ def survey_world(dbsession):
     trained = dt.date(2026, 4, 10)
     for n, (trained_on, active) in enumerate([(trained, True), (trained, True), (None, True),
                                               (dt.date(2026, 12, 1), True), (trained, False)]):
-        _user(dbsession, org, f"inv{n}", contract_id=contract.id, privacy_trained_on=trained_on,
+        _user(dbsession, org, f"inv{n}", contract_id=contract.id, trained_on=trained_on,
               is_active=active)
     # Outside the contract's window: not counted.
-    _user(dbsession, org, "gone", contract_id=contract.id, privacy_trained_on=trained,
+    _user(dbsession, org, "gone", contract_id=contract.id, trained_on=trained,
           valid_until=dt.datetime(2026, 10, 1))
     usb1, usb2, usb3 = (Medium(label=f"USB-0{n}") for n in (1, 2, 3))
     dbsession.add_all([usb1, usb2, usb3])
@@ -162,13 +168,15 @@ def test_evidence_for_one_contract_and_its_erasure(dbsession, survey_world):
 def test_an_organisation_without_contracts_has_only_the_basic_facts(dbsession):
     org = _org(dbsession, "cc")
     ward = _org(dbsession, "ward")
-    _user(dbsession, org, "op", Role.operator, privacy_trained_on=dt.date(2026, 1, 1))
+    _user(dbsession, org, "op", Role.operator, trained_on=dt.date(2026, 1, 1))
+    # Trained, but past its next-due date on the inspection day: not counted (seed 000, 特記事項10).
+    _user(dbsession, org, "op2", Role.operator, trained_on=dt.date(2025, 1, 1), next_due=dt.date(2026, 1, 1))
     clerk = _user(dbsession, ward, "clerk", Role.collector)
     checklist = cl.create(dbsession, organisation=org, inspected_on=DAY, contract=None, user=clerk, now=NOW)
     facts = cl.evidence(dbsession, checklist)
     assert set(facts) == {"responsible_persons", "training"}
     assert _facts(facts, "responsible_persons") == [("checklist.evidence.no_contract", {})]
-    assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 1, "total": 1})]
+    assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 1, "total": 2})]
 
 
 def test_create_complete_and_the_rules_of_completion(dbsession, survey_world):

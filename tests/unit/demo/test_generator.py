@@ -229,7 +229,7 @@ def test_split_annual():
 def test_create_demo_users():
     dbsession = new_session()
     users = create_demo_users(dbsession, "hash", NOW)
-    assert len(users) == len(DEMO_USERS) == 7
+    assert len(users) == len(DEMO_USERS) == 8
     by_login = {u.login: u for u in dbsession.scalars(select(User))}
     assert sorted(by_login) == sorted(login for login, *_ in DEMO_USERS)
     expected = {
@@ -237,6 +237,7 @@ def test_create_demo_users():
         "collector2": (Role.collector, "ward", OrganisationKind.ward, False),
         "operator1": (Role.operator, "callcenter", OrganisationKind.contractor, False),
         "operator2": (Role.operator, "callcenter", OrganisationKind.contractor, False),
+        "leader1": (Role.operator, "callcenter", OrganisationKind.contractor, False),
         "contractor1": (Role.contractor, "servicer", OrganisationKind.contractor, False),
         "contractor2": (Role.contractor, "servicer", OrganisationKind.contractor, False),
         "auditor1": (Role.auditor, "audit", OrganisationKind.auditor, False),
@@ -254,6 +255,17 @@ def test_create_demo_users():
         else:
             assert user.valid_from is None and user.valid_until is None
     assert "supervisor" in by_login["collector1"].__principals__()
+    # The call center's 責任者 (seed 000, 委託の内容8 日報・月報): only leader1.
+    assert [u.login for u in users if "team_leader" in u.__principals__()] == ["leader1"]
+    # Every outsourced demo user has a current training record (demo logins keep working).
+    from intranet.accounts import training
+
+    for user in users:
+        standing = training.standing(dbsession, user, NOW.date())
+        if user.role in (Role.operator, Role.contractor):
+            assert standing.state == training.State.ok and standing.next_due > NOW.date()
+        else:
+            assert standing.state == training.State.missing  # ward staff and auditors need none
     # demo data does not touch users
     run(dbsession, cases=5)
-    assert count(dbsession, User) == 7
+    assert count(dbsession, User) == 8

@@ -61,6 +61,22 @@ def test_create_user_refuses_a_supervisor_flag_the_matrix_does_not_honour(tmp_pa
     assert _rows(tmp_path, "select count(*) from users")[0][0] == 0
 
 
+def test_create_user_team_leader_only_on_operators(tmp_path, capsys):
+    """The call center's 責任者 (seed 000, 委託の内容8 「日報、月報等の作成」) is an
+    operator flag (matrix.TEAM_LEADER_ROLES); on another role it is refused,
+    in both languages, and nothing is stored."""
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    assert main(["create-user", ini, "kato", "--role", "collector", "--team-leader",
+                 "--password", "Correct-Horse-42"]) == 2
+    err = capsys.readouterr().err
+    assert "責任者の指定はコールセンターのオペレーター" in err and "Only call-center operators" in err
+    assert _rows(tmp_path, "select count(*) from users")[0][0] == 0
+    assert main(["create-user", ini, "leader", "--role", "operator", "--org", "cc", "--org-kind",
+                 "contractor", "--team-leader", "--password", "Correct-Horse-42"]) == 0
+    assert _rows(tmp_path, "select login, is_team_leader, is_supervisor from users") == [("leader", 1, 0)]
+
+
 def _app_requests(ini, count):
     """``count`` anonymous requests through the app built from ``ini``."""
     import webtest

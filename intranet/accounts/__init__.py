@@ -1,0 +1,1 @@
+"""User accounts beyond logging in: training records (:mod:`.training`)."""
