@@ -166,6 +166,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password.contains_login": ("パスワードにユーザーIDを含めないでください。",
                                 "The password must not contain the user ID."),
     # forced password change and user administration (issue 19)
+    "permission.calls:reports:team": ("自組織のオペレーターの実績（責任者）", "Figures of one's own organisation's operators (team leader)"),
     "password.current_temporary": ("現在の（仮）パスワード", "Current (temporary) password"),
     "password.forced.title": ("仮パスワードを変更してください", "Change your temporary password"),
     "password.forced.help": ("管理者が設定した仮パスワードでログインしています。ご自分だけが知るパスワードに変更するまで、ほかの画面は使えません。",
