@@ -190,6 +190,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                    "You cannot disable your own account (nor end its validity window)."),
     "account.error.last_supervisor": ("利用可能な管理者がほかにいないため、このアカウントを管理者でなくすることも無効にすることもできません。",
                                       "This is the last active supervisor: it can be neither demoted nor disabled."),
+    "account.error.self_reset": ("自分のパスワードは「パスワード変更」の画面で変更してください。",
+                                 "Change your own password on the password page."),
     "account.error.password_required": ("仮パスワードを入力するか、自動生成を選んでください。",
                                          "Type a temporary password or choose to generate one."),
     "account.form.login_help": ("ログインに使うID。大文字・小文字は区別しません。後から変更できません。",

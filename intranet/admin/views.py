@@ -202,6 +202,10 @@ def user_edit(request):
     user.is_supervisor, user.is_team_leader = account.is_supervisor, account.is_team_leader
     user.valid_from, user.valid_until = account.valid_from, account.valid_until
     changed = accounts.changes(before, accounts.snapshot(user))
+    if user.contract is not None and user.contract.organisation_id != user.organisation.id:
+        # Moved to another organisation: no longer under that one's contract.
+        changed["contract"] = [user.contract_id, None]
+        user.contract = None
     if changed:
         request.audit.event(AuditEvent.UserChanged, user=user, by=request.identity.login,
                             changes=changed)
@@ -259,8 +263,11 @@ def user_reset_password(request):
     """A new temporary password: the user must change it at the next login,
     and every session of the account ends now."""
     user, dbsession = request.context.user, request.dbsession
-    password, errors = accounts.temporary_password(request.POST, user.login, user.password_hash,
-                                                   request.registry.password_context)
+    if user.id == request.identity.id:  # one's own: /password (the current one is asked)
+        errors = ["account.error.self_reset"]
+    else:
+        password, errors = accounts.temporary_password(request.POST, user.login, user.password_hash,
+                                                       request.registry.password_context)
     if errors:
         _refused(request, "reset_password", errors, user)
         return _user_page(request, errors, 400)

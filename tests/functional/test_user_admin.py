@@ -339,6 +339,16 @@ def test_reset_password(testapp, world, dbsession, engine, wsgi_app, password_co
     assert device.get("/cases/", status=303).location.split("?")[0].endswith("/password")
 
 
+def test_a_supervisor_resets_no_own_password_here(testapp, world, dbsession):
+    login(testapp, "boss")
+    path = f"/admin/users/{world['boss']}/"
+    res = _post(testapp, path + "reset-password", 400, token_path=path)
+    assert "パスワード変更」の画面" in _errors(res)
+    dbsession.expire_all()
+    assert not dbsession.get(User, world["boss"]).must_change_password
+    testapp.get("/", status=200)
+
+
 # ---------------------------------------------------------------- who may
 
 ACTIONS = ["edit", "disable", "enable", "unlock", "reset-password"]
@@ -396,3 +406,21 @@ def test_no_password_or_hash_in_any_log_row(testapp, world, dbsession, engine):
     dumped = json.dumps([{c.name: str(getattr(r, c.key)) for c in AccessLogEntry.__table__.columns}
                          for r in rows], ensure_ascii=False)
     assert password not in dumped and second not in dumped and hashed not in dumped
+
+
+def test_moving_to_another_organisation_leaves_the_contract(testapp, world, dbsession, engine, contract):
+    inv = dbsession.get(User, world["inv"])
+    inv.contract_id = contract.id
+    inv.valid_from, inv.valid_until = contract.window()
+    dbsession.commit()
+    login(testapp, "boss")
+    mark = log_mark(engine)
+    path = f"/admin/users/{world['inv']}/"
+    _post(testapp, path + "edit", token_path=path,
+          **_form(world, login=None, role="contractor", organisation=str(world["orgs"][OrganisationKind.ward])))
+    dbsession.expire_all()
+    assert dbsession.get(User, world["inv"]).contract_id is None
+    event = [e for e in entries_since(engine, mark, kind="event") if e.event == "user.changed"][0]
+    changes = json.loads(event.detail)["changes"]
+    assert changes["contract"] == [contract.id, None]
+    assert changes["organisation"] == ["org-contractor", "org-ward"]
