@@ -20,7 +20,7 @@ from ..views.sessions import end_and_log, ended_count, session_rows
 from . import users as accounts
 
 
-#: The list's filters: parameter -> accepted values ("" = any).
+#: The values of the list's yes/no filters (``active``, ``locked``; "" = either).
 FLAG_VALUES = ("", "1", "0")
 
 
@@ -164,13 +164,14 @@ def _user_page(request, errors=(), status=200, form=None):
     user = request.context.user
     request.response.status = status
     can_manage = bool(request.has_permission(Permission.UsersManage, request.context))
+    can_sessions = bool(request.has_permission(Permission.UsersSessionsManage, request.context))
     return render_to_response("admin/user.jinja2", {
         "user": user, "errors": list(errors), "now": request.now,
         "form": form or _form_values(user=user), "roles": list(Role),
         "organisations": _organisations(request), "can_manage": can_manage,
         "locked": _locked(user, request.now),
-        "can_sessions": bool(request.has_permission(Permission.UsersSessionsManage, request.context)),
-        "session_count": len(sessions.live_sessions(request, user)),
+        "can_sessions": can_sessions,
+        "session_count": len(sessions.live_sessions(request, user)) if can_sessions else 0,
         "is_self": user.id == request.identity.id,
     }, request=request, response=request.response)
 
