@@ -424,3 +424,15 @@ def test_moving_to_another_organisation_leaves_the_contract(testapp, world, dbse
     changes = json.loads(event.detail)["changes"]
     assert changes["contract"] == [contract.id, None]
     assert changes["organisation"] == ["org-contractor", "org-ward"]
+
+
+def test_refusals_speak_english_too(testapp, world, dbsession):
+    login(testapp, "boss")
+    testapp.set_cookie("lang", "en")
+    res = _post(testapp, "/admin/users/new", 400, **_form(world, login="Boss"))
+    assert "already taken" in _errors(res)
+    bad = testapp.get("/admin/users/?active=maybe", status=400)
+    assert "filter value is not valid" in bad.html.select_one("#filter-error").text
+    path = f"/admin/users/{world['boss']}/"
+    own = _post(testapp, path + "disable", 400, token_path=path)
+    assert "cannot disable your own account" in _errors(own)
