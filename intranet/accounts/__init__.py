@@ -1,1 +1,3 @@
-"""User accounts beyond logging in: training records (:mod:`.training`)."""
+"""User accounts beyond logging in: administration by supervisors (the
+account form's checks, refusals and logged state, :mod:`.users`) and training
+records (:mod:`.training`)."""

@@ -24,6 +24,15 @@ class AuditEvent(enum.StrEnum):
     SecurityKeyRegistered = "security_key.registered"  # a supervisor registered a user's key
     SecurityKeyRevoked = "security_key.revoked"        # a supervisor revoked a user's key
 
+    # User administration (supervisors; before/after values, never a password)
+    UserCreated = "user.created"           # an account was created with a temporary password
+    UserChanged = "user.changed"           # name, role, organisation, flags or validity changed
+    UserDisabled = "user.disabled"         # an account was disabled (every session ended)
+    UserEnabled = "user.enabled"           # an account was enabled again
+    UserUnlocked = "user.unlocked"         # a lockout after failed logins was lifted
+    UserPasswordReset = "user.password_reset"  # a temporary password was set (sessions ended)
+    UserRefused = "user.refused"           # a change was refused (the reasons' message keys)
+
     # Sessions
     SessionEnded = "session.ended"         # a timeout, the validity window, or replaced (per-role limit)
     SessionRevoked = "session.revoked"     # sessions ended on purpose (own, supervisor, contract)

@@ -5,7 +5,8 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint,
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
+    UniqueConstraint, func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import false
@@ -105,6 +106,11 @@ class User(Base):
 
     def __repr__(self) -> str:  # never personal data beyond the login id
         return f"<User {self.id} {self.login!r} {self.role}>"
+
+
+# Logins are compared case-insensitively (authentication, the admin pages): two
+# that differ only in case cannot both exist, even when created at once.
+Index("uq_users_login_lower", func.lower(User.login), unique=True)
 
 
 class LoginSession(Base):

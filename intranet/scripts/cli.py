@@ -94,20 +94,60 @@ def demo_data(args) -> int:
     return 0
 
 
+def _log_event(settings, event, who: dict, **detail) -> None:
+    """An access-log event for a change made from the command line (who ran
+    it: the OS user); never a password."""
+    import json
+    import uuid
+
+    from ..audit import chain, hmac_key
+    from ..audit.writer import AccessLogWriter
+
+    fields = {name: None for name in chain.FIELDS if name != "seq"}
+    fields.update(who)
+    fields.update(kind="event", event=event, occurred_at=SystemClock().now(),
+                  request_id=uuid.uuid4().hex, outcome="success", case_count=0,
+                  view_name=f"intranet {detail.pop('command')}",
+                  detail=json.dumps({**detail, "os_user": getpass.getuser()}, sort_keys=True,
+                                    ensure_ascii=False))
+    engine = get_engine(settings)
+    try:
+        AccessLogWriter(engine, hmac_key(settings)).append([(fields, [])])
+    finally:
+        engine.dispose()
+
+
+def _print_problems(problems) -> None:
+    from ..i18n import translate
+
+    for key in problems:
+        print(translate("ja", key), "/", translate("en", key), file=sys.stderr)
+
+
 def create_user(args) -> int:
+    """A user, as the admin pages create one: with ``--temporary`` (or
+    ``--generate``, which prints a generated password once) the user must
+    change the password at the first login."""
+    from ..accounts.users import generate_password, logged_state
+    from ..audit.events import AuditEvent
+    from ..audit.record import user_fields
     from ..security.matrix import account_problems
 
+    from ..audit import hmac_key
+
     settings = _settings(args.ini)
+    hmac_key(settings)  # the creation is logged: no key, no change
     flags = account_problems(Role(args.role), args.supervisor, args.team_leader)
-    password = args.password if args.password is not None or flags else _prompt_password()
+    if args.generate:
+        password = generate_password()
+    else:
+        password = args.password if args.password is not None or flags else _prompt_password()
     problems = flags or policy_problems(password, args.login)
     if problems:
-        from ..i18n import translate
-
-        for key in problems:
-            print(translate("ja", key), "/", translate("en", key), file=sys.stderr)
+        _print_problems(problems)
         return 2
     clock = SystemClock()
+    temporary = args.temporary or args.generate
     with transaction.manager:
         dbsession = _session(settings)
         if dbsession.scalar(select(User).where(func.lower(User.login) == args.login.lower())):
@@ -118,14 +158,54 @@ def create_user(args) -> int:
             org = Organisation(code=args.org, name=args.org_name or args.org,
                                kind=OrganisationKind(args.org_kind))
             dbsession.add(org)
-        dbsession.add(User(
+        user = User(
             login=args.login, display_name=args.name or args.login, role=Role(args.role),
             organisation=org, is_supervisor=args.supervisor, is_team_leader=args.team_leader,
-            is_active=True,
-            password_hash=make_context(settings).hash(password), failed_logins=0,
-            created_at=clock.now(), password_changed_at=clock.now(),
-        ))
+            is_active=True, password_hash=make_context(settings).hash(password), failed_logins=0,
+            created_at=clock.now(), password_changed_at=None if temporary else clock.now(),
+            must_change_password=temporary,
+        )
+        dbsession.add(user)
+        dbsession.flush()
+        state, who = logged_state(user), user_fields(user)
+    _log_event(settings, AuditEvent.UserCreated, who, command="create-user",
+               after=state, password="generated" if args.generate else "typed",
+               temporary=temporary)
     print(f"created user {args.login!r} ({args.role})")
+    if args.generate:
+        print(f"temporary password / 仮パスワード (shown once): {password}")
+    return 0
+
+
+def reset_password(args) -> int:
+    """A new temporary password (generated and printed once): every session
+    of the user ends and the password must be changed at the next login.
+    Also lifts a lockout. For a ward whose last supervisor is locked out."""
+    from ..accounts.users import generate_password
+    from ..audit.events import AuditEvent
+    from ..audit.record import user_fields
+    from ..security.sessions import revoke_sessions
+
+    from ..audit import hmac_key
+
+    settings = _settings(args.ini)
+    hmac_key(settings)  # the reset is logged: no key, no change
+    password = generate_password()
+    clock = SystemClock()
+    with transaction.manager:
+        dbsession = _session(settings)
+        user = dbsession.scalar(select(User).where(func.lower(User.login) == args.login.lower()))
+        if user is None:
+            print(f"no user {args.login!r} / ユーザーがいません", file=sys.stderr)
+            return 2
+        user.password_hash = make_context(settings).hash(password)
+        user.must_change_password = True
+        user.locked_until, user.failed_logins = None, 0
+        ended = revoke_sessions(dbsession, user, clock.now())
+        who = user_fields(user)
+    _log_event(settings, AuditEvent.UserPasswordReset, who, command="reset-password",
+               password="generated", sessions_ended=ended)
+    print(f"temporary password / 仮パスワード for {args.login!r} (shown once): {password}")
     return 0
 
 
@@ -172,10 +252,19 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--org-name")
     s.add_argument("--org-kind", default="ward", choices=[k.value for k in OrganisationKind])
     s.add_argument("--supervisor", action="store_true")
-    s.add_argument("--team-leader", action="store_true",
-                   help="the call center's 責任者 (operators only): its organisation's 日報・月報")
+    s.add_argument("--team-leader", action="store_true", help="the call center's 責任者 (operators)")
+    s.add_argument("--temporary", action="store_true",
+                   help="the user must change the password at the first login")
+    s.add_argument("--generate", action="store_true",
+                   help="generate a temporary password and print it once (implies --temporary)")
     s.add_argument("--password", help=argparse.SUPPRESS)  # for scripts and tests
     s.set_defaults(func=create_user)
+
+    s = sub.add_parser("reset-password", help="set a generated temporary password (printed once); "
+                       "ends the user's sessions and lifts a lockout")
+    s.add_argument("ini")
+    s.add_argument("login")
+    s.set_defaults(func=reset_password)
 
     audit.add_parser(sub)
     latecharge.add_parser(sub)

@@ -6,6 +6,13 @@ A user working from outside its role's network zones (``request.outside_zone``,
 so there is no login loop) but has no principals beyond ``Everyone``: every
 protected view is denied, with :class:`OutsideZone` as the reason, which the
 forbidden view turns into the zone page.
+
+A user holding a temporary password (``User.must_change_password``: the
+account was created or its password reset by a supervisor) is denied every
+permission but :attr:`Permission.OwnPassword`, with
+:class:`PasswordChangeRequired` as the reason: the forbidden view sends pages
+to ``/password`` and answers JSON requests 403 with the reason. Views needing
+no permission (login, logout, the second factor, static files) still work.
 """
 from __future__ import annotations
 
@@ -13,10 +20,15 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.security import Denied
 
 from . import sessions
+from .permissions import Permission
 
 
 class OutsideZone(Denied):
     """Denied because the request comes from outside the role's network zones."""
+
+
+class PasswordChangeRequired(Denied):
+    """Denied because the user must first replace a temporary password."""
 
 
 class SecurityPolicy:
@@ -46,6 +58,11 @@ class SecurityPolicy:
         return principals
 
     def permits(self, request, context, permission):
+        user = request.identity
+        if (user is not None and user.must_change_password
+                and permission != Permission.OwnPassword and not request.outside_zone):
+            return PasswordChangeRequired(
+                "%s denied: the user must change a temporary password first", permission)
         result = self.helper.permits(context, request.principals, permission)
         if not result and request.outside_zone:
             return OutsideZone("%s denied: outside the network zone of the user's role", permission)

@@ -11,6 +11,7 @@ from pyramid.view import (
 
 from ..audit.events import AuditEvent
 from ..resources import MissingCaseResource, MissingRow
+from ..security.policy import PasswordChangeRequired
 from ..security.permissions import Permission
 
 #: Contexts that stand for something that does not exist.
@@ -56,6 +57,34 @@ def _out_of_reach(request) -> bool:
     return False
 
 
+def wants_json(request) -> bool:
+    """A script's request (fetch, XHR) rather than a page: it gets JSON, not a redirect."""
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return True
+    mode = request.headers.get("Sec-Fetch-Mode")
+    if mode is not None and mode != "navigate":
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _password_change(request):
+    """The user holds a temporary password (``must_change_password``): pages
+    go to /password, scripts get 403 with the reason. Nothing else is
+    reachable until it is changed (intranet.security.policy)."""
+    request.audit.outcome = "denied"
+    request.audit.note(reason="must_change_password")
+    if wants_json(request):
+        request.response.status = 403
+        request.response.content_type = "application/json"
+        request.response.json_body = {"error": request.t("password.forced.json"),
+                                      "reason": "must_change_password",
+                                      "redirect": request.resource_path(request.root, "password")}
+        return request.response
+    query = {"next": request.path} if request.method == "GET" and request.path != "/" else {}
+    return HTTPSeeOther(request.resource_path(request.root, "password", query=query))
+
+
 @forbidden_view_config(renderer="errors/forbidden.jinja2")
 def forbidden(request):
     """Anonymous: to the login page (back here afterwards). Outside the
@@ -68,6 +97,8 @@ def forbidden(request):
         return _to_login(request)
     if request.outside_zone:
         return _zone_page(request)
+    if isinstance(getattr(request.exception, "result", None), PasswordChangeRequired):
+        return _password_change(request)
     missing = isinstance(request.context, MISSING)
     request.audit.outcome = "not_found" if missing else "denied"
     request.response.status = 403

@@ -1,6 +1,12 @@
 """A user's own password (``/password``): the current one, the policy, and
 every other session of the user ends, so a stolen session does not outlive
-the change."""
+the change.
+
+The same page is where a user holding a temporary password (set by a
+supervisor: ``User.must_change_password``) is sent until it is replaced
+(intranet.security.policy); then the flag clears and the user goes on to
+the page they asked for."""
+from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from ..audit.events import AuditEvent
@@ -8,6 +14,7 @@ from ..resources import Root
 from ..security import sessions
 from ..security.passwords import policy_problems
 from ..security.permissions import Permission
+from .forms import safe_next
 
 MAX_PASSWORD = 128
 
@@ -15,7 +22,10 @@ MAX_PASSWORD = 128
 @view_config(context=Root, name="password", renderer="account/password.jinja2",
              permission=Permission.OwnPassword, request_method="GET")
 def password_form(request, errors=None, done=False):
-    return {"errors": errors or [], "done": done}
+    source = request.POST if request.method == "POST" else request.GET
+    return {"errors": errors or [], "done": done,
+            "forced": bool(request.identity.must_change_password),
+            "next": safe_next(request, source.get("next"))}
 
 
 @view_config(context=Root, name="password", renderer="account/password.jinja2",
@@ -40,11 +50,16 @@ def password_change(request):
         if "password.error.current" in errors:
             request.audit.event(AuditEvent.PasswordChangeRefused, "failure", user=user)
         return password_form(request, errors)
+    forced = user.must_change_password
     user.password_hash = context.hash(new)
     user.password_changed_at = request.now
+    user.must_change_password = False
     ended = sessions.end_sessions(request.dbsession, user.id, request.now,
                                   sessions.EndReason.revoked,
                                   ids=[s.id for s in sessions.live_sessions(
                                       request, user, exclude=request.login_session.id)])
-    request.audit.event(AuditEvent.PasswordChanged, user=user, other_sessions_ended=ended)
+    request.audit.event(AuditEvent.PasswordChanged, user=user, other_sessions_ended=ended,
+                        **({"temporary_replaced": True} if forced else {}))
+    if forced:
+        return HTTPSeeOther(safe_next(request, post.get("next")))
     return password_form(request, done=True)

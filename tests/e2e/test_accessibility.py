@@ -15,11 +15,11 @@ def people(served):
     session = app.registry["dbsession_factory"]()
     context = app.registry.password_context
     factories.user(session, context, Role.collector, login="tanaka", is_supervisor=True)
-    factories.user(session, context, Role.auditor, login="kansa")
+    auditor = factories.user(session, context, Role.auditor, login="kansa")
     case = factories.sentinel_case(session)
     factories.campaign(session, [case])
     session.commit()
-    data = {"case": case.case_no}
+    data = {"case": case.case_no, "kansa": auditor.id}
     session.close()
     return data
 
@@ -27,6 +27,7 @@ def people(served):
 PAGES = {
     "tanaka": ["/", "/cases/", "/cases/{case}/", "/calls/campaigns/", "/calls/campaigns/new",
                "/calls/handovers/", "/survey/batches/", "/survey/media/", "/datalink/", "/admin/users/",
+               "/admin/users/new", "/admin/users/{kansa}/",
                "/letters/", "/late-charge", "/sessions/", "/two-factor", "/audit/checklists/"],
     "kansa": ["/audit/", "/audit/activity", "/audit/reviews/", "/audit/exports", "/audit/matrix"],
 }

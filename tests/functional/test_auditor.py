@@ -106,6 +106,13 @@ WRITES = {
     # Ending another user's sessions (remote wipe) is for supervisors only.
     ("UserResource", "revoke"): "/admin/users/{boss}/revoke",
     ("UserResource", "revoke-all"): "/admin/users/{boss}/revoke-all",
+    # User administration (issue 19) is for supervisors only; auditors read.
+    ("UserContainer", "new"): "/admin/users/new",
+    ("UserResource", "edit"): "/admin/users/{boss}/edit",
+    ("UserResource", "disable"): "/admin/users/{boss}/disable",
+    ("UserResource", "enable"): "/admin/users/{boss}/enable",
+    ("UserResource", "unlock"): "/admin/users/{boss}/unlock",
+    ("UserResource", "reset-password"): "/admin/users/{boss}/reset-password",
 }
 #: POST views that change nothing: the case search (terms in the body, not the
 #: URL), signing in and out, the language switch.
@@ -139,7 +146,7 @@ READS = [
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",
     "/survey/batches/{batch}/", "/survey/targets/{survey_target}/", "/survey/slips/",
     "/survey/media/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
-    "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/admin/keys/{boss}/",
+    "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/admin/keys/{boss}/", "/admin/users/{boss}/",
     "/audit/checklists/", "/audit/checklists/{checklist}/", "/audit/checklists/{checklist_done}/",
     "/sessions/",
 ]

@@ -393,6 +393,8 @@ GET_URLS = {
     ("StatusApprovals", ""): lambda w: ["/admin/statuses/"],
     ("UserResource", "sessions"): lambda w: [f"/admin/users/{w.users['investigator_a']}/sessions"],
     ("UserResource", "training"): lambda w: [f"/admin/users/{w.users['investigator_a']}/training"],
+    ("UserResource", ""): lambda w: [f"/admin/users/{w.users['investigator_a']}/"],
+    ("UserContainer", "new"): lambda w: ["/admin/users/new"],
     ("UserKeys", ""): lambda w: [f"/admin/keys/{w.users['investigator_a']}"],
     ("ContractContainer", ""): lambda w: ["/admin/contracts/"],
     ("ContractResource", ""): lambda w: [f"/admin/contracts/{c}/" for c in (w.contract, w.other_contract)],
@@ -480,6 +482,10 @@ EXEMPT = {
     ("UserKeys", "options", "POST"): _KEYS, ("UserKeys", "register", "POST"): _KEYS,
     ("UserKeys", "revoke", "POST"): _KEYS, ("UserResource", "revoke", "POST"): _CHANGE,
     ("UserResource", "revoke-all", "POST"): _CHANGE, ("UserResource", "training", "POST"): _CHANGE,
+    ("UserContainer", "new", "POST"): _CHANGE + " (a staff account, no case data)",
+    ("UserResource", "edit", "POST"): _CHANGE, ("UserResource", "disable", "POST"): _CHANGE,
+    ("UserResource", "enable", "POST"): _CHANGE, ("UserResource", "unlock", "POST"): _CHANGE,
+    ("UserResource", "reset-password", "POST"): _CHANGE,
 }
 
 

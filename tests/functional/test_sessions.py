@@ -353,7 +353,7 @@ def test_pages_about_another_user_name_that_user_not_the_viewer(
                            display_name="調査員 見られる人")
     dbsession.commit()
     login(testapp, "boss-viewer")
-    for path in (f"/admin/users/{other.id}/sessions", f"/admin/keys/{other.id}/"):
+    for path in (f"/admin/users/{other.id}/sessions", f"/admin/keys/{other.id}/", f"/admin/users/{other.id}/"):
         page = testapp.get(path)
         main = page.html.select_one("main").text
         assert "inv-viewed" in page.html.select_one("h1").text or "調査員 見られる人" in main, path

@@ -292,3 +292,30 @@ def test_export_command_refuses_characters_cp932_cannot_hold(tmp_path, capsys):
     text = zipfile.ZipFile(out).read("handovers.csv").decode("utf-8-sig")
     assert "𠮷田さんから電話" in text and case_no in text
     assert _rows(tmp_path, "select count(*) from data_exports")[0][0] == 1
+
+
+def test_create_user_with_a_temporary_password_and_reset_password(tmp_path, capsys):
+    """As in the admin pages: a temporary password must be changed at the
+    first login; both commands are logged, never with the password."""
+    ini = _ini(tmp_path)
+    main(["initdb", ini])
+    assert main(["create-user", ini, "kato", "--role", "collector", "--temporary",
+                 "--password", "Correct-Horse-42"]) == 0
+    assert main(["create-user", ini, "ito", "--role", "operator", "--team-leader", "--org", "cc",
+                 "--org-kind", "contractor", "--generate"]) == 0
+    out = capsys.readouterr().out
+    generated = out.rsplit(": ", 1)[1].strip()
+    assert len(generated) == 19
+    rows = dict(_rows(tmp_path, "select login, must_change_password from users"))
+    assert rows == {"kato": 1, "ito": 1}
+    assert _rows(tmp_path, "select is_team_leader from users where login = 'ito'")[0][0] == 1
+    assert main(["create-user", ini, "sato", "--role", "collector", "--team-leader",
+                 "--password", "Correct-Horse-42"]) == 2
+    assert "責任者" in capsys.readouterr().err
+    assert main(["reset-password", ini, "KATO"]) == 0
+    reset = capsys.readouterr().out.rsplit(": ", 1)[1].strip()
+    assert main(["reset-password", ini, "nobody"]) == 2
+    events = _rows(tmp_path, "select event, login, detail from access_log where kind = 'event'")
+    assert [(e, login) for e, login, _ in events] == [
+        ("user.created", "kato"), ("user.created", "ito"), ("user.password_reset", "kato")]
+    assert not any(p in (d or "") for _, _, d in events for p in (generated, reset, "Correct-Horse-42"))
