@@ -28,7 +28,8 @@ from ..models import (
     ReceiptKind, Representative, RepresentativeKind, Residency, TaxpayerKind, Taxpayer, TaxType,
 )
 from ..taxes.owed import TAX, AmountRules, owed_for
-from ..text import digits, fold
+from ..models.taxpayers import taxpayer_search_address
+from ..text import address_key, digits, fold
 from . import statuses
 from .dump import row_key
 from .formats import BY_FILENAME, FILES, VEHICLE
@@ -307,7 +308,8 @@ def _ids(dbsession, *columns) -> dict:
 # -- the entities, parents first ----------------------------------------------
 
 TAXPAYER_FIELDS = ("kind", "name", "name_kana", "postal_code", "address", "address_extra",
-                   "residency", "birth_date", "gender", "household_no", "search_name", "search_kana")
+                   "residency", "birth_date", "gender", "household_no", "search_name", "search_kana",
+                   "search_address")
 
 
 #: The taxpayers.csv columns that may be absent, written only when present:
@@ -328,6 +330,7 @@ def _taxpayers(state, rows) -> None:
                 "birth_date": row["birth_date"], "gender": row["gender"],
                 "household_no": row["household_no"], "search_name": fold(row["name"]),
                 "search_kana": fold(row["name_kana"] or ""),
+                "search_address": taxpayer_search_address(row["address"], row["address_extra"]),
                 **{name: row[name] for name in optional}}
 
     stored = _stored(state.dbsession, Taxpayer, fields, Taxpayer.taxpayer_no)
@@ -349,14 +352,15 @@ def _phones(state, rows) -> None:
     _add_new(state, "phones", Phone, keyed, stored, "_key", build)
 
 
-MAILING_FIELDS = ("name", "postal_code", "address")
+MAILING_FIELDS = ("name", "postal_code", "address", "search_address")
 
 
 def _mailing_addresses(state, rows) -> None:
     """送付先: at most one per taxpayer."""
     def build(row):
         return {"taxpayer_id": state.taxpayer_ids[row["taxpayer_no"]], "name": row["name"],
-                "postal_code": row["postal_code"] or "", "address": row["address"]}
+                "postal_code": row["postal_code"] or "", "address": row["address"],
+                "search_address": address_key(row["address"])}
 
     stored = _stored(state.dbsession, MailingAddress, MAILING_FIELDS, Taxpayer.taxpayer_no,
                      join=(Taxpayer, Taxpayer.id == MailingAddress.taxpayer_id))

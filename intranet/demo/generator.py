@@ -31,7 +31,8 @@ from ..models import (
     Taxpayer, TaxpayerKind, TrainingRecord, User,
 )
 from ..accounts.training import add_months
-from ..text import digits, fold
+from ..models.taxpayers import taxpayer_search_address
+from ..text import address_key, digits, fold
 
 __all__ = ["DEMO_USERS", "DemoCounts", "create_demo_users", "generate"]
 
@@ -653,7 +654,8 @@ class _Generator:
             elif rng.random() < 0.3:
                 name = f"{self.person_name('男' if rng.random() < 0.5 else '女')[0]} 方 {name}"
             self.add(MailingAddress, taxpayer_id=taxpayer_id, name=name,
-                     postal_code=place.postal_code, address=f"{address} {extra}".strip())
+                     postal_code=place.postal_code, address=f"{address} {extra}".strip(),
+                     search_address=address_key(f"{address} {extra}"))
         if rng.random() < 0.03:
             heir = row["kind"] == TaxpayerKind.individual and row["residency"] == Residency.ward \
                 and rng.random() < 0.6
@@ -672,6 +674,7 @@ class _Generator:
     def finish_taxpayer(self, row: dict) -> None:
         row["search_name"] = fold(row["name"])
         row["search_kana"] = fold(row["name_kana"])
+        row["search_address"] = taxpayer_search_address(row["address"], row.get("address_extra"))
         taxpayer_id = self.add(Taxpayer, **row)
         self.make_case(taxpayer_id, row)
 

@@ -7,10 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Date, ForeignKey, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..text import address_key
 from .meta import Base, str_enum
+
+
+def trigram_index(name: str, column: str) -> Index:
+    """A substring-search index: pg_trgm GIN on PostgreSQL (LIKE '%term%'
+    uses it; the extension is created by migration 0027, never at run
+    time), a plain index elsewhere."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
 
 
 class TaxpayerKind(enum.StrEnum):
@@ -38,6 +46,7 @@ class RepresentativeKind(enum.StrEnum):
 
 class Taxpayer(Base):
     __tablename__ = "taxpayers"
+    __table_args__ = (trigram_index("ix_taxpayers_search_address", "search_address"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     taxpayer_no: Mapped[str] = mapped_column(String(20), unique=True)  # 宛名番号 (data-link key)
@@ -53,6 +62,9 @@ class Taxpayer(Base):
     # Width/kana-folded copies for search (see intranet.text.fold).
     search_name: Mapped[str] = mapped_column(String(200), default="", index=True)
     search_kana: Mapped[str] = mapped_column(String(200), default="", index=True)
+    # 住所 and 方書 in one notation (intranet.text.address_key), kept by
+    # :func:`_keep_search_address` and by the bulk writers (data link, demo data).
+    search_address: Mapped[str] = mapped_column(String(600), default="")
 
     # verification: 生年月日, 性別
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -114,6 +126,7 @@ class MailingAddress(Base):
     """送付先情報: 送付先名称, 送付先住所."""
 
     __tablename__ = "mailing_addresses"
+    __table_args__ = (trigram_index("ix_mailing_addresses_search_address", "search_address"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     taxpayer_id: Mapped[int] = mapped_column(
@@ -121,6 +134,7 @@ class MailingAddress(Base):
     name: Mapped[str] = mapped_column(String(200))
     postal_code: Mapped[str] = mapped_column(String(8), default="")
     address: Mapped[str] = mapped_column(String(300))
+    search_address: Mapped[str] = mapped_column(String(600), default="")  # address_key(address)
 
     taxpayer: Mapped[Taxpayer] = relationship(back_populates="mailing_address")
 
@@ -174,3 +188,22 @@ class Representative(Base):
     registered_on: Mapped[dt.date | None] = mapped_column(Date)
 
     taxpayer: Mapped[Taxpayer] = relationship(back_populates="representatives")
+
+
+def taxpayer_search_address(address: str | None, address_extra: str | None) -> str:
+    """``Taxpayer.search_address``: 住所 and 方書 of the identity facet."""
+    return address_key(f"{address or ''} {address_extra or ''}")
+
+
+@event.listens_for(Taxpayer, "before_insert")
+@event.listens_for(Taxpayer, "before_update")
+def _keep_search_address(mapper, connection, target: Taxpayer) -> None:
+    """Every ORM write of an address refreshes its search form (factories,
+    any edit); bulk writers call :func:`taxpayer_search_address` themselves."""
+    target.search_address = taxpayer_search_address(target.address, target.address_extra)
+
+
+@event.listens_for(MailingAddress, "before_insert")
+@event.listens_for(MailingAddress, "before_update")
+def _keep_mailing_search_address(mapper, connection, target: MailingAddress) -> None:
+    target.search_address = address_key(target.address)
