@@ -1,15 +1,16 @@
 """Case list and search, filtered in SQL by the principal's scopes."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, union
 from sqlalchemy.orm import contains_eager
 
-from ..models import Assessment, Case, Phone, Taxpayer
+from ..models import Assessment, Case, MailingAddress, Phone, Taxpayer
 from ..params import text
 from ..security.matrix import Facet
-from ..text import digits, fold, phone_digits
+from ..text import address_key, digits, fold, phone_digits
 
 PAGE_SIZE = 50
 MAX_TERM = 100
@@ -21,16 +22,23 @@ class Criteria:
     name: str = ""      # 氏名 or カナ, width- and kana-insensitive
     phone: str = ""
     notice_no: str = ""
+    address: str = ""   # 住所・方書 (and 送付先住所 with the contact facet), any notation
+    taxpayer_no: str = ""  # 宛名番号, exact
 
     # The facet a criterion searches: nobody may search data they may not see.
-    FACETS = {"case_no": None, "name": Facet.identity, "phone": Facet.contact,
+    # The address searched is the identity facet's 住所・方書 (never the
+    # resident_record's 区内住所 or 転入前住所); 送付先住所 only with contact.
+    # The 宛名番号 is the person's key of the identity facet.
+    FACETS = {"case_no": None, "name": Facet.identity, "address": Facet.identity,
+              "taxpayer_no": Facet.identity, "phone": Facet.contact,
               "notice_no": Facet.assessment}
 
     def allowed_fields(self, facets) -> list[str]:
         return [name for name, facet in self.FACETS.items() if facet is None or facet in facets]
 
     def is_empty(self) -> bool:
-        return not any([self.case_no, self.name, self.phone, self.notice_no])
+        return not any([self.case_no, self.name, self.phone, self.notice_no, self.address,
+                        self.taxpayer_no])
 
 
 def read_criteria(post, names) -> tuple[Criteria, list[str]]:
@@ -59,13 +67,31 @@ class Page:
         self.pages = max(1, -(-self.total // self.size))
 
 
-def search_cases(dbsession, scope, facets, criteria: Criteria, page: int = 1) -> Page:
+def address_condition(term: str, facets):
+    """Cases whose taxpayer's 住所・方書 (identity), or 送付先住所 when
+    ``facets`` hold contact, contain ``term`` in any notation
+    (:func:`intranet.text.address_key`); None when the term has nothing to
+    search. Substring LIKE on the ``search_address`` columns: the pg_trgm
+    GIN indexes serve it on PostgreSQL."""
+    key = address_key(term)
+    if not key:
+        return None
+    taxpayers = select(Taxpayer.id).where(Taxpayer.search_address.contains(key, autoescape=True))
+    if Facet.contact in facets:
+        taxpayers = union(taxpayers, select(MailingAddress.taxpayer_id).where(
+            MailingAddress.search_address.contains(key, autoescape=True)))
+    return Case.taxpayer_id.in_(taxpayers)
+
+
+def search_cases(dbsession, scope, facets, criteria: Criteria, page: int = 1,
+                 filters=()) -> Page:
     """One page of the cases in ``scope`` (a WHERE clause over Case: the
-    disclosure gate's) that match ``criteria``.
+    disclosure gate's) that match ``criteria`` and the ``filters``
+    (conditions over Case, :func:`intranet.cases.filters.filter_conditions`).
 
     Criteria on facets outside ``facets`` are ignored."""
     allowed = set(criteria.allowed_fields(facets))
-    conditions = [scope]
+    conditions = [scope, *filters]
     if criteria.case_no and "case_no" in allowed:
         conditions.append(Case.case_no.startswith(criteria.case_no.strip(), autoescape=True))
     if criteria.name and "name" in allowed:
@@ -80,6 +106,14 @@ def search_cases(dbsession, scope, facets, criteria: Criteria, page: int = 1) ->
     if criteria.notice_no and "notice_no" in allowed:
         conditions.append(exists().where(Assessment.case_id == Case.id,
                                          Assessment.notice_no == digits(criteria.notice_no)))
+    if criteria.address and "address" in allowed:
+        by_address = address_condition(criteria.address, facets)
+        if by_address is not None:
+            conditions.append(by_address)
+    if criteria.taxpayer_no and "taxpayer_no" in allowed:
+        # Exact, after width folding (a 宛名番号 typed in full-width digits).
+        conditions.append(Taxpayer.taxpayer_no
+                          == unicodedata.normalize("NFKC", criteria.taxpayer_no).strip())
 
     where = and_(*conditions)
     base = select(Case).join(Case.taxpayer).options(contains_eager(Case.taxpayer)).where(where)

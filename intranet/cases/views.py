@@ -14,6 +14,7 @@ from ..resources import CaseContainer, CaseResource, StatusApprovals
 from ..security.matrix import FACETS, Facet
 from ..security.permissions import Permission
 from ..taxes.owed import amount_rules
+from .filters import allowed_filters, filter_choices, filter_conditions, read_filters
 from .search import MAX_TERM, Criteria, read_criteria, search_cases
 from .statuses import RULES, StatusError, check_period
 
@@ -31,21 +32,31 @@ def list_facets(facets) -> list[Facet]:
              permission=Permission.CasesSearch, request_method=("GET", "POST"))
 def case_list(request):
     """All reachable cases (GET) or a search (POST: the terms are personal
-    data, so they travel in the body, never in the URL)."""
+    data, so they travel in the body, never in the URL). Filters (tax type,
+    year, 滞納区分, staff, status, overdue amount) are no personal data and
+    stay in the URL for both; a filter on a facet the role may not see, or a
+    bad value, is refused with 400 (intranet.cases.filters)."""
     gate = request.disclosure
     facets = gate.facets
     criteria, errors = Criteria(), []
     if request.method == "POST":
         criteria, errors = read_criteria(request.POST, criteria.allowed_fields(facets))
+    filters, filter_errors = read_filters(request.GET, facets)
     page_no = page_number(request.POST.get("page") if request.method == "POST" else request.GET.get("page"))
-    page = search_cases(request.dbsession, gate.clause(), facets, criteria, page_no)
+    scope = gate.clause()
+    page = search_cases(request.dbsession, scope, facets, criteria, page_no,
+                        filters=filter_conditions(filters, request.today))
     page.cases = gate.show(page.cases, LIST_FACETS).cases
     shown = list_facets(gate.granted(LIST_FACETS))
-    if errors:
+    if errors or filter_errors:
         request.response.status = 400
+    filter_fields = allowed_filters(facets)
     return {"page": page, "criteria": criteria, "facets": shown, "errors": errors,
             "search_fields": criteria.allowed_fields(facets), "max_term": MAX_TERM,
-            "Facet": Facet}
+            "Facet": Facet, "filters": filters, "filter_fields": filter_fields,
+            "filter_errors": filter_errors,
+            "filter_choices": filter_choices(request.dbsession, scope, filter_fields),
+            "action": request.resource_path(request.context, query=filters.query())}
 
 
 @view_config(context=CaseResource, renderer="cases/detail.jinja2", permission=Permission.CaseView)

@@ -110,13 +110,14 @@ def test_list_columns_follow_the_matrix(testapp, dbsession, password_context):
 
 
 def test_operator_cannot_search_by_facets_it_may_not_see(testapp, dbsession, password_context):
-    # operators see identity/contact/assessment, so all four fields are offered
+    # operators see identity/contact/assessment, so these fields are offered
+    # (address and 宛名番号 are identity items: issue 20)
     factories.user(dbsession, password_context, Role.operator, login="op")
     dbsession.commit()
     login(testapp, "op")
     res = testapp.get("/cases/")
     assert {i["name"] for i in res.html.select(".search-form input:not([type=hidden])")} == {
-        "case_no", "name", "phone", "notice_no"}
+        "case_no", "name", "address", "taxpayer_no", "phone", "notice_no"}
 
 
 def test_contractor_has_no_case_list(testapp, dbsession, password_context):
