@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, exists, or_
 
 from ..models import Assessment, Case, StatusKind, StatusPeriod, TaxType
 from ..params import text, whole_number
@@ -146,17 +146,14 @@ def filter_conditions(filters: CaseFilters, today: dt.date) -> list[ColumnElemen
     return conditions
 
 
-def filter_choices(dbsession, scope, filters: list[str]) -> dict[str, list]:
-    """The values a select offers, from the cases in ``scope`` only (the
-    fiscal year and the amounts are typed)."""
+def filter_choices(filters: list[str]) -> dict[str, list]:
+    """The values a select offers: codes only. 滞納区分 and 担当者 are typed
+    (exact match), never listed from the cases: a list of the values stored
+    in the cases would disclose staff-facet items past the disclosure gate
+    and its access log."""
     choices: dict[str, list] = {}
     if "tax_type" in filters:
-        choices["tax_type"] = list(TaxType)
-    for name, column in (("category", Case.delinquency_category), ("staff", Case.assigned_staff)):
-        if name in filters:
-            choices[name] = list(dbsession.scalars(
-                select(column).where(scope, column.is_not(None), column != "")
-                .distinct().order_by(column)))
+        choices["tax_type"] = [kind.value for kind in TaxType]
     if "status" in filters:
         choices["status"] = [kind.value for kind in StatusKind] + [NO_STATUS]
     return choices

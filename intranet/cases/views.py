@@ -55,7 +55,7 @@ def case_list(request):
             "search_fields": criteria.allowed_fields(facets), "max_term": MAX_TERM,
             "Facet": Facet, "filters": filters, "filter_fields": filter_fields,
             "filter_errors": filter_errors,
-            "filter_choices": filter_choices(request.dbsession, scope, filter_fields),
+            "filter_choices": filter_choices(filter_fields),
             "action": request.resource_path(request.context, query=filters.query())}
 
 

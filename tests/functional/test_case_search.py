@@ -183,10 +183,11 @@ def test_filters(collector, filtered, query, expected):
 
 
 def test_filters_stay_in_the_url_through_search_and_pages(collector, filtered):
-    res = collector.get(url("staff=山田&balance_min=20000"))
+    res = collector.get(url("staff=山田&balance_min=20000&tax_type=resident"))
     action = res.html.select_one("form.search-form")["action"]
     assert "staff=" in action and "balance_min=20000" in action
-    assert res.html.select_one("#f-staff option[selected]")["value"] == "山田"
+    assert res.html.select_one("#f-staff")["value"] == "山田"
+    assert res.html.select_one("#f-tax_type option[selected]")["value"] == "resident"
     # searching keeps the filters: the search narrows the filtered list
     found = search(collector, url=action, name="高額")
     assert numbers(found) == {filtered["big"]}

@@ -371,7 +371,12 @@ GET_URLS = {
     ("Root", "login"): lambda w: ["/login"],
     ("Root", "second-factor"): lambda w: ["/second-factor"],
     ("Root", "two-factor"): lambda w: ["/two-factor"],
-    ("CaseContainer", ""): lambda w: ["/cases/", "/cases/?page=2"],
+    ("CaseContainer", ""): lambda w: [
+        "/cases/", "/cases/?page=2",
+        # issue 20: filters of the assessment/payment facets, and of the staff
+        # facet (400 for operators: nothing of theirs may be narrowed by it)
+        "/cases/?tax_type=resident&fiscal_year=2026&balance_min=0&balance_max=999999999",
+        "/cases/?status=none&staff=%E6%8B%85%E5%BD%93", "/cases/?category=%E7%8F%BE%E5%B9%B4"],
     ("CaseContainer", "limitation"): lambda w: [
         "/cases/limitation", "/cases/limitation?sort=case&format=csv"],
     ("CaseResource", ""): lambda w: [f"/cases/{no}/" for no in CASE_NOS.values()],
@@ -436,7 +441,8 @@ GET_URLS = {
 #: (context class, view name) -> the POST requests of views that disclose case
 #: data in their answer (searches, documents, the data-link export).
 POSTS = {
-    ("CaseContainer", ""): lambda w: [("/cases/", {"name": "MK"})],
+    ("CaseContainer", ""): lambda w: [("/cases/", {"name": "MK"}),
+                                      ("/cases/", {"address": "MK"}), ("/cases/", {"address": "1-1-1"})],
     ("CallCenter", "lookup"): lambda w: [("/calls/lookup", {"name": "MK"})],
     ("CaseResource", "slip"): lambda w: [
         (f"/cases/{CASE_NOS[slot]}/slip", {"installment": str(w.installments[slot]), "deadline": ""})

@@ -98,7 +98,8 @@ EXEMPT = {
 KNOWN_NAMES = ["page", "date_from", "date_to", "month", "date", "kind", "status", "login",
                "case_no", "organisation", "sort", "q", "role", "outcome", "path", "format",
                "download", "ended", "expired", "locked", "next", "notice", "corrects", "deadline",
-               "tax", "due", "paid", "partial_on", "partial_amount", "lang", "active", "saved"]
+               "tax", "due", "paid", "partial_on", "partial_amount", "lang", "active", "saved",
+               "tax_type", "fiscal_year", "category", "staff", "balance_min", "balance_max"]
 
 NASTY = ["", " ", "0", "-0", "1", "-1", "00", "1.5", "1e400", "NaN", "inf", "0x10", "1_000",
          "9" * 30, "-" + "9" * 30, str(2 ** 63), str(2 ** 64), str(-2 ** 63 - 1),
@@ -318,6 +319,10 @@ def test_bad_query_parameters_never_answer_500(world, names_read):
     ("boss", "/sessions/?ended=%C2%B2", 200, None),                       # "²" is no count
     ("boss", "/admin/users/%C2%B2/sessions", 404, None),                  # nor an id
     ("boss", "/cases/?page=%FF", 400, "送信内容に誤りがあります"),         # not UTF-8
+    ("boss", "/cases/?balance_min=" + "9" * 30, 400, "絞り込み条件"),     # no amount overflows
+    ("boss", "/cases/?fiscal_year=%C2%B2", 400, "絞り込み条件"),
+    ("boss", "/cases/?staff=a%00b", 400, "絞り込み条件"),
+    ("op", "/cases/?staff=x", 400, "絞り込み条件"),                        # staff facet: not the operator's
 ])
 def test_out_of_range_parameters_answer_400_or_are_clamped(world, who, url, status, shown):
     res = world["browsers"][who].get(url.format(**world["where"]), status=status)
