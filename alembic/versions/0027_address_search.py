@@ -60,11 +60,8 @@ def upgrade():
                                       server_default=''))
     _fill('taxpayers', ('address', 'address_extra'))
     _fill('mailing_addresses', ('address',))
-    # The models carry no server default (like search_name): drop it again.
-    with op.batch_alter_table('taxpayers') as batch_op:
-        batch_op.alter_column('search_address', server_default=None)
-    with op.batch_alter_table('mailing_addresses') as batch_op:
-        batch_op.alter_column('search_address', server_default=None)
+    # The server default stays (as in 0003, 0015, 0022): removing it would make
+    # SQLite rebuild taxpayers, whose drop cascades to its children's rows.
     _index('ix_taxpayers_search_address', 'taxpayers')
     _index('ix_mailing_addresses_search_address', 'mailing_addresses')
 

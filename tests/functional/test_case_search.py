@@ -252,3 +252,26 @@ def test_filter_conditions_read_the_stored_overdue_amount(dbsession, filtered):
     page = search_cases(dbsession, scope, frozenset(Facet), Criteria(),
                         filters=filter_conditions(CaseFilters(balance_min=900000), TODAY))
     assert [c.case_no for c in page.cases] == [filtered["big"]]
+
+
+# ---------------------------------------------------------------- the data link fills the key
+
+def test_the_data_link_fills_and_refreshes_the_search_address(dbsession):
+    """Imported taxpayers (Core inserts and updates, not the ORM) get their
+    search form too, and a changed address refreshes it."""
+    from intranet.datalink import importer
+
+    header = ("taxpayer_no,kind,name,name_kana,postal_code,address,address_extra,residency,"
+              "birth_date,gender,household_no")
+
+    def taxpayers(address):
+        row = f"A0000001,individual,住所 太郎,ジュウショ タロウ,160-0023,{address},コーポ西 203,ward,,,"
+        return {"taxpayers.csv": "\r\n".join([header, row, ""]).encode("cp932")}
+
+    assert importer.run(dbsession, taxpayers("東京都新宿区西新宿一丁目2番3号"), TODAY).ok
+    stored = lambda: dbsession.scalars(  # noqa: E731
+        select(Taxpayer.search_address).where(Taxpayer.taxpayer_no == "A0000001")).one()
+    assert stored() == "東京都新宿区西新宿1-2-3こーぽ西203"
+    result = importer.run(dbsession, taxpayers("東京都新宿区西新宿二丁目8番1号"), TODAY)
+    assert result.ok and result.counts["taxpayers"].changed == 1
+    assert stored() == "東京都新宿区西新宿2-8-1こーぽ西203"
