@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 
-from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy import ColumnElement, exists
 
-from ..models import Assessment, Case, StatusKind, StatusPeriod, TaxType
+from ..models import Assessment, Case, StatusKind, TaxType
 from ..params import text, whole_number
 from ..security.matrix import Facet
+from .statuses import kind_in_force_clause
 
 #: ``status=none``: cases with no collection status in force.
 NO_STATUS = "none"
@@ -107,17 +108,6 @@ def _parse(name: str, raw):
     return value
 
 
-def status_in_force(today: dt.date, kind: StatusKind | None = None) -> ColumnElement[bool]:
-    """A collection status (of ``kind``, or any) in force today: approved,
-    started, not ended (as :func:`intranet.cases.statuses.in_force_clause`)."""
-    conditions = [StatusPeriod.case_id == Case.id, StatusPeriod.approved_at.is_not(None),
-                  StatusPeriod.starts_on <= today,
-                  or_(StatusPeriod.ends_on.is_(None), StatusPeriod.ends_on >= today)]
-    if kind is not None:
-        conditions.append(StatusPeriod.kind == kind)
-    return exists().where(*conditions)
-
-
 def filter_conditions(filters: CaseFilters, today: dt.date) -> list[ColumnElement[bool]]:
     """WHERE conditions over :class:`Case` for ``filters`` (already checked
     against the facets by :func:`read_filters`)."""
@@ -134,9 +124,9 @@ def filter_conditions(filters: CaseFilters, today: dt.date) -> list[ColumnElemen
     if filters.staff:
         conditions.append(Case.assigned_staff == filters.staff)
     if filters.status == NO_STATUS:
-        conditions.append(~status_in_force(today))
+        conditions.append(~kind_in_force_clause(StatusKind, today))
     elif filters.status:
-        conditions.append(status_in_force(today, StatusKind(filters.status)))
+        conditions.append(kind_in_force_clause([StatusKind(filters.status)], today))
     # THE overdue amount: Case.balance, what intranet.taxes.owed counts as
     # overdue (installments past their 納期限 only), as of the last import.
     if filters.balance_min is not None:

@@ -59,13 +59,19 @@ RULES: dict[StatusKind, KindRule] = {
 }
 
 
-def in_force_clause(work: Work, today: dt.date) -> ColumnElement[bool]:
-    """WHERE clause over :class:`Case`: a status excluding ``work`` is in force today."""
-    kinds = [kind for kind, rule in RULES.items() if work in rule.excludes]
+def kind_in_force_clause(kinds, today: dt.date) -> ColumnElement[bool]:
+    """WHERE clause over :class:`Case`: a status of one of ``kinds`` is in
+    force today (approved, started, not ended). THE definition of "in force"."""
     return exists().where(
-        StatusPeriod.case_id == Case.id, StatusPeriod.kind.in_(kinds),
+        StatusPeriod.case_id == Case.id, StatusPeriod.kind.in_(list(kinds)),
         StatusPeriod.approved_at.is_not(None), StatusPeriod.starts_on <= today,
         or_(StatusPeriod.ends_on.is_(None), StatusPeriod.ends_on >= today))
+
+
+def in_force_clause(work: Work, today: dt.date) -> ColumnElement[bool]:
+    """WHERE clause over :class:`Case`: a status excluding ``work`` is in force today."""
+    return kind_in_force_clause([kind for kind, rule in RULES.items() if work in rule.excludes],
+                                today)
 
 
 def available_for(work: Work, today: dt.date) -> ColumnElement[bool]:
