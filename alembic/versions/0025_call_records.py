@@ -36,20 +36,6 @@ ACTION_OF = {'promise': 'promise', 'paid_claimed': 'paid_claimed', 'refused': 'r
 
 
 def upgrade():
-    op.create_table('call_actions',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('attempt_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum(*ACTIONS, name='action_kind', native_enum=False, create_constraint=True, length=20), nullable=False),
-    sa.Column('amount', sa.Integer(), nullable=True),
-    sa.Column('on', sa.Date(), nullable=True),
-    sa.Column('at', sa.DateTime(), nullable=True),
-    sa.Column('note', sa.Text(), nullable=False),
-    sa.ForeignKeyConstraint(['attempt_id'], ['call_attempts.id'], name=op.f('fk_call_actions_attempt_id_call_attempts'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_actions'))
-    )
-    with op.batch_alter_table('call_actions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_call_actions_attempt_id'), ['attempt_id'], unique=False)
-
     with op.batch_alter_table('call_attempts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('case_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('result', sa.Enum(*RESULTS, name='contact_result', native_enum=False, create_constraint=True, length=20), nullable=True))
@@ -72,6 +58,26 @@ def upgrade():
                .values(result=attempts.c.disposition))
     op.execute(attempts.update().where(attempts.c.disposition.not_in(NOT_REACHED))
                .values(result='reached'))
+    first_case = (sa.select(sa.func.min(members.c.case_id))
+                  .where(members.c.target_id == attempts.c.target_id).scalar_subquery())
+    op.execute(attempts.update().where(attempts.c.incoming.is_(True)).values(case_id=first_case))
+    with op.batch_alter_table('call_attempts', schema=None) as batch_op:
+        batch_op.alter_column('result', existing_type=sa.Enum(*RESULTS, name='contact_result', native_enum=False, create_constraint=True, length=20), nullable=False)
+
+    op.create_table('call_actions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('attempt_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum(*ACTIONS, name='action_kind', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=True),
+    sa.Column('on', sa.Date(), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['attempt_id'], ['call_attempts.id'], name=op.f('fk_call_actions_attempt_id_call_attempts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_actions'))
+    )
+    with op.batch_alter_table('call_actions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_actions_attempt_id'), ['attempt_id'], unique=False)
+
     for old, kind in ACTION_OF.items():
         amount = attempts.c.promise_amount if old == 'promise' else sa.null()
         on = attempts.c.promise_on if old == 'promise' else sa.null()
@@ -80,11 +86,6 @@ def upgrade():
             ['attempt_id', 'kind', 'amount', 'on', 'at', 'note'],
             sa.select(attempts.c.id, sa.literal(kind), amount, on, at, sa.literal(''))
             .where(attempts.c.disposition == old).order_by(attempts.c.id)))
-    first_case = (sa.select(sa.func.min(members.c.case_id))
-                  .where(members.c.target_id == attempts.c.target_id).scalar_subquery())
-    op.execute(attempts.update().where(attempts.c.incoming.is_(True)).values(case_id=first_case))
-    with op.batch_alter_table('call_attempts', schema=None) as batch_op:
-        batch_op.alter_column('result', existing_type=sa.Enum(*RESULTS, name='contact_result', native_enum=False, create_constraint=True, length=20), nullable=False)
 
 
 def downgrade():
