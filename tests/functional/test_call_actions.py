@@ -19,10 +19,12 @@ from intranet.models import (
     IncomingReason, Promise, PromiseStatus, TargetStatus,
 )
 from tests import factories
-from tests.functional.test_calls import (  # noqa: F401 - fixtures
-    campaign, next_call, owed, record, staff, target_id,
-)
+from tests.functional import test_calls
+from tests.functional.test_calls import next_call, target_id
 from tests.helpers import csrf_token, entries_since, log_mark, login
+
+# The call-center fixtures of test_calls (users, owed cases, a running campaign).
+staff, owed, campaign = test_calls.staff, test_calls.owed, test_calls.campaign
 
 HOSTILE = '<script>alert(1)</script>=HYPERLINK("http://x","y")'
 
