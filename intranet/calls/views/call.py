@@ -19,10 +19,12 @@ from .common import CALL_SCREEN_FACETS, redirect
 
 
 def correctable(request, target) -> dict[str, CallAttempt]:
-    """This operator's results on the target made today (JST) and not yet corrected."""
+    """This operator's outgoing calls on the target made today (JST) and not
+    yet corrected (an incoming call is not corrected from the call screen)."""
     day_start = dt.datetime.combine(request.today, dt.time()) - dt.timedelta(hours=9)
     mine = request.dbsession.scalars(select(CallAttempt).where(
         CallAttempt.target_id == target.id, CallAttempt.operator_id == request.identity.id,
+        CallAttempt.incoming.is_(False),
         CallAttempt.called_at >= day_start)).all()
     replaced = set(request.dbsession.scalars(select(CallAttempt.corrects_id).where(
         CallAttempt.corrects_id.in_([a.id for a in mine]))))
