@@ -282,3 +282,26 @@ def test_the_campaign_progress_and_effect_ignore_incoming_calls(testapp, campaig
     report = reports.monthly(dbsession, 2026, 11)
     assert report.effect["reached"].cases == 0 and report.rows[-1].figures.incoming == 1
     assert dbsession.scalars(sa.select(CallCampaign)).one().status == CampaignStatus.active
+
+
+def test_the_call_results_export_keeps_its_columns_for_incoming_calls(testapp, closed_case, dbsession, clock):
+    """call_results.csv (the delinquency system's file) keeps its columns: an
+    incoming call on a case is a line of that case marked incoming; one
+    without a case names no case and is not exported."""
+    import csv
+    import io
+    import zipfile
+
+    login(testapp, "op1")
+    post_incoming(testapp, f"/cases/{closed_case.case_no}/incoming", result="reached",
+                  actions=["paid_claimed"], paid_on="2026-11-20")
+    post_incoming(testapp, "/calls/incoming", reason="wrong_number")
+    clock.advance(minutes=5)
+    login(testapp, "c1")
+    res = testapp.post("/datalink/export", {"csrf_token": csrf_token(testapp, "/datalink/export"),
+                                            "since": "2026-11-01T00:00"})
+    text = zipfile.ZipFile(io.BytesIO(res.body)).read("call_results.csv").decode("cp932")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["attempt_id", "case_no", "called_at", "operator", "phone", "disposition",
+                       "promise_amount", "promise_on", "callback_at", "memo", "corrects", "incoming"]
+    assert [(r[1], r[5], r[11]) for r in rows[1:]] == [(closed_case.case_no, "paid_claimed", "1")]
