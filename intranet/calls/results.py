@@ -288,6 +288,8 @@ def _apply(dbsession, target, campaign, attempt, result, cases, operator, now, i
         target.callback_at = at
         target.callback_operator_id = operator.id
         _requeue(target, campaign, now, at=at, queue_class=QueueClass.callback)
+    elif incoming and target.status == TargetStatus.promised:
+        return  # the open promise keeps the target waiting; a slip or the like changes nothing
     elif kinds & set(HOLD_DAYS):
         days = max(HOLD_DAYS[k] for k in kinds if k in HOLD_DAYS)
         at = next_calling_time(campaign, now + dt.timedelta(days=days))

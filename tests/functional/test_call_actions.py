@@ -305,3 +305,19 @@ def test_the_call_results_export_keeps_its_columns_for_incoming_calls(testapp, c
     assert rows[0] == ["attempt_id", "case_no", "called_at", "operator", "phone", "disposition",
                        "promise_amount", "promise_on", "callback_at", "memo", "corrects", "incoming"]
     assert [(r[1], r[5], r[11]) for r in rows[1:]] == [(closed_case.case_no, "paid_claimed", "1")]
+
+
+def test_an_incoming_slip_request_leaves_an_open_promise_waiting(testapp, campaign, dbsession):
+    """The taxpayer promised on our call, then calls for a new slip to pay
+    with: the target keeps waiting for the promised date."""
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    post_call(testapp, tid, result="reached", actions=["promise"], promise_amount="10000",
+              promise_on="2026-12-01")
+    target = dbsession.get(CallTarget, tid)
+    case_no, due_at = target.members[0].case.case_no, target.due_at
+    post_incoming(testapp, f"/cases/{case_no}/incoming", result="reached", actions=["slip_reissue"])
+    dbsession.expire_all()
+    target = dbsession.get(CallTarget, tid)
+    assert (target.status, target.due_at, target.attempts) == (TargetStatus.promised, due_at, 1)
+    assert dbsession.scalars(sa.select(Promise)).one().status == PromiseStatus.open
