@@ -43,6 +43,7 @@ class AuditEvent(enum.StrEnum):
     CaseCallBlock = "case.call_block"      # a case's do-not-call flag changed (before, after)
     CaseStatus = "case.status"             # a collection status was recorded or ended
     CallRecorded = "call.recorded"         # an operator recorded a call's result
+    IncomingRecorded = "call.incoming"     # an operator recorded an incoming call (受電)
     CampaignCreated = "campaign.created"   # a call campaign was built (target counts)
     CampaignActivated = "campaign.activated"  # a draft campaign started
     CampaignClosed = "campaign.closed"     # a campaign ended

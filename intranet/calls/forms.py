@@ -5,16 +5,19 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
 
-from ..models import Disposition, TaxType
+from ..models import (
+    HANDOVER_ACTIONS, ActionKind, ContactResult, Disposition, IncomingReason, TaxType, legacy_split,
+)
 from ..params import parse_date
 from .campaigns import DELINQUENCY, PHONE_KNOWN, CampaignFilter
 from .calendar import to_utc
-from .results import CallResult
+from .results import Action, CallResult
 
 MEMO_MAX = 2000
 NAME_MAX = 200
 MAX_AMOUNT = 100_000_000
 PROMISE_MAX_DAYS = 92
+PAID_CLAIM_MAX_DAYS = 366
 
 
 @dataclass
@@ -84,32 +87,106 @@ def _time(post, name, errors) -> dt.time | None:
         return None
 
 
-def parse_result(post, today: dt.date, now: dt.datetime) -> tuple[CallResult | None, FormErrors]:
+def _getall(post, name) -> list[str]:
+    getall = getattr(post, "getall", None)
+    values = getall(name) if getall else ([post[name]] if name in post else [])
+    return [v for v in values if isinstance(v, str)]
+
+
+#: What a caller without a case is recorded as.
+REASON_RESULTS = {IncomingReason.unknown_caller: ContactResult.other_person,
+                  IncomingReason.wrong_number: ContactResult.wrong_number,
+                  IncomingReason.enquiry_only: ContactResult.other_person}
+
+
+def parse_result(post, today: dt.date, now: dt.datetime, *, incoming: bool = False
+                 ) -> tuple[CallResult | None, FormErrors]:
+    """A contact result (``result``) and any number of actions (``action``,
+    repeated). The first version's single ``disposition`` is still read, as
+    the result and the action it stands for."""
+    errors = FormErrors()
+    if "result" not in post and "disposition" in post:
+        try:
+            disposition = Disposition(post.get("disposition", ""))
+        except ValueError:
+            errors.add("calls.error.disposition")
+            return None, errors
+        result_value, kind = legacy_split(disposition)
+        kinds = [kind] if kind else []
+    else:
+        try:
+            result_value = ContactResult(post.get("result", ""))
+        except ValueError:
+            errors.add("calls.error.disposition")
+            return None, errors
+        kinds = []
+        for raw in _getall(post, "action"):
+            try:
+                kind = ActionKind(raw)
+            except ValueError:
+                errors.add("calls.error.action")
+                return None, errors
+            if kind not in kinds:
+                kinds.append(kind)
+    if incoming and result_value not in (ContactResult.reached, ContactResult.other_person):
+        errors.add("calls.error.incoming_result")
+        return None, errors
+    allowed = (set(ActionKind) if result_value == ContactResult.reached else
+               {ActionKind.callback} if result_value == ContactResult.other_person else set())
+    if any(k not in allowed for k in kinds):
+        errors.add("calls.error.actions_need_reached")
+        return None, errors
+    result = CallResult(result_value, memo=_text(post, "memo", MEMO_MAX, errors))
+    for kind in kinds:
+        action = Action(kind)
+        if kind == ActionKind.promise:
+            action.amount = _int(post, "promise_amount", errors, minimum=1, required=True)
+            action.on = _date(post, "promise_on", errors, required=True)
+            if action.on and not today <= action.on <= today + dt.timedelta(days=PROMISE_MAX_DAYS):
+                errors.add("calls.error.promise_on")
+        elif kind == ActionKind.paid_claimed:
+            # What the caller says they paid: the day is needed to look for
+            # the payment (収納の確認); the amount if they know it.
+            action.amount = _int(post, "paid_amount", errors, minimum=1)
+            action.on = _date(post, "paid_on", errors, required=True)
+            if action.on and not today - dt.timedelta(days=PAID_CLAIM_MAX_DAYS) <= action.on <= today:
+                errors.add("calls.error.paid_on")
+        elif kind == ActionKind.callback:
+            day = _date(post, "callback_on", errors, required=True)
+            at = _time(post, "callback_time", errors)
+            if day and at is None and "calls.error.callback_time" not in errors.errors:
+                errors.add("calls.error.callback_time")
+            if day and at:
+                action.at = to_utc(dt.datetime.combine(day, at))
+                if not now < action.at <= now + dt.timedelta(days=31):
+                    errors.add("calls.error.callback_on")
+        result.actions.append(action)
+    if set(kinds) & HANDOVER_ACTIONS:
+        # A refusal is handed over as such (the memo says the rest); a
+        # consultation or a plan request needs what the taxpayer asks for.
+        result.handover_reason = _text(post, "handover_reason", MEMO_MAX, errors)
+        if not result.handover_reason and set(kinds) & {ActionKind.handover, ActionKind.plan_request}:
+            errors.add("calls.error.handover_reason")
+    return (None if errors.errors else result), errors
+
+
+def parse_incoming(post, today: dt.date, now: dt.datetime, with_case: bool
+                   ) -> tuple[CallResult | None, FormErrors]:
+    """An incoming call: with a case, a result and actions as on the call
+    screen (the caller themself, or someone on their behalf); without one,
+    only why there is none (``reason``) and a memo."""
+    if with_case:
+        return parse_result(post, today, now, incoming=True)
     errors = FormErrors()
     try:
-        disposition = Disposition(post.get("disposition", ""))
+        reason = IncomingReason(post.get("reason", ""))
     except ValueError:
-        errors.add("calls.error.disposition")
+        errors.add("calls.error.incoming_reason")
         return None, errors
-    result = CallResult(disposition, memo=_text(post, "memo", MEMO_MAX, errors))
-    if disposition == Disposition.promise:
-        result.promise_amount = _int(post, "promise_amount", errors, minimum=1, required=True)
-        result.promise_on = _date(post, "promise_on", errors, required=True)
-        if result.promise_on and not today <= result.promise_on <= today + dt.timedelta(days=PROMISE_MAX_DAYS):
-            errors.add("calls.error.promise_on")
-    elif disposition == Disposition.callback:
-        day = _date(post, "callback_on", errors, required=True)
-        at = _time(post, "callback_time", errors)
-        if day and at is None and "calls.error.callback_time" not in errors.errors:
-            errors.add("calls.error.callback_time")
-        if day and at:
-            result.callback_at = to_utc(dt.datetime.combine(day, at))
-            if not now < result.callback_at <= now + dt.timedelta(days=31):
-                errors.add("calls.error.callback_on")
-    elif disposition == Disposition.consultation:
-        result.handover_reason = _text(post, "handover_reason", MEMO_MAX, errors)
-        if not result.handover_reason:
-            errors.add("calls.error.handover_reason")
+    if _getall(post, "action"):
+        errors.add("calls.error.actions_need_case")
+    result = CallResult(REASON_RESULTS[reason], memo=_text(post, "memo", MEMO_MAX, errors),
+                        incoming=True, incoming_reason=reason)
     return (None if errors.errors else result), errors
 
 

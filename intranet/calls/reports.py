@@ -1,12 +1,18 @@
 """Daily and monthly call-center reports (日報・月報) and the effect of calling.
 
 Figures count calls by the time they were made (JST). A corrected result
-counts once, with the disposition of its latest correction.
+counts once, with the result and actions of its latest correction.
 
-* attempts: calls made;
-* reached: calls that spoke with the taxpayer (:data:`~intranet.models.REACHED`);
-* promises and their amount; hand-overs (相談希望); payment slips reissued;
-  direct-debit guidance.
+* attempts (架電): outgoing calls; reached: those whose contact result is
+  ``reached``;
+* incoming (受電): calls the taxpayers made, never counted as attempts;
+  incoming_no_case: those recorded without a case (unknown caller, wrong
+  number, enquiry only);
+* actions by kind, whichever the direction: promises and their amount, paid
+  claims, plan requests, hand-overs (calls with any hand-over action:
+  consultation, plan request, refusal), refusals, payment slips reissued,
+  direct-debit encouragement;
+* letters: 催告書 issued by operators (IssuedDocument of kind letter).
 
 The monthly effect compares the cases reached in the month with the cases
 called but never reached: how many paid anything, and how much, within 30
@@ -28,9 +34,12 @@ from dataclasses import dataclass, field, fields
 from sqlalchemy import select
 
 from .. import tabular
+from sqlalchemy.orm import selectinload
+
 from ..models import (
-    REACHED, Assessment, CallAttempt, CallCampaign, CallTarget, CampaignCase, CampaignStatus,
-    Disposition, Installment, Receipt, User,
+    HANDOVER_ACTIONS, ActionKind, Assessment, CallAttempt, CallCampaign, CallTarget,
+    CampaignCase, CampaignStatus, ContactResult, DocumentKind, Installment, IssuedDocument,
+    Receipt, Role, User,
 )
 from .calendar import JST
 
@@ -39,23 +48,39 @@ EFFECT_DAYS = 30
 
 @dataclass
 class Figures:
-    attempts: int = 0
-    reached: int = 0
+    attempts: int = 0          # 架電: outgoing calls
+    reached: int = 0           # ... that spoke with the taxpayer
+    incoming: int = 0          # 受電: incoming calls
+    incoming_no_case: int = 0  # ... with no case (unknown caller, wrong number, enquiry)
     promises: int = 0
     promise_amount: int = 0
-    handovers: int = 0
+    paid_claims: int = 0       # 納付済みの申出
+    plan_requests: int = 0     # 分納の相談希望
+    handovers: int = 0         # calls handed over to staff (consultation, plan request, refusal)
+    refusals: int = 0
     slips: int = 0
     direct_debits: int = 0
+    letters: int = 0           # 催告書 issued (IssuedDocument, kind letter)
 
-    def add(self, disposition: Disposition, amount: int | None) -> None:
-        self.attempts += 1
-        self.reached += disposition in REACHED
-        if disposition == Disposition.promise:
-            self.promises += 1
-            self.promise_amount += amount or 0
-        self.handovers += disposition == Disposition.consultation
-        self.slips += disposition == Disposition.slip_reissue
-        self.direct_debits += disposition == Disposition.direct_debit
+    def add(self, call: CallAttempt) -> None:
+        """One call (its latest correction's result and actions)."""
+        if call.incoming:
+            self.incoming += 1
+            self.incoming_no_case += call.case_id is None and call.target_id is None
+        else:
+            self.attempts += 1
+            self.reached += call.result == ContactResult.reached
+        kinds = [a.kind for a in call.actions]
+        for action in call.actions:
+            if action.kind == ActionKind.promise:
+                self.promises += 1
+                self.promise_amount += action.amount or 0
+        self.paid_claims += ActionKind.paid_claimed in kinds
+        self.plan_requests += ActionKind.plan_request in kinds
+        self.handovers += bool(HANDOVER_ACTIONS & set(kinds))
+        self.refusals += ActionKind.refusal in kinds
+        self.slips += ActionKind.slip_reissue in kinds
+        self.direct_debits += ActionKind.direct_debit in kinds
 
 
 COLUMNS = [f.name for f in fields(Figures)]
@@ -94,7 +119,7 @@ def effective_calls(dbsession, start: dt.datetime, end: dt.datetime,
     """Calls made in [start, end) (by operators of ``organisation_id`` when
     given), each with its latest correction's result (returned as the
     original attempt with ``effective`` set)."""
-    query = select(CallAttempt).where(
+    query = select(CallAttempt).options(selectinload(CallAttempt.actions)).where(
         CallAttempt.called_at >= start, CallAttempt.called_at < end,
         CallAttempt.corrects_id.is_(None))
     if organisation_id is not None:
@@ -105,7 +130,8 @@ def effective_calls(dbsession, start: dt.datetime, end: dt.datetime,
     root_of = {a.id: a.id for a in originals}
     frontier = list(latest)
     while frontier:
-        corrections = dbsession.scalars(select(CallAttempt).where(
+        corrections = dbsession.scalars(select(CallAttempt).options(
+            selectinload(CallAttempt.actions)).where(
             CallAttempt.corrects_id.in_(frontier)).order_by(CallAttempt.id)).all()
         frontier = []
         for c in corrections:
@@ -118,17 +144,38 @@ def effective_calls(dbsession, start: dt.datetime, end: dt.datetime,
     return list(originals)
 
 
-def _rows(dbsession, calls, operator_ids=None, idle_ids=()) -> list[Row]:
-    """A row per operator who called (those of ``operator_ids`` only, when
-    given; also ``idle_ids`` with zeros), then the total of ``calls``."""
+def letters_issued(dbsession, start: dt.datetime, end: dt.datetime,
+                   organisation_id: int | None = None) -> dict[int, int]:
+    """催告書 issued by operators in [start, end) (of ``organisation_id`` when
+    given), per operator."""
+    from sqlalchemy import func
+
+    operators = select(User.id).where(User.role == Role.operator)
+    if organisation_id is not None:
+        operators = operators.where(User.organisation_id == organisation_id)
+    return dict(dbsession.execute(
+        select(IssuedDocument.issued_by, func.count(IssuedDocument.id))
+        .where(IssuedDocument.kind == DocumentKind.letter, IssuedDocument.issued_at >= start,
+               IssuedDocument.issued_at < end, IssuedDocument.issued_by.in_(operators))
+        .group_by(IssuedDocument.issued_by)).all())
+
+
+def _rows(dbsession, calls, operator_ids=None, idle_ids=(), letters=None) -> list[Row]:
+    """A row per operator who called or issued letters (those of
+    ``operator_ids`` only, when given; also ``idle_ids`` with zeros), then the
+    total of ``calls`` and ``letters``."""
     per_operator: dict[int, Figures] = defaultdict(Figures)
     for op in idle_ids:
         per_operator[op] = Figures()
     total = Figures()
     for call in calls:
         eff = call.effective
-        per_operator[call.operator_id].add(eff.disposition, eff.promise_amount)
-        total.add(eff.disposition, eff.promise_amount)
+        eff_call = _Effective(call, eff)
+        per_operator[call.operator_id].add(eff_call)
+        total.add(eff_call)
+    for op, count in (letters or {}).items():
+        per_operator[op].letters += count
+        total.letters += count
     names = dict(dbsession.execute(select(User.id, User.display_name)
                                    .where(User.id.in_(list(per_operator)))).all())
     rows = [Row(op, names.get(op, str(op)), figures) for op, figures in
@@ -136,6 +183,22 @@ def _rows(dbsession, calls, operator_ids=None, idle_ids=()) -> list[Row]:
             if operator_ids is None or op in operator_ids]
     rows.append(Row(None, "", total))
     return rows
+
+
+class _Effective:
+    """A call as counted: its direction and case from the original, its result
+    and actions from the latest correction."""
+
+    incoming: bool
+    case_id: int | None
+    target_id: int | None
+    result: ContactResult
+    actions: list
+
+    def __init__(self, original: CallAttempt, latest: CallAttempt):
+        self.incoming, self.case_id, self.target_id = (original.incoming, original.case_id,
+                                                       original.target_id)
+        self.result, self.actions = latest.result, list(latest.actions)
 
 
 def team_operator_ids(dbsession, organisation_id: int) -> set[int]:
@@ -147,18 +210,22 @@ def team_operator_ids(dbsession, organisation_id: int) -> set[int]:
 
 
 def daily(dbsession, day: dt.date, operator_ids=None, organisation_id=None, idle_ids=()) -> Report:
-    calls = effective_calls(dbsession, *_utc_range(day, day), organisation_id)
-    return Report("daily", day.isoformat(), _rows(dbsession, calls, operator_ids, idle_ids))
+    window = _utc_range(day, day)
+    calls = effective_calls(dbsession, *window, organisation_id)
+    letters = letters_issued(dbsession, *window, organisation_id)
+    return Report("daily", day.isoformat(), _rows(dbsession, calls, operator_ids, idle_ids, letters))
 
 
 def monthly(dbsession, year: int, month: int, operator_ids=None, organisation_id=None,
             idle_ids=()) -> Report:
     first = dt.date(year, month, 1)
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    calls = effective_calls(dbsession, *_utc_range(first, last), organisation_id)
+    window = _utc_range(first, last)
+    calls = effective_calls(dbsession, *window, organisation_id)
+    letters = letters_issued(dbsession, *window, organisation_id)
     report = Report("monthly", f"{year:04d}-{month:02d}",
-                    _rows(dbsession, calls, operator_ids, idle_ids))
-    report.effect = effect(dbsession, calls)
+                    _rows(dbsession, calls, operator_ids, idle_ids, letters))
+    report.effect = effect(dbsession, [c for c in calls if not c.incoming and c.target_id])
     return report
 
 
@@ -197,10 +264,10 @@ def progress(dbsession, today: dt.date, organisation_id: int) -> list[Progress]:
     reached: dict[int, set] = defaultdict(set)
     for call in calls:
         campaign_id = campaign_of.get(call.target_id)
-        if campaign_id is None:
+        if campaign_id is None or call.incoming:  # 架電 only
             continue
         called[campaign_id].add(call.target_id)
-        if call.effective.disposition in REACHED:
+        if call.effective.result == ContactResult.reached:
             reached[campaign_id].add(call.target_id)
     return [Progress(c.id, c.name, c.starts_on, c.ends_on, targets.get(c.id, 0),
                      len(called[c.id]), len(reached[c.id])) for c in campaigns]
@@ -219,7 +286,7 @@ def effect(dbsession, calls) -> dict[str, Effect]:
         day = (call.called_at + JST).date()
         for case_id in members[call.target_id]:
             first_call.setdefault(case_id, day)
-            if call.effective.disposition in REACHED:
+            if call.effective.result == ContactResult.reached:
                 first_reach.setdefault(case_id, day)
     paid = defaultdict(int)
     if first_call:
@@ -244,9 +311,11 @@ def effect(dbsession, calls) -> dict[str, Effect]:
 # ---------------------------------------------------------------- downloads
 
 HEADERS_JA = {"operator": "オペレータ", "attempts": "架電数", "reached": "本人接触数",
+              "incoming": "受電数", "incoming_no_case": "受電（案件なし）",
               "promises": "納付約束件数", "promise_amount": "納付約束金額",
-              "handovers": "引継ぎ件数", "slips": "納付書再発行件数",
-              "direct_debits": "口座振替案内件数"}
+              "paid_claims": "納付済み申出件数", "plan_requests": "分納相談件数",
+              "handovers": "引継ぎ件数", "refusals": "納付拒否件数", "slips": "納付書再発行件数",
+              "direct_debits": "口座振替勧奨件数", "letters": "催告書発行数"}
 EFFECT_HEADERS_JA = ["区分", "案件数", "30日以内に納付した案件数", "30日以内の納付額"]
 EFFECT_LABELS_JA = {"reached": "本人接触あり", "not_reached": "本人接触なし"}
 TOTAL_JA = "センター合計"

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 from ..models import (
-    BatchState, CallCampaign, CampaignCase, Case, Contract, Role, SurveyBatch,
+    BatchState, CallCampaign, CampaignCase, CampaignStatus, Case, Contract, Role, SurveyBatch,
     SurveyTarget, SurveyTargetState,
 )
 from ..security import principals
@@ -52,6 +52,29 @@ def _active_campaign_cases(today: dt.date) -> Select:
     )
 
 
+def fiscal_year_start(today: dt.date) -> dt.date:
+    """1 April of the fiscal year (年度) ``today`` is in."""
+    return dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+
+
+def _entrusted_cases(today: dt.date) -> Select:
+    """The call center's entrusted scope: every case of a campaign of the
+    current fiscal year — activated (not a draft), started, and not over
+    before 1 April — so that a caller with a letter in hand is found after
+    their campaign closed. Cases flagged "do not call" or kept from calls by a
+    collection status (破産, 執行停止, ...) stay out, as in a running campaign."""
+    return (
+        select(CampaignCase.case_id.label("case_id"),
+               literal(principals.role(Role.operator)).label("principal"))
+        .join(CallCampaign, CallCampaign.id == CampaignCase.campaign_id)
+        .join(Case, Case.id == CampaignCase.case_id)
+        .where(CallCampaign.status != CampaignStatus.draft, CallCampaign.starts_on <= today,
+               CallCampaign.ends_on >= fiscal_year_start(today), Case.call_block.is_(None),
+               available_for(Work.calls, today))
+        .distinct()
+    )
+
+
 def _assigned_survey_cases(today: dt.date) -> Select:
     """An investigator reaches a case while it is assigned to them in an open
     survey batch, inside the contract period, before the data was erased, and
@@ -73,6 +96,7 @@ def _assigned_survey_cases(today: dt.date) -> Select:
 SCOPE_GRANTS: dict[Scope, GrantQuery | None] = {
     Scope.all_cases: None,
     Scope.active_campaign_cases: _active_campaign_cases,
+    Scope.entrusted_cases: _entrusted_cases,
     Scope.own_survey_targets: _assigned_survey_cases,
 }
 

@@ -74,9 +74,14 @@ def build(dbsession, since: dt.datetime | None, until: dt.datetime, encoding: st
     calls = []
     for a in dbsession.scalars(select(CallAttempt).where(*window(CallAttempt.called_at))
                                .order_by(CallAttempt.id)):
-        for case_no in cases_of_target(a.target_id):
+        # Columns as before: disposition is the call's one-word summary (its
+        # contact result when nothing more was done); an incoming call
+        # without a case names no case and is not exported.
+        of_call = (cases_of_target(a.target_id) if a.target_id is not None
+                   else [a.case.case_no] if a.case is not None else [])
+        for case_no in of_call:
             calls.append([a.id, case_no, _jst(a.called_at), logins.get(a.operator_id, ""),
-                          a.phone_number, str(a.disposition), a.promise_amount or "",
+                          a.phone_number, str(a.disposition or a.result), a.promise_amount or "",
                           _day(a.promise_on), _jst(a.callback_at), a.memo, a.corrects_id or "",
                           "1" if a.incoming else "0"])
     handovers = [[h.id, h.case.case_no, _jst(h.created_at), logins.get(h.created_by, ""), h.reason,

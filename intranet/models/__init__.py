@@ -17,7 +17,8 @@ from .audit import (  # noqa: F401
     AccessLogArchive, AccessLogCase, AccessLogCheckpoint, AccessLogEntry, AccessLogHead,
 )
 from .calls import (  # noqa: F401
-    REACHED, CallAttempt, CallBlock, CallTarget, Disposition, Handover, HandoverStatus,
+    REACHED, ActionKind, CallAction, CallAttempt, CallBlock, CallTarget, ContactResult, Disposition,
+    HANDOVER_ACTIONS, IncomingReason, legacy_split, summary, Handover, HandoverStatus,
     PhoneCandidate, PhoneCandidateStatus, Promise, PromiseStatus, QueueClass, TargetStatus,
 )
 from .documents import BatchStatus, DocumentKind, IssuedDocument, LetterBatch  # noqa: F401

@@ -41,7 +41,9 @@ class QueueClass(enum.IntEnum):
 
 
 class Disposition(enum.StrEnum):
-    """Call results, as Japanese call centers record them."""
+    """The single call result of the first version (kept on old records and as
+    the one-word summary of a call in the call log and the data-link export;
+    a call is now a :class:`ContactResult` plus :class:`CallAction` rows)."""
 
     no_answer = "no_answer"                  # 不在（応答なし）
     answering_machine = "answering_machine"  # 留守番電話
@@ -63,6 +65,76 @@ REACHED = frozenset({
     Disposition.consultation, Disposition.slip_reissue, Disposition.direct_debit,
     Disposition.callback,
 })
+
+
+class ContactResult(enum.StrEnum):
+    """接触結果: whom the call reached (one per call)."""
+
+    reached = "reached"                      # 本人と通話
+    no_answer = "no_answer"                  # 不在（応答なし）
+    answering_machine = "answering_machine"  # 留守番電話
+    busy = "busy"                            # 話中
+    wrong_number = "wrong_number"            # 番号違い
+    other_person = "other_person"            # 本人以外が応答
+
+
+
+
+class ActionKind(enum.StrEnum):
+    """対応内容: what was done in a call (any number per call)."""
+
+    promise = "promise"              # 納付約束（金額・日付）
+    paid_claimed = "paid_claimed"    # 納付済みの申出（申出の金額・納付日）
+    plan_request = "plan_request"    # 分納の相談希望（職員へ引継ぎ）
+    direct_debit = "direct_debit"    # 口座振替の勧奨・申込書送付
+    slip_reissue = "slip_reissue"    # 納付書再発行
+    handover = "handover"            # 職員へ引継ぎ（相談希望）
+    refusal = "refusal"              # 納付拒否（職員へ引継ぎ）
+    callback = "callback"            # 折り返し・再架電の約束（日時）
+
+
+#: Actions that hand the case over to staff (引継ぎ).
+HANDOVER_ACTIONS = frozenset({ActionKind.plan_request, ActionKind.handover, ActionKind.refusal})
+
+
+class IncomingReason(enum.StrEnum):
+    """Why an incoming call (受電) has no case."""
+
+    unknown_caller = "unknown_caller"  # 名乗らない・該当なし
+    wrong_number = "wrong_number"      # 間違い電話
+    enquiry_only = "enquiry_only"      # 一般的な問い合わせのみ
+
+
+def legacy_split(disposition: Disposition) -> tuple[ContactResult, ActionKind | None]:
+    """An old single disposition as a contact result and at most one action
+    (the 0025 migration does the same in SQL)."""
+    d = Disposition(disposition)
+    if d not in REACHED:
+        return ContactResult(d.value), None
+    return ContactResult.reached, {
+        Disposition.refused: ActionKind.refusal,
+        Disposition.consultation: ActionKind.handover,
+    }.get(d, ActionKind(d.value) if d.value in ActionKind.__members__ else None)
+
+
+#: Which action gives a call its one-word summary (the old disposition), first wins.
+SUMMARY_ORDER = (ActionKind.refusal, ActionKind.handover, ActionKind.plan_request,
+                 ActionKind.promise, ActionKind.paid_claimed, ActionKind.callback,
+                 ActionKind.slip_reissue, ActionKind.direct_debit)
+
+
+def summary(result: ContactResult, kinds) -> Disposition | None:
+    """The one-word summary of a call (the old disposition): the result when
+    nobody was reached, else its weightiest action."""
+    if result != ContactResult.reached:
+        return Disposition(result.value)
+    kinds = set(kinds)
+    for kind in SUMMARY_ORDER:
+        if kind in kinds:
+            return {ActionKind.refusal: Disposition.refused,
+                    ActionKind.handover: Disposition.consultation,
+                    ActionKind.plan_request: Disposition.consultation}.get(kind) or Disposition(kind.value)
+    return None  # reached, nothing more was done (no old disposition said this)
 
 
 class CallBlock(enum.StrEnum):
@@ -112,26 +184,79 @@ class CallTarget(Base):
 
 
 class CallAttempt(Base):
-    """One call and its result: an immutable contact record. A correction is a
-    new attempt whose ``corrects_id`` names the one it replaces."""
+    """One call: an immutable contact record with one contact result and any
+    number of actions (:class:`CallAction`). A correction is a new record
+    whose ``corrects_id`` names the one it replaces.
+
+    ``incoming`` marks a call the taxpayer made (受電): it is never an outgoing
+    attempt (no attempt, daily or weekly count, no queue lease). An incoming
+    call names its case (``case_id``) and, where that case is in a campaign,
+    its target; without a case it says why (``incoming_reason``).
+    ``disposition`` is the one-word summary of the call (see :func:`summary`),
+    the whole result of records made before several actions per call."""
 
     __tablename__ = "call_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    target_id: Mapped[int] = mapped_column(ForeignKey("call_targets.id"), index=True)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("call_targets.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     called_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     phone_number: Mapped[str] = mapped_column(String(20), default="")
-    disposition: Mapped[Disposition] = mapped_column(str_enum(Disposition, "disposition"))
+    result: Mapped[ContactResult] = mapped_column(str_enum(ContactResult, "contact_result"))
+    disposition: Mapped[Disposition | None] = mapped_column(str_enum(Disposition, "disposition"))
     promise_amount: Mapped[int | None] = mapped_column(Integer)
     promise_on: Mapped[dt.date | None] = mapped_column(Date)
     callback_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     memo: Mapped[str] = mapped_column(Text, default="")
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempts.id"))
-    incoming: Mapped[bool] = mapped_column(default=False)  # 外部からの電話
+    incoming: Mapped[bool] = mapped_column(default=False)  # 受電: the taxpayer called
+    incoming_reason: Mapped[IncomingReason | None] = mapped_column(
+        str_enum(IncomingReason, "incoming_reason"))
 
-    target: Mapped[CallTarget] = relationship()
+    target: Mapped[CallTarget | None] = relationship()
+    case = relationship("Case")
     operator = relationship("User", foreign_keys=[operator_id])
+    actions: Mapped[list[CallAction]] = relationship(
+        back_populates="attempt", order_by="CallAction.id")
+
+    def __init__(self, **kw):
+        # A record given only an old disposition (scripts, older tests) gets
+        # the result and the action it stands for, as the 0025 migration does.
+        if kw.get("result") is None and kw.get("disposition") is not None:
+            result, kind = legacy_split(kw["disposition"])
+            kw["result"] = result
+            if kind is not None and "actions" not in kw:
+                kw["actions"] = [CallAction(
+                    kind=kind, note="",
+                    amount=kw.get("promise_amount") if kind == ActionKind.promise else None,
+                    on=kw.get("promise_on") if kind == ActionKind.promise else None,
+                    at=kw.get("callback_at") if kind == ActionKind.callback else None)]
+        super().__init__(**kw)
+
+    @property
+    def kinds(self) -> set[ActionKind]:
+        return {a.kind for a in self.actions}
+
+
+class CallAction(Base):
+    """対応内容: one thing done in a call (a promise, direct-debit
+    encouragement, a slip reissued, a hand-over, ...). ``amount`` and ``on``
+    are the promised amount and date (promise) or the amount and day the
+    caller says they paid (paid_claimed); ``at`` the agreed callback time."""
+
+    __tablename__ = "call_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("call_attempts.id", ondelete="CASCADE"),
+                                            index=True)
+    kind: Mapped[ActionKind] = mapped_column(str_enum(ActionKind, "action_kind"))
+    amount: Mapped[int | None] = mapped_column(Integer)
+    on: Mapped[dt.date | None] = mapped_column(Date)
+    at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    attempt: Mapped[CallAttempt] = relationship(back_populates="actions")
 
 
 class PromiseStatus(enum.StrEnum):

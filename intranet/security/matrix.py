@@ -5,7 +5,8 @@ authorization tests are all derived from the data in this module.
 
 Which *cases* a role reaches is the other half of the rule: ``ROLE_SCOPES``
 names it here, and :mod:`intranet.cases.scopes` says it in SQL (a case is
-visible to operators only while in an active call campaign, to an
+visible to operators only while entrusted to the call center (a campaign of
+the current fiscal year), to an
 investigator only while assigned to them, ...). Objects derived from cases
 (call targets, hand-overs, letter batches, survey targets, ...) take their
 ACL from the cases they carry: ``BOUND_GRANTS`` says which actions a role
@@ -118,6 +119,11 @@ class Scope(enum.StrEnum):
     # Per role: every case of a campaign active today, unless a collector
     # flagged it "do not call".
     active_campaign_cases = "active_campaign_cases"
+    # Per role: every case entrusted to the call center this fiscal year (年度,
+    # April to March): in a campaign that has started and was not over
+    # before 1 April, unless flagged "do not call" or kept from calls by a
+    # collection status. Incoming callers are looked up here (issue 20).
+    entrusted_cases = "entrusted_cases"
     # Per user: cases assigned to that investigator in an open survey batch of
     # a contract in force whose data was not erased.
     own_survey_targets = "own_survey_targets"
@@ -126,7 +132,7 @@ class Scope(enum.StrEnum):
 ROLE_SCOPES: Mapping[Role, Scope] = _frozen({
     Role.collector: Scope.all_cases,
     Role.auditor: Scope.all_cases,
-    Role.operator: Scope.active_campaign_cases,
+    Role.operator: Scope.entrusted_cases,
     Role.contractor: Scope.own_survey_targets,
 })
 
@@ -153,7 +159,7 @@ FACET_EXCEPTIONS: Mapping[Role, Mapping[Facet, Condition]] = _frozen({
 ROLE_CASE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
     Role.collector: frozenset({P.CaseView, P.CaseCallBlockEdit, P.CaseStatusEdit, P.CaseSlipIssue}),
     Role.auditor: frozenset({P.CaseView}),
-    Role.operator: frozenset({P.CaseView, P.CaseSlipIssue}),
+    Role.operator: frozenset({P.CaseView, P.CaseSlipIssue, P.CaseIncomingRecord}),
     # Investigators never open case pages: their survey pages show the identity facet only.
     Role.contractor: frozenset(),
 })
@@ -188,8 +194,8 @@ ROLE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
         P.ChecklistsRecord, P.LimitationView, P.TrainingView}),
     Role.operator: _with_own_account(Role.operator, {
         P.LettersView, P.LettersIssue, P.LettersSeal,
-        P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallReportsView,
-        P.PhoneCandidatesRegister}),
+        P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallIncomingRecord,
+        P.CallReportsView, P.PhoneCandidatesRegister}),
     Role.contractor: _with_own_account(Role.contractor, {
         P.HomeView, P.SurveyWork, P.SlipsView, P.SlipsUse}),
 })

@@ -68,6 +68,7 @@ class Permission(enum.StrEnum):
     CaseStatusApprove = "cases:status:approve"  # approve recorded statuses (supervisors; a ward setting)
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
     CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)
+    CaseIncomingRecord = "case:incoming:record"  # record an incoming call (受電) on a case
     LettersView = "letters:batch:view"
     LettersIssue = "letters:batch:issue"        # print a batch of dunning letters (催告書)
     LettersSeal = "letters:batch:seal"          # confirm enclosure (封入封緘)
@@ -75,6 +76,7 @@ class Permission(enum.StrEnum):
     # Call center
     CallQueueWork = "calls:queue:work"          # take the next call from the shared queue
     CallLookup = "calls:lookup:search"          # find an incoming caller
+    CallIncomingRecord = "calls:incoming:record"  # record an incoming call without a case
     CampaignsView = "calls:campaigns:view"
     CampaignsManage = "calls:campaigns:manage"  # create, activate and close campaigns
     HandoversView = "calls:handovers:view"

@@ -1,13 +1,20 @@
 """An operator's day in a real browser, by keyboard where the work is
-repetitive: log in with the key, take the next call, record a promise, hand a
-case over to staff, look up an incoming caller and reissue a payment slip
-(the PDF downloads)."""
+repetitive: log in with the key, take the next call, record one call with a
+promise and a direct-debit encouragement, hand a case over to staff, look up
+an incoming caller and reissue a payment slip (the PDF downloads), record an
+incoming call from a caller not in the queue and one without a case."""
 from __future__ import annotations
 
 import pytest
 import webtest
 
-from intranet.models import Handover, Promise, Role
+import datetime as dt
+
+import sqlalchemy as sa
+
+from intranet.models import (
+    ActionKind, CallAttempt, CallTarget, CampaignStatus, Handover, IncomingReason, Promise, Role,
+)
 from tests import factories
 from tests.e2e.conftest import log_in_with_key, register_key, usb_key, violations
 from tests.helpers import csrf_token, login
@@ -32,8 +39,14 @@ def people(served):
     # no known number: the letter workflow (催告書)
     letters = [factories.owed_case(session, name=name, phone=None, amount=20000)
                for name in ("催告 五郎", "破産 六郎")]
+    # A caller not in the queue: their campaign of this fiscal year closed.
+    caller = factories.owed_case(session, name="受電 七郎", kana="ジュデン シチロウ", phone="03-4444-0007",
+                                 amount=18000)
+    factories.campaign(session, [caller], status=CampaignStatus.closed, starts_on=dt.date(2026, 6, 1),
+                       ends_on=dt.date(2026, 7, 31))
     session.commit()
-    data = {"boss": boss.id, "op": op.id, "bankrupt": letters[1].case_no}
+    data = {"boss": boss.id, "op": op.id, "bankrupt": letters[1].case_no, "caller": caller.case_no,
+            "caller_id": caller.id}
     session.close()
     # The collector's part (tested in test_collector_day): an active campaign.
     staff = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
@@ -60,8 +73,12 @@ def test_an_operator_works_the_queue_by_keyboard(served, page, people, shot):
     shot(page, "02-call")
     assert violations(page) == []
 
-    page.focus("input[name=disposition][value=promise]")
+    # one call, one result, two actions: a promise and direct-debit encouragement
+    page.focus("input[name=result][value=reached]")
     page.keyboard.press("Space")
+    for action in ("promise", "direct_debit"):
+        page.focus(f"input[name=action][value={action}]")
+        page.keyboard.press("Space")
     page.focus("#promise_amount")
     page.keyboard.type("30000")
     page.focus("#promise_on")
@@ -71,12 +88,15 @@ def test_an_operator_works_the_queue_by_keyboard(served, page, people, shot):
     shot(page, "03-after-promise")
     session = app.registry["dbsession_factory"]()
     assert session.query(Promise).count() == 1
+    call = session.scalars(sa.select(CallAttempt)).one()
+    assert {a.kind for a in call.actions} == {ActionKind.promise, ActionKind.direct_debit}
     session.close()
 
     page.goto(f"{origin}/calls/")
     with page.expect_navigation():
         page.click("#next-call")
-    page.check("input[name=disposition][value=consultation]")
+    page.check("input[name=result][value=reached]")
+    page.check("input[name=action][value=handover]")
     page.fill("#handover_reason", "分納の相談を希望。担当職員から折り返し。")
     with page.expect_navigation():
         page.click("#result-form button[type=submit]")
@@ -97,6 +117,37 @@ def test_an_operator_works_the_queue_by_keyboard(served, page, people, shot):
     with page.expect_download() as download:
         page.click("#slip-form button[type=submit]")
     assert download.value.suggested_filename.endswith(".pdf")
+
+    # An incoming call from a caller not in the queue (their campaign closed):
+    # found by kana, recorded with a slip reissue; it is no outgoing attempt.
+    page.goto(f"{origin}/calls/lookup")
+    page.fill("#l-name", "ジュデン")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert people["caller"] in page.inner_text("#lookup-results")
+    with page.expect_navigation():
+        page.click("#lookup-results a.incoming")
+    shot(page, "05b-incoming")
+    assert violations(page) == []
+    page.check("input[name=action][value=slip_reissue]")
+    page.fill("#memo", "督促状を見て電話。納付書を再送。")
+    with page.expect_navigation():
+        page.click("#incoming-form button[type=submit]")
+    assert page.is_visible("#lookup-notice")
+    # and one without a case: a wrong number, for the statistics
+    with page.expect_navigation():
+        page.click("#incoming-no-case")
+    page.check("input[name=reason][value=wrong_number]")
+    with page.expect_navigation():
+        page.click("#incoming-form button[type=submit]")
+    session = app.registry["dbsession_factory"]()
+    incoming = session.scalars(sa.select(CallAttempt).where(CallAttempt.incoming.is_(True))
+                               .order_by(CallAttempt.id)).all()
+    assert [(c.case_id, c.incoming_reason) for c in incoming] == [
+        (people["caller_id"], None), (None, IncomingReason.wrong_number)]
+    assert [a.kind for a in incoming[0].actions] == [ActionKind.slip_reissue]
+    assert sum(t.attempts for t in session.scalars(sa.select(CallTarget))) == 2  # the two outgoing calls
+    session.close()
 
     # Dunning letters for the cases with no number; then staff learn that one
     # taxpayer went bankrupt and flag the case "do not call".

@@ -72,6 +72,8 @@ def world(dbsession, password_context, wsgi_app):
 WRITES = {
     ("CallCenter", "next"): "/calls/next",
     ("CallTargetResource", "result"): "/calls/targets/{target}/result",
+    ("CallCenter", "incoming"): "/calls/incoming",
+    ("CaseResource", "incoming"): "/cases/{case}/incoming",
     ("CampaignContainer", "new"): "/calls/campaigns/new",
     ("CampaignResource", "activate"): "/calls/campaigns/{campaign}/activate",
     ("CampaignResource", "close"): "/calls/campaigns/{campaign}/close",
@@ -259,7 +261,7 @@ def test_the_matrix_page_shows_what_the_acls_enforce(testapp, dbsession, passwor
     assert facet_cells[(matrix.FACETS[matrix.Facet.survey].items_ja, "contractor")] == "△（自分の最新の報告のみ）"
     assert cells[("letters:batch:issue", "operator")] == "○（全件が対象案件のとき）"
     scopes = {tr["data-role"]: tr.td.text for tr in res.html.select("#matrix-scopes tr[data-role]")}
-    assert scopes["operator"].startswith("実施中の架電キャンペーン") and scopes["auditor"] == "全案件"
+    assert scopes["operator"].startswith("今年度にコールセンターへ委託した案件") and scopes["auditor"] == "全案件"
     assert "権限マトリクス" in testapp.get("/").text
 
 

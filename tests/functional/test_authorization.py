@@ -50,7 +50,10 @@ def test_every_facet_has_a_sentinel_and_a_template():
         assert (templates / f"{facet}.jinja2").is_file()
 
 
-def test_operator_loses_the_case_when_the_campaign_ends(testapp, dbsession, password_context, clock):
+def test_operator_keeps_the_case_to_the_end_of_the_fiscal_year_then_loses_it(
+        testapp, dbsession, password_context, clock):
+    """The call center's entrusted scope (issue 20): a caller with a letter in
+    hand is found after their campaign ended, until 31 March (年度末)."""
     case = factories.case(dbsession)
     factories.campaign(dbsession, [case], ends_on=clock.today())
     factories.user(dbsession, password_context, Role.operator, login="op")
@@ -59,17 +62,26 @@ def test_operator_loses_the_case_when_the_campaign_ends(testapp, dbsession, pass
     testapp.get(f"/cases/{case.case_no}/", status=200)
     clock.advance(days=1)
     login(testapp, "op")
+    testapp.get(f"/cases/{case.case_no}/", status=200)
+    clock.advance(days=(dt.date(2027, 4, 1) - clock.today()).days)  # the next fiscal year
+    login(testapp, "op")
     testapp.get(f"/cases/{case.case_no}/", status=403)
 
 
-@pytest.mark.parametrize("status", [CampaignStatus.draft, CampaignStatus.closed])
-def test_operator_cannot_see_cases_of_inactive_campaigns(testapp, dbsession, password_context, status):
+@pytest.mark.parametrize("status,starts_on,ends_on,allowed", [
+    (CampaignStatus.draft, dt.date(2026, 11, 1), dt.date(2026, 12, 31), False),  # not entrusted yet
+    (CampaignStatus.closed, dt.date(2026, 11, 1), dt.date(2026, 12, 31), True),  # closed this year
+    (CampaignStatus.closed, dt.date(2026, 1, 5), dt.date(2026, 3, 31), False),   # last fiscal year
+    (CampaignStatus.active, dt.date(2026, 12, 1), dt.date(2026, 12, 31), False),  # not started
+])
+def test_operator_reaches_cases_of_campaigns_of_this_fiscal_year_only(
+        testapp, dbsession, password_context, status, starts_on, ends_on, allowed):
     case = factories.case(dbsession)
-    factories.campaign(dbsession, [case], status=status)
+    factories.campaign(dbsession, [case], status=status, starts_on=starts_on, ends_on=ends_on)
     factories.user(dbsession, password_context, Role.operator, login="op")
     dbsession.commit()
     login(testapp, "op")
-    testapp.get(f"/cases/{case.case_no}/", status=403)
+    testapp.get(f"/cases/{case.case_no}/", status=200 if allowed else 403)
 
 
 def _case_set(dbsession):

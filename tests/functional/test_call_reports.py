@@ -65,14 +65,15 @@ def history(dbsession, password_context):
     dbsession.commit()
 
 
-def figures(res):
+def figures(res, cols=None):
+    cols = cols or COLS
     table = {}
     for tr in res.html.select("#report tbody tr"):
         th = tr.find("th")
         for link in th.select("a"):  # a team leader's link to the training records
             link.extract()
         name = th.text.strip()
-        table[name] = {td["data-col"]: td.text for td in tr.select("td")}
+        table[name] = {td["data-col"]: td.text for td in tr.select("td") if td["data-col"] in cols}
     return table
 
 
@@ -96,8 +97,9 @@ def test_daily_report_matches_hand_computed_figures(testapp, history):
 def test_monthly_report_and_effect(testapp, history):
     login(testapp, "c1")
     res = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11"})
-    assert figures(res)["甲 オペ"] == row(6, 2, 1, "20,000円", 0, 0, 0)
-    assert figures(res)["センター合計"] == row(8, 4, 1, "20,000円", 1, 0, 1)
+    # C's refusal on the 25th is a hand-over too (issue 20)
+    assert figures(res)["甲 オペ"] == row(6, 2, 1, "20,000円", 1, 0, 0)
+    assert figures(res)["センター合計"] == row(8, 4, 1, "20,000円", 2, 0, 1)
     effect = {tr.find("th").text: [td.text for td in tr.select("td")]
               for tr in res.html.select("#effect tbody tr")}
     assert effect == {"本人接触あり": ["3", "1", "20,000円"], "本人接触なし": ["1", "1", "3,000円"]}
@@ -115,14 +117,14 @@ def test_csv_has_a_bom_and_excel_opens_the_same_figures(testapp, history):
     res = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11", "format": "csv"})
     assert res.content_type == "text/csv" and res.body.startswith(b"\xef\xbb\xbf")
     lines = res.body.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("期間,オペレータ,架電数,本人接触数")
-    assert "2026-11,センター合計,8,4,1,20000,1,0,1" in lines
+    assert lines[0].startswith("期間,オペレータ,架電数,本人接触数,受電数,受電（案件なし）")
+    assert "2026-11,センター合計,8,4,0,0,1,20000,0,0,2,1,0,1,0" in lines
     assert "本人接触なし,1,1,3000" in lines
     assert "attachment" in res.headers["Content-Disposition"]
     res = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11", "format": "xlsx"})
     book = openpyxl.load_workbook(io.BytesIO(res.body))
     rows = list(book["月報"].iter_rows(values_only=True))
-    assert rows[-1] == ("2026-11", "センター合計", 8, 4, 1, 20000, 1, 0, 1)
+    assert rows[-1] == ("2026-11", "センター合計", 8, 4, 0, 0, 1, 20000, 0, 0, 2, 1, 0, 1, 0)
     assert list(book["効果測定"].iter_rows(values_only=True))[1] == ("本人接触あり", 3, 1, 20000)
 
 
@@ -162,13 +164,15 @@ def test_operator_names_that_look_like_formulas_are_exported_as_text(testapp, hi
     res = testapp.get("/calls/reports/", {**params, "format": "csv"})
     rows = list(csv.reader(io.StringIO(res.body.decode("utf-8-sig"), newline="")))
     assert {r[1] for r in rows[1:3]} == {"'" + n for n in names.values()}
-    assert rows[-1] == ["2026-11-24", "センター合計", "6", "3", "1", "20000", "1", "0", "1"]
+    assert rows[-1] == ["2026-11-24", "センター合計", "6", "3", "0", "0", "1", "20000", "0", "0", "1", "0",
+                        "0", "1", "0"]
     body = testapp.get("/calls/reports/", {**params, "format": "xlsx"}).body
     assert xlsx_formulas(body) == []
     sheet = openpyxl.load_workbook(io.BytesIO(body))["日報"]
     values = list(sheet.iter_rows(values_only=True))
     assert {r[1] for r in values[1:3]} == {"'" + n for n in names.values()}
-    assert values[1][2:] == (4, 1, 1, 20000, 0, 0, 0) or values[2][2:] == (4, 1, 1, 20000, 0, 0, 0)
+    op1_row = (4, 1, 0, 0, 1, 20000, 0, 0, 0, 0, 0, 0, 0)
+    assert values[1][2:] == op1_row or values[2][2:] == op1_row
     assert sheet["A1"].font.bold and sheet["B2"].data_type == "s"
 
 
@@ -216,19 +220,19 @@ def test_the_team_leader_sees_every_operator_of_its_own_organisation_only(testap
     links = re.findall(r'data-training="\d+" href="([^"]+)"', res.text)
     assert len(links) == 3 and all(testapp.get(href).status_code == 200 for href in links)
     monthly = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11"})
-    assert figures(monthly)["センター合計"] == row(8, 4, 1, "20,000円", 1, 0, 1)
+    assert figures(monthly)["センター合計"] == row(8, 4, 1, "20,000円", 2, 0, 1)
     effect = {tr.find("th").text: [td.text for td in tr.select("td")]
               for tr in monthly.html.select("#effect tbody tr")}
     assert effect == {"本人接触あり": ["3", "1", "20,000円"], "本人接触なし": ["1", "1", "3,000円"]}
     csv_body = testapp.get("/calls/reports/", {"kind": "monthly", "month": "2026-11", "format": "csv"}).body
     text = csv_body.decode("utf-8-sig")
     assert RIVAL_NAME not in text and "99999" not in text
-    assert "2026-11,センター合計,8,4,1,20000,1,0,1" in text.splitlines()
+    assert "2026-11,センター合計,8,4,0,0,1,20000,0,0,2,1,0,1,0" in text.splitlines()
     book = openpyxl.load_workbook(io.BytesIO(testapp.get(
         "/calls/reports/", {"kind": "daily", "date": "2026-11-24", "format": "xlsx"}).body))
     cells = [v for sheet in book.worksheets for r in sheet.iter_rows(values_only=True) for v in r]
     assert RIVAL_NAME not in cells and 99999 not in cells
-    assert ("2026-11-24", "センター合計", 6, 3, 1, 20000, 1, 0, 1) in list(book["日報"].iter_rows(values_only=True))
+    assert ("2026-11-24", "センター合計", 6, 3, 0, 0, 1, 20000, 0, 0, 1, 0, 0, 1, 0) in list(book["日報"].iter_rows(values_only=True))
 
 
 def test_the_team_leader_sees_its_organisations_campaign_progress(testapp, rival):

@@ -197,8 +197,10 @@ def test_outside_calling_hours_the_queue_gives_nothing(testapp, campaign, clock)
     ("busy", {}, TargetStatus.queued, QueueClass.normal),
     ("other_person", {}, TargetStatus.queued, QueueClass.normal),
     ("promise", {"promise_amount": "２０，０００", "promise_on": "2026-11-30"}, TargetStatus.promised, QueueClass.normal),
-    ("paid_claimed", {}, TargetStatus.promised, QueueClass.normal),
-    ("refused", {}, TargetStatus.finished, QueueClass.normal),
+    # issue 20: an "already paid" claim is recorded as told, not turned into a
+    # promise; a refusal is handed over to staff (滞納処分 is theirs to decide).
+    ("paid_claimed", {"paid_on": "2026-11-20", "paid_amount": "5000"}, TargetStatus.queued, QueueClass.normal),
+    ("refused", {}, TargetStatus.handed_over, QueueClass.normal),
     ("consultation", {"handover_reason": "分納の相談"}, TargetStatus.handed_over, QueueClass.normal),
     ("slip_reissue", {}, TargetStatus.queued, QueueClass.normal),
     ("direct_debit", {}, TargetStatus.queued, QueueClass.normal),
@@ -225,8 +227,11 @@ def test_each_disposition(testapp, campaign, dbsession, staff, disposition, fiel
     if disposition == "wrong_number":
         assert dbsession.get(Phone, target.phone_id or 0) is None
         assert dbsession.scalars(sa.select(Phone).where(Phone.unusable.is_(True))).one()
-    if disposition == "consultation":
+    if disposition in ("consultation", "refused"):
         assert dbsession.scalars(sa.select(Handover).where(Handover.target_id == tid)).one()
+    if disposition == "paid_claimed":
+        assert dbsession.scalars(sa.select(Promise)).all() == []
+        assert target.due_at >= clock.now() + dt.timedelta(days=14)
     # the result is on the case's call log
     case_no = target.members[0].case.case_no
     assert "テスト" in testapp.get(f"/cases/{case_no}/").text
@@ -414,24 +419,35 @@ def test_a_found_number_joins_the_queue_after_a_collector_confirms_it(testapp, c
     assert "番号の確認" in pending.text
 
 
+def check(form, name, value):
+    """Tick the checkbox ``name`` whose value is ``value``."""
+    for field in form.fields[name]:
+        if field._value == value:
+            field.checked = True
+            return
+    raise KeyError(value)
+
+
 def test_a_correction_is_a_new_record_naming_the_old_one(testapp, campaign, dbsession):
     from intranet.models import CallAttempt, CallRecord
 
     login(testapp, "op1")
     tid = target_id(next_call(testapp))
-    record(testapp, tid, disposition="refused", memo="誤入力")
+    record(testapp, tid, disposition="busy", memo="誤入力")
     screen = testapp.get(f"/calls/targets/{tid}/")
     form_page = testapp.get(screen.html.select_one("a.correct")["href"])
     assert "訂正" in form_page.html.select_one("#result-form h2").text
     form = form_page.forms["result-form"]
-    form["disposition"] = "promise"
+    form["result"] = "reached"
+    check(form, "action", "promise")
     form["promise_amount"] = "10000"
     form["promise_on"] = "2026-11-30"
     form["memo"] = "約束に訂正"
     form.submit(status=303)
     original, correction = dbsession.scalars(sa.select(CallAttempt).order_by(CallAttempt.id)).all()
-    assert (original.disposition, original.memo) == ("refused", "誤入力")  # kept as it was
-    assert (correction.corrects_id, correction.disposition) == (original.id, "promise")
+    assert (original.result, original.disposition, original.memo) == ("busy", "busy", "誤入力")  # kept
+    assert (correction.corrects_id, correction.result, correction.kinds) == (
+        original.id, "reached", {"promise"})
     target = dbsession.get(CallTarget, tid)
     assert (target.status, target.attempts) == (TargetStatus.promised, 1)  # not a second call
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallRecord)) == 2

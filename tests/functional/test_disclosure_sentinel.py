@@ -381,6 +381,9 @@ GET_URLS = {
         "/cases/limitation", "/cases/limitation?sort=case&format=csv"],
     ("CaseResource", ""): lambda w: [f"/cases/{no}/" for no in CASE_NOS.values()],
     ("CaseResource", "slip"): lambda w: [f"/cases/{no}/slip" for no in CASE_NOS.values()],
+    # issue 20: recording an incoming call (受電) on a case, or without one
+    ("CaseResource", "incoming"): lambda w: [f"/cases/{no}/incoming" for no in CASE_NOS.values()],
+    ("CallCenter", "incoming"): lambda w: ["/calls/incoming"],
     ("MissingCaseResource", ""): lambda w: [f"/cases/{MISSING_CASE_NO}/"],
     ("AuditArea", ""): lambda w: ["/audit/", f"/audit/?case_no={CASE_NOS['call_blocked']}"],
     ("AccessLogEntryResource", ""): lambda w: [f"/audit/{w.log_seq}"],
@@ -469,6 +472,7 @@ EXEMPT = {
     ("Root", "password", "POST"): "POST-only: the user's own password; no case data",
     ("CallCenter", "next", "POST"): "POST-only: leases a target and redirects to its call screen (crawled)",
     ("CallTargetResource", "result", "POST"): _CHANGE,
+    ("CaseResource", "incoming", "POST"): _CHANGE, ("CallCenter", "incoming", "POST"): _CHANGE,
     ("CampaignContainer", "new", "POST"): _CHANGE, ("CampaignResource", "activate", "POST"): _CHANGE,
     ("CampaignResource", "close", "POST"): _CHANGE, ("CaseResource", "call-block", "POST"): _CHANGE,
     ("CaseResource", "status", "POST"): _CHANGE, ("StatusApprovals", "", "POST"): _CHANGE,

@@ -5,9 +5,10 @@ import datetime as dt
 
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ...audit.events import AuditEvent
-from ...models import CallAttempt, Disposition, Handover, TargetStatus
+from ...models import ActionKind, CallAttempt, ContactResult, Handover, TargetStatus
 from ...resources import CallTargetResource
 from ...security.matrix import FACETS, Facet
 from ...security.permissions import Permission
@@ -18,10 +19,12 @@ from .common import CALL_SCREEN_FACETS, redirect
 
 
 def correctable(request, target) -> dict[str, CallAttempt]:
-    """This operator's results on the target made today (JST) and not yet corrected."""
+    """This operator's outgoing calls on the target made today (JST) and not
+    yet corrected (an incoming call is not corrected from the call screen)."""
     day_start = dt.datetime.combine(request.today, dt.time()) - dt.timedelta(hours=9)
     mine = request.dbsession.scalars(select(CallAttempt).where(
         CallAttempt.target_id == target.id, CallAttempt.operator_id == request.identity.id,
+        CallAttempt.incoming.is_(False),
         CallAttempt.called_at >= day_start)).all()
     replaced = set(request.dbsession.scalars(select(CallAttempt.corrects_id).where(
         CallAttempt.corrects_id.in_([a.id for a in mine]))))
@@ -43,6 +46,7 @@ def call_screen(request, errors=None, values=None):
             if Facet.payment in disclosure else {})
     attempts = request.dbsession.scalars(
         select(CallAttempt).where(CallAttempt.target_id == target.id)
+        .options(selectinload(CallAttempt.actions))
         .order_by(CallAttempt.called_at.desc(), CallAttempt.id.desc()).limit(30)).all(
     ) if Facet.call_log in disclosure else []
     handovers = request.dbsession.scalars(
@@ -54,11 +58,16 @@ def call_screen(request, errors=None, values=None):
                if request.has_permission(Permission.CallTargetRecord, request.context) else {})
     corrects = fixable.get(str((values or request.GET).get("corrects", "")))
     if corrects is not None and not values:
-        values = {"disposition": corrects.disposition, "memo": corrects.memo}
+        values = {"result": corrects.result, "memo": corrects.memo,
+                  "actions": [str(k) for k in corrects.kinds]}
+    elif values is not None and hasattr(values, "getall"):
+        values = {**{k: v for k, v in values.items() if isinstance(v, str)},
+                  "actions": values.getall("action")}
     return {
         "fixable": fixable, "corrects": corrects,
         "target": target, "shown": shown, "owed_by_case": owed, "attempts": attempts, "handovers": handovers,
-        "facet_info": FACETS, "dispositions": list(Disposition), "errors": errors or [],
+        "facet_info": FACETS, "results": list(ContactResult), "action_kinds": list(ActionKind),
+        "errors": errors or [],
         "values": values or {}, "memo_max": MEMO_MAX, "leased_to_other": leased_to_other,
         "can_record": request.has_permission(Permission.CallTargetRecord, request.context),
         "ward_name": settings.get("intranet.calls.ward_name", "新宿区役所 税務課 納税係"),
@@ -90,7 +99,6 @@ def record_result(request):
     if result is None:
         request.response.status = 400
         return call_screen(request, errors=errors.errors, values=request.POST)
-    result.incoming = request.POST.get("incoming") == "1"
     try:
         attempt = results.record(request.dbsession, target, request.identity, result, request.now,
                                  corrects=corrects)
@@ -98,6 +106,7 @@ def record_result(request):
         request.response.status = 409
         return call_screen(request, errors=["calls.error.mixed_target"], values=request.POST)
     request.audit.event(AuditEvent.CallRecorded, user=request.identity, target=target.id,
-                        attempt=attempt.id, disposition=str(result.disposition),
+                        attempt=attempt.id, result=str(result.result),
+                        actions=sorted(str(k) for k in result.kinds),
                         corrects=corrects.id if corrects else None)
     return redirect(request, request.root["calls"], notice="recorded")

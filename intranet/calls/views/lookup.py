@@ -10,18 +10,27 @@ from ...cases.search import MAX_TERM, Criteria, read_criteria, search_cases
 from ...security.matrix import Facet
 from ...security.permissions import Permission
 
+FIELDS = ("phone", "notice_no", "case_no", "name")
+#: Shorter terms match too many people to read out on the phone.
+MIN_TERM = 2
+
 
 @view_config(context=CallCenter, name="lookup", renderer="calls/lookup.jinja2",
              permission=Permission.CallLookup, request_method=("GET", "POST"))
 def lookup(request):
     """外部からの電話応対: find the caller among the cases this operator may
-    open (cases of active campaigns) by phone number in any format, notice
-    number or name/kana. Terms travel in the request body; every result shown
-    is logged as disclosed."""
+    open (the call center's entrusted scope, ``Scope.entrusted_cases``: any
+    campaign of this fiscal year) by phone number in any format, notice
+    number, case number or name/kana. Terms travel in the request body; every
+    result shown is logged as disclosed. A term of one character is too broad
+    (400)."""
     gate = request.disclosure
     criteria, errors, page = Criteria(), [], None
     if request.method == "POST":
-        criteria, errors = read_criteria(request.POST, ("phone", "notice_no", "name"))
+        criteria, bad = read_criteria(request.POST, FIELDS)
+        errors = ["cases.search.too_long"] if bad else []
+        if not errors and any(0 < len(getattr(criteria, name).strip()) < MIN_TERM for name in FIELDS):
+            errors = ["calls.error.lookup_short"]
         if errors:
             request.response.status = 400
         elif not criteria.is_empty():
@@ -35,4 +44,5 @@ def lookup(request):
             .where(CampaignCase.case_id.in_([c.id for c in page.cases]),
                    CallCampaign.active_on(request.today))).all())
     return {"criteria": criteria, "page": page, "targets": targets, "errors": errors,
-            "max_term": MAX_TERM}
+            "max_term": MAX_TERM, "min_term": MIN_TERM,
+            "notice": request.GET.get("notice") == "incoming"}
