@@ -102,6 +102,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_call_attempts_case_id'))
         batch_op.alter_column('disposition', existing_type=sa.Enum(*DISPOSITIONS, name='disposition', native_enum=False, create_constraint=True, length=20), nullable=False)
         batch_op.alter_column('target_id', existing_type=sa.Integer(), nullable=False)
+        # The enums' CHECK constraints go first, or SQLite's table copy keeps
+        # a check on a column that no longer exists.
+        batch_op.drop_constraint('incoming_reason', type_='check')
+        batch_op.drop_constraint('contact_result', type_='check')
         batch_op.drop_column('incoming_reason')
         batch_op.drop_column('result')
         batch_op.drop_column('case_id')

@@ -1,7 +1,9 @@
 """Migration 0025: every old call record keeps its disposition and gains the
 contact result and the action it stood for (issue 20: "existing records
-migrate without loss"). On SQLite (the tables a call needs are built through
-the models at revision 0023; only call_attempts changed shape)."""
+migrate without loss"). On SQLite: the rows a call needs are made through
+today's models at head, the schema is taken back to 0023 (later revisions
+drop only their own columns), old calls are written as 0023 stored them and
+0025 is applied to them."""
 import datetime as dt
 import os
 
@@ -55,7 +57,7 @@ def test_old_dispositions_become_a_result_and_actions_without_loss(tmp_path, pas
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     cfg = _config(url)
-    command.upgrade(cfg, "0023")
+    command.upgrade(cfg, "head")
     engine = sa.create_engine(url)
     with Session(engine) as session:
         op = factories.user(session, password_context, Role.operator, login="op")
@@ -71,6 +73,8 @@ def test_old_dispositions_become_a_result_and_actions_without_loss(tmp_path, pas
         target = session.scalars(sa.select(CallTarget)).one()
         ids = {"target": target.id, "op": op.id, "first_case": min(c.id for c in cases)}
         session.commit()
+    engine.dispose()
+    command.downgrade(cfg, "0023")
     with engine.begin() as conn:
         for id_, disposition, amount, on, at, incoming in OLD:
             conn.execute(sa.text(
