@@ -263,6 +263,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # case list and search
     # issue 20 — installment plans (分納・納付誓約)
     "nav.plans": ("分納", "Installment plans"),
+    "nav.plans.help": ("分納（納付誓約）を状態別に表示します。不履行が先頭です。", "Installment plans by state, defaulted first."),
     "permission.case:plan:edit": ("分納（納付誓約）の登録・終了", "Create or end installment plans"),
     "permission.cases:plans:view": ("分納の一覧（不履行を先頭に）", "Installment plans work list"),
     "audit.event.plan.created": ("分納の登録", "Installment plan created"),
@@ -310,6 +311,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan.error.too_long": ("入力が長すぎるか、使えない文字を含みます。", "Text too long or holding a character that cannot be stored."),
     "plan.error.shortfall": ("分納額の合計 {total}円は、滞納本税と延滞金の見込み {needed}円に{shortfall}円足りません。このまま登録する場合は理由を入力してください。", "The plan total of {total} yen falls {shortfall} yen short of the overdue tax and late-charge estimate of {needed} yen. Enter a reason to create it anyway."),
     "plan.error.not_active": ("終了できる分納がありません。", "No active plan to end."),
+    "plan.campaign_filter": ("分納不履行のみ（有効な分納が不履行の案件）", "Defaulted installment plans only"),
     "plans.title": ("分納の一覧", "Installment plans"),
     "plans.intro": ("有効な分納を状態別に表示します（不履行が先頭）。納付予定日から{days}日を過ぎても納付が累計に達しない分納が不履行です。状態はデータ連携の取込みのたびと毎日の更新で変わります。", "Active plans by state, defaulted first. A plan is defaulted when receipts have not reached its schedule {days} days after a due day. States follow every data-link import and the daily refresh."),
     "plans.state": ("状態", "State"),

@@ -16,6 +16,7 @@ from ..resources import CaseContainer, CaseResource
 from ..security.matrix import Facet
 from ..security.permissions import Permission
 from ..taxes.owed import amount_rules
+from ..taxes.rates import UnknownRate
 from . import plans as P
 
 #: What the work list shows: the taxpayer's name (identity) and the plan (payment).
@@ -38,9 +39,21 @@ def needed_for(request, case, today: dt.date, last_due: dt.date | None) -> tuple
     for inst, owed in now.items:
         if owed.overdue <= 0:
             continue
-        later = rules.installment(inst, max(today, last_due or today))
-        needed += owed.tax_overdue + owed.fee + max(owed.late_charge, later.late_charge)
+        needed += owed.tax_overdue + owed.fee + max(owed.late_charge,
+                                                    _late_charge_until(rules, inst, today, last_due))
     return now.overdue, needed
+
+
+def _late_charge_until(rules, inst, today: dt.date, last_due: dt.date | None) -> int:
+    """The installment's late charge on the plan's last day; the rates of a
+    year are published late in the year before (特例基準割合, TAX_NOTES §1),
+    so beyond the last known year the estimate stops at the end of it."""
+    for day in (max(today, last_due or today), dt.date(today.year, 12, 31), today):
+        try:
+            return rules.installment(inst, max(today, min(day, last_due or today))).late_charge
+        except UnknownRate:
+            continue
+    return 0
 
 
 def plan_context(request, case, facets) -> dict:

@@ -241,11 +241,14 @@ def refresh(dbsession: Session, today: dt.date, grace_days: int,
         stmt = stmt.where(PaymentAgreement.case_id.in_(list(case_ids)))
     plans = list(dbsession.scalars(stmt))
     receipts = case_receipts(dbsession, {p.case_id for p in plans})
-    case_nos = dict(dbsession.execute(select(Case.id, Case.case_no).where(
-        Case.id.in_({p.case_id for p in plans})))) if plans else {}
+    case_nos = {case_id: case_no for case_id, case_no in dbsession.execute(
+        select(Case.id, Case.case_no).where(Case.id.in_({p.case_id for p in plans})))} if plans else {}
     changes = []
     for plan in plans:
-        if not plan.payments:
+        if not plan.payments or (plan.created_by is None
+                                 and [(p.due_on, p.amount) for p in plan.payments]
+                                 != summary_schedule(plan)):
+            # From the data link (or stored before schedules): its summary is the plan.
             set_schedule(plan, summary_schedule(plan))
         result = evaluate([(p.due_on, p.amount) for p in plan.payments],
                           receipts.get(plan.case_id, []), signed_on=plan.agreed_on, today=today,

@@ -49,6 +49,9 @@ class ImportResult:
     counts: dict[str, Counts] = field(default_factory=dict)   # entity -> counts
     closed: int = 0
     reopened: int = 0
+    # Installment plans whose state the imported receipts changed
+    # (intranet.cases.plans.Change); the caller logs them.
+    plan_changes: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -205,8 +208,10 @@ def steps(raw_files) -> int:
 
 
 def apply(dbsession, parsed, result: ImportResult, today: dt.date, progress=None,
-          rules: AmountRules | None = None) -> None:
-    """Upsert every parsed file, parents first; then recompute balances of affected cases."""
+          rules: AmountRules | None = None, plan_grace_days: int | None = None) -> None:
+    """Upsert every parsed file, parents first; then recompute balances of
+    affected cases and the state of every active installment plan (the
+    receipts decide it: intranet.cases.plans)."""
     state = _Apply(dbsession, result)
     for name, step in STEPS:
         if progress is not None:
@@ -215,6 +220,10 @@ def apply(dbsession, parsed, result: ImportResult, today: dt.date, progress=None
     if progress is not None:
         progress("recomputing balances")
     _recompute_balances(dbsession, state.touched, result, today, rules or AmountRules())
+    from ..cases import plans
+
+    grace = plans.DEFAULT_GRACE_DAYS if plan_grace_days is None else plan_grace_days
+    result.plan_changes = plans.refresh(dbsession, today, grace)
 
 
 # -- generic steps ------------------------------------------------------------
@@ -619,7 +628,8 @@ def _recompute_balances(dbsession, case_ids, result, today, rules: AmountRules) 
 
 
 def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str | None = None,
-        dry_run: bool = False, progress=None, rules: AmountRules | None = None) -> ImportResult:
+        dry_run: bool = False, progress=None, rules: AmountRules | None = None,
+        plan_grace_days: int | None = None) -> ImportResult:
     """Read, check and (unless there is any problem) apply. With ``dry_run``
     the changes are made inside a savepoint that is rolled back.
     ``progress(label)`` is told of each of the ``steps(raw_files)`` steps as
@@ -633,7 +643,7 @@ def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str
         return result
     savepoint = dbsession.begin_nested()
     try:
-        apply(dbsession, parsed, result, today, progress, rules)
+        apply(dbsession, parsed, result, today, progress, rules, plan_grace_days)
     except Exception:
         savepoint.rollback()
         raise

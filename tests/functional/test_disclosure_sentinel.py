@@ -372,6 +372,7 @@ GET_URLS = {
     ("Root", "second-factor"): lambda w: ["/second-factor"],
     ("Root", "two-factor"): lambda w: ["/two-factor"],
     ("CaseContainer", ""): lambda w: ["/cases/", "/cases/?page=2"],
+    ("CaseContainer", "plans"): lambda w: ["/cases/plans", "/cases/plans?state=defaulted"],
     ("CaseContainer", "limitation"): lambda w: [
         "/cases/limitation", "/cases/limitation?sort=case&format=csv"],
     ("CaseResource", ""): lambda w: [f"/cases/{no}/" for no in CASE_NOS.values()],
@@ -442,6 +443,11 @@ POSTS = {
         (f"/cases/{CASE_NOS[slot]}/slip", {"installment": str(w.installments[slot]), "deadline": ""})
         for slot in SLOTS],
     ("DataLinkArea", "export"): lambda w: [("/datalink/export", {"since": "2026-01-01T00:00"})],
+    # A refused plan (400) answers with the whole case page and the form refilled.
+    ("CaseResource", "plan"): lambda w: [
+        (f"/cases/{CASE_NOS[slot]}/plan", {"signed_on": "2026-11-20", "total": "0", "count": "3",
+                                          "first_due_on": "2026-12-01", "note": "MK"})
+        for slot in SLOTS],
 }
 
 _CHANGE = "POST-only: changes state and answers with a redirect or a page also reached by GET (crawled)"
@@ -465,7 +471,7 @@ EXEMPT = {
     ("CallTargetResource", "result", "POST"): _CHANGE,
     ("CampaignContainer", "new", "POST"): _CHANGE, ("CampaignResource", "activate", "POST"): _CHANGE,
     ("CampaignResource", "close", "POST"): _CHANGE, ("CaseResource", "call-block", "POST"): _CHANGE,
-    ("CaseResource", "status", "POST"): _CHANGE, ("StatusApprovals", "", "POST"): _CHANGE,
+    ("CaseResource", "status", "POST"): _CHANGE, ("CaseResource", "plan-end", "POST"): _CHANGE, ("StatusApprovals", "", "POST"): _CHANGE,
     ("ChecklistContainer", "", "POST"): _CHANGE, ("ChecklistResource", "", "POST"): _CHANGE,
     ("ContractContainer", "", "POST"): _CHANGE, ("ContractResource", "erase", "POST"): _CHANGE,
     ("ContractResource", "link", "POST"): _CHANGE, ("ContractResource", "period", "POST"): _CHANGE,
