@@ -234,6 +234,16 @@ def refresh(dbsession: Session, today: dt.date, grace_days: int,
     given) from the receipts; plans without schedule rows get the schedule
     their summary implies. Returns the changes (for the access log).
     Called after every data-link import and daily (``intranet plans refresh``)."""
+    unscheduled = (select(PaymentAgreement)
+                   .where(~PaymentAgreement.payments.any(), PaymentAgreement.instalment_count > 0)
+                   .options(selectinload(PaymentAgreement.payments)))
+    if case_ids is not None:
+        unscheduled = unscheduled.where(PaymentAgreement.case_id.in_(list(case_ids)))
+    for plan in dbsession.scalars(unscheduled):
+        # From the data link without payment_plan_schedule.csv (or with new
+        # terms), ended ones too: the summary is the plan.
+        set_schedule(plan, summary_schedule(plan))
+    dbsession.flush()
     stmt = (select(PaymentAgreement).where(PaymentAgreement.is_active.is_(True))
             .options(selectinload(PaymentAgreement.payments))
             .order_by(PaymentAgreement.id))
@@ -245,11 +255,6 @@ def refresh(dbsession: Session, today: dt.date, grace_days: int,
         select(Case.id, Case.case_no).where(Case.id.in_({p.case_id for p in plans})))} if plans else {}
     changes = []
     for plan in plans:
-        if not plan.payments or (plan.created_by is None
-                                 and [(p.due_on, p.amount) for p in plan.payments]
-                                 != summary_schedule(plan)):
-            # From the data link (or stored before schedules): its summary is the plan.
-            set_schedule(plan, summary_schedule(plan))
         result = evaluate([(p.due_on, p.amount) for p in plan.payments],
                           receipts.get(plan.case_id, []), signed_on=plan.agreed_on, today=today,
                           grace_days=grace_days)
