@@ -79,6 +79,7 @@ def downgrade():
     op.drop_table('plan_payments')
     with op.batch_alter_table('payment_agreements') as batch_op:
         batch_op.drop_index(batch_op.f('ix_payment_agreements_state'))
+        batch_op.drop_constraint('plan_state', type_='check')
         batch_op.drop_constraint(batch_op.f('fk_payment_agreements_created_by_users'),
                                  type_='foreignkey')
         for column in ('ended_on', 'created_at', 'created_by', 'shortfall_reason',

@@ -236,7 +236,9 @@ def refresh(dbsession: Session, today: dt.date, grace_days: int,
     Called after every data-link import and daily (``intranet plans refresh``)."""
     unscheduled = (select(PaymentAgreement)
                    .where(~PaymentAgreement.payments.any(), PaymentAgreement.instalment_count > 0)
-                   .options(selectinload(PaymentAgreement.payments)))
+                   .options(selectinload(PaymentAgreement.payments))
+                   # the import changes rows behind the session's back
+                   .execution_options(populate_existing=True))
     if case_ids is not None:
         unscheduled = unscheduled.where(PaymentAgreement.case_id.in_(list(case_ids)))
     for plan in dbsession.scalars(unscheduled):
@@ -246,6 +248,7 @@ def refresh(dbsession: Session, today: dt.date, grace_days: int,
     dbsession.flush()
     stmt = (select(PaymentAgreement).where(PaymentAgreement.is_active.is_(True))
             .options(selectinload(PaymentAgreement.payments))
+            .execution_options(populate_existing=True)
             .order_by(PaymentAgreement.id))
     if case_ids is not None:
         stmt = stmt.where(PaymentAgreement.case_id.in_(list(case_ids)))

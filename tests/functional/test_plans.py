@@ -236,3 +236,54 @@ def test_operators_see_the_schedule_but_no_form(testapp, people, dbsession, cloc
                first_due_on="2026-12-01")
     testapp.get("/cases/plans", status=403)
     assert path  # the operator never reaches the work list
+
+
+SCHEDULE_HEADER = "case_no,agreed_on,due_on,amount\n"
+AGREEMENT_HEADER = "case_no,agreed_on,first_due_on,instalment_amount,instalment_count,status,note\n"
+
+
+def test_plans_through_the_data_link_schedule_file_and_new_terms(dbsession):
+    """payment_plan_schedule.csv gives a plan exactly its rows; a plan not named
+    gets its summary's schedule, and new terms regenerate it; a payment of 0
+    is refused with file, line and column, and nothing is stored."""
+    from intranet.datalink import importer
+
+    case = factories.owed_case(dbsession, amount=60000)
+    dbsession.commit()
+    today = dt.date(2026, 11, 24)
+    agreement = f"{case.case_no},2026-11-20,2026-12-25,20000,3,active,\n"
+    bad = importer.run(dbsession, {
+        "payment_agreements.csv": (AGREEMENT_HEADER + agreement).encode(),
+        "payment_plan_schedule.csv": (SCHEDULE_HEADER + f"{case.case_no},2026-11-20,2026-12-25,0\n").encode(),
+    }, today)
+    assert not bad.ok
+    assert [(p.file, p.line, p.column, p.key) for p in bad.report.problems] == [
+        ("payment_plan_schedule.csv", 2, "amount", "datalink.error.plan_amount")]
+    assert _plans(dbsession, case) == []
+
+    result = importer.run(dbsession, {
+        "payment_agreements.csv": (AGREEMENT_HEADER + agreement).encode(),
+        "payment_plan_schedule.csv": (SCHEDULE_HEADER + f"{case.case_no},2026-11-20,2026-12-10,10000\n"
+                                      f"{case.case_no},2026-11-20,2027-01-10,50000\n").encode(),
+    }, today)
+    assert result.ok, [str(p) for p in result.report.problems]
+    dbsession.commit()
+    [plan] = _plans(dbsession, case)
+    assert [(p.due_on, p.amount) for p in plan.payments] == [
+        (dt.date(2026, 12, 10), 10000), (dt.date(2027, 1, 10), 50000)]
+    assert (plan.first_due_on, plan.instalment_count, plan.instalment_amount) == (
+        dt.date(2026, 12, 10), 2, 50000)
+    assert plan.state == PlanState.current
+    # the same files again change nothing
+    again = importer.run(dbsession, {
+        "payment_plan_schedule.csv": (SCHEDULE_HEADER + f"{case.case_no},2026-11-20,2026-12-10,10000\n"
+                                      f"{case.case_no},2026-11-20,2027-01-10,50000\n").encode()}, today)
+    assert vars(again.counts["payment_plan_schedule"]) == {"added": 0, "changed": 0, "unchanged": 2}
+    # new terms without a schedule file: the summary's schedule
+    importer.run(dbsession, {"payment_agreements.csv": (
+        AGREEMENT_HEADER + f"{case.case_no},2026-11-20,2026-12-31,15000,4,active,\n").encode()}, today)
+    dbsession.commit()
+    [plan] = _plans(dbsession, case)
+    assert [(p.due_on, p.amount) for p in plan.payments] == [
+        (dt.date(2026, 12, 31), 15000), (dt.date(2027, 1, 31), 15000), (dt.date(2027, 2, 28), 15000),
+        (dt.date(2027, 3, 31), 15000)]
