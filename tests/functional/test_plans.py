@@ -216,6 +216,9 @@ def test_typed_rows_a_second_plan_refused_and_ending_a_plan(testapp, people, dbs
                  status=303)
     [ended] = _plans(dbsession, case)
     assert not ended.is_active and ended.ended_on == clock.today()
+    page = testapp.get(f"/cases/{case.case_no}/")
+    assert page.html.select_one(f".plan[data-plan='{ended.id}']")["data-state"] == "ended"
+    assert page.html.select_one("#plan-form") is not None  # a new plan may follow
     # an ended plan excludes nothing
     assert case.id in _chosen(dbsession, clock.today())
 
