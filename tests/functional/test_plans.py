@@ -290,3 +290,18 @@ def test_plans_through_the_data_link_schedule_file_and_new_terms(dbsession):
     assert [(p.due_on, p.amount) for p in plan.payments] == [
         (dt.date(2026, 12, 31), 15000), (dt.date(2027, 1, 31), 15000), (dt.date(2027, 2, 28), 15000),
         (dt.date(2027, 3, 31), 15000)]
+
+
+def test_signing_a_plan_is_an_acknowledgement_that_renews_the_limitation(
+        testapp, people, dbsession):
+    """承認 (地方税法18条③ → 民法152条①; docs/taxes.md): the tax due
+    2021-12-27 would expire on 2026-12-27 and is on the list 時効が近い; the
+    誓約 signed on 2026-11-20 renews it (five years from then), so it leaves."""
+    case = factories.owed_case(dbsession, amount=8000, due=dt.date(2021, 12, 27), fiscal_year=2021)
+    dbsession.commit()
+    login(testapp, "c1")
+    rows = testapp.get("/cases/limitation").html.select(f"#limitation tr[data-case='{case.case_no}']")
+    assert rows and "2026-12-27" in rows[0].text
+    _post_plan(testapp, case, signed_on="2026-11-20", total="20000", count="2",
+               first_due_on="2026-12-10", reason="延滞金は後日")
+    assert not testapp.get("/cases/limitation").html.select(f"#limitation tr[data-case='{case.case_no}']")
