@@ -120,7 +120,8 @@ def floor(session, files) -> None:
     bulk(session, PaymentAgreement, [
         {"case_id": case_ids[r["case_no"]], "agreed_on": r["agreed_on"], "first_due_on": r["first_due_on"],
          "instalment_amount": r["instalment_amount"], "instalment_count": r["instalment_count"],
-         "is_active": r["status"] == "active", "note": r["note"] or ""} for r in rows["payment_agreements"]])
+         "is_active": r["status"] == "active", "note": r["note"] or "", "state": "current",
+         "shortfall_reason": ""} for r in rows["payment_agreements"]])
     bulk(session, DirectDebitAccount, [
         {"case_id": case_ids[r["case_no"]], "bank_name": r["bank_name"], "branch_name": r["branch_name"],
          "account_holder": r["account_holder"], "start_fiscal_year": r["start_fiscal_year"],

@@ -31,6 +31,7 @@ NAV_ITEMS = [
     NavItem("nav.datalink", ("datalink",), Permission.DataImport),
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.limitation", ("cases",), Permission.LimitationView, "limitation"),
+    NavItem("nav.plans", ("cases",), Permission.PlansView, "plans"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
     NavItem("nav.activity", ("audit",), Permission.ActivityView, "activity"),
     NavItem("nav.reviews", ("audit", "reviews"), Permission.ActivityView),

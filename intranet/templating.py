@@ -32,6 +32,14 @@ def late_charge_of(request, installment):
         return None
 
 
+def plan_evaluation_of(request, plan):
+    """An installment plan's payments and state today (the payment facet
+    shows them, on the case page and the call screen)."""
+    from .cases.plans import plan_evaluation
+
+    return plan_evaluation(request.dbsession, plan, request.today, request.registry.plan_grace_days)
+
+
 def survey_reports(request, case):
     """Every version of every survey report on the case, newest first."""
     from sqlalchemy import select
@@ -74,5 +82,6 @@ def includeme(config):
     env.autoescape = True
     env.globals.update(navigation=navigation, has_work=has_work, message_keys=MESSAGES,
                        late_charge_of=late_charge_of, survey_reports=survey_reports,
+                       plan_evaluation_of=plan_evaluation_of,
                        witness_degraded=witness_degraded,
                        viewer_is_supervisor=viewer_is_supervisor)

@@ -9,7 +9,7 @@ from intranet.models import (
     BatchState, Contract, SurveyBatch, SurveyReport, SurveyTarget, SurveyTargetState,
     Assessment, CallCampaign, CallRecord, CampaignCase, CampaignStatus, Case,
     ContactKind, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
-    Installment, MailingAddress, Organisation, OrganisationKind, PaymentAgreement, Phone,
+    Installment, MailingAddress, Organisation, OrganisationKind, PaymentAgreement, Phone, PlanState,
     Receipt, ReceiptKind, Representative, RepresentativeKind, Role, TaxType, Taxpayer,
     TaxpayerKind, TrainingRecord, User,
 )
@@ -21,6 +21,19 @@ _seq = itertools.count(1)
 
 ORG_KINDS = {Role.collector: OrganisationKind.ward, Role.auditor: OrganisationKind.auditor,
              Role.operator: OrganisationKind.contractor, Role.contractor: OrganisationKind.contractor}
+
+
+def _plan(**fields) -> PaymentAgreement:
+    """A plan signed 2026-08-01, ten monthly 1,000 yen from 2026-09-01 and
+    nothing paid since: 不履行 on the tests' day (2026-11-24), as
+    intranet.cases.plans.refresh would find it, so the case stays in work."""
+    from intranet.cases.plans import monthly_schedule, set_schedule
+
+    plan = PaymentAgreement(agreed_on=dt.date(2026, 8, 1), first_due_on=dt.date(2026, 9, 1),
+                            instalment_amount=1000, instalment_count=10,
+                            state=PlanState.defaulted, missed_due_on=dt.date(2026, 9, 1), **fields)
+    set_schedule(plan, monthly_schedule(10000, 10, dt.date(2026, 9, 1)))
+    return plan
 
 
 def organisation(session, kind: OrganisationKind) -> Organisation:
@@ -143,9 +156,7 @@ def sentinel_case(session) -> Case:
     inst.receipts.append(Receipt(kind=ReceiptKind.tax, amount=1000, received_on=dt.date(2026, 7, 1)))
     a.installments.append(inst)
     c.assessments.append(a)
-    c.agreements.append(PaymentAgreement(agreed_on=dt.date(2026, 8, 1), first_due_on=dt.date(2026, 9, 1),
-                                         instalment_amount=1000, instalment_count=10,
-                                         note=s[Facet.payment]))
+    c.agreements.append(_plan(note=s[Facet.payment]))
     c.direct_debits.append(DirectDebitAccount(bank_name=s[Facet.bank_account], branch_name="新宿支店",
                                               account_holder="センチネル", start_fiscal_year=2026,
                                               start_period_no=1))
@@ -305,8 +316,7 @@ def marked_case(session, markers: MarkerSet, slot: str) -> Case:
     a.installments.append(inst)
     c.assessments.append(a)
     c.balance = 9800
-    c.agreements.append(PaymentAgreement(agreed_on=dt.date(2026, 8, 1), first_due_on=dt.date(2026, 9, 1),
-                                         instalment_amount=1000, instalment_count=10, note=m(F.payment)))
+    c.agreements.append(_plan(note=m(F.payment), shortfall_reason=m(F.payment)))
     c.direct_debits.append(DirectDebitAccount(
         bank_name=m(F.bank_account), branch_name=m(F.bank_account), account_holder=m(F.bank_account),
         start_fiscal_year=2026, start_period_no=1, failure_reason=m(F.bank_account)))

@@ -11,7 +11,7 @@ same result, no action. Old incoming calls stay on their target and name its
 first case.
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-11-30 07:40:00
 """
 from alembic import op
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 
 revision = '0025'
-down_revision = '0023'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 

@@ -42,6 +42,11 @@ class AuditEvent(enum.StrEnum):
     PasswordChangeRefused = "password.refused"  # ... with a wrong current password
     CaseCallBlock = "case.call_block"      # a case's do-not-call flag changed (before, after)
     CaseStatus = "case.status"             # a collection status was recorded or ended
+    PlanCreated = "plan.created"           # an installment plan (分納・納付誓約) was created
+    PlanEnded = "plan.ended"               # a collector ended a plan
+    PlanRefused = "plan.refused"           # a plan was refused (the message key)
+    PlanDefaulted = "plan.defaulted"       # the receipts made a plan 不履行 (import or daily run)
+    PlanStateChanged = "plan.state"        # any other state change (履行中, 完了)
     CallRecorded = "call.recorded"         # an operator recorded a call's result
     IncomingRecorded = "call.incoming"     # an operator recorded an incoming call (受電)
     CampaignCreated = "campaign.created"   # a call campaign was built (target counts)

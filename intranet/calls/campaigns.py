@@ -47,6 +47,8 @@ class CampaignFilter:
     balance_min: int | None = None
     balance_max: int | None = None
     phone: str = "any"               # any | known | unknown
+    # 分納不履行のみ: cases whose active installment plan is 不履行 (issue 20)
+    plan_defaulted: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -110,10 +112,22 @@ def _past_due_unpaid(due: dt.date, today: dt.date, tax_unpaid, late_unpaid,
                 or (last_tax_paid is not None and is_past_due(due, last_tax_paid)))
 
 
+def plan_defaulted_clause():
+    """Cases whose active installment plan is 不履行 (intranet.cases.plans)."""
+    from sqlalchemy import exists
+
+    from ..models import PaymentAgreement, PlanState
+
+    return exists().where(PaymentAgreement.case_id == Case.id, PaymentAgreement.is_active.is_(True),
+                          PaymentAgreement.state == PlanState.defaulted)
+
+
 def matching_cases(dbsession, flt: CampaignFilter, today: dt.date) -> list[Candidate]:
     """The cases ``flt`` selects, with what grouping and ordering need."""
     conditions = [Case.status == CaseStatus.open, Case.balance > 0, Case.call_block.is_(None),
                   available_for(Work.calls, today), Case.id.not_in(open_campaign_case_ids())]
+    if flt.plan_defaulted:
+        conditions.append(plan_defaulted_clause())
     if flt.category:
         conditions.append(Case.delinquency_category == flt.category)
     if flt.balance_min is not None:

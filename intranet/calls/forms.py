@@ -244,6 +244,10 @@ def parse_campaign(post, today: dt.date) -> tuple[CampaignForm, FormErrors]:
         else:
             setattr(flt, name, value)
     flt.category = _text(post, "category", 40, errors)
+    plan_defaulted = post.get("plan_defaulted", "")
+    if plan_defaulted not in ("", "1"):
+        errors.add("calls.error.filter")
+    flt.plan_defaulted = plan_defaulted == "1"
     flt.balance_min = _int(post, "balance_min", errors)
     flt.balance_max = _int(post, "balance_max", errors)
     if flt.balance_min is not None and flt.balance_max is not None and flt.balance_min > flt.balance_max:

@@ -17,5 +17,9 @@ def includeme(config):
     # What is owed and when it may be demanded; limitation warnings.
     config.registry.amount_rules = AmountRules.from_settings(settings)
     config.registry.limitation_settings = LimitationSettings.from_settings(settings)
+    # Days after a scheduled plan payment before it counts as missed.
+    from .plans import grace_days
+    config.registry.plan_grace_days = grace_days(settings)
     config.scan(".views")
+    config.scan(".plan_views")
     config.scan(".limitation")

@@ -74,9 +74,21 @@ def in_force_clause(work: Work, today: dt.date) -> ColumnElement[bool]:
                                 today)
 
 
+#: The work an installment plan in good standing (履行中) keeps a case from:
+#: the taxpayer keeps the 誓約, so no call, letter or visit demands the whole
+#: balance (issue 20; docs/collections.md). A 不履行 plan excludes nothing.
+PLAN_EXCLUDES: frozenset[Work] = ALL_WORK
+
+
 def available_for(work: Work, today: dt.date) -> ColumnElement[bool]:
-    """WHERE clause over :class:`Case`: no status keeps it from ``work`` today."""
-    return ~in_force_clause(work, today)
+    """WHERE clause over :class:`Case`: no status and no installment plan in
+    good standing keeps it from ``work`` today."""
+    from .plans import in_good_standing_clause
+
+    clause = ~in_force_clause(work, today)
+    if work in PLAN_EXCLUDES:
+        clause = clause & ~in_good_standing_clause()
+    return clause
 
 
 class StatusError(ValueError):

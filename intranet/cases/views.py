@@ -69,7 +69,10 @@ def case_detail(request):
     statuses = status_periods(request, context.case) if Facet.staff in facets else []
     owed = (amount_rules(request).case(context.case, request.today)
             if Facet.payment in facets else None)
+    from .plan_views import plan_context
+
     return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
+            **plan_context(request, context.case, facets), "plan_errors": [], "plan_form": {},
             "statuses": statuses, "status_kinds": list(StatusKind), "status_errors": [],
             "owed": owed,
             "can_edit_status": request.has_permission(Permission.CaseStatusEdit, context),

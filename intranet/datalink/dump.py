@@ -10,7 +10,7 @@ from sqlalchemy import String, case, cast, func, literal, select
 from ..clock import to_jst
 from ..models import (
     Assessment, Case, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
-    Installment, MailingAddress, PaymentAgreement, Phone, Receipt, Representative, StatusPeriod,
+    Installment, MailingAddress, PaymentAgreement, Phone, PlanPayment, Receipt, Representative, StatusPeriod,
     Taxpayer,
 )
 from .encoding import encode_files
@@ -62,6 +62,11 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
         PaymentAgreement.note)
         .join(Case, Case.id == PaymentAgreement.case_id)
         .order_by(Case.case_no, PaymentAgreement.agreed_on, PaymentAgreement.id))
+    schedule = dbsession.execute(select(
+        Case.case_no, PaymentAgreement.agreed_on, PlanPayment.due_on, PlanPayment.amount)
+        .join(PaymentAgreement, PaymentAgreement.id == PlanPayment.plan_id)
+        .join(Case, Case.id == PaymentAgreement.case_id)
+        .order_by(Case.case_no, PaymentAgreement.agreed_on, PlanPayment.due_on, PlanPayment.id))
     phones = dbsession.execute(select(Taxpayer.taxpayer_no, Phone.number, Phone.kind)
                                .join(Taxpayer, Taxpayer.id == Phone.taxpayer_id)
                                .order_by(Taxpayer.taxpayer_no, Phone.id))
@@ -118,6 +123,7 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
             "foreign_residents": foreign, "corporations": corporations,
             "representatives": representatives, "cases": cases, "assessments": assessments,
             "installments": installments, "receipts": receipts, "payment_agreements": agreements,
+            "payment_plan_schedule": schedule,
             "direct_debits": direct_debits, "contact_history": contacts, "case_statuses": statuses}
     return encode_files({BY_NAME[name].filename: _table(BY_NAME[name], rows)
                          for name, rows in data.items()}, encoding)

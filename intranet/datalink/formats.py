@@ -152,6 +152,13 @@ FILES: tuple[FileSpec, ...] = (
         C("status", "choice", choices=AGREEMENT_STATUSES),
         C("note", required=False, max_length=1000),
     ), key=("case_no", "agreed_on"), parent=("cases", ("case_no",))),
+    # 分納予定 (issue 20): the schedule of a plan, one row per payment. A plan
+    # named here gets exactly these rows; a plan never named gets the
+    # schedule its agreement's summary implies (docs/collections.md).
+    FileSpec("payment_plan_schedule", (
+        C("case_no", "code", max_length=11), C("agreed_on", "date"), C("due_on", "date"),
+        C("amount", "amount"),
+    ), key=("case_no", "agreed_on", "due_on"), parent=("payment_agreements", ("case_no", "agreed_on"))),
     # 徴収状態 (intranet/cases/statuses.py); an optional file like every other
     FileSpec("case_statuses", (
         C("case_no", "code", max_length=11), C("kind", "choice", choices=tuple(k.value for k in StatusKind)),

@@ -40,6 +40,18 @@ def _uploads(request) -> dict[str, bytes] | None:
     return files
 
 
+def log_plan_changes(request, changes) -> None:
+    """One access-log event per installment plan the import changed
+    (不履行: ``plan.defaulted``; otherwise ``plan.state``)."""
+    from ..models import PlanState
+
+    for change in changes:
+        event = (AuditEvent.PlanDefaulted if change.after == PlanState.defaulted
+                 else AuditEvent.PlanStateChanged)
+        request.audit.event(event, user=request.identity, case=change.case_no, plan=change.plan_id,
+                            before=str(change.before), after=str(change.after), by="datalink")
+
+
 @view_config(context=DataLinkArea, renderer="datalink/import.jinja2", permission=Permission.DataImport,
              request_method=("GET", "POST"))
 def import_page(request):
@@ -55,12 +67,15 @@ def import_page(request):
             if encoding not in (None, "cp932", "utf-8"):
                 encoding = None
             result = importer.run(request.dbsession, files, request.today, encoding=encoding,
-                                  dry_run=dry_run, rules=amount_rules(request))
+                                  dry_run=dry_run, rules=amount_rules(request),
+                                  plan_grace_days=request.registry.plan_grace_days)
             if result.ok:
                 importer.record(request.dbsession, result, user=request.identity, now=request.now,
                                 dry_run=dry_run)
                 request.audit.event(AuditEvent.DatalinkImport, user=request.identity, dry_run=dry_run,
                                     files=sorted(result.files), closed=result.closed)
+                if not dry_run:
+                    log_plan_changes(request, result.plan_changes)
             else:
                 request.response.status = 400
                 request.audit.event(AuditEvent.DatalinkImport, "failure", user=request.identity,

@@ -854,6 +854,7 @@ class _Generator:
         balance = 0
         last_paid = None
         overdue_dues = []
+        receipts_before = len(self.rows[Receipt])
         for values in installments:
             installment = self.add_row(Installment, **values)
             if installment["due_date"] < today:
@@ -886,6 +887,20 @@ class _Generator:
                  assigned_staff=rng.choice(STAFF_NAMES) if rng.random() < 0.7 else None,
                  delinquency_category=category, balance=balance)
         self.case_extras(case_id, taxpayer, opened, balance, has_resident)
+        self.kept_plan(case_id, balance, self.rows[Receipt][receipts_before:])
+
+    def kept_plan(self, case_id: int, balance: int, receipts: list[dict]) -> None:
+        """Some cases paid off through a plan (分納 完了): a 誓約 signed just
+        before their payments, whose schedule the receipts cover. Its own
+        random source, so the rest of the data does not change."""
+        rng = random.Random(f"plan:{case_id}")
+        if balance > 0 or not receipts or rng.random() >= 0.08:
+            return
+        first = min(r["received_on"] for r in receipts)
+        total = sum(r["amount"] for r in receipts)
+        self.add(PaymentAgreement, case_id=case_id, agreed_on=first - dt.timedelta(days=7),
+                 first_due_on=first, instalment_amount=total, instalment_count=1, is_active=True,
+                 note="分納（完納）")
 
     def case_extras(self, case_id: int, taxpayer: dict, opened: dt.date, balance: int,
                     has_resident: bool) -> None:
@@ -943,6 +958,12 @@ def generate(dbsession, *, cases: int = 300, seed: int = 2026, today: dt.date,
     database. On a non-empty one the ids so far are mixed into the seed, so a
     second run adds different people rather than copies. Creates no users and
     does not commit."""
+    from ..cases import plans
+
     first_id = _next_id(dbsession, Taxpayer)
     rng = random.Random(seed if first_id == 1 else f"{seed}:{first_id}")
-    return _Generator(dbsession, rng, today, now).run(cases)
+    counts = _Generator(dbsession, rng, today, now).run(cases)
+    # The plans' schedules and states (履行中・不履行・完了) from the receipts,
+    # as the daily run would set them.
+    plans.refresh(dbsession, today, plans.DEFAULT_GRACE_DAYS)
+    return counts

@@ -11,7 +11,7 @@ from .taxpayers import (  # noqa: F401
 from .cases import (  # noqa: F401
     Assessment, CallCampaign, CallRecord, CampaignCase, CampaignStatus, Case,
     CaseStatus, ContactKind, ContactRecord, DirectDebitAccount, Installment,
-    PaymentAgreement, Receipt, ReceiptKind, TaxType,
+    PaymentAgreement, PlanPayment, PlanState, Receipt, ReceiptKind, TaxType,
 )
 from .audit import (  # noqa: F401
     AccessLogArchive, AccessLogCase, AccessLogCheckpoint, AccessLogEntry, AccessLogHead,

@@ -169,8 +169,24 @@ class Receipt(Base):
     installment: Mapped[Installment] = relationship(back_populates="receipts")
 
 
+class PlanState(enum.StrEnum):
+    """Where an installment plan (分納・納付誓約) stands; follows the receipts
+    (:mod:`intranet.cases.plans`)."""
+
+    current = "current"      # 履行中: every payment due (plus the grace days) was made
+    defaulted = "defaulted"  # 不履行: a payment was missed beyond the grace days
+    completed = "completed"  # 完了: the whole schedule is paid
+
+
 class PaymentAgreement(Base):
-    """分割納付約束の有無及びその内容."""
+    """分割納付約束の有無及びその内容: an installment plan (分納・納付誓約).
+
+    ``agreed_on`` is the day the taxpayer signed the 誓約 (誓約日): a 承認
+    renewing the limitation of the case's tax (地方税法18条③ → 民法152条①;
+    intranet.cases.limitation). The schedule is :attr:`payments`; the
+    ``instalment_*`` and ``first_due_on`` columns summarise it (the data
+    link's columns). ``is_active`` false: ended by a collector (or the data
+    link); an ended plan excludes nothing."""
 
     __tablename__ = "payment_agreements"
 
@@ -182,8 +198,43 @@ class PaymentAgreement(Base):
     instalment_count: Mapped[int] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[PlanState] = mapped_column(str_enum(PlanState, "plan_state"),
+                                             default=PlanState.current, index=True)
+    # When the state last changed, and the first missed due day (不履行).
+    state_since: Mapped[dt.date | None] = mapped_column(Date)
+    missed_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Why a plan that does not cover the overdue amount was accepted anyway.
+    shortfall_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
 
     case: Mapped[Case] = relationship(back_populates="agreements")
+    payments: Mapped[list[PlanPayment]] = relationship(
+        back_populates="plan", order_by="(PlanPayment.due_on, PlanPayment.id)",
+        cascade="all, delete-orphan")
+
+    @property
+    def total(self) -> int:
+        return sum(p.amount for p in self.payments)
+
+    @property
+    def in_good_standing(self) -> bool:
+        return self.is_active and self.state == PlanState.current
+
+
+class PlanPayment(Base):
+    """One scheduled payment of a plan (分納の各回: 納付予定日・金額)."""
+
+    __tablename__ = "plan_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("payment_agreements.id", ondelete="CASCADE"), index=True)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(Integer)
+
+    plan: Mapped[PaymentAgreement] = relationship(back_populates="payments")
 
 
 class DirectDebitAccount(Base):

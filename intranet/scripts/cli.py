@@ -16,7 +16,7 @@ from ..clock import SystemClock
 from ..db import get_engine, get_session_factory, get_tm_session
 from ..models import Organisation, OrganisationKind, Role, User
 from ..security.passwords import make_context, policy_problems
-from . import audit, datalink, latecharge
+from . import audit, datalink, latecharge, plans
 
 
 def _settings(ini: str) -> dict:
@@ -269,6 +269,7 @@ def parser() -> argparse.ArgumentParser:
     audit.add_parser(sub)
     latecharge.add_parser(sub)
     datalink.add_parser(sub)
+    plans.add_parser(sub)
     return p
 
 

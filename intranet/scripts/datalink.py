@@ -15,6 +15,7 @@ from ..taxes.owed import AmountRules
 
 
 def run(args) -> int:
+    from ..cases import plans
     from .cli import _session, _settings
 
     settings = _settings(args.ini)
@@ -38,7 +39,8 @@ def run(args) -> int:
 
         result = importer.run(dbsession, files, clock.today(), encoding=args.encoding,
                               dry_run=args.dry_run, progress=progress,
-                              rules=AmountRules.from_settings(settings))
+                              rules=AmountRules.from_settings(settings),
+                              plan_grace_days=plans.grace_days(settings))
         if not result.ok:
             transaction.abort()
         else:
@@ -55,6 +57,8 @@ def run(args) -> int:
         return 1
     for name, c in result.counts.items():
         print(f"{name}: {c.added} added, {c.changed} changed, {c.unchanged} unchanged")
+    defaulted = sum(1 for c in result.plan_changes if c.after == "defaulted")
+    print(f"installment plans changed: {len(result.plan_changes)} ({defaulted} defaulted)")
     print(f"cases closed: {result.closed}, reopened: {result.reopened}"
           + (" (dry run: nothing saved)" if args.dry_run else ""))
     return 0

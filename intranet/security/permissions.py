@@ -35,6 +35,7 @@ class Permission(enum.StrEnum):
     OwnSessions = "account:sessions:manage"  # list and end one's own login sessions
     CasesSearch = "cases:list:search"    # case list and search
     LimitationView = "cases:limitation:view"  # installments whose 時効 is near (list, CSV)
+    PlansView = "cases:plans:view"       # the installment plans work list (分納・納付誓約)
     UsersView = "admin:users:view"       # the user list with roles and validity
     UsersManage = "admin:users:manage"   # supervisors administer users
     SecurityKeysManage = "admin:keys:manage"  # register (in person) and revoke users' security keys
@@ -65,6 +66,7 @@ class Permission(enum.StrEnum):
     ChecklistsRecord = "audit:checklists:record"  # start, save and complete them
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     CaseStatusEdit = "case:status:edit"         # record or end a collection status (徴収猶予, 破産, ...)
+    CasePlanEdit = "case:plan:edit"             # create or end an installment plan (分納・納付誓約)
     CaseStatusApprove = "cases:status:approve"  # approve recorded statuses (supervisors; a ward setting)
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
     CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)

@@ -81,3 +81,62 @@ def test_a_collector_imports_data_and_starts_a_campaign_and_a_survey(served, pag
         page.click("#batch-form button[type=submit]")
     assert "第1回 転出者調査" in page.inner_text("main")
     shot(page, "04-survey-batch")
+
+
+def test_a_collector_puts_a_taxpayer_on_a_plan_and_sees_it_default(served, page, people, shot,
+                                                                   tmp_path):
+    """Issue 20: the collector records a 納付誓約 (monthly plan) on an imported
+    case; the case leaves the queues; a receipts import a few weeks later
+    without the payment due makes the plan 不履行, first on the work list."""
+    from sqlalchemy import exists
+
+    from intranet.models import Assessment, Installment, PaymentAgreement, StatusPeriod
+
+    app, origin = served
+    session = app.registry["dbsession_factory"]()
+    case_no = session.scalars(select(Case.case_no).where(
+        Case.balance > 0, ~Case.agreements.any(PaymentAgreement.is_active.is_(True)),
+        ~exists().where(StatusPeriod.case_id == Case.id)).order_by(Case.case_no)).first()
+    other = session.execute(select(Assessment.notice_no, Installment.period_no)
+                            .join(Installment, Installment.assessment_id == Assessment.id)
+                            .join(Case, Case.id == Assessment.case_id)
+                            .where(Case.case_no != case_no, Case.balance > 0,
+                                   Installment.due_date < dt.date(2026, 11, 1))
+                            .order_by(Case.case_no)).first()
+    session.close()
+    assert case_no and other
+    log_in(page, origin, "tanaka", factories.PASSWORD)
+    page.goto(f"{origin}/cases/{case_no}/")
+    page.fill("#plan-signed", "2026-11-24")
+    page.fill("#plan-total", "30000")
+    page.fill("#plan-count", "3")
+    page.fill("#plan-first", "2026-11-30")
+    page.fill("#plan-reason", "延滞金は本税完納後に相談")
+    shot(page, "05-plan-form")
+    with page.expect_navigation():
+        page.click("#plan-form button[type=submit]")
+    assert page.locator(".plan[data-state=current] .plan-schedule").is_visible(), \
+        page.inner_text("main")[:500]
+    shot(page, "06-plan")
+
+    clock = app.registry.clock
+    clock.advance(days=20)  # 12/14: the 11/30 payment and its ten grace days are past
+    try:
+        receipts = tmp_path / "receipts.csv"
+        receipts.write_text("receipt_no,notice_no,period_no,kind,received_on,posted_on,amount\n"
+                            f"E2E-PLAN-1,{other[0]},{other[1]},tax,2026-12-10,2026-12-11,100\n",
+                            encoding="utf-8")
+        log_in(page, origin, "tanaka", factories.PASSWORD)
+        page.goto(f"{origin}/datalink/")
+        page.set_input_files("#files", [str(receipts)])
+        page.uncheck("input[name=dry_run]")
+        with page.expect_navigation():
+            page.click("#import-form button[type=submit]")
+        assert page.locator("#imported").is_visible(), page.inner_text("main")[:500]
+        page.click("nav >> text=分納")
+        first = page.locator("#plans tbody tr").first
+        assert first.get_attribute("data-case") == case_no
+        assert first.get_attribute("data-state") == "defaulted"
+        shot(page, "07-plans-defaulted")
+    finally:
+        clock.advance(days=-20)

@@ -79,6 +79,8 @@ WRITES = {
     ("CampaignResource", "close"): "/calls/campaigns/{campaign}/close",
     ("CaseResource", "call-block"): "/cases/{case}/call-block",
     ("CaseResource", "status"): "/cases/{case}/status",
+    ("CaseResource", "plan"): "/cases/{case}/plan",
+    ("CaseResource", "plan-end"): "/cases/{case}/plan-end",
     ("StatusApprovals", ""): "/admin/statuses/",
     ("CaseResource", "slip"): "/cases/{case}/slip",
     ("ContractContainer", ""): "/admin/contracts/",
@@ -142,7 +144,7 @@ OWN_ACCOUNT = {
 
 #: Every page an auditor reads.
 READS = [
-    "/", "/cases/", "/cases/{case}/", "/audit/", "/admin/users/", "/admin/contracts/",
+    "/", "/cases/", "/cases/{case}/", "/cases/plans", "/audit/", "/admin/users/", "/admin/contracts/",
     "/admin/contracts/{contract}/", "/calls/campaigns/", "/calls/campaigns/{campaign}/",
     "/calls/targets/{target}/", "/calls/handovers/", "/calls/handovers/{handover}/",
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",

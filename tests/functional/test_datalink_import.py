@@ -194,7 +194,8 @@ def test_the_documented_samples_import_cleanly(dbsession):
     assert {name: c.added for name, c in result.counts.items()} == {
         "taxpayers": 6, "phones": 4, "mailing_addresses": 1, "foreign_residents": 1, "corporations": 1,
         "representatives": 1, "cases": 4, "assessments": 5, "installments": 17, "receipts": 1,
-        "payment_agreements": 2, "direct_debits": 1, "contact_history": 2, "case_statuses": 3}
+        "payment_agreements": 2, "payment_plan_schedule": 10, "direct_debits": 1, "contact_history": 2,
+        "case_statuses": 3}
     dbsession.flush()
     # 資料1 住民記録 (a mover-out, 和暦 dates) and 職業・勤務先
     moved = dbsession.scalars(sa.select(Taxpayer).where(Taxpayer.taxpayer_no == "0000000019")).one()
@@ -216,6 +217,14 @@ def test_the_documented_samples_import_cleanly(dbsession):
                                    .join(Case, Case.id == PaymentAgreement.case_id)
                                    .order_by(Case.case_no)).all()
     assert agreements == [("2026-000001", 20000, False), ("2026-000004", 50000, True)]
+    # 分納予定 (issue 20): the file's schedule for one plan; the other's from its summary
+    schedules = {no: [(p.due_on, p.amount) for p in g.payments] for no, g in dbsession.execute(
+        sa.select(Case.case_no, PaymentAgreement).join(Case, Case.id == PaymentAgreement.case_id))}
+    assert schedules["2026-000004"][:2] == [(dt.date(2026, 11, 30), 30000), (dt.date(2026, 12, 31), 50000)]
+    assert len(schedules["2026-000004"]) == 10 and sum(a for _, a in schedules["2026-000004"]) == 480000
+    assert schedules["2026-000001"] == [(dt.date(2026, 9, 30), 20000), (dt.date(2026, 10, 30), 20000),
+                                        (dt.date(2026, 11, 30), 20000), (dt.date(2026, 12, 30), 20000),
+                                        (dt.date(2027, 1, 30), 20000), (dt.date(2027, 2, 28), 20000)]
     note = dbsession.scalars(sa.select(ContactRecord).where(ContactRecord.record_no == "K2026-0002")).one()
     assert note.content == "来庁。分納の相談あり。\n収入状況の資料を次回持参。"
     assert note.occurred_at == dt.datetime(2026, 10, 5, 5, 30)  # 14:30 JST, stored UTC
@@ -267,7 +276,11 @@ def test_collectors_upload_a_zip_with_a_dry_run_first(testapp, dbsession, demo, 
     assert "取込が完了しました" in res.text
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(Case)) == before["cases"]
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(DataImport)) == 2
-    assert [e.event for e in entries_since(engine, mark, kind="event")] == ["datalink.import"] * 2
+    events = [e.event for e in entries_since(engine, mark, kind="event")]
+    # besides the imports: the imported installment plans the receipts put
+    # into 不履行 or 完了 (intranet.cases.plans), after the real import only
+    assert [e for e in events if not e.startswith("plan.")] == ["datalink.import"] * 2
+    assert events[0] == "datalink.import" and events[1] == "datalink.import"
     # the history: files, rows and counts as a table, not raw JSON (issue 19)
     history = testapp.get("/datalink/").html.select_one("tr.import-history")
     files_table = {tr.td.text: tr.select("td")[1].text for tr in history.select("table.files tr")}

@@ -377,6 +377,7 @@ GET_URLS = {
         # facet (400 for operators: nothing of theirs may be narrowed by it)
         "/cases/?tax_type=resident&fiscal_year=2026&balance_min=0&balance_max=999999999",
         "/cases/?status=none&staff=%E6%8B%85%E5%BD%93", "/cases/?category=%E7%8F%BE%E5%B9%B4"],
+    ("CaseContainer", "plans"): lambda w: ["/cases/plans", "/cases/plans?state=defaulted"],
     ("CaseContainer", "limitation"): lambda w: [
         "/cases/limitation", "/cases/limitation?sort=case&format=csv"],
     ("CaseResource", ""): lambda w: [f"/cases/{no}/" for no in CASE_NOS.values()],
@@ -451,6 +452,11 @@ POSTS = {
         (f"/cases/{CASE_NOS[slot]}/slip", {"installment": str(w.installments[slot]), "deadline": ""})
         for slot in SLOTS],
     ("DataLinkArea", "export"): lambda w: [("/datalink/export", {"since": "2026-01-01T00:00"})],
+    # A refused plan (400) answers with the whole case page and the form refilled.
+    ("CaseResource", "plan"): lambda w: [
+        (f"/cases/{CASE_NOS[slot]}/plan", {"signed_on": "2026-11-20", "total": "0", "count": "3",
+                                          "first_due_on": "2026-12-01", "note": "MK"})
+        for slot in SLOTS],
 }
 
 _CHANGE = "POST-only: changes state and answers with a redirect or a page also reached by GET (crawled)"
@@ -475,7 +481,7 @@ EXEMPT = {
     ("CaseResource", "incoming", "POST"): _CHANGE, ("CallCenter", "incoming", "POST"): _CHANGE,
     ("CampaignContainer", "new", "POST"): _CHANGE, ("CampaignResource", "activate", "POST"): _CHANGE,
     ("CampaignResource", "close", "POST"): _CHANGE, ("CaseResource", "call-block", "POST"): _CHANGE,
-    ("CaseResource", "status", "POST"): _CHANGE, ("StatusApprovals", "", "POST"): _CHANGE,
+    ("CaseResource", "status", "POST"): _CHANGE, ("CaseResource", "plan-end", "POST"): _CHANGE, ("StatusApprovals", "", "POST"): _CHANGE,
     ("ChecklistContainer", "", "POST"): _CHANGE, ("ChecklistResource", "", "POST"): _CHANGE,
     ("ContractContainer", "", "POST"): _CHANGE, ("ContractResource", "erase", "POST"): _CHANGE,
     ("ContractResource", "link", "POST"): _CHANGE, ("ContractResource", "period", "POST"): _CHANGE,
