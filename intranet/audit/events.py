@@ -42,6 +42,8 @@ class AuditEvent(enum.StrEnum):
     PasswordChangeRefused = "password.refused"  # ... with a wrong current password
     CaseCallBlock = "case.call_block"      # a case's do-not-call flag changed (before, after)
     CaseStatus = "case.status"             # a collection status was recorded or ended
+    CaseContact = "case.contact"           # a collector added a 経過記録 (record id, kind)
+    MailReturn = "document.returned"       # 郵便返戻 recorded on a letter or slip
     CallRecorded = "call.recorded"         # an operator recorded a call's result
     CampaignCreated = "campaign.created"   # a call campaign was built (target counts)
     CampaignActivated = "campaign.activated"  # a draft campaign started

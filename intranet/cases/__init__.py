@@ -18,4 +18,5 @@ def includeme(config):
     config.registry.amount_rules = AmountRules.from_settings(settings)
     config.registry.limitation_settings = LimitationSettings.from_settings(settings)
     config.scan(".views")
+    config.scan(".contact_views")
     config.scan(".limitation")

@@ -77,6 +77,8 @@ WRITES = {
     ("CampaignResource", "close"): "/calls/campaigns/{campaign}/close",
     ("CaseResource", "call-block"): "/cases/{case}/call-block",
     ("CaseResource", "status"): "/cases/{case}/status",
+    ("CaseResource", "contact"): "/cases/{case}/contact",
+    ("CaseResource", "mail-return"): "/cases/{case}/mail-return",
     ("StatusApprovals", ""): "/admin/statuses/",
     ("CaseResource", "slip"): "/cases/{case}/slip",
     ("ContractContainer", ""): "/admin/contracts/",
