@@ -29,7 +29,7 @@ from ..models import (
 )
 from ..taxes.owed import TAX, AmountRules, owed_for
 from ..text import digits, fold
-from . import statuses
+from . import mail_returns, statuses
 from .dump import row_key
 from .formats import BY_FILENAME, FILES, VEHICLE
 from .reader import Report, check_parents, read
@@ -111,6 +111,7 @@ def validate(dbsession, parsed, result: ImportResult, rules: AmountRules | None 
             result.report.add("installments.csv", row["_line"], "dunning_sent_on",
                               "datalink.error.dunning_before_due")
     statuses.validate(dbsession, parsed, result.report)
+    mail_returns.validate(dbsession, parsed, result.report)
     _check_receipts(dbsession, parsed, result.report, rules or AmountRules())
 
 
@@ -548,7 +549,7 @@ STEPS = (
     ("assessments", _assessments), ("installments", _installments), ("receipts", _receipts),
     ("payment_agreements", _payment_agreements),
     ("direct_debits", _direct_debits), ("contact_history", _contact_history),
-    ("case_statuses", statuses.apply),
+    ("case_statuses", statuses.apply), ("mail_returns", mail_returns.apply),
 )
 
 

@@ -204,3 +204,62 @@ def test_a_return_on_a_sealed_letter_and_on_a_slip_is_recorded(testapp, people, 
     assert dbsession.get(IssuedDocument, foreign.id).returned_on is None
     page = testapp.get(f"/cases/{case.case_no}/")
     assert "転居先不明" in page.html.select_one(f"#documents tr[data-doc={letter.doc_no}]").text
+
+
+# ---------------------------------------------------------------- mail_returns.csv
+
+def _returns_file(*rows: str) -> dict[str, bytes]:
+    header = "doc_no,case_no,returned_on,reason"
+    return {"mail_returns.csv": ("\r\n".join((header, *rows)) + "\r\n").encode("cp932")}
+
+
+def test_imported_returns_are_recorded_and_bad_rows_refuse_the_whole_file(people, dbsession):
+    from intranet.datalink import importer
+    from intranet.datalink.dump import dump
+
+    today = dt.date(2026, 11, 24)
+    case = factories.owed_case(dbsession, phone=None)
+    other = factories.owed_case(dbsession, phone=None)
+    uid = _collector_id(dbsession)
+    sealed = _document(dbsession, case, uid, DocumentKind.letter,
+                       _batch(dbsession, uid, BatchStatus.sealed))
+    printed = _document(dbsession, case, uid, DocumentKind.letter,
+                        _batch(dbsession, uid, BatchStatus.printed))
+    slip = _document(dbsession, case, uid, DocumentKind.slip)
+    dbsession.commit()
+    bad = importer.run(dbsession, _returns_file(
+        f"{sealed.doc_no},{case.case_no},2026-11-20,moved",
+        f"{printed.doc_no},{case.case_no},2026-11-20,moved",
+        f"{slip.doc_no},{other.case_no},2026-11-20,refused",
+        f"X999,{case.case_no},2026-11-20,moved",
+        f"{sealed.doc_no}9,{case.case_no},2026-11-01,refused"), today)
+    problems = {(p.line, p.column, p.key) for p in bad.report.problems}
+    assert problems == {(3, "doc_no", "datalink.error.return_not_sent"),
+                        (4, "doc_no", "datalink.error.return_document"),
+                        (5, "doc_no", "datalink.error.return_document"),
+                        (6, "doc_no", "datalink.error.return_document")}
+    unreadable = importer.run(dbsession, _returns_file(
+        f"{sealed.doc_no},{case.case_no},2026-11-20,lost",
+        f"{slip.doc_no},{case.case_no},2026-11-01,refused"), today)
+    assert any(p.line == 2 and p.column == "reason" for p in unreadable.report.problems)
+    early = importer.run(dbsession, _returns_file(
+        f"{slip.doc_no},{case.case_no},2026-11-01,refused"), today)
+    assert [(p.line, p.column, p.key) for p in early.report.problems] == [
+        (2, "returned_on", "datalink.error.return_before_sent")]
+    dbsession.rollback()
+    dbsession.expire_all()
+    assert dbsession.get(IssuedDocument, sealed.id).returned_on is None
+
+    good = importer.run(dbsession, _returns_file(
+        f"{sealed.doc_no},{case.case_no},R8.11.20,moved",
+        f"{slip.doc_no},{case.case_no},2026-11-21,no_address"), today)
+    assert good.ok, [str(p) for p in good.report.problems]
+    assert vars(good.counts["mail_returns"]) == {"added": 2, "changed": 0, "unchanged": 0}
+    dbsession.commit()
+    dbsession.expire_all()
+    doc = dbsession.get(IssuedDocument, sealed.id)
+    assert (doc.returned_on, doc.return_reason, doc.returned_by) == (dt.date(2026, 11, 20), "moved", None)
+    # what the dump writes imports again as unchanged
+    files = dump(dbsession)
+    again = importer.run(dbsession, {"mail_returns.csv": files["mail_returns.csv"]}, today)
+    assert again.ok and vars(again.counts["mail_returns"]) == {"added": 0, "changed": 0, "unchanged": 2}
