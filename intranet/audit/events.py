@@ -57,6 +57,7 @@ class AuditEvent(enum.StrEnum):
     SurveyBatchCreated = "survey.batch.created"    # a survey batch was created
     SurveyBatchAssigned = "survey.batch.assigned"  # targets were assigned to an investigator
     SurveyBatchOpened = "survey.batch.opened"      # a fully assigned batch was opened for work
+    SurveyBatchChanged = "survey.batch.changed"    # a target added to or removed from a draft batch
     SurveyReport = "survey.report"         # an investigator filed a report on a target
     SurveyExport = "survey.export"         # a batch's results were downloaded
     SurveySlip = "survey.slip"             # a hand-over slip (受け渡し票) was recorded
