@@ -737,6 +737,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "survey.error.case_nos": ("追加する事案番号が多すぎます（500件まで）。", "Too many case numbers to add (at most 500)."),
     "survey.error.already_target": ("この事案はすでにこのバッチの対象です。", "This case is already a target of this batch."),
     "survey.error.unknown_case": ("該当する事案がありません。", "No such case."),
+    "survey.error.prefecture": ("都道府県は改行なしの10文字以内で入力してください。", "Prefecture: at most 10 characters on one line."),
     "survey.error.draft_only": ("対象の追加・除外は開始前（準備中）のバッチだけです。", "Targets can be added or removed only before the batch opens."),
     "survey.error.target": ("このバッチの対象を選んでください。", "Choose a target of this batch."),
     "survey.batches.add_case": ("事案番号で対象を追加", "Add a target by case number"),

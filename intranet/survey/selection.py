@@ -78,8 +78,9 @@ class Candidate:
 
 def _columns(today: dt.date):
     """The correlated sub-selects of the rules, over :class:`Case`."""
-    same_taxpayer = aliased(Case)
-    taxpayer_cases = select(same_taxpayer.id).where(same_taxpayer.taxpayer_id == Case.taxpayer_id)
+    # rows of any case of the same taxpayer (one level of correlation)
+    same = aliased(Case)
+    same_taxpayer = same.taxpayer_id == Case.taxpayer_id
     tax_paid = (select(func.coalesce(func.sum(Receipt.amount), 0))
                 .where(Receipt.installment_id == Installment.id, Receipt.kind == ReceiptKind.tax)
                 .scalar_subquery())
@@ -99,20 +100,23 @@ def _columns(today: dt.date):
                        .where(Phone.taxpayer_id == Case.taxpayer_id, Phone.unusable.is_(False))
                        .scalar_subquery())
     returned_on = (select(func.max(IssuedDocument.returned_on))
-                   .where(IssuedDocument.case_id.in_(taxpayer_cases))
+                   .join(same, same.id == IssuedDocument.case_id).where(same_taxpayer)
                    .scalar_subquery())
     last_record = (select(func.max(ContactRecord.occurred_at))
-                   .where(ContactRecord.case_id.in_(taxpayer_cases), ContactRecord.is_contact)
+                   .join(same, same.id == ContactRecord.case_id)
+                   .where(same_taxpayer, ContactRecord.is_contact)
                    .scalar_subquery())
     correction = aliased(CallAttempt)
     last_call = (select(func.max(CallAttempt.called_at))
                  .join(CampaignCase, CampaignCase.target_id == CallAttempt.target_id)
-                 .where(CampaignCase.case_id.in_(taxpayer_cases),
+                 .join(same, same.id == CampaignCase.case_id)
+                 .where(same_taxpayer,
                         CallAttempt.disposition.in_([d.value for d in REACHED]),
                         ~exists().where(correction.corrects_id == CallAttempt.id))
                  .scalar_subquery())
     last_legacy_call = (select(func.max(CallRecord.called_at))
-                        .where(CallRecord.case_id.in_(taxpayer_cases),
+                        .join(same, same.id == CallRecord.case_id)
+                        .where(same_taxpayer,
                                CallRecord.result.in_([d.value for d in REACHED]))
                         .scalar_subquery())
     in_open_batch = exists().where(

@@ -100,6 +100,8 @@ WRITES = {
     ("SurveyBatchContainer", ""): "/survey/batches/",
     ("SurveyBatchResource", "assign"): "/survey/batches/{batch}/assign",
     ("SurveyBatchResource", "open"): "/survey/batches/{batch}/open",
+    ("SurveyBatchResource", "add"): "/survey/batches/{batch}/add",
+    ("SurveyBatchResource", "remove"): "/survey/batches/{batch}/remove",
     ("SurveyTargetResource", "report"): "/survey/targets/{survey_target}/report",
     ("UserKeys", "options"): "/admin/keys/{boss}/options",
     ("UserKeys", "register"): "/admin/keys/{boss}/register",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from ... import tabular
 from ...audit.events import AuditEvent
 from ...models import BatchState, Case, Contract, SurveyBatch, SurveyTarget, User
-from ...params import parse_date, whole_number
+from ...params import parse_date, text, whole_number
 from ...resources import SurveyBatchContainer, SurveyBatchResource
 from ...security.matrix import Facet
 from ...security.permissions import Permission
@@ -42,10 +42,14 @@ def batch_list(request, errors=None):
             "can_manage": request.has_permission(Permission.SurveyManage, request.context)}
 
 
-def _filters(params):
-    """Prefecture and minimum balance (GET on the candidates page, POST when creating)."""
-    prefecture = params.get("prefecture", "")
-    prefecture = prefecture.strip()[:10] if isinstance(prefecture, str) else ""
+def _filters(params, errors: list | None = None):
+    """Prefecture and minimum balance (GET on the candidates page, POST when
+    creating); a prefecture that is not one line of text is refused."""
+    prefecture = text(params.get("prefecture", ""), 10)
+    if prefecture is None:
+        if errors is not None:
+            errors.append("survey.error.prefecture")
+        prefecture = ""
     balance_min = whole_number(params.get("balance_min", ""), 12)
     return prefecture, balance_min
 
@@ -57,7 +61,10 @@ def batch_candidates(request, errors=None, refused=None, values=None):
     004); the collector unticks some, adds others by case number, and
     creates the batch as a draft."""
     params = values if values is not None else request.GET
-    prefecture, balance_min = _filters(params)
+    errors = list(errors or [])
+    prefecture, balance_min = _filters(params, errors if values is None else None)
+    if errors and values is None:
+        request.response.status = 400
     days = request.registry.survey_no_contact_days
     found = selection.candidates(request.dbsession, request.today, days, prefecture, balance_min)
     shown = request.disclosure.show([c.case for c in found], CANDIDATE_FACETS)
@@ -98,7 +105,7 @@ def batch_create(request):
         deadline = parse_date(post.get("deadline", ""))
     except ValueError:
         deadline = None
-    prefecture, balance_min = _filters(post)
+    prefecture, balance_min = _filters(post, errors)
     if contract is None or contract.erased_at is not None:
         errors.append("survey.error.contract")
     if not name:
@@ -114,7 +121,7 @@ def batch_create(request):
             errors.append("survey.error.case_nos")
             extra = []
         by_no = dict(request.dbsession.execute(
-            select(Case.case_no, Case.id).where(Case.case_no.in_(extra)))) if extra else {}
+            select(Case.case_no, Case.id).where(Case.case_no.in_(extra))).all()) if extra else {}
         for no in extra:
             if no not in by_no:
                 refused.append((no, ["survey.rule.unknown_case"]))
