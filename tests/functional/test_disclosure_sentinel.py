@@ -421,7 +421,7 @@ GET_URLS = {
     ("SurveyArea", ""): lambda w: ["/survey/"],
     ("SurveyBatchContainer", ""): lambda w: ["/survey/batches/"],
     ("SurveyBatchContainer", "candidates"): lambda w: [
-        "/survey/batches/candidates", "/survey/batches/candidates?prefecture=大阪府&balance_min=1"],
+        "/survey/batches/candidates", "/survey/batches/candidates?balance_min=1"],
     ("SurveyBatchResource", ""): _rows("/survey/batches/", "survey_batches"),
     ("SurveyBatchResource", "export"): lambda w: [
         f"/survey/batches/{batch_id}/export?format={fmt}"
