@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import aliased
 
 from ..cases.statuses import Work, available_for
@@ -174,6 +174,7 @@ def _candidate(row, today: dt.date, days: int) -> Candidate:
 def candidates(dbsession, today: dt.date, days: int = DEFAULT_NO_CONTACT_DAYS,
                prefecture: str = "", balance_min: int | None = None) -> list[Candidate]:
     """The eligible cases, by postal code (one query)."""
+    _no_jit(dbsession)
     query = _query(today, days, eligible_only=True).order_by(Taxpayer.postal_code, Case.case_no)
     if prefecture:
         query = query.where(Taxpayer.address.startswith(prefecture, autoescape=True))
@@ -188,8 +189,17 @@ def check(dbsession, case_ids, today: dt.date, days: int = DEFAULT_NO_CONTACT_DA
     """Every rule on the given cases (one query): why each is or is not eligible."""
     if not case_ids:
         return {}
+    _no_jit(dbsession)
     query = _query(today, days, eligible_only=False).where(Case.id.in_(list(case_ids)))
     return {row[0].id: _candidate(row, today, days) for row in dbsession.execute(query)}
+
+
+def _no_jit(dbsession) -> None:
+    """PostgreSQL: the correlated sub-selects make the planner's cost
+    estimate high enough to JIT-compile the query, which costs seconds and
+    saves nothing here (bench/bench_survey.py); off for this transaction."""
+    if dbsession.connection().dialect.name == "postgresql":
+        dbsession.execute(text("SET LOCAL jit = off"))
 
 
 def since_date(today: dt.date, days: int) -> dt.date:

@@ -184,7 +184,7 @@ def test_collectors_see_why_untick_and_add_by_number_then_edit_the_draft(
     assert "該当する事案がない" in refused["9999-999999"]
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(SurveyBatch)) == 0
 
-    # untick one, add the do-not-call one by number (it is a candidate anyway) and create
+    # untick one and create the draft
     form = res.forms["candidates-form"]
     form["case_nos"] = ""
     for box in form.fields["case_id"]:
