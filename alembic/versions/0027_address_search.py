@@ -6,7 +6,7 @@ The extension is created here, by the migrating (owner) role: the restricted
 role the application runs as never needs CREATE privileges.
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-11-30 07:30:00
 """
 from alembic import op
@@ -16,7 +16,7 @@ from intranet.text import address_key
 
 
 revision = '0027'
-down_revision = '0025'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 

@@ -47,6 +47,8 @@ class AuditEvent(enum.StrEnum):
     PlanRefused = "plan.refused"           # a plan was refused (the message key)
     PlanDefaulted = "plan.defaulted"       # the receipts made a plan 不履行 (import or daily run)
     PlanStateChanged = "plan.state"        # any other state change (履行中, 完了)
+    CaseContact = "case.contact"           # a collector added a 経過記録 (record id, kind)
+    MailReturn = "document.returned"       # 郵便返戻 recorded on a letter or slip
     CallRecorded = "call.recorded"         # an operator recorded a call's result
     IncomingRecorded = "call.incoming"     # an operator recorded an incoming call (受電)
     CampaignCreated = "campaign.created"   # a call campaign was built (target counts)
@@ -61,6 +63,7 @@ class AuditEvent(enum.StrEnum):
     SurveyBatchCreated = "survey.batch.created"    # a survey batch was created
     SurveyBatchAssigned = "survey.batch.assigned"  # targets were assigned to an investigator
     SurveyBatchOpened = "survey.batch.opened"      # a fully assigned batch was opened for work
+    SurveyBatchChanged = "survey.batch.changed"    # a target added to or removed from a draft batch
     SurveyReport = "survey.report"         # an investigator filed a report on a target
     SurveyExport = "survey.export"         # a batch's results were downloaded
     SurveySlip = "survey.slip"             # a hand-over slip (受け渡し票) was recorded

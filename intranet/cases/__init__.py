@@ -22,4 +22,5 @@ def includeme(config):
     config.registry.plan_grace_days = grace_days(settings)
     config.scan(".views")
     config.scan(".plan_views")
+    config.scan(".contact_views")
     config.scan(".limitation")

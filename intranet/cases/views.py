@@ -15,6 +15,7 @@ from ..security.matrix import FACETS, Facet
 from ..security.permissions import Permission
 from ..taxes.owed import amount_rules
 from .filters import allowed_filters, filter_choices, filter_conditions, read_filters
+from .contact_views import contact_context
 from .search import MAX_TERM, Criteria, read_criteria, search_cases
 from .statuses import RULES, StatusError, check_period
 
@@ -60,7 +61,7 @@ def case_list(request):
 
 
 @view_config(context=CaseResource, renderer="cases/detail.jinja2", permission=Permission.CaseView)
-def case_detail(request):
+def case_detail(request, **contact_state):
     context = request.context
     facets = list(request.disclosure.show([context.case], Facet).facets)
     audit_area = request.root["audit"]
@@ -78,7 +79,8 @@ def case_detail(request):
             "can_edit_status": request.has_permission(Permission.CaseStatusEdit, context),
             "facet_info": FACETS, "viewers_url": viewers_url, "call_blocks": list(CallBlock),
             "can_block": request.has_permission(Permission.CaseCallBlockEdit, context),
-            "can_slip": request.has_permission(Permission.CaseSlipIssue, context)}
+            "can_slip": request.has_permission(Permission.CaseSlipIssue, context),
+            **contact_context(request, facets, **contact_state)}
 
 
 @view_config(context=CaseResource, name="call-block", permission=Permission.CaseCallBlockEdit,

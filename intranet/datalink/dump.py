@@ -10,8 +10,8 @@ from sqlalchemy import String, case, cast, func, literal, select
 from ..clock import to_jst
 from ..models import (
     Assessment, Case, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
-    Installment, MailingAddress, PaymentAgreement, Phone, PlanPayment, Receipt, Representative, StatusPeriod,
-    Taxpayer,
+    Installment, IssuedDocument, MailingAddress, PaymentAgreement, Phone, PlanPayment, Receipt,
+    Representative, StatusPeriod, Taxpayer,
 )
 from .encoding import encode_files
 from .formats import BY_NAME, EMPLOYMENT, RESIDENT_RECORD, VEHICLE
@@ -119,11 +119,16 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
         StatusPeriod.reason)
         .join(Case, Case.id == StatusPeriod.case_id)
         .order_by(Case.case_no, StatusPeriod.kind, StatusPeriod.starts_on))
+    returns = dbsession.execute(select(
+        IssuedDocument.doc_no, Case.case_no, IssuedDocument.returned_on, IssuedDocument.return_reason)
+        .join(Case, Case.id == IssuedDocument.case_id)
+        .where(IssuedDocument.returned_on.is_not(None)).order_by(IssuedDocument.doc_no))
     data = {"taxpayers": taxpayers, "phones": phones, "mailing_addresses": mailing,
             "foreign_residents": foreign, "corporations": corporations,
             "representatives": representatives, "cases": cases, "assessments": assessments,
             "installments": installments, "receipts": receipts, "payment_agreements": agreements,
             "payment_plan_schedule": schedule,
-            "direct_debits": direct_debits, "contact_history": contacts, "case_statuses": statuses}
+            "direct_debits": direct_debits, "contact_history": contacts, "case_statuses": statuses,
+            "mail_returns": returns}
     return encode_files({BY_NAME[name].filename: _table(BY_NAME[name], rows)
                          for name, rows in data.items()}, encoding)

@@ -41,6 +41,7 @@ class FileSpec:
 C = Column
 TAX_TYPES = ("resident", "light_vehicle")
 AGREEMENT_STATUSES = ("active", "ended")
+RETURN_REASONS = ("no_address", "moved", "refused", "other")  # 宛所なし, 転居先不明, 受取拒否, その他
 
 #: Columns added to existing files (issue 19): files written before them
 #: still import and leave what is stored for them as it is.
@@ -141,7 +142,8 @@ FILES: tuple[FileSpec, ...] = (
     ), key=("case_no", "start_fiscal_year", "start_period_no"), parent=("cases", ("case_no",))),
     FileSpec("contact_history", (
         C("record_no", "code", max_length=20), C("case_no", "code", max_length=11),
-        C("kind", "choice", choices=("visit", "negotiation", "document", "other")),
+        C("kind", "choice", choices=("visit", "negotiation", "document", "other",
+                                     "counter", "phone", "letter_received")),
         C("occurred_at", "datetime"), C("place", required=False), C("counterpart", required=False),
         C("content", required=False, max_length=4000), C("staff_name", required=False, max_length=100),
     ), key=("record_no",), parent=("cases", ("case_no",))),
@@ -165,6 +167,11 @@ FILES: tuple[FileSpec, ...] = (
         C("starts_on", "date"), C("ends_on", "date", required=False),
         C("reason", required=False, max_length=1000),
     ), key=("case_no", "kind", "starts_on"), parent=("cases", ("case_no",))),
+    # 郵便返戻 of this system's letters and slips (issue 20; intranet/datalink/mail_returns.py)
+    FileSpec("mail_returns", (
+        C("doc_no", "code", max_length=20), C("case_no", "code", max_length=11),
+        C("returned_on", "date"), C("reason", "choice", choices=RETURN_REASONS),
+    ), key=("doc_no",), parent=("cases", ("case_no",))),
 )
 
 BY_NAME = {spec.name: spec for spec in FILES}

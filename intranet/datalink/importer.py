@@ -30,7 +30,7 @@ from ..models import (
 from ..taxes.owed import TAX, AmountRules, owed_for
 from ..models.taxpayers import taxpayer_search_address
 from ..text import address_key, digits, fold
-from . import statuses
+from . import mail_returns, statuses
 from .dump import row_key
 from .formats import BY_FILENAME, FILES, VEHICLE
 from .reader import Report, check_parents, read
@@ -123,6 +123,7 @@ def validate(dbsession, parsed, result: ImportResult, rules: AmountRules | None 
             result.report.add("payment_plan_schedule.csv", row["_line"], "amount",
                               "datalink.error.plan_amount")
     statuses.validate(dbsession, parsed, result.report)
+    mail_returns.validate(dbsession, parsed, result.report)
     _check_receipts(dbsession, parsed, result.report, rules or AmountRules())
 
 
@@ -618,7 +619,7 @@ STEPS = (
     ("assessments", _assessments), ("installments", _installments), ("receipts", _receipts),
     ("payment_agreements", _payment_agreements), ("payment_plan_schedule", _plan_schedule),
     ("direct_debits", _direct_debits), ("contact_history", _contact_history),
-    ("case_statuses", statuses.apply),
+    ("case_statuses", statuses.apply), ("mail_returns", mail_returns.apply),
 )
 
 

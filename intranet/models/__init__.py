@@ -22,6 +22,8 @@ from .calls import (  # noqa: F401
     PhoneCandidate, PhoneCandidateStatus, Promise, PromiseStatus, QueueClass, TargetStatus,
 )
 from .documents import BatchStatus, DocumentKind, IssuedDocument, LetterBatch  # noqa: F401
+from .cases import STAFF_CONTACT_KINDS, Counterpart  # noqa: F401  (issue 20)
+from .documents import ReturnReason  # noqa: F401  (issue 20)
 from .survey import (  # noqa: F401
     BatchState, Contract, ErasureRecord, HandoverSlip, Medium, MediumEvent, SurveyBatch, SurveyPhoto, SurveyReport, SurveyTarget, SurveyTargetState,
 )

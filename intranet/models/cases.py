@@ -9,9 +9,9 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
-    and_, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
+    and_, or_, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
 )
-from sqlalchemy.ext.hybrid import hybrid_method
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .calls import CallBlock
@@ -36,9 +36,35 @@ class ReceiptKind(enum.StrEnum):
 
 class ContactKind(enum.StrEnum):
     visit = "visit"              # 訪問
-    negotiation = "negotiation"  # 交渉（来庁・電話）
+    negotiation = "negotiation"  # 交渉（来庁・電話）: the delinquency system's, and hand-overs
     document = "document"        # 帳票発行
     other = "other"
+    counter = "counter"                  # 来庁 (issue 20)
+    phone = "phone"                      # 電話 (a collector's call)
+    letter_received = "letter_received"  # 文書受理 (a letter from the taxpayer)
+
+
+#: The kinds a collector records on the case page (経過記録, issue 20).
+STAFF_CONTACT_KINDS = (ContactKind.visit, ContactKind.counter, ContactKind.phone,
+                       ContactKind.letter_received, ContactKind.other)
+
+
+class Counterpart(enum.StrEnum):
+    """Who the staff member dealt with (相手方)."""
+
+    taxpayer = "taxpayer"        # 本人
+    family = "family"            # 家族・同居人
+    agent = "agent"              # 代理人
+    tax_manager = "tax_manager"  # 納税管理人
+    heir = "heir"                # 相続人
+    other = "other"              # その他（勤務先・大家など）
+
+
+#: 最終接触日 counts conversations with the taxpayer or someone who acts for
+#: them in law (代理人, 納税管理人 under 地方税法 §300, 相続人 under §9); a talk
+#: with a family member or a landlord is recorded but is not a contact.
+CONTACT_COUNTERPARTS = frozenset({Counterpart.taxpayer, Counterpart.agent,
+                                  Counterpart.tax_manager, Counterpart.heir})
 
 
 class CampaignStatus(enum.StrEnum):
@@ -275,8 +301,32 @@ class ContactRecord(Base):
     counterpart: Mapped[str] = mapped_column(String(200), default="")
     content: Mapped[str] = mapped_column(Text, default="")
     staff_name: Mapped[str] = mapped_column(String(100), default="")
+    # Issue 20: who it was with, whether there was a conversation (会話あり),
+    # and the collector who recorded it here (None: imported or generated).
+    counterpart_kind: Mapped[Counterpart | None] = mapped_column(
+        str_enum(Counterpart, "contact_counterpart"))
+    conversation: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     case: Mapped[Case] = relationship(back_populates="contacts")
+
+    @hybrid_property
+    def is_contact(self):
+        """A conversation with the taxpayer or their representative: what
+        最終接触日 means (a slip issued or a letter sent is not one). Records
+        without a counterpart kind (imported from the delinquency system, or
+        a hand-over resolved by staff) count when they are 交渉."""
+        if self.counterpart_kind is None:
+            return self.kind == ContactKind.negotiation
+        return self.conversation and self.counterpart_kind in CONTACT_COUNTERPARTS
+
+    @is_contact.inplace.expression
+    @classmethod
+    def _is_contact_expression(cls):
+        return or_(and_(cls.counterpart_kind.is_(None), cls.kind == ContactKind.negotiation),
+                   and_(cls.conversation.is_(True),
+                        cls.counterpart_kind.in_([c.value for c in CONTACT_COUNTERPARTS])))
 
 
 class CallRecord(Base):

@@ -22,6 +22,15 @@ class BatchStatus(enum.StrEnum):
     discrepancy = "discrepancy"  # counted envelopes did not match: stays open
 
 
+class ReturnReason(enum.StrEnum):
+    """郵便返戻: why the post office returned a letter or slip (issue 20)."""
+
+    no_address = "no_address"  # 宛所なし（あて所に尋ねあたりません）
+    moved = "moved"            # 転居先不明
+    refused = "refused"        # 受取拒否
+    other = "other"            # その他（保管期間経過など）
+
+
 class LetterBatch(Base):
     __tablename__ = "letter_batches"
 
@@ -59,6 +68,11 @@ class IssuedDocument(Base):
     tax_total: Mapped[int] = mapped_column(Integer)
     late_charge_total: Mapped[int] = mapped_column(Integer)
     fee: Mapped[int] = mapped_column(Integer, default=0)  # 督促手数料
+    # 郵便返戻 (issue 20): the post office returned it; recorded by a collector
+    # (returned_by) or imported (mail_returns.csv, returned_by None).
+    returned_on: Mapped[dt.date | None] = mapped_column(Date)
+    return_reason: Mapped[ReturnReason | None] = mapped_column(str_enum(ReturnReason, "return_reason"))
+    returned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     case = relationship("Case")
     batch: Mapped[LetterBatch | None] = relationship(back_populates="documents")

@@ -158,7 +158,7 @@ FACET_EXCEPTIONS: Mapping[Role, Mapping[Facet, Condition]] = _frozen({
 #: Actions on a case each role may take (besides seeing its facets).
 ROLE_CASE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
     Role.collector: frozenset({P.CaseView, P.CaseCallBlockEdit, P.CaseStatusEdit, P.CaseSlipIssue,
-                                P.CasePlanEdit}),
+                                P.CasePlanEdit, P.CaseContactRecord, P.CaseMailReturn}),
     Role.auditor: frozenset({P.CaseView}),
     Role.operator: frozenset({P.CaseView, P.CaseSlipIssue, P.CaseIncomingRecord}),
     # Investigators never open case pages: their survey pages show the identity facet only.

@@ -71,6 +71,8 @@ class Permission(enum.StrEnum):
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
     CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)
     CaseIncomingRecord = "case:incoming:record"  # record an incoming call (受電) on a case
+    CaseContactRecord = "case:contact_record:add"  # add a 経過記録 (visit, counter, phone, ...)
+    CaseMailReturn = "case:mail_return:record"     # record a 郵便返戻 on a letter or slip
     LettersView = "letters:batch:view"
     LettersIssue = "letters:batch:issue"        # print a batch of dunning letters (催告書)
     LettersSeal = "letters:batch:seal"          # confirm enclosure (封入封緘)

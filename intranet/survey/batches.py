@@ -7,10 +7,8 @@ import re
 
 from sqlalchemy import select
 
-from ..cases.statuses import Work, available_for
-from ..models import (
-    BatchState, Case, CaseStatus, Residency, SurveyBatch, SurveyTarget, SurveyTargetState, Taxpayer,
-)
+from ..models import BatchState, Case, SurveyBatch, SurveyTarget, SurveyTargetState
+from . import selection
 
 MAX_TARGETS = 500
 _AREA = re.compile(r"^(.{2,3}?[都道府県])(.+?[市区町村郡])?")
@@ -34,19 +32,11 @@ def open_survey_case_ids():
 
 
 def movers_out(dbsession, today: dt.date, prefecture: str = "",
-               balance_min: int | None = None) -> list[Case]:
-    """Open, unpaid cases of taxpayers who moved out of the ward, in no open
-    batch, that no collection status keeps from the survey."""
-    query = (select(Case).join(Taxpayer, Taxpayer.id == Case.taxpayer_id)
-             .where(Taxpayer.residency == Residency.moved_out, Case.status == CaseStatus.open,
-                    Case.balance > 0, Case.id.not_in(open_survey_case_ids()),
-                    available_for(Work.survey, today))
-             .order_by(Taxpayer.postal_code, Case.case_no))
-    if prefecture:
-        query = query.where(Taxpayer.address.startswith(prefecture, autoescape=True))
-    if balance_min is not None:
-        query = query.where(Case.balance >= balance_min)
-    return list(dbsession.scalars(query))
+               balance_min: int | None = None,
+               days: int = selection.DEFAULT_NO_CONTACT_DAYS) -> list[Case]:
+    """The cases a new batch may take: movers-out who owe overdue tax and
+    cannot be reached (:mod:`intranet.survey.selection`, seed 004)."""
+    return [c.case for c in selection.candidates(dbsession, today, days, prefecture, balance_min)]
 
 
 def create(dbsession, contract, name: str, deadline: dt.date, cases, user, now) -> SurveyBatch:
@@ -68,6 +58,38 @@ def create(dbsession, contract, name: str, deadline: dt.date, cases, user, now) 
     return batch
 
 
+def add_target(dbsession, batch, case, today: dt.date, days: int) -> SurveyTarget:
+    """Add one eligible case to a draft batch; BatchError (with the rules it
+    fails in ``args[1]``) otherwise. An ineligible case is refused: the
+    survey is for movers-out who cannot be reached (seed 004)."""
+    if batch.state != BatchState.draft:
+        raise BatchError("survey.error.draft_only")
+    if any(t.case_id == case.id for t in batch.targets):
+        raise BatchError("survey.error.already_target")
+    found = selection.check(dbsession, [case.id], today, days)[case.id]
+    if not found.eligible:
+        raise BatchError("survey.error.not_eligible", found.failures)
+    if len(batch.targets) >= MAX_TARGETS:
+        raise BatchError("survey.error.too_many")
+    target = SurveyTarget(batch_id=batch.id, case_id=case.id, area=area_of(case.taxpayer.address),
+                          state=SurveyTargetState.pending)
+    dbsession.add(target)
+    batch.targets.append(target)
+    dbsession.flush()
+    return target
+
+
+def remove_target(dbsession, batch, target) -> None:
+    """Take one target out of a draft batch (before it opens)."""
+    if batch.state != BatchState.draft:
+        raise BatchError("survey.error.draft_only")
+    if target is None or target.batch_id != batch.id:
+        raise BatchError("survey.error.target")
+    batch.targets.remove(target)
+    dbsession.delete(target)
+    dbsession.flush()
+
+
 def assign(batch, targets, investigator) -> int:
     """Give ``targets`` of ``batch`` to ``investigator`` (a user of the batch's contract)."""
     if investigator.contract_id != batch.contract_id:
@@ -85,6 +107,10 @@ def assign_area(batch, area_prefix: str, investigator) -> int:
 
 
 def open_batch(batch) -> None:
+    if len(batch.targets) > MAX_TARGETS:
+        raise BatchError("survey.error.too_many")
+    if not batch.targets:
+        raise BatchError("survey.error.no_cases")
     if any(t.investigator_id is None for t in batch.targets):
         raise BatchError("survey.error.unassigned")
     batch.state = BatchState.open

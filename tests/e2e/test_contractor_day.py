@@ -31,10 +31,11 @@ def people(served):
     session.add(contract)
     session.flush()
     k1.contract_id = k2.contract_id = contract.id
-    mine = factories.case(session, name="調査 一郎", residency=Residency.moved_out,
-                          address="大阪府大阪市北区梅田1丁目")
-    theirs = factories.case(session, name="別件 花子", residency=Residency.moved_out,
-                            address="北海道札幌市中央区北1条西2丁目")
+    # seed 004: movers-out owing overdue tax, with no phone (issue 20)
+    mine = factories.owed_case(session, name="調査 一郎", phone=None, residency=Residency.moved_out,
+                               address="大阪府大阪市北区梅田1丁目")
+    theirs = factories.owed_case(session, name="別件 花子", phone=None, residency=Residency.moved_out,
+                                 address="北海道札幌市中央区北1条西2丁目")
     session.commit()
     data = {"k1": k1.id, "contract": contract.id, "mine": mine.case_no, "theirs": theirs.case_no}
     ids = {"k1": k1.id, "k2": k2.id}

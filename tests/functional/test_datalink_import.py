@@ -195,7 +195,8 @@ def test_the_documented_samples_import_cleanly(dbsession):
         "taxpayers": 6, "phones": 4, "mailing_addresses": 1, "foreign_residents": 1, "corporations": 1,
         "representatives": 1, "cases": 4, "assessments": 5, "installments": 17, "receipts": 1,
         "payment_agreements": 2, "payment_plan_schedule": 10, "direct_debits": 1, "contact_history": 2,
-        "case_statuses": 3}
+        "case_statuses": 3,
+        "mail_returns": 0}
     dbsession.flush()
     # 資料1 住民記録 (a mover-out, 和暦 dates) and 職業・勤務先
     moved = dbsession.scalars(sa.select(Taxpayer).where(Taxpayer.taxpayer_no == "0000000019")).one()

@@ -429,6 +429,8 @@ GET_URLS = {
     ("DataLinkArea", "export"): lambda w: ["/datalink/export"],
     ("SurveyArea", ""): lambda w: ["/survey/"],
     ("SurveyBatchContainer", ""): lambda w: ["/survey/batches/"],
+    ("SurveyBatchContainer", "candidates"): lambda w: [
+        "/survey/batches/candidates", "/survey/batches/candidates?balance_min=1"],
     ("SurveyBatchResource", ""): _rows("/survey/batches/", "survey_batches"),
     ("SurveyBatchResource", "export"): lambda w: [
         f"/survey/batches/{batch_id}/export?format={fmt}"
@@ -481,7 +483,10 @@ EXEMPT = {
     ("CaseResource", "incoming", "POST"): _CHANGE, ("CallCenter", "incoming", "POST"): _CHANGE,
     ("CampaignContainer", "new", "POST"): _CHANGE, ("CampaignResource", "activate", "POST"): _CHANGE,
     ("CampaignResource", "close", "POST"): _CHANGE, ("CaseResource", "call-block", "POST"): _CHANGE,
-    ("CaseResource", "status", "POST"): _CHANGE, ("CaseResource", "plan-end", "POST"): _CHANGE, ("StatusApprovals", "", "POST"): _CHANGE,
+    ("CaseResource", "plan-end", "POST"): _CHANGE,
+    ("CaseResource", "status", "POST"): _CHANGE, ("CaseResource", "contact", "POST"): _CHANGE,
+    ("CaseResource", "mail-return", "POST"): _CHANGE, ("SurveyBatchResource", "add", "POST"): _CHANGE,
+    ("SurveyBatchResource", "remove", "POST"): _CHANGE, ("StatusApprovals", "", "POST"): _CHANGE,
     ("ChecklistContainer", "", "POST"): _CHANGE, ("ChecklistResource", "", "POST"): _CHANGE,
     ("ContractContainer", "", "POST"): _CHANGE, ("ContractResource", "erase", "POST"): _CHANGE,
     ("ContractResource", "link", "POST"): _CHANGE, ("ContractResource", "period", "POST"): _CHANGE,

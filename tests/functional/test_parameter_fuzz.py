@@ -100,7 +100,7 @@ KNOWN_NAMES = ["page", "date_from", "date_to", "month", "date", "kind", "status"
                "download", "ended", "expired", "locked", "next", "notice", "corrects", "deadline",
                "tax", "due", "paid", "partial_on", "partial_amount", "lang", "active", "saved",
                "tax_type", "fiscal_year", "category", "staff", "balance_min", "balance_max",
-               "state"]
+               "state", "prefecture"]
 
 NASTY = ["", " ", "0", "-0", "1", "-1", "00", "1.5", "1e400", "NaN", "inf", "0x10", "1_000",
          "9" * 30, "-" + "9" * 30, str(2 ** 63), str(2 ** 64), str(-2 ** 63 - 1),

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from intranet.calls import campaigns
 from intranet.models import (
-    BatchState, CallCampaign, CampaignStatus, Contract, Handover, HandoverStatus, PhoneCandidate,
-    PhoneCandidateStatus, Role, SurveyBatch, SurveyTarget, SurveyTargetState,
+    BatchState, CallCampaign, CampaignStatus, ContactKind, ContactRecord, Contract, Handover,
+    HandoverStatus, PhoneCandidate, PhoneCandidateStatus, Residency, Role, SurveyBatch, SurveyTarget, SurveyTargetState,
 )
 from tests import factories
 from tests.helpers import login
@@ -65,6 +65,13 @@ def _world(dbsession, password_context, clock, size: int) -> dict:
     for case in cases:
         dbsession.add(SurveyTarget(batch_id=batch.id, case_id=case.id, area="大阪府",
                                    investigator_id=inv.id, state=SurveyTargetState.pending))
+    # survey candidates (issue 20): movers-out with no phone, one talked to long ago
+    movers = [factories.owed_case(dbsession, name=f"転出 {n}", phone=None,
+                                  residency=Residency.moved_out, address="大阪府大阪市")
+              for n in range(size)]
+    dbsession.add(ContactRecord(case_id=movers[0].id, kind=ContactKind.visit,
+                                occurred_at=dt.datetime(2026, 6, 1), counterpart_kind="taxpayer",
+                                conversation=True))
     dbsession.commit()
     return {"survey_batch": batch.id}
 
@@ -82,7 +89,7 @@ PAGES = [
     ("op", "{letters}pdf"), ("boss", "{letters}"), ("op", "/calls/phones/"),
     ("boss", "/calls/phones/pending"), ("boss", "/calls/handovers/"),
     ("boss", "/survey/batches/{survey_batch}/"), ("boss", "/survey/batches/{survey_batch}/export"),
-    ("inv", "/survey/"), ("boss", "/audit/"),
+    ("inv", "/survey/"), ("boss", "/audit/"), ("boss", "/survey/batches/candidates"),
 ]
 
 

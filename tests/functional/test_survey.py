@@ -30,8 +30,11 @@ def survey(dbsession, password_context):
     sentinel = factories.sentinel_case(dbsession)
     sentinel.taxpayer.residency = Residency.moved_out
     sentinel.taxpayer.address = "大阪府大阪市北区梅田1丁目 S3NT-IDN"
-    other = factories.case(dbsession, name="別件 花子", residency=Residency.moved_out,
-                           address="北海道札幌市中央区北1条西2丁目")
+    # seed 004: movers-out who owe overdue tax and cannot be reached by phone
+    for phone in sentinel.taxpayer.phones:
+        phone.unusable = True
+    other = factories.owed_case(dbsession, name="別件 花子", phone=None, residency=Residency.moved_out,
+                                address="北海道札幌市中央区北1条西2丁目")
     factories.case(dbsession, name="区内 住民")  # not moved out: never in a batch
     dbsession.commit()
     return {"contract": contract, "sentinel": sentinel, "other": other, "k1": k1, "k2": k2}
@@ -101,8 +104,8 @@ def test_targets_close_with_the_batch_and_outside_the_contract(testapp, survey, 
 
 def test_batches_over_500_are_refused(testapp, survey, dbsession):
     for n in range(MAX_TARGETS):
-        factories.case(dbsession, name=f"転出 {n}", residency=Residency.moved_out,
-                       address="千葉県千葉市中央区")
+        factories.owed_case(dbsession, name=f"転出 {n}", phone=None, residency=Residency.moved_out,
+                            address="千葉県千葉市中央区")
     dbsession.commit()
     login(testapp, "boss")
     res = testapp.post("/survey/batches/", {"csrf_token": csrf_token(testapp, "/survey/batches/"),
