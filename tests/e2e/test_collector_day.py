@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from intranet.models import (
-    CampaignCase, Case, Contract, OrganisationKind, Residency, Role, Taxpayer,
+    CampaignCase, Case, Contract, OrganisationKind, Phone, Residency, Role, Taxpayer,
 )
 from tests import factories
 from tests.e2e.conftest import log_in
@@ -73,6 +73,16 @@ def test_a_collector_imports_data_and_starts_a_campaign_and_a_survey(served, pag
     members = session.scalars(select(Case.case_no).join(CampaignCase)).all()
     session.close()
     assert members and bankrupt not in members  # the bankrupt case left the queue
+
+    # the call center found the mover's mobile out of service (a wrong-number
+    # call marks it unusable): now neither phone nor conversation reaches them,
+    # which is whom seed 004 sends investigators to (issue 20)
+    session = app.registry["dbsession_factory"]()
+    for phone in session.scalars(select(Phone).join(Taxpayer).where(
+            Taxpayer.residency == Residency.moved_out)):
+        phone.unusable = True
+    session.commit()
+    session.close()
 
     page.click("nav >> text=現地調査")
     page.fill("#b-name", "第1回 転出者調査")
