@@ -47,6 +47,10 @@ class AuditEvent(enum.StrEnum):
     PlanRefused = "plan.refused"           # a plan was refused (the message key)
     PlanDefaulted = "plan.defaulted"       # the receipts made a plan 不履行 (import or daily run)
     PlanStateChanged = "plan.state"        # any other state change (履行中, 完了)
+    DebitEncouraged = "debit.encouraged"   # staff recorded a 口座振替 encouragement (application id)
+    DebitStep = "debit.step"               # a step of a direct-debit application (form sent, returned, ...)
+    DebitRefused = "debit.refused"         # a step was refused (the message key)
+    DebitRegistered = "debit.registered"   # the data link registered an application (登録済)
     CaseContact = "case.contact"           # a collector added a 経過記録 (record id, kind)
     MailReturn = "document.returned"       # 郵便返戻 recorded on a letter or slip
     CallRecorded = "call.recorded"         # an operator recorded a call's result

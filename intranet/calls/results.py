@@ -25,7 +25,7 @@ else answered), weightiest first:
 | callback           | a callback for this operator at the agreed time                    |
 | paid_claimed       | the claim is recorded (amount and day paid, as told), no promise; rests 14 days for the payment to arrive through the data link |
 | slip_reissue       | rests 10 days (time to pay with the new slip)                      |
-| direct_debit       | rests 14 days; calls the direct-debit hook (:mod:`.debits`)         |
+| direct_debit       | rests 14 days; opens or updates the direct-debit application        |
 
 Several actions combine: every promise is kept as a promise, every hand-over
 action makes one hand-over per case, and the target takes the weightiest
@@ -54,7 +54,7 @@ from ..models import (
     CaseStatus, ContactResult, Disposition, Handover, HandoverStatus, IncomingReason, Phone,
     Promise, PromiseStatus, QueueClass, TargetStatus, legacy_split, summary,
 )
-from . import debits
+from ..cases import debits
 from .calendar import jst_day, next_calling_time, week_start
 from .campaigns import same_person_keys
 from .queue import release
@@ -269,6 +269,8 @@ def _side_effects(dbsession, target, attempt, result, cases, operator, now) -> t
                                    status=HandoverStatus.open))
     if ActionKind.direct_debit in kinds:
         debits.encouraged(dbsession, attempt, cases)
+    elif attempt.corrects_id is not None:
+        debits.correction_dropped(dbsession, attempt.corrects_id)
     return promises, bool(handed)
 
 

@@ -139,6 +139,7 @@ FILES: tuple[FileSpec, ...] = (
         C("case_no", "code", max_length=11), C("bank_name", max_length=100), C("branch_name", max_length=100),
         C("account_holder"), C("start_fiscal_year", "int"), C("start_period_no", "int"),
         C("cancelled_on", "date", required=False), C("failure_reason", required=False, max_length=100),
+        C("registered_on", "date", required=False, may_be_absent=True),  # 口座登録日 (issue 20)
     ), key=("case_no", "start_fiscal_year", "start_period_no"), parent=("cases", ("case_no",))),
     FileSpec("contact_history", (
         C("record_no", "code", max_length=20), C("case_no", "code", max_length=11),

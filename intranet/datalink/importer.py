@@ -53,6 +53,7 @@ class ImportResult:
     # Installment plans whose state the imported receipts changed
     # (intranet.cases.plans.Change); the caller logs them.
     plan_changes: list = field(default_factory=list)
+    registrations: list = field(default_factory=list)  # direct-debit applications now 登録済
 
     @property
     def ok(self) -> bool:
@@ -204,6 +205,7 @@ class _Apply:
     written so far, and the cases whose balance must be recomputed."""
     dbsession: object
     result: ImportResult
+    today: dt.date | None = None
     touched: set[int] = field(default_factory=set)
     taxpayer_ids: dict = field(default_factory=dict)
     case_ids: dict = field(default_factory=dict)
@@ -218,11 +220,13 @@ def steps(raw_files) -> int:
 
 
 def apply(dbsession, parsed, result: ImportResult, today: dt.date, progress=None,
-          rules: AmountRules | None = None, plan_grace_days: int | None = None) -> None:
+          rules: AmountRules | None = None, plan_grace_days: int | None = None,
+          now: dt.datetime | None = None) -> None:
     """Upsert every parsed file, parents first; then recompute balances of
-    affected cases and the state of every active installment plan (the
-    receipts decide it: intranet.cases.plans)."""
-    state = _Apply(dbsession, result)
+    affected cases, the state of every active installment plan (the
+    receipts decide it: intranet.cases.plans) and the direct-debit
+    applications the accounts register (intranet.cases.debits)."""
+    state = _Apply(dbsession, result, today)
     for name, step in STEPS:
         if progress is not None:
             progress(f"applying {name}")
@@ -234,6 +238,10 @@ def apply(dbsession, parsed, result: ImportResult, today: dt.date, progress=None
 
     grace = plans.DEFAULT_GRACE_DAYS if plan_grace_days is None else plan_grace_days
     result.plan_changes = plans.refresh(dbsession, today, grace)
+    from ..cases import debits
+
+    result.registrations = debits.match(dbsession, today,
+                                      now or dt.datetime.now(dt.UTC).replace(tzinfo=None))
 
 
 # -- generic steps ------------------------------------------------------------
@@ -515,23 +523,31 @@ def _touch_by_notice(state, notices) -> None:
     state.touched.update(state.assessment_cases[n] for n in notices)
 
 
-DIRECT_DEBIT_FIELDS = ("bank_name", "branch_name", "account_holder", "cancelled_on", "failure_reason")
+DIRECT_DEBIT_FIELDS = ("bank_name", "branch_name", "account_holder", "cancelled_on", "failure_reason",
+                       "registered_on")
 
 
 def _direct_debits(state, rows) -> None:
-    """口座振替, matched on the case and the period it starts with."""
+    """口座振替, matched on the case and the period it starts with. A new
+    account is stamped with the import's day (first_seen_on): with the
+    optional 口座登録日 it dates the registration of a direct-debit
+    application (intranet.cases.debits.match runs after the import)."""
     def build(row):
         return {"case_id": state.case_ids[row["case_no"]], "bank_name": row["bank_name"],
                 "branch_name": row["branch_name"], "account_holder": row["account_holder"],
                 "start_fiscal_year": row["start_fiscal_year"],
                 "start_period_no": row["start_period_no"], "cancelled_on": row["cancelled_on"],
-                "failure_reason": row["failure_reason"]}
+                "failure_reason": row["failure_reason"],
+                "registered_on": row.get("registered_on"), "first_seen_on": state.today}
 
     stored = _stored(state.dbsession, DirectDebitAccount, DIRECT_DEBIT_FIELDS, Case.case_no,
                      DirectDebitAccount.start_fiscal_year, DirectDebitAccount.start_period_no,
                      join=(Case, Case.id == DirectDebitAccount.case_id))
+    # An older file without 口座登録日 keeps the dates stored.
+    fields = DIRECT_DEBIT_FIELDS if not rows or "registered_on" in rows[0] else tuple(
+        f for f in DIRECT_DEBIT_FIELDS if f != "registered_on")
     _upsert(state, "direct_debits", DirectDebitAccount, rows, stored,
-            ("case_no", "start_fiscal_year", "start_period_no"), DIRECT_DEBIT_FIELDS, build)
+            ("case_no", "start_fiscal_year", "start_period_no"), fields, build)
 
 
 AGREEMENT_FIELDS = ("first_due_on", "instalment_amount", "instalment_count", "is_active", "note")
@@ -691,7 +707,7 @@ def _recompute_balances(dbsession, case_ids, result, today, rules: AmountRules) 
 
 def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str | None = None,
         dry_run: bool = False, progress=None, rules: AmountRules | None = None,
-        plan_grace_days: int | None = None) -> ImportResult:
+        plan_grace_days: int | None = None, now: dt.datetime | None = None) -> ImportResult:
     """Read, check and (unless there is any problem) apply. With ``dry_run``
     the changes are made inside a savepoint that is rolled back.
     ``progress(label)`` is told of each of the ``steps(raw_files)`` steps as
@@ -705,7 +721,7 @@ def run(dbsession, raw_files: dict[str, bytes], today: dt.date, *, encoding: str
         return result
     savepoint = dbsession.begin_nested()
     try:
-        apply(dbsession, parsed, result, today, progress, rules, plan_grace_days)
+        apply(dbsession, parsed, result, today, progress, rules, plan_grace_days, now)
     except Exception:
         savepoint.rollback()
         raise

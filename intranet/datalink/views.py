@@ -68,7 +68,8 @@ def import_page(request):
                 encoding = None
             result = importer.run(request.dbsession, files, request.today, encoding=encoding,
                                   dry_run=dry_run, rules=amount_rules(request),
-                                  plan_grace_days=request.registry.plan_grace_days)
+                                  plan_grace_days=request.registry.plan_grace_days,
+                                  now=request.now)
             if result.ok:
                 importer.record(request.dbsession, result, user=request.identity, now=request.now,
                                 dry_run=dry_run)
@@ -76,6 +77,10 @@ def import_page(request):
                                     files=sorted(result.files), closed=result.closed)
                 if not dry_run:
                     log_plan_changes(request, result.plan_changes)
+                    for r in result.registrations:
+                        request.audit.event(AuditEvent.DebitRegistered, user=request.identity,
+                                            case=r.case_no, application=r.application_id,
+                                            by="datalink")
             else:
                 request.response.status = 400
                 request.audit.event(AuditEvent.DatalinkImport, "failure", user=request.identity,

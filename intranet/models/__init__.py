@@ -27,6 +27,9 @@ from .documents import ReturnReason  # noqa: F401  (issue 20)
 from .survey import (  # noqa: F401
     BatchState, Contract, ErasureRecord, HandoverSlip, Medium, MediumEvent, SurveyBatch, SurveyPhoto, SurveyReport, SurveyTarget, SurveyTargetState,
 )
+from .debits import (  # noqa: F401  (issue 20)
+    AWAITING_FORM, OPEN_STATES, ApplicationState, DirectDebitApplication, DirectDebitStep, FormSentVia,
+)
 from .datalink import DataExport, DataImport  # noqa: F401
 from .reviews import LogReview  # noqa: F401
 from .statuses import StatusKind, StatusPeriod  # noqa: F401

@@ -277,6 +277,12 @@ class DirectDebitAccount(Base):
     start_period_no: Mapped[int] = mapped_column(Integer)
     cancelled_on: Mapped[dt.date | None] = mapped_column(Date)   # 口座取消日
     failure_reason: Mapped[str | None] = mapped_column(String(100))  # 不能事由
+    # 口座登録日 when the delinquency system gives it (optional column), and
+    # the day the data link first delivered the account: the registration
+    # date of a direct-debit application (intranet.calls.debits) is the first
+    # of them known. Accounts stored before issue 20 have neither.
+    registered_on: Mapped[dt.date | None] = mapped_column(Date)
+    first_seen_on: Mapped[dt.date | None] = mapped_column(Date)
 
     case: Mapped[Case] = relationship(back_populates="direct_debits")
 

@@ -40,7 +40,7 @@ def run(args) -> int:
         result = importer.run(dbsession, files, clock.today(), encoding=args.encoding,
                               dry_run=args.dry_run, progress=progress,
                               rules=AmountRules.from_settings(settings),
-                              plan_grace_days=plans.grace_days(settings))
+                              plan_grace_days=plans.grace_days(settings), now=clock.now())
         if not result.ok:
             transaction.abort()
         else:
@@ -59,6 +59,7 @@ def run(args) -> int:
         print(f"{name}: {c.added} added, {c.changed} changed, {c.unchanged} unchanged")
     defaulted = sum(1 for c in result.plan_changes if c.after == "defaulted")
     print(f"installment plans changed: {len(result.plan_changes)} ({defaulted} defaulted)")
+    print(f"direct-debit applications registered: {len(result.registrations)}")
     print(f"cases closed: {result.closed}, reopened: {result.reopened}"
           + (" (dry run: nothing saved)" if args.dry_run else ""))
     return 0

@@ -158,7 +158,8 @@ FACET_EXCEPTIONS: Mapping[Role, Mapping[Facet, Condition]] = _frozen({
 #: Actions on a case each role may take (besides seeing its facets).
 ROLE_CASE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
     Role.collector: frozenset({P.CaseView, P.CaseCallBlockEdit, P.CaseStatusEdit, P.CaseSlipIssue,
-                                P.CasePlanEdit, P.CaseContactRecord, P.CaseMailReturn}),
+                                P.CasePlanEdit, P.CaseContactRecord, P.CaseMailReturn,
+                                P.CaseDebitEdit}),
     Role.auditor: frozenset({P.CaseView}),
     Role.operator: frozenset({P.CaseView, P.CaseSlipIssue, P.CaseIncomingRecord}),
     # Investigators never open case pages: their survey pages show the identity facet only.
@@ -183,7 +184,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
         P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll,
         P.LettersView, P.LettersIssue, P.LettersSeal, P.SurveyManage, P.SurveyReview,
         P.SlipsView, P.SlipsUse, P.SlipsViewAll, P.MediaView, P.MediaManage, P.DataImport,
-        P.DataExport, P.LimitationView, P.PlansView}),
+        P.DataExport, P.LimitationView, P.PlansView, P.DebitsView}),
     # Auditors read everything and change nothing: only *View/*Review/*Search
     # here, besides their own records (確認記録票, log review sign-off) and the
     # inspection export; none of them is case data.
@@ -192,7 +193,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
         P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsView,
         P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView,
         P.ActivityView, P.LogReviewSign, P.InspectionExport, P.ChecklistsView,
-        P.ChecklistsRecord, P.LimitationView, P.TrainingView, P.PlansView}),
+        P.ChecklistsRecord, P.LimitationView, P.TrainingView, P.PlansView, P.DebitsView}),
     Role.operator: _with_own_account(Role.operator, {
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallIncomingRecord,

@@ -36,6 +36,7 @@ class Permission(enum.StrEnum):
     CasesSearch = "cases:list:search"    # case list and search
     LimitationView = "cases:limitation:view"  # installments whose 時効 is near (list, CSV)
     PlansView = "cases:plans:view"       # the installment plans work list (分納・納付誓約)
+    DebitsView = "cases:debits:view"     # the direct-debit applications follow-up list (口座振替)
     UsersView = "admin:users:view"       # the user list with roles and validity
     UsersManage = "admin:users:manage"   # supervisors administer users
     SecurityKeysManage = "admin:keys:manage"  # register (in person) and revoke users' security keys
@@ -67,6 +68,7 @@ class Permission(enum.StrEnum):
     CaseCallBlockEdit = "case:call_block:edit"  # flag a case "do not call"
     CaseStatusEdit = "case:status:edit"         # record or end a collection status (徴収猶予, 破産, ...)
     CasePlanEdit = "case:plan:edit"             # create or end an installment plan (分納・納付誓約)
+    CaseDebitEdit = "case:debit:edit"           # record a 口座振替 encouragement and its application's steps
     CaseStatusApprove = "cases:status:approve"  # approve recorded statuses (supervisors; a ward setting)
     LateChargeCalculate = "tools:late_charge:use"  # the late-charge calculator
     CaseSlipIssue = "case:slip:issue"           # reissue a payment slip (納付書再発行)
