@@ -32,6 +32,7 @@ NAV_ITEMS = [
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.limitation", ("cases",), Permission.LimitationView, "limitation"),
     NavItem("nav.plans", ("cases",), Permission.PlansView, "plans"),
+    NavItem("nav.debits", ("cases",), Permission.DebitsView, "debits"),
     NavItem("nav.audit", ("audit",), Permission.AuditLogView),
     NavItem("nav.activity", ("audit",), Permission.ActivityView, "activity"),
     NavItem("nav.reviews", ("audit", "reviews"), Permission.ActivityView),

@@ -8,6 +8,7 @@ import re
 from intranet.models import (
     BatchState, Contract, SurveyBatch, SurveyReport, SurveyTarget, SurveyTargetState,
     Assessment, CallCampaign, CallRecord, CampaignCase, CampaignStatus, Case,
+    ApplicationState, DirectDebitApplication, DirectDebitStep,
     ContactKind, ContactRecord, Corporation, DirectDebitAccount, ForeignResidentRecord,
     Installment, MailingAddress, Organisation, OrganisationKind, PaymentAgreement, Phone, PlanState,
     Receipt, ReceiptKind, Representative, RepresentativeKind, Role, TaxType, Taxpayer,
@@ -280,8 +281,8 @@ def marked_case(session, markers: MarkerSet, slot: str) -> Case:
     item of every facet (``markers.new(slot, facet)``), an unpaid installment
     due before the test clock's today and a positive balance.
 
-    bank_flag gets none: it is a yes/no item (口座振替の有無), derived from the
-    bank_account rows, with no text of its own to carry a marker."""
+    bank_flag's 口座振替の有無 is a yes/no item derived from the bank_account
+    rows; its markers are in the notes of a direct-debit application's steps."""
     m = lambda facet: markers.new(slot, facet)  # noqa: E731
     F = Facet
     c = case(session, name=f"{m(F.identity)} 氏名", kana=f"センチネル {m(F.verification)}", phone=None)
@@ -329,4 +330,26 @@ def marked_case(session, markers: MarkerSet, slot: str) -> Case:
     c.calls.append(CallRecord(called_at=dt.datetime(2026, 11, 1, 1), phone_number=m(F.call_log),
                               result=m(F.call_log), note=m(F.call_log)))
     session.flush()
+    # 口座振替の申込 (bank_flag facet, issue 20): its steps' notes are text of its own.
+    session.add(DirectDebitApplication(
+        case_id=c.id, state=ApplicationState.deficient, state_since=dt.date(2026, 11, 10),
+        encouraged_on=dt.date(2026, 11, 1), encouraged_by=_staff_author(session).id,
+        steps=[DirectDebitStep(state=ApplicationState.encouraged, happened_on=dt.date(2026, 11, 1),
+                               note=m(F.bank_flag), recorded_at=dt.datetime(2026, 11, 1, 1)),
+               DirectDebitStep(state=ApplicationState.deficient, happened_on=dt.date(2026, 11, 10),
+                               note=m(F.bank_flag), recorded_at=dt.datetime(2026, 11, 10, 1))]))
+    session.flush()
     return c
+
+
+def _staff_author(session) -> User:
+    """A disabled ward account that recorded the planted records (no login)."""
+    author = session.query(User).filter_by(login="planted-author").one_or_none()
+    if author is None:
+        author = User(login="planted-author", display_name="記録者", role=Role.collector,
+                      organisation_id=organisation(session, OrganisationKind.ward).id,
+                      password_hash="!", failed_logins=0, is_active=False,
+                      created_at=dt.datetime(2026, 1, 1))
+        session.add(author)
+        session.flush()
+    return author

@@ -23,4 +23,5 @@ def includeme(config):
     config.scan(".views")
     config.scan(".plan_views")
     config.scan(".contact_views")
+    config.scan(".debit_views")
     config.scan(".limitation")

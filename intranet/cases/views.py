@@ -61,7 +61,7 @@ def case_list(request):
 
 
 @view_config(context=CaseResource, renderer="cases/detail.jinja2", permission=Permission.CaseView)
-def case_detail(request, **contact_state):
+def case_detail(request, debit_errors=(), debit_values=None, **contact_state):
     context = request.context
     facets = list(request.disclosure.show([context.case], Facet).facets)
     audit_area = request.root["audit"]
@@ -70,6 +70,7 @@ def case_detail(request, **contact_state):
     statuses = status_periods(request, context.case) if Facet.staff in facets else []
     owed = (amount_rules(request).case(context.case, request.today)
             if Facet.payment in facets else None)
+    from .debit_views import debit_context
     from .plan_views import plan_context
 
     return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
@@ -80,7 +81,8 @@ def case_detail(request, **contact_state):
             "facet_info": FACETS, "viewers_url": viewers_url, "call_blocks": list(CallBlock),
             "can_block": request.has_permission(Permission.CaseCallBlockEdit, context),
             "can_slip": request.has_permission(Permission.CaseSlipIssue, context),
-            **contact_context(request, facets, **contact_state)}
+            **contact_context(request, facets, **contact_state),
+            **debit_context(request, context.case, facets, debit_errors, debit_values)}
 
 
 @view_config(context=CaseResource, name="call-block", permission=Permission.CaseCallBlockEdit,

@@ -107,7 +107,7 @@ def dump(dbsession, encoding: str = "utf-8-sig") -> dict[str, bytes]:
         Case.case_no, DirectDebitAccount.bank_name, DirectDebitAccount.branch_name,
         DirectDebitAccount.account_holder, DirectDebitAccount.start_fiscal_year,
         DirectDebitAccount.start_period_no, DirectDebitAccount.cancelled_on,
-        DirectDebitAccount.failure_reason)
+        DirectDebitAccount.failure_reason, DirectDebitAccount.registered_on)
         .join(Case, Case.id == DirectDebitAccount.case_id).order_by(Case.case_no, DirectDebitAccount.id))
     contacts = dbsession.execute(select(
         row_key(ContactRecord.record_no, ContactRecord.id, "C"), Case.case_no, ContactRecord.kind,

@@ -80,7 +80,8 @@ FACETS: dict[Facet, FacetInfo] = {
         "税目・年度・相当年度・納税通知書番号・年税額・車両（車体識別番号・車種・車名・排気量・定置場・標識番号）"),
     Facet.payment: FacetInfo(
         "収納", "Payments", "期別調定額・納税額・過不足額・納期限・領収日・収納日・分割納付約束"),
-    Facet.bank_flag: FacetInfo("口座振替の有無", "Direct debit (yes/no)", "口座振替の有無"),
+    Facet.bank_flag: FacetInfo("口座振替の有無", "Direct debit (yes/no)",
+                               "口座振替の有無・申込の状況（勧奨・申込書送付・返送・不備・登録）"),
     Facet.bank_account: FacetInfo(
         "口座", "Bank account", "金融機関名・支店名・口座名義人・振替開始年度期別・口座取消日・不能事由"),
     Facet.staff: FacetInfo("担当・滞納区分", "Staff and category", "担当者名・滞納区分"),

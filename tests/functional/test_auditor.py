@@ -81,6 +81,8 @@ WRITES = {
     ("CaseResource", "status"): "/cases/{case}/status",
     ("CaseResource", "plan"): "/cases/{case}/plan",
     ("CaseResource", "plan-end"): "/cases/{case}/plan-end",
+    ("CaseResource", "debit-encourage"): "/cases/{case}/debit-encourage",
+    ("CaseResource", "debit-step"): "/cases/{case}/debit-step",
     ("CaseResource", "contact"): "/cases/{case}/contact",
     ("CaseResource", "mail-return"): "/cases/{case}/mail-return",
     ("StatusApprovals", ""): "/admin/statuses/",

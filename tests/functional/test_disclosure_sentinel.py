@@ -378,6 +378,7 @@ GET_URLS = {
         "/cases/?tax_type=resident&fiscal_year=2026&balance_min=0&balance_max=999999999",
         "/cases/?status=none&staff=%E6%8B%85%E5%BD%93", "/cases/?category=%E7%8F%BE%E5%B9%B4"],
     ("CaseContainer", "plans"): lambda w: ["/cases/plans", "/cases/plans?state=defaulted"],
+    ("CaseContainer", "debits"): lambda w: ["/cases/debits", "/cases/debits?state=deficient"],
     ("CaseContainer", "limitation"): lambda w: [
         "/cases/limitation", "/cases/limitation?sort=case&format=csv"],
     ("CaseResource", ""): lambda w: [f"/cases/{no}/" for no in CASE_NOS.values()],
@@ -454,6 +455,10 @@ POSTS = {
         (f"/cases/{CASE_NOS[slot]}/slip", {"installment": str(w.installments[slot]), "deadline": ""})
         for slot in SLOTS],
     ("DataLinkArea", "export"): lambda w: [("/datalink/export", {"since": "2026-01-01T00:00"})],
+    # A refused direct-debit step (400) answers with the whole case page too.
+    ("CaseResource", "debit-step"): lambda w: [
+        (f"/cases/{CASE_NOS[slot]}/debit-step", {"application": "0", "state": "returned",
+                                                 "note": "MK"}) for slot in SLOTS],
     # A refused plan (400) answers with the whole case page and the form refilled.
     ("CaseResource", "plan"): lambda w: [
         (f"/cases/{CASE_NOS[slot]}/plan", {"signed_on": "2026-11-20", "total": "0", "count": "3",
@@ -484,6 +489,7 @@ EXEMPT = {
     ("CampaignContainer", "new", "POST"): _CHANGE, ("CampaignResource", "activate", "POST"): _CHANGE,
     ("CampaignResource", "close", "POST"): _CHANGE, ("CaseResource", "call-block", "POST"): _CHANGE,
     ("CaseResource", "plan-end", "POST"): _CHANGE,
+    ("CaseResource", "debit-encourage", "POST"): _CHANGE,
     ("CaseResource", "status", "POST"): _CHANGE, ("CaseResource", "contact", "POST"): _CHANGE,
     ("CaseResource", "mail-return", "POST"): _CHANGE, ("SurveyBatchResource", "add", "POST"): _CHANGE,
     ("SurveyBatchResource", "remove", "POST"): _CHANGE, ("StatusApprovals", "", "POST"): _CHANGE,
