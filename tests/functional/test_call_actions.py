@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from intranet.calls import debits
+from intranet.cases import debits
 from intranet.models import (
     ActionKind, CallAttempt, CallCampaign, CallTarget, CampaignStatus, ContactResult, Handover,
     IncomingReason, Promise, PromiseStatus, TargetStatus,
