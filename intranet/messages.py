@@ -320,6 +320,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "debits.cohort.pending": ("集計中", "Still counting"),
     "letters.enclose_debit_form": ("口座振替の申込書を待つ案件（勧奨済・不備）には口座振替依頼書を同封する", "Enclose a direct-debit form for cases awaiting one (encouraged, incomplete)"),
     "letters.enclosed_forms": ("口座振替依頼書の同封: {count}通", "Direct-debit forms enclosed: {count}"),
+    # 口座振替: 月報の勧奨月別集計 (issue 20)
+    "debits.cohort.count": ("件数", "Cases"),
+    "debits.cohort.rate": ("登録率", "Rate"),
+    "debits.cohort.states": ("現在の状態", "Current state"),
     "nav.plans": ("分納", "Installment plans"),
     "nav.plans.help": ("分納（納付誓約）を状態別に表示します。不履行が先頭です。", "Installment plans by state, defaulted first."),
     "permission.case:plan:edit": ("分納（納付誓約）の登録・終了", "Create or end installment plans"),

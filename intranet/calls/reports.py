@@ -14,13 +14,19 @@ counts once, with the result and actions of its latest correction.
   direct-debit encouragement;
 * letters: 催告書 issued by operators (IssuedDocument of kind letter).
 
+The monthly report also follows the month's direct-debit encouragements
+(口座振替の勧奨, :func:`intranet.cases.debits.cohort`): how many of the
+applications first encouraged in the month were registered within 30, 60 and
+90 days (a window not yet over for all of them is 集計中), and where they
+stand now.
+
 The monthly effect compares the cases reached in the month with the cases
 called but never reached: how many paid anything, and how much, within 30
 days of the first call (reached: the first call that reached them).
 
 Whose figures: given an ``organisation_id`` every figure — the rows, the
-center total, the effect and the campaign progress — counts only the calls
-of that organisation's operators (an operator's "center total" is its own
+center total, the effect, the direct-debit cohort and the campaign progress —
+counts only the calls (the encouragements) of that organisation's staff (an operator's "center total" is its own
 call center's, never a mix of several contractors'; a team leader, 責任者,
 sees every operator of its own organisation). Without one (ward staff and
 auditors), every call.
@@ -35,6 +41,8 @@ from sqlalchemy import select
 
 from .. import tabular
 from sqlalchemy.orm import selectinload
+
+from ..cases import debits
 
 from ..models import (
     HANDOVER_ACTIONS, ActionKind, Assessment, CallAttempt, CallCampaign, CallTarget,
@@ -106,6 +114,7 @@ class Report:
     label: str           # 2026-11-24 | 2026-11
     rows: list[Row]      # per operator, then the center total
     effect: dict[str, Effect] = field(default_factory=dict)  # reached / not_reached (monthly)
+    debits: debits.Cohort | None = None  # the month's direct-debit encouragements (monthly)
 
 
 def _utc_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -216,8 +225,9 @@ def daily(dbsession, day: dt.date, operator_ids=None, organisation_id=None, idle
     return Report("daily", day.isoformat(), _rows(dbsession, calls, operator_ids, idle_ids, letters))
 
 
-def monthly(dbsession, year: int, month: int, operator_ids=None, organisation_id=None,
-            idle_ids=()) -> Report:
+def monthly(dbsession, year: int, month: int, today: dt.date, operator_ids=None,
+            organisation_id=None, idle_ids=()) -> Report:
+    """``today``: the direct-debit windows still open on that day are 集計中."""
     first = dt.date(year, month, 1)
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     window = _utc_range(first, last)
@@ -226,6 +236,7 @@ def monthly(dbsession, year: int, month: int, operator_ids=None, organisation_id
     report = Report("monthly", f"{year:04d}-{month:02d}",
                     _rows(dbsession, calls, operator_ids, idle_ids, letters))
     report.effect = effect(dbsession, [c for c in calls if not c.incoming and c.target_id])
+    report.debits = debits.cohort(dbsession, first, last, today, organisation_id)
     return report
 
 
@@ -319,6 +330,11 @@ HEADERS_JA = {"operator": "オペレータ", "attempts": "架電数", "reached":
 EFFECT_HEADERS_JA = ["区分", "案件数", "30日以内に納付した案件数", "30日以内の納付額"]
 EFFECT_LABELS_JA = {"reached": "本人接触あり", "not_reached": "本人接触なし"}
 TOTAL_JA = "センター合計"
+DEBIT_HEADERS_JA = ["勧奨月", "区分", "件数", "登録率（%）", "集計"]
+DEBIT_ENCOURAGED_JA = "勧奨件数"
+DEBIT_WITHIN_JA = "{days}日以内に登録"
+DEBIT_STATE_JA = "現在の状態: {state}"
+DEBIT_PENDING_JA, DEBIT_FINAL_JA = "集計中", "確定"
 
 
 def table(report: Report) -> list[list]:
@@ -339,11 +355,40 @@ def effect_table(report: Report) -> list[list]:
         for key, e in report.effect.items()]
 
 
+def debit_rate(cohort: debits.Cohort, days: int) -> float | None:
+    """Percent of the cohort registered within ``days``, to one decimal; None
+    when nobody was encouraged."""
+    if not cohort.encouraged:
+        return None
+    return round(100 * cohort.registered[days] / cohort.encouraged, 1)
+
+
+def debit_table(report: Report) -> list[list]:
+    """The direct-debit cohort: encouraged, registered within each window
+    (rate, 集計中 or 確定), then the applications by current state."""
+    cohort = report.debits
+    if cohort is None:
+        return []
+    from ..messages import MESSAGES
+
+    rows = [DEBIT_HEADERS_JA, [cohort.label, DEBIT_ENCOURAGED_JA, cohort.encouraged, None, None]]
+    for days in debits.WINDOWS:
+        rows.append([cohort.label, DEBIT_WITHIN_JA.format(days=days), cohort.registered[days],
+                     debit_rate(cohort, days),
+                     DEBIT_FINAL_JA if cohort.complete[days] else DEBIT_PENDING_JA])
+    for state, count in cohort.states.items():
+        label = MESSAGES[f"debit.state.{state}"][0]
+        rows.append([cohort.label, DEBIT_STATE_JA.format(state=label), count, None, None])
+    return rows
+
+
 def to_csv(report: Report) -> bytes:
     """UTF-8 with a byte-order mark, so that Excel opens it correctly."""
     rows = table(report)
     if report.effect:
         rows += [[], *effect_table(report)]
+    if report.debits is not None:
+        rows += [[], *debit_table(report)]
     return tabular.csv_bytes(rows)
 
 
@@ -363,5 +408,11 @@ def to_xlsx(report: Report) -> bytes:
         for row in effect_table(report):
             tabular.append(effect_sheet, row)
         for cell in effect_sheet[1]:
+            cell.font = Font(bold=True)
+    if report.debits is not None:
+        debit_sheet = book.create_sheet("口座振替")
+        for row in debit_table(report):
+            tabular.append(debit_sheet, row)
+        for cell in debit_sheet[1]:
             cell.font = Font(bold=True)
     return tabular.xlsx_bytes(book)

@@ -57,6 +57,9 @@ class Document:
     lines: list[Line] = field(default_factory=list)
     fee: int = 0
     cvs_barcode: SlipBarcode | None = None  # when payable at a convenience store
+    # What goes in the envelope with the letter (e.g. 口座振替依頼書): a line
+    # each on the letter, with its instruction (render.ENCLOSURE_NOTES).
+    enclosures: list[str] = field(default_factory=list)
 
     @property
     def tax_total(self) -> int:

@@ -28,6 +28,12 @@ ENFORCEMENT_WARNING = (
     "差押えなどの滞納処分を行うことがあります。また、納期限の翌日から納付の日までの日数に応じて"
     "延滞金が加算されます。既に納付済みの場合は、行き違いですのでご容赦ください。")
 
+#: What a letter says of each enclosure it names (Document.enclosures).
+ENCLOSURE_NOTES = {
+    "口座振替依頼書": "口座振替（自動払込）をご希望の方は、同封の口座振替依頼書に必要事項を記入し、"
+                      "金融機関へのお届け印を押して、税務課へご返送ください。",
+}
+
 
 def yen(value: int) -> str:
     return f"{value:,}円"
@@ -176,6 +182,25 @@ def draw_letter(c: Canvas, doc: Document, office: Office) -> None:
     y = _wrap(c, f"納付場所: {payment_places(office, False)}", LEFT, y - 4 * mm, RIGHT - LEFT,
               MINCHO, 9.5)
     _footer(c, office)
+    if doc.enclosures:
+        _enclosures(c, doc)
+
+
+#: The enclosure box: right of the address block, outside a 長形3号 window
+#: (23–113 mm from the left), above the title; nothing else is drawn there,
+#: so a letter of many lines keeps its layout.
+ENCLOSURE_LEFT, ENCLOSURE_TOP = RIGHT - 68 * mm, HEIGHT - 62 * mm
+
+
+def _enclosures(c: Canvas, doc: Document) -> None:
+    """「同封物」: what is in the envelope, and what to do with it."""
+    x, width = ENCLOSURE_LEFT + 3 * mm, RIGHT - ENCLOSURE_LEFT - 6 * mm
+    y = ENCLOSURE_TOP - 6 * mm
+    y = _wrap(c, f"同封物: {'、'.join(doc.enclosures)}", x, y, width, GOTHIC, 10) - 1 * mm
+    for name in doc.enclosures:
+        if name in ENCLOSURE_NOTES:
+            y = _wrap(c, ENCLOSURE_NOTES[name], x, y, width, MINCHO, 8.5)
+    c.rect(ENCLOSURE_LEFT, y + 1 * mm, RIGHT - ENCLOSURE_LEFT, ENCLOSURE_TOP - y - 1 * mm)
 
 
 def render(documents: list[Document], office: Office, draw) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import update
 
@@ -60,11 +61,13 @@ def issue_slip(dbsession, case, installments, deadline: dt.date, user, now: dt.d
 
 
 def issue_letters(dbsession, cases, deadline: dt.date, user, now: dt.datetime, today: dt.date,
-                  settings) -> LetterBatch:
+                  settings, enclosures: Mapping[int, Sequence[str]] | None = None) -> LetterBatch:
     """One batch, one letter per case: what is overdue today and past its
     督促状 by the configured days (docs/taxes.md); amounts as of the deadline.
     The 督促手数料 appears only as owed where a 督促状 was sent: a letter
-    never creates one."""
+    never creates one. ``enclosures``: case id -> what goes in that case's
+    envelope (a line each on its letter); a case that gets no letter gets
+    no enclosure either."""
     rules = AmountRules.from_settings(settings)
     batch = LetterBatch(created_by=user.id, created_at=now, deadline=deadline, letters=0,
                         status=BatchStatus.printed, pdf=b"")
@@ -78,7 +81,9 @@ def issue_letters(dbsession, cases, deadline: dt.date, user, now: dt.datetime, t
         lines = lines_for(chosen, deadline, rules)
         fee = fee_for(chosen, rules, today)
         issued = _record(dbsession, DocumentKind.letter, case, lines, deadline, user, now, fee, batch)
-        documents.append(_document(issued, case, lines, today))
+        document = _document(issued, case, lines, today)
+        document.enclosures = list((enclosures or {}).get(case.id, ()))
+        documents.append(document)
     batch.letters = len(documents)
     batch.pdf = render(documents, Office.from_settings(settings), draw_letter)
     return batch

@@ -6,13 +6,14 @@ import datetime as dt
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..audit.events import AuditEvent
 from ..calls.phones import no_phone_targets
 from ..cases.statuses import Work
-from ..models import BatchStatus, IssuedDocument, LetterBatch
+from ..cases import debits
+from ..models import BatchStatus, DirectDebitStep, IssuedDocument, LetterBatch
 from ..params import parse_date
 from ..resources import CaseResource, LetterBatchResource, LetterContainer
 from ..security.matrix import Facet
@@ -122,7 +123,8 @@ def letter_batches(request, errors=None):
                   if can_issue else [])
     batches = request.dbsession.query(LetterBatch).order_by(LetterBatch.id.desc()).limit(100).all()
     return {"candidates": candidates, "batches": batches, "can_issue": can_issue,
-            "deadline": proposed_deadline(request.today, days=14), "errors": errors or []}
+            "deadline": proposed_deadline(request.today, days=14), "errors": errors or [],
+            "enclose_debit_form": request.POST.get("enclose_debit_form") == "1"}
 
 
 @view_config(context=LetterContainer, renderer="documents/letters.jinja2",
@@ -137,12 +139,25 @@ def letter_batch_create(request):
     if errors:
         request.response.status = 400
         return letter_batches(request, errors)
-    batch = service.issue_letters(request.dbsession, [allowed[no] for no in chosen], deadline,
+    cases = [allowed[no] for no in chosen]
+    # 口座振替依頼書 with the letters of cases whose application waits for one
+    # (勧奨済・不備: intranet.cases.debits); only when asked.
+    enclose = request.POST.get("enclose_debit_form") == "1"
+    awaiting = debits.awaiting_form(request.dbsession, [c.id for c in cases]) if enclose else set()
+    batch = service.issue_letters(request.dbsession, cases, deadline,
                                   request.identity, request.now, request.today,
-                                  request.registry.settings)
-    request.disclosure.show([allowed[no] for no in chosen], DOCUMENT_FACETS)
+                                  request.registry.settings,
+                                  {case_id: [debits.LETTER_ENCLOSURE] for case_id in awaiting})
+    request.disclosure.show(cases, DOCUMENT_FACETS)
+    detail = {}
+    if enclose:
+        # a case owing nothing today got no letter, so no form either
+        lettered = set(request.dbsession.scalars(
+            select(IssuedDocument.case_id).where(IssuedDocument.batch_id == batch.id)))
+        detail["debit_forms"] = debits.enclose(request.dbsession, batch, awaiting & lettered,
+                                               request.identity.id, request.now, request.today)
     request.audit.event(AuditEvent.DocumentLetters, user=request.identity, batch=batch.id,
-                        letters=batch.letters)
+                        letters=batch.letters, **detail)
     return HTTPSeeOther(request.resource_path(request.context[str(batch.id)]))
 
 
@@ -155,7 +170,9 @@ def letter_batch(request, errors=None):
     documents = _documents(request, batch)
     shown = request.disclosure.show([d.case for d in documents], [Facet.payment])
     visible = {case.id for case in shown.cases}
-    return {"batch": batch, "errors": errors or [], "hidden": shown.hidden,
+    enclosed = request.dbsession.scalar(select(func.count(DirectDebitStep.id)).where(
+        DirectDebitStep.batch_id == batch.id))
+    return {"batch": batch, "errors": errors or [], "hidden": shown.hidden, "enclosed": enclosed,
             "documents": [d for d in documents if d.case_id in visible],
             "can_print": request.has_permission(Permission.LettersIssue, request.context),
             "can_seal": request.has_permission(Permission.LettersSeal, request.context)

@@ -279,7 +279,7 @@ def test_the_campaign_progress_and_effect_ignore_incoming_calls(testapp, campaig
                   actions=["slip_reissue"])
     from intranet.calls import reports
 
-    report = reports.monthly(dbsession, 2026, 11)
+    report = reports.monthly(dbsession, 2026, 11, dt.date(2026, 11, 24))
     assert report.effect["reached"].cases == 0 and report.rows[-1].figures.incoming == 1
     assert dbsession.scalars(sa.select(CallCampaign)).one().status == CampaignStatus.active
 

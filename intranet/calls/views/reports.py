@@ -39,7 +39,7 @@ def report_view(request):
     operator_ids = None if everyone or team else {request.identity.id}
     scope = {"operator_ids": operator_ids, "organisation_id": organisation_id, "idle_ids": idle_ids}
     report = (reports.daily(request.dbsession, day, **scope) if kind == "daily"
-              else reports.monthly(request.dbsession, year, month, **scope))
+              else reports.monthly(request.dbsession, year, month, today, **scope))
     fmt = params.get("format", "html")
     if fmt in ("csv", "xlsx") and error is None:
         name = f"call-center-{report.kind}-{report.label}.{fmt}"
