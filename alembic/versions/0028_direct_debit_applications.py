@@ -90,7 +90,7 @@ def _backfill(applications, steps):
     correction)."""
     bind = op.get_bind()
     attempts = sa.table('call_attempts', sa.column('id'), sa.column('corrects_id'),
-                        sa.column('operator_id'), sa.column('called_at'))
+                        sa.column('operator_id'), sa.column('called_at', sa.DateTime))
     actions = sa.table('call_actions', sa.column('attempt_id'), sa.column('kind'))
     records = sa.table('call_records', sa.column('attempt_id'), sa.column('case_id'))
     corrected = sa.select(attempts.c.corrects_id).where(attempts.c.corrects_id.is_not(None))

@@ -279,7 +279,7 @@ class DirectDebitAccount(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(100))  # 不能事由
     # 口座登録日 when the delinquency system gives it (optional column), and
     # the day the data link first delivered the account: the registration
-    # date of a direct-debit application (intranet.calls.debits) is the first
+    # date of a direct-debit application (intranet.cases.debits) is the first
     # of them known. Accounts stored before issue 20 have neither.
     registered_on: Mapped[dt.date | None] = mapped_column(Date)
     first_seen_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -4,7 +4,7 @@ An operator's or collector's 口座振替の案内 opens an application for the
 case; it then goes through the steps below, each stored with its date, who
 recorded it and how, until the bank registration arrives through the data
 link (``direct_debits.csv``: 登録済) or the taxpayer gives up (取下げ). The
-rules are in :mod:`intranet.calls.debits`.
+rules are in :mod:`intranet.cases.debits`.
 """
 from __future__ import annotations
 
