@@ -13,7 +13,8 @@ import datetime as dt
 import sqlalchemy as sa
 
 from intranet.models import (
-    ActionKind, CallAttempt, CallTarget, CampaignStatus, Handover, IncomingReason, Promise, Role,
+    ActionKind, ApplicationState, CallAttempt, CallTarget, CampaignStatus, DirectDebitApplication,
+    Handover, IncomingReason, Promise, Role,
 )
 from tests import factories
 from tests.e2e.conftest import log_in_with_key, register_key, usb_key, violations
@@ -90,6 +91,10 @@ def test_an_operator_works_the_queue_by_keyboard(served, page, people, shot):
     assert session.query(Promise).count() == 1
     call = session.scalars(sa.select(CallAttempt)).one()
     assert {a.kind for a in call.actions} == {ActionKind.promise, ActionKind.direct_debit}
+    # the encouragement opened the case's direct-debit application (勧奨済)
+    applications = session.scalars(sa.select(DirectDebitApplication)).all()
+    assert applications and {(a.attempt_id, a.state) for a in applications} == {
+        (call.id, ApplicationState.encouraged)}
     session.close()
 
     page.goto(f"{origin}/calls/")
