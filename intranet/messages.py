@@ -1729,6 +1729,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "A checklist cannot be completed before its inspection date."),
     "checklist.error.completed": ("この確認記録票は完了済みのため、変更できません。",
                                   "This checklist is completed and can no longer be changed."),
+    # checklist snapshots (issue 23): the evidence kept at completion beside today's
+    "checklist.snapshot.kept": ("完了時の記録（{at}）", "Records kept at completion ({at})"),
+    "checklist.snapshot.current": ("現在のシステム上の記録", "What the system says today"),
+    "checklist.snapshot.none": ("完了時の記録なし（この機能の導入前に完了）",
+                                "No records kept at completion (completed before this feature)"),
+    "checklist.snapshot.help": (
+        "「完了時の記録」は、{at} に完了したとき各項目の横に表示されていたシステム上の記録で、以後変わりません。"
+        "「現在のシステム上の記録」は、同じ実施日時点の記録を今日のデータから求め直したもので、参考です。",
+        "Records kept at completion are the system's records shown next to each item when the "
+        "checklist was completed at {at}; they never change. What the system says today is "
+        "worked out again from today's data for the same inspection date, for reference."),
+    "checklist.snapshot.same": ("完了時の記録と現在のシステム上の記録は一致しています。",
+                                "The records kept at completion and today's records agree."),
+    "checklist.snapshot.differs_count": (
+        "完了後にシステム上の記録が変わった項目が {count}件あります（「完了時から変更あり」の行）。"
+        "記録が後から追加・訂正されていないか確認してください。",
+        "{count} items' records changed after completion (rows marked 'Changed since completion'). "
+        "Check whether records were added or corrected afterwards."),
+    "checklist.snapshot.differs": ("完了時から変更あり", "Changed since completion"),
     "checklist.evidence.persons": ("{contract}: 取扱責任者 {manager}、取扱者 {handlers}名",
                                    "{contract}: person responsible {manager}, {handlers} handlers"),
     "checklist.evidence.no_contract": ("委託契約の登録がありません。", "No contract recorded."),

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import object_session, selectinload
 
 from ..accounts import training
 from ..clock import to_jst
+from ..i18n import translate
 from ..messages import MESSAGES
 from ..models import (
     CheckResult, Contract, ErasureRecord, HandoverSlip, InspectionChecklist,
@@ -170,6 +172,7 @@ def complete(checklist: InspectionChecklist, answers: Answers, user, now: dt.dat
         raise ChecklistError(problems[0])
     save(checklist, answers)
     checklist.completed_by, checklist.completed_at = user.id, now
+    keep_evidence(object_session(checklist), checklist, now)
 
 
 # ---------------------------------------------------------------- evidence
@@ -246,12 +249,98 @@ def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]
     return facts
 
 
+# ---------------------------------------------------------------- snapshots (issue 23)
+#
+# A completed 確認記録票 records what the inspector saw next to each item:
+# the facts of :func:`evidence` at completion, kept per item as JSON
+# ``[{"key", "params", "ja"}]``. Key and params let either language render
+# them later; ``ja`` is the text as shown, for the inspection package. Any
+# fact key works: nothing here knows what the facts say.
+
+
+def _plain(fact: Fact) -> dict:
+    """Key and params as stored: JSON values (a date or a Decimal becomes its text)."""
+    return {"key": fact.key, "params": json.loads(json.dumps(fact.params, default=str))}
+
+
+def keep_evidence(dbsession, checklist: InspectionChecklist, now: dt.datetime) -> None:
+    """Store today's evidence with each item of ``checklist`` (at completion).
+    Refused if it has already been kept: a snapshot is never replaced."""
+    if checklist.evidence_taken_at is not None:
+        raise ChecklistError("checklist.error.completed")
+    facts = evidence(dbsession, checklist)
+    for row in checklist.items:
+        kept = [{**_plain(f), "ja": translate("ja", f.key, **f.params)} for f in facts.get(row.code, [])]
+        row.evidence_snapshot = json.dumps(kept, ensure_ascii=False, sort_keys=True)
+    checklist.evidence_taken_at = now
+
+
+@dataclass(frozen=True)
+class KeptFact:
+    """A fact as kept at completion."""
+
+    key: str
+    params: dict
+    ja: str
+
+    def text(self, locale: str) -> str:
+        """In ``locale`` from key and params; the Japanese as shown if the
+        key or its placeholders are no longer in the catalogue."""
+        if locale == "ja":
+            return self.ja
+        try:
+            return translate(locale, self.key, **self.params)
+        except (KeyError, IndexError, ValueError):
+            return self.ja
+
+
+def kept_facts(row: InspectionChecklistItem) -> list[KeptFact] | None:
+    """The facts kept with an item; None if none were (a draft, or completed
+    before snapshots existed)."""
+    if row.evidence_snapshot is None:
+        return None
+    return [KeptFact(f["key"], f.get("params") or {}, f.get("ja", ""))
+            for f in json.loads(row.evidence_snapshot)]
+
+
+@dataclass(frozen=True)
+class ItemEvidence:
+    """What a page shows next to one item: today's facts and, for a completed
+    checklist with a snapshot, the kept ones and whether they differ."""
+
+    current: list[Fact]
+    kept: list[KeptFact] | None = None
+
+    @property
+    def differs(self) -> bool:
+        if self.kept is None:
+            return False
+        return [(k.key, k.params) for k in self.kept] != [
+            (p["key"], p["params"]) for p in map(_plain, self.current)]
+
+
+def evidence_by_item(dbsession, checklist: InspectionChecklist) -> dict[str, ItemEvidence]:
+    """Per item code of ``checklist``: :class:`ItemEvidence`."""
+    facts = evidence(dbsession, checklist)
+    kept = checklist.evidence_taken_at is not None
+    return {row.code: ItemEvidence(facts.get(row.code, []), kept_facts(row) if kept else None)
+            for row in checklist.items}
+
+
+def kept_text(checklist: InspectionChecklist, row: InspectionChecklistItem) -> str:
+    """The kept evidence of one item as one Japanese cell of the export."""
+    if checklist.evidence_taken_at is None:
+        return MESSAGES["checklist.snapshot.none"][0] if checklist.completed else ""
+    return " ／ ".join(f.ja for f in kept_facts(row) or [])
+
+
 # ---------------------------------------------------------------- for the export
 
 #: Column headers of :func:`checklist_rows`, in order (the CSV header line).
 ROW_HEADERS: tuple[str, ...] = (
     "確認記録票番号", "委託先", "契約", "実施日", "場所", "確認者", "委託先立会者",
     "番号", "項目コード", "確認項目", "根拠", "結果", "備考", "総評", "完了者", "完了日時",
+    "完了時の根拠（システム記録）",
 )
 
 
@@ -284,5 +373,6 @@ def checklist_rows(checklists) -> list[dict[str, str]]:
                 MESSAGES[f"checklist.result.{row.result}"][0] if row.result else "",
                 row.note, cl.overall_note, cl.completer.display_name if cl.completer else "",
                 to_jst(cl.completed_at).strftime("%Y-%m-%d %H:%M") if cl.completed_at else "",
+                kept_text(cl, row),
             ))))
     return rows

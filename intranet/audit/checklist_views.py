@@ -16,8 +16,8 @@ from ..resources import ChecklistContainer, ChecklistResource
 from ..security.permissions import Permission
 from ..views.forms import posted_row
 from .checklist import (
-    ITEM_BY_CODE, NOTE_MAX, Answers, ChecklistError, complete, completion_problems, create, evidence,
-    save,
+    ITEM_BY_CODE, NOTE_MAX, Answers, ChecklistError, complete, completion_problems, create,
+    evidence_by_item, save,
 )
 from .events import AuditEvent
 
@@ -79,8 +79,12 @@ def checklist_create(request):
              permission=Permission.ChecklistsView, request_method="GET")
 def checklist_page(request, errors=None, answers=None):
     checklist = request.context.checklist
+    by_item = evidence_by_item(request.dbsession, checklist)
     return {"checklist": checklist, "item_info": ITEM_BY_CODE, "results": list(CheckResult),
-            "evidence": evidence(request.dbsession, checklist), "errors": errors or [],
+            "evidence": by_item, "errors": errors or [],
+            # A completed checklist shows what was kept at completion beside today's records.
+            "kept": checklist.completed and checklist.evidence_taken_at is not None,
+            "differing": [row.code for row in checklist.items if by_item[row.code].differs],
             "answers": answers, "note_max": NOTE_MAX, "text_max": TEXT_FIELDS,
             "can_record": (not checklist.completed
                            and request.has_permission(Permission.ChecklistsRecord, request.context))}

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .meta import Base, str_enum
 
@@ -19,7 +19,12 @@ class CheckResult(enum.StrEnum):
 
 class InspectionChecklist(Base):
     """One inspection of one contractor organisation on one day. Once
-    completed (``completed_at`` set) it is final and no longer edited."""
+    completed (``completed_at`` set) it is final and no longer edited.
+
+    ``evidence_taken_at`` is when the system's records shown next to the
+    items were kept with it (each item's ``evidence_snapshot``): at
+    completion. None on a completed checklist means it was completed before
+    snapshots existed (migration 0031), so what it showed is unknown."""
 
     __tablename__ = "inspection_checklists"
     __table_args__ = (UniqueConstraint("organisation_id", "inspected_on"),)
@@ -36,6 +41,7 @@ class InspectionChecklist(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    evidence_taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # issue 23
 
     organisation = relationship("Organisation")
     contract = relationship("Contract")
@@ -66,5 +72,16 @@ class InspectionChecklistItem(Base):
     code: Mapped[str] = mapped_column(String(40))
     result: Mapped[CheckResult | None] = mapped_column(str_enum(CheckResult, "check_result"))
     note: Mapped[str] = mapped_column(String(400), default="")
+    # JSON list of the facts shown next to the item when the checklist was
+    # completed: [{"key", "params", "ja"}] (intranet.audit.checklist.snapshot).
+    # Written once; None while a draft or if completed before issue 23.
+    evidence_snapshot: Mapped[str | None] = mapped_column(Text)
 
     checklist: Mapped[InspectionChecklist] = relationship(back_populates="items")
+
+    @validates("evidence_snapshot")
+    def _written_once(self, _name, value):
+        """A kept snapshot is the record of what the inspector saw: never replaced."""
+        if self.evidence_snapshot is not None and value != self.evidence_snapshot:
+            raise ValueError("a checklist item's evidence snapshot cannot be changed")
+        return value

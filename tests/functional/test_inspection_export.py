@@ -123,6 +123,8 @@ def test_the_package_holds_exactly_the_period_and_organisation(testapp, engine, 
     checklist = read_csv(archive, "checklists.csv")
     assert [(r["項目コード"], r["備考"]) for r in checklist] == [
         ("locked_storage", "施錠を確認"), ("entry_log", "記入漏れ")]
+    # Completed before snapshots (issue 23, migration 0031): said so, not recomputed.
+    assert {r["完了時の根拠（システム記録）"] for r in checklist} == {"完了時の記録なし（この機能の導入前に完了）"}
     assert "架電委託 株式会社" in archive.read("activity_summary.html").decode()
     manifest = archive.read("MANIFEST").decode()
     assert "entries: 4\n" in manifest and "chain_status: ok" in manifest

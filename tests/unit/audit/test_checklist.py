@@ -1,6 +1,7 @@
 """The checklist's domain data: items, which apply to whom, the evidence the
 system holds, completion and the rows of the export."""
 import datetime as dt
+import json
 
 import pytest
 
@@ -224,4 +225,8 @@ def test_export_returns_completed_checklists_in_range_as_plain_rows(dbsession, s
     assert training["根拠"] == "資料62 特記事項18、資料77 特記事項10"
     assert training["委託先"] == org.name and training["契約"] == "現地調査"
     assert training["完了者"] == "clerk" and training["完了日時"] == "2026-11-20 12:00"
+    # The evidence kept at completion (issue 23), as the Japanese text shown then.
+    assert training["完了時の根拠（システム記録）"] == MESSAGES["checklist.evidence.training"][0].format(
+        **json.loads(next(r for r in done[1].items if r.code == "training").evidence_snapshot)[0]["params"])
+    assert list(cl.ROW_HEADERS)[-1] == "完了時の根拠（システム記録）"
     assert all(isinstance(v, str) for row in rows for v in row.values())
