@@ -7,11 +7,12 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from intranet.cases.filters import CaseFilters, filter_conditions
-from intranet.cases.search import Criteria, search_cases
+from intranet.cases.search import Criteria, address_condition, search_cases
 from intranet.models import (
-    Assessment, MailingAddress, Role, StatusKind, StatusPeriod, Taxpayer, TaxType,
+    Assessment, Case, MailingAddress, Role, StatusKind, StatusPeriod, Taxpayer, TaxType,
 )
 from intranet.security.matrix import Facet
 from intranet.text import address_key
@@ -94,6 +95,36 @@ def test_mailing_address_is_searched_only_with_the_contact_facet(collector, peop
     found = search_cases(dbsession, scope, frozenset({Facet.identity, Facet.contact}),
                          Criteria(address="梅田2-4-9"))
     assert [c.case_no for c in found.cases] == [people["hacchobori"]]
+
+
+def test_address_search_counts_and_pages_by_case_number(dbsession):
+    """The count and the page's ids read the cases alone, and a criterion on
+    the taxpayer (the name) joins them: totals, pages and order are the
+    list's, with or without the name."""
+    yotsuya = [factories.case(dbsession, name="四谷 花子" if i % 2 else "四谷 太郎",
+                              address=f"東京都新宿区四谷{i % 4 + 1}丁目{i + 1}番") for i in range(60)]
+    factories.case(dbsession, name="四谷 花子", address="東京都新宿区新宿1丁目1番1号")
+    dbsession.commit()
+    scope, every = select(Taxpayer.id).exists(), frozenset(Facet)
+    expected = sorted(c.case_no for c in yotsuya)
+    pages = [search_cases(dbsession, scope, every, Criteria(address="四谷"), page=n) for n in (1, 2, 3)]
+    assert [(p.total, p.pages, len(p.cases)) for p in pages] == [(60, 2, 50), (60, 2, 10), (60, 2, 0)]
+    assert [c.case_no for p in pages for c in p.cases] == expected
+    assert all(c.taxpayer.address.startswith("東京都新宿区四谷") for p in pages for c in p.cases)
+    named = search_cases(dbsession, scope, every, Criteria(address="四谷", name="花子"))
+    assert (named.total, [c.case_no for c in named.cases]) == (30, expected[1::2])
+
+
+def test_address_condition_probes_the_case_index_on_postgresql():
+    """On PostgreSQL the taxpayers found select their cases by ``= ANY(ARRAY(…))``
+    (probes of ix_cases_taxpayer_id, never a hash join over every case, see
+    docs/search.md); elsewhere by a plain ``IN`` (not ``(… IN …) = 1``, which
+    SQLite would not serve from the index)."""
+    stmt = select(Case.id).where(address_condition("西新宿1-2-3", frozenset(Facet)))
+    assert "cases.taxpayer_id = ANY (array((SELECT taxpayers.id" in str(
+        stmt.compile(dialect=postgresql.dialect()))
+    on_sqlite = str(stmt.compile(dialect=sqlite.dialect()))
+    assert "cases.taxpayer_id IN (SELECT taxpayers.id" in on_sqlite and "= 1" not in on_sqlite
 
 
 def test_every_orm_write_refreshes_the_search_form(dbsession, people):
