@@ -158,12 +158,14 @@ def balance(dbsession, contract, records_erased: int | None = None) -> Balance:
     """The contract's balance; ``records_erased`` stands for the erasure
     record's count (the one being filed) when given."""
     from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
 
     from ..models import ErasureRecord, HandoverSlip, Medium, MediumEvent, MediumEventKind
 
     result = Balance()
     result.slips = list(dbsession.scalars(select(HandoverSlip).where(
-        HandoverSlip.contract_id == contract.id).order_by(HandoverSlip.handed_at, HandoverSlip.id)))
+        HandoverSlip.contract_id == contract.id).order_by(HandoverSlip.handed_at, HandoverSlip.id)
+        .options(selectinload(HandoverSlip.medium), selectinload(HandoverSlip.confirmer))))
     for slip in result.slips:
         if slip.direction == "to_contractor":
             result.handed_out += slip.record_count
@@ -176,7 +178,8 @@ def balance(dbsession, contract, records_erased: int | None = None) -> Balance:
             ErasureRecord.contract_id == contract.id))
     result.erased = records_erased
     result.events = list(dbsession.scalars(select(MediumEvent).where(
-        MediumEvent.contract_id == contract.id).order_by(MediumEvent.at, MediumEvent.id)))
+        MediumEvent.contract_id == contract.id).order_by(MediumEvent.at, MediumEvent.id)
+        .options(selectinload(MediumEvent.medium))))
     for event in result.events:
         result.lent += event.kind == MediumEventKind.lent
         result.media_returned += event.kind in (MediumEventKind.returned, MediumEventKind.found)

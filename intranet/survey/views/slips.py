@@ -7,9 +7,10 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ...audit.events import AuditEvent
-from ...models import Contract, HandoverSlip, Medium, MediumEventKind
+from ...models import Contract, HandoverSlip, Medium, MediumEvent, MediumEventKind
 from ...params import parse_datetime
 from ...resources import HandoverSlipContainer, HandoverSlipResource, MediaLedger, MediumResource
 from ...security.permissions import Permission
@@ -144,7 +145,9 @@ def _ledger_page(request, media, errors=None):
 def media_ledger(request, errors=None):
     """Every medium: its state (返却確認待ち while a return slip awaits the
     ward), its contract and its history."""
-    media = request.dbsession.scalars(select(Medium).order_by(Medium.label)).all()
+    media = request.dbsession.scalars(
+        select(Medium).order_by(Medium.label)
+        .options(selectinload(Medium.events).selectinload(MediumEvent.recorder))).all()
     return _ledger_page(request, media, errors)
 
 
