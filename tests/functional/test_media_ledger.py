@@ -7,6 +7,7 @@ SQLite and PostgreSQL."""
 import csv
 import datetime as dt
 import io
+import json
 import zipfile
 
 import pytest
@@ -19,7 +20,7 @@ from intranet.models import (
 from intranet.survey.media import MANUAL_KINDS, TRANSITIONS
 from tests import factories
 from tests.functional.test_survey import survey  # noqa: F401  (fixture)
-from tests.helpers import FORMULAS, csrf_token, login
+from tests.helpers import FORMULAS, csrf_token, entries_since, log_mark, login
 
 
 def _register(testapp, label):
@@ -62,12 +63,14 @@ def _count(dbsession, model):
     return dbsession.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def test_a_medium_goes_through_the_ledger_by_slips_and_ward_records(testapp, survey, dbsession, clock):
+def test_a_medium_goes_through_the_ledger_by_slips_and_ward_records(testapp, survey, dbsession, clock,
+                                                                   engine):
     """Registered → lent (slip to the contractor) → returned only when the ward
     confirms the return slip → wiped before a witness → lent again → lost with
     a report → found (back, to be wiped) → wiped → disposed. Every refusal
     says why and stores nothing; every event carries the lending's contract."""
     contract = survey["contract"]
+    mark = log_mark(engine)
     login(testapp, "boss")
     _register(testapp, "USB-101")
     usb = _medium(dbsession, "USB-101")
@@ -145,6 +148,12 @@ def test_a_medium_goes_through_the_ledger_by_slips_and_ward_records(testapp, sur
         ("found", contract.id), ("wiped", contract.id), ("disposed", contract.id)]
     assert "貸し出せるのは未使用か消去済み" in _slip(testapp, contract, "to_contractor", 1, usb,
                                                 status=400).text
+    # Every change is logged, by ids only (no witness names, no report text).
+    logged = [json.loads(e.detail) for e in entries_since(engine, mark, kind="event")
+              if e.event == "survey.medium"]
+    assert [d["kind"] for d in logged] == [k for k, _, _ in _events(dbsession, usb)]
+    assert all(d.get("contract") in (None, contract.id) for d in logged)
+    assert not any("職員" in str(d) or "紛失" in str(d) for d in logged)
     # The medium's page lists every event with the states before and after.
     page = testapp.get(f"/survey/media/{usb.id}/")
     rows = page.html.select("#medium-%d .medium-events tbody tr" % usb.id)

@@ -104,6 +104,9 @@ def slip_create(request):
         request.response.status = 400
         return slip_list(request, errors)
     request.audit.event(AuditEvent.SurveySlip, user=request.identity, slip=slip.id, records=count)
+    if medium is not None and direction == "to_contractor":
+        request.audit.event(AuditEvent.SurveyMedium, user=request.identity, medium=medium.id,
+                            kind="lent", contract=contract.id, slip=slip.id)
     return HTTPSeeOther(request.resource_path(request.context))
 
 
