@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from .cases.scopes import case_grants, case_reach, roles_reaching_every_case
 from .models import (
     AccessLogEntry, CallCampaign, CallTarget, Case, Contract, Handover, HandoverSlip,
-    InspectionChecklist, IssuedDocument, LetterBatch, PhoneCandidate, SurveyBatch, SurveyTarget,
+    InspectionChecklist, IssuedDocument, LetterBatch, Medium, PhoneCandidate, SurveyBatch, SurveyTarget,
     User,
 )
 from .security import matrix, principals
@@ -517,10 +517,18 @@ class HandoverSlipContainer(RowContainer):
     model, item = HandoverSlip, HandoverSlipResource
 
 
-class MediaLedger(Area):
-    """USBメモリ管理台帳 (``/survey/media/``)."""
+class MediumResource(RowResource):
+    """One medium of the ledger, ``/survey/media/<id>/`` (issue 23)."""
+
+    attribute = "medium"
+    view_permission = Permission.MediaView
+
+
+class MediaLedger(RowContainer):
+    """USBメモリ管理台帳 (``/survey/media/``); one medium at ``/survey/media/<id>/``."""
 
     __name__ = "media"
+    model, item = Medium, MediumResource
 
 
 class SurveyArea(Area):

@@ -9,7 +9,7 @@ would pass today's records off as the inspector's. Pages and the
 inspection package say 「完了時の記録なし（この機能の導入前に完了）」.
 
 Revision ID: 0031
-Revises: 0028
+Revises: 0030
 Create Date: 2026-11-30 11:00:00
 """
 from alembic import op
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0031'
-down_revision = '0028'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 

@@ -222,16 +222,27 @@ def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]
         return facts
     lent = dbsession.scalar(select(func.count(MediumEvent.id)).where(
         MediumEvent.kind == "lent", MediumEvent.contract_id.in_(contract_ids), MediumEvent.at < until))
-    events = dbsession.scalars(select(MediumEvent).where(MediumEvent.at < until)
-                               .options(selectinload(MediumEvent.medium))
-                               .order_by(MediumEvent.at, MediumEvent.id)).all()
-    last = {e.medium_id: e for e in events}  # each medium's latest event by then
-    out = sorted(e.medium.label for e in last.values()
-                 if e.kind == "lent" and e.contract_id in contract_ids)
+    # Each medium's state by then, through the ledger's state machine
+    # (intranet.survey.media): lent = not back; returned = back, not wiped.
+    from ..survey.media import positions
+
+    held = [p for p in positions(dbsession, until) if p.contract_id in contract_ids]
+    out = [p.medium.label for p in held if p.state == "lent"]
+    unwiped = [p.medium.label for p in held if p.state == "returned"]
+    lost = [p.medium.label for p in held if p.state == "lost"]
     facts["media_ledger"] = [Fact("checklist.evidence.media_lent", {"count": lent})]
-    facts["media_returned"] = [Fact("checklist.evidence.media_out",
-                                    {"count": len(out), "labels": "、".join(out)})
-                               if out else Fact("checklist.evidence.media_all_back")]
+    facts["media_returned"] = []
+    if out:
+        facts["media_returned"].append(Fact("checklist.evidence.media_out",
+                                            {"count": len(out), "labels": "、".join(out)}))
+    if unwiped:
+        facts["media_returned"].append(Fact("checklist.evidence.media_unwiped",
+                                            {"count": len(unwiped), "labels": "、".join(unwiped)}))
+    if lost:
+        facts["media_returned"].append(Fact("checklist.evidence.media_lost",
+                                            {"count": len(lost), "labels": "、".join(lost)}))
+    if not facts["media_returned"]:
+        facts["media_returned"].append(Fact("checklist.evidence.media_all_back"))
 
     slips = dbsession.scalars(select(HandoverSlip).where(
         HandoverSlip.contract_id.in_(contract_ids), HandoverSlip.handed_at < until)).all()

@@ -390,26 +390,59 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
         slips.append((s.id, s.contract_id, "区→委託先" if s.direction == "to_contractor" else "委託先→区",
                       _jst(s.handed_at), s.content, s.record_count, labels.get(s.medium_id, ""),
                       logins.get(s.handed_by, ""), logins.get(s.confirmed_by, ""), _jst(s.confirmed_at)))
-    media = [("媒体", "記録", "日時", "契約番号", "記録者", "備考")]
-    kinds = {"lent": "貸出", "returned": "返却", "wiped": "消去"}
-    for m in conn.execute(select(MediumEvent.__table__).where(
-            MediumEvent.contract_id.in_(contract_ids), MediumEvent.at >= export.start,
-            MediumEvent.at < export.end).order_by(MediumEvent.at)):
-        media.append((labels.get(m.medium_id, ""), kinds.get(m.kind, m.kind), _jst(m.at),
-                      m.contract_id, logins.get(m.recorded_by, ""), m.note))
-    erasures = [("契約番号", "消去日", "方法", "立会職員", "消去対象", "証明書", "記録者", "記録日時")]
+    media = _media_rows(conn, export, contract_ids, labels, logins)
+    erasures = [("契約番号", "消去日", "方法", "立会職員", "消去対象", "証明書", "記録者", "記録日時",
+                 "消去件数", "使用機器")]
     for e in conn.execute(select(*[c for c in ErasureRecord.__table__.c if c.name != "certificate"])
                           .where(ErasureRecord.contract_id.in_(contract_ids))
                           .order_by(ErasureRecord.erased_on)):
         erasures.append((e.contract_id, e.erased_on, e.method, e.witness_name, e.items,
                          _certificate_name(e.contract_id, e.certificate_type),
-                         logins.get(e.recorded_by, ""), _jst(e.recorded_at)))
+                         logins.get(e.recorded_by, ""), _jst(e.recorded_at),
+                         "" if e.records_erased is None else e.records_erased, e.devices))
     report = matrix_report.build()
     matrix = [("作成日時", _jst(export.generated_at), "指紋（SHA-256）", report.fingerprint)]
     matrix += matrix_report.table(report, "ja")
     return [("users.csv", users), ("contracts.csv", contracts), ("handover_slips.csv", slips),
             ("media_ledger.csv", media), ("erasure_records.csv", erasures),
             ("permission_matrix.csv", matrix), ("checklists.csv", _checklist_rows(conn, export))]
+
+
+#: Ledger words as the ward writes them (issue 23).
+MEDIUM_KINDS_JA = {"registered": "登録", "lent": "貸出", "returned": "返却", "wiped": "消去",
+                   "disposed": "廃棄", "lost": "紛失", "found": "発見"}
+MEDIUM_STATES_JA = {"registered": "未使用", "lent": "貸出中", "returned": "返却済（未消去）",
+                    "wiped": "消去済", "disposed": "廃棄済", "lost": "紛失"}
+
+
+def _media_rows(conn, export: ExportPlan, contract_ids, labels, logins) -> list:
+    """media_ledger.csv: every event of the period tied to one of the
+    organisation's contracts (lent, returned, wiped, lost, found, disposed),
+    with the medium's state before and after it (replayed over the medium's
+    whole history) and the slip that caused it."""
+    from ..survey.media import replay
+
+    header = ("媒体", "記録", "日時", "契約番号", "受け渡し票番号", "状態（前）", "状態（後）",
+              "遷移", "記録者", "立会者", "備考", "報告")
+    medium_ids = select(MediumEvent.medium_id).where(MediumEvent.contract_id.in_(contract_ids))
+    history: dict[int, list] = {}
+    for m in conn.execute(select(MediumEvent.__table__).where(MediumEvent.medium_id.in_(medium_ids))
+                          .order_by(MediumEvent.medium_id, MediumEvent.at, MediumEvent.id)):
+        history.setdefault(m.medium_id, []).append(m)
+    steps = [step for events in history.values() for step in replay(events)
+             if step.event.contract_id in contract_ids
+             and export.start <= step.event.at < export.end]
+    steps.sort(key=lambda step: (step.event.at, step.event.id))
+    rows = [header]
+    for step in steps:
+        m = step.event
+        rows.append((labels.get(m.medium_id, ""), MEDIUM_KINDS_JA.get(m.kind, m.kind), _jst(m.at),
+                     m.contract_id, m.slip_id or "",
+                     MEDIUM_STATES_JA.get(step.before, "") if step.before else "",
+                     MEDIUM_STATES_JA.get(step.after, step.after),
+                     "可" if step.regular else "不可（移行前の記録・状態は変わらず）",
+                     logins.get(m.recorded_by, ""), m.witness, m.note, m.report))
+    return rows
 
 
 def _checklist_rows(conn, export: ExportPlan) -> list:

@@ -144,6 +144,10 @@ class ErasureRecord(Base):
     method: Mapped[str] = mapped_column(String(200))
     witness_name: Mapped[str] = mapped_column(String(100))   # 職員立会
     items: Mapped[str] = mapped_column(Text)
+    # Records erased at the contractor's (件数; None for records from before
+    # revision 0030) and the devices used (タブレット等, one per line).
+    records_erased: Mapped[int | None] = mapped_column(Integer)
+    devices: Mapped[str] = mapped_column(Text, default="")
     certificate: Mapped[bytes] = mapped_column(LargeBinary)
     certificate_type: Mapped[str] = mapped_column(String(40))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -152,34 +156,67 @@ class ErasureRecord(Base):
     contract: Mapped[Contract] = relationship()
 
 
+class MediumState(enum.StrEnum):
+    """Where a medium is (:mod:`intranet.survey.media` holds the transitions)."""
+
+    registered = "registered"  # in the ward's hands, never lent
+    lent = "lent"              # with the contractor (a to_contractor slip)
+    returned = "returned"      # back with the ward (a confirmed to_ward slip), not yet wiped
+    wiped = "wiped"            # 消去 in the presence of a witness: reusable
+    disposed = "disposed"      # 廃棄: out of the ledger for good
+    lost = "lost"              # 紛失, reported
+
+
+class MediumEventKind(enum.StrEnum):
+    registered = "registered"
+    lent = "lent"
+    returned = "returned"
+    wiped = "wiped"
+    disposed = "disposed"
+    lost = "lost"
+    found = "found"
+
+
 class Medium(Base):
-    """A removable medium (USBメモリ) in the media ledger."""
+    """A removable medium (USBメモリ) in the media ledger: its state now, and
+    the contract of its latest lending (None if never lent)."""
 
     __tablename__ = "media"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     label: Mapped[str] = mapped_column(String(40), unique=True)  # the number written on it
     description: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[MediumState] = mapped_column(str_enum(MediumState, "medium_state"),
+                                               default=MediumState.registered)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
 
     events: Mapped[list[MediumEvent]] = relationship(back_populates="medium",
-                                                     order_by="MediumEvent.at")
+                                                     order_by="(MediumEvent.at, MediumEvent.id)")
+    contract = relationship("Contract")
 
 
 class MediumEvent(Base):
-    """Lent to the contractor, returned, or wiped."""
+    """One entry of the ledger. ``contract_id`` is set on every event while
+    the medium is or was with a contract (the lending's contract), ``slip_id``
+    when a hand-over slip caused it; a wipe names its witness, a loss or a
+    find carries its report."""
 
     __tablename__ = "medium_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     medium_id: Mapped[int] = mapped_column(ForeignKey("media.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # lent | returned | wiped
+    kind: Mapped[MediumEventKind] = mapped_column(str_enum(MediumEventKind, "medium_event_kind"))
     at: Mapped[dt.datetime] = mapped_column(DateTime)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"))
+    slip_id: Mapped[int | None] = mapped_column(ForeignKey("handover_slips.id"))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    witness: Mapped[str] = mapped_column(String(100), default="")
     note: Mapped[str] = mapped_column(String(200), default="")
+    report: Mapped[str] = mapped_column(Text, default="")
 
     medium: Mapped[Medium] = relationship(back_populates="events")
     recorder = relationship("User")
+    slip = relationship("HandoverSlip")
 
 
 class HandoverSlip(Base):

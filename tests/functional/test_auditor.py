@@ -64,7 +64,7 @@ def world(dbsession, password_context, wsgi_app):
     return {"boss": boss.id, "case": case.case_no, "campaign": campaign.id, "target": target.id, "handover": handover.id,
             "candidate": candidate.id, "letters": letters.id, "contract": contract.id,
             "batch": batch.id, "survey_target": survey_target.id, "slip": slip.id,
-            "checklist": checklist.id, "checklist_done": checklist_done.id}
+            "checklist": checklist.id, "checklist_done": checklist_done.id, "medium": medium.id}
 
 
 #: Every view that takes a POST and changes data, by (context, view name), and
@@ -101,6 +101,7 @@ WRITES = {
     ("LetterBatchResource", "seal"): "/letters/{letters}/seal",
     ("LetterContainer", ""): "/letters/",
     ("MediaLedger", ""): "/survey/media/",
+    ("MediumResource", "record"): "/survey/media/{medium}/record",
     ("PhoneCandidateContainer", ""): "/calls/phones/",
     ("PhoneCandidateResource", "decide"): "/calls/phones/{candidate}/decide",
     ("SurveyBatchContainer", ""): "/survey/batches/",
@@ -155,7 +156,7 @@ READS = [
     "/calls/targets/{target}/", "/calls/handovers/", "/calls/handovers/{handover}/",
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",
     "/survey/batches/{batch}/", "/survey/targets/{survey_target}/", "/survey/slips/",
-    "/survey/media/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
+    "/survey/media/", "/survey/media/{medium}/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
     "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/admin/keys/{boss}/", "/admin/users/{boss}/",
     "/audit/checklists/", "/audit/checklists/{checklist}/", "/audit/checklists/{checklist_done}/",
     "/sessions/",

@@ -53,6 +53,7 @@ from intranet.documents.service import issue_letters
 from intranet.models import (
     BatchState, CallAttempt, CallBlock, CallTarget, CampaignCase, ContactKind, ContactRecord,
     Contract, Disposition, ErasureRecord, Handover, HandoverSlip, HandoverStatus, Organisation,
+    Medium, MediumEvent, MediumEventKind, MediumState,
     OrganisationKind, PhoneCandidate, PhoneCandidateStatus, QueueClass, Role, SurveyBatch, SurveyPhoto,
     SurveyReport, SurveyTarget, SurveyTargetState, TargetStatus,
 )
@@ -159,6 +160,7 @@ class World:
     photos: dict[int, int] = field(default_factory=dict)             # photo id -> report id
     slips: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (slip id, contract id)
     checklist: int = 0
+    medium: int = 0                                                  # a USB medium lent to `contract` (issue 23)
     log_seq: int = 0
 
     def owner(self, marker: str) -> MarkerInfo:
@@ -326,6 +328,13 @@ def build_world(dbsession, password_context, settings, now: dt.datetime, today: 
         dbsession.add(slip)
         dbsession.flush()
         w.slips[name] = (slip.id, contract_id)
+    # A medium lent to the investigators' contract by the first slip (issue 23).
+    medium = Medium(label="USB-S1", description="暗号化USB", state=MediumState.lent, contract_id=contract.id)
+    dbsession.add(medium)
+    dbsession.flush()
+    dbsession.add(MediumEvent(medium_id=medium.id, kind=MediumEventKind.lent, at=dt.datetime(2026, 11, 2, 1),
+                              contract_id=contract.id, slip_id=w.slips["own"][0], recorded_by=collector.id))
+    w.medium = medium.id
     # The other servicer's contract ended with an erasure (its certificate is a download).
     dbsession.add(ErasureRecord(contract_id=other.id, erased_on=dt.date(2026, 4, 1), method="上書き消去",
                                 witness_name="徴収 職員", items="USBメモリ1本", certificate=jpeg(),
@@ -442,6 +451,7 @@ GET_URLS = {
         for photo_id, report_id in w.photos.items()],
     ("HandoverSlipContainer", ""): lambda w: ["/survey/slips/"],
     ("MediaLedger", ""): lambda w: ["/survey/media/"],
+    ("MediumResource", ""): lambda w: [f"/survey/media/{w.medium}/"],
     ("OwnSessions", ""): lambda w: ["/sessions/"],
 }
 
@@ -502,6 +512,7 @@ EXEMPT = {
     ("HandoverSlipResource", "confirm", "POST"): _CHANGE, ("LetterBatchResource", "seal", "POST"): _CHANGE,
     ("LetterContainer", "", "POST"): _CHANGE + "; the letters themselves are crawled as batch PDFs",
     ("MediaLedger", "", "POST"): _CHANGE, ("OwnSessions", "end", "POST"): _CHANGE,
+    ("MediumResource", "record", "POST"): _CHANGE,
     ("OwnSessions", "end-others", "POST"): _CHANGE, ("PhoneCandidateContainer", "", "POST"): _CHANGE,
     ("PhoneCandidateResource", "decide", "POST"): _CHANGE, ("ReviewMonth", "", "POST"): _CHANGE,
     ("SurveyBatchContainer", "", "POST"): _CHANGE, ("SurveyBatchResource", "assign", "POST"): _CHANGE,
@@ -810,6 +821,7 @@ NOT_CASE_DATA = {
     resources.UserContainer: "staff accounts (supervisors only), no case data",
     resources.ContractContainer: "contracts (supervisors and auditors), no case data",
     resources.ChecklistContainer: "inspection checklists (auditors, supervisors), no case data",
+    resources.MediaLedger: "the media ledger (ward staff, auditors), no case data",
 }
 
 

@@ -77,6 +77,7 @@ PATHS = {
     r.HandoverSlipContainer: "/survey/slips/",
     r.HandoverSlipResource: "/survey/slips/{slip}/",
     r.MediaLedger: "/survey/media/",
+    r.MediumResource: "/survey/media/{medium}/",
     r.OwnSessions: "/sessions/",
 }
 
@@ -204,7 +205,8 @@ def world(dbsession, password_context, wsgi_app, testapp):
                         content="調査対象一覧", record_count=1, handed_by=boss.id)
     checklist = InspectionChecklist(organisation_id=contract.organisation_id,
                                     inspected_on=dt.date(2026, 11, 18), created_by=boss.id, created_at=NOW)
-    dbsession.add_all([survey_target, slip, Medium(label="USB-01"), checklist])
+    medium = Medium(label="USB-01")
+    dbsession.add_all([survey_target, slip, medium, checklist])
     dbsession.commit()
     browsers = {}
     for name in ROLES:
@@ -214,6 +216,7 @@ def world(dbsession, password_context, wsgi_app, testapp):
              "handover": handover.id, "candidate": candidate.id, "letters": letters.id,
              "contract": contract.id, "batch": batch.id, "survey_target": survey_target.id,
              "slip": slip.id, "checklist": checklist.id, "organisation": contract.organisation.code,
+             "medium": medium.id,
              "seq": log_mark(testapp.app.registry["db_engine"])}
     return {"browsers": browsers, "where": where}
 
@@ -252,7 +255,8 @@ def test_every_get_view_has_a_url_or_a_reason(wsgi_app):
     urls, unmapped = fuzzed_views(wsgi_app, {name: 1 for name in
                                              ("boss", "case", "campaign", "target", "handover",
                                               "candidate", "letters", "contract", "batch",
-                                              "survey_target", "slip", "checklist", "seq")})
+                                              "survey_target", "slip", "checklist", "seq",
+                                              "medium")})
     assert unmapped == set(), "map these contexts in PATHS or give a reason in EXEMPT"
     keys = {key for key, _, _ in get_views(wsgi_app)}
     assert set(EXEMPT) <= keys, "stale exemptions"

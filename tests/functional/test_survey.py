@@ -333,7 +333,8 @@ def test_erasure_disables_the_contract_users_and_closes_their_targets(testapp, s
     login(testapp, "boss")
     path = f"/admin/contracts/{survey['contract'].id}/"
     fields = {"csrf_token": csrf_token(testapp, path), "erased_on": "2026-11-24",
-              "method": "専用ソフトによる上書き消去", "witness_name": "徴収 職員", "items": "タブレット2台"}
+              "method": "専用ソフトによる上書き消去", "witness_name": "徴収 職員", "items": "タブレット2台",
+              "records_erased": "0", "devices": "タブレット T-01\nタブレット T-02"}
     res = testapp.post(path + "erase", fields, upload_files=[("certificate", "c.txt", b"plain text")],
                        status=400)
     assert "PDFまたはJPEG/PNG" in res.text
@@ -388,10 +389,12 @@ def test_a_hand_over_slip_needs_a_user_of_the_other_side_to_confirm(testapp, sur
     login(testapp, "boss")
     ledger = testapp.get("/survey/media/")
     assert "USB-007" in ledger.text and "貸出" in ledger.text
-    testapp.post("/survey/media/", {"csrf_token": csrf_token(testapp, "/survey/media/"),
-                                    "medium_id": str(medium.id), "kind": "wiped", "note": "完全消去"},
-                 status=303)
-    assert "消去" in testapp.get("/survey/media/").text
+    # still lent: a wipe is refused (issue 23; tests/functional/test_media_ledger.py)
+    res = testapp.post(f"/survey/media/{medium.id}/record",
+                       {"csrf_token": csrf_token(testapp, "/survey/media/"), "kind": "wiped",
+                        "witness": "立会 職員", "note": "完全消去"}, status=400)
+    assert "消去できるのは返却された媒体だけです" in res.text
+    assert [e.kind for e in dbsession.scalars(sa.select(MediumEvent))] == ["lent"]
 
 
 def test_targets_can_be_assigned_by_hand(testapp, survey, dbsession):
@@ -431,10 +434,12 @@ def media(survey, dbsession, password_context):
     dbsession.flush()
     at = dt.datetime(2026, 11, 10)
     for label, contract, kind in (("USB-A", survey["contract"], "lent"), ("USB-B", other, "lent"),
-                                  ("USB-C", survey["contract"], "lent"), ("USB-C", None, "returned")):
+                                  ("USB-C", survey["contract"], "lent"),
+                                  ("USB-C", survey["contract"], "returned")):
         at += dt.timedelta(hours=1)
         dbsession.add(MediumEvent(medium_id=found[label].id, kind=kind, at=at, recorded_by=boss.id,
-                                  contract_id=contract.id if contract else None))
+                                  contract_id=contract.id))
+        found[label].state, found[label].contract_id = kind, contract.id
     dbsession.commit()
     return {label: medium.id for label, medium in found.items()}
 

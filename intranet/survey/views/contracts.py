@@ -15,9 +15,10 @@ from ...params import parse_date
 from ...resources import ContractContainer, ContractResource
 from ...security.permissions import Permission
 from ...security.sessions import revoke_sessions
-from ...views.forms import posted_row
+from ...views.forms import posted_int, posted_row
 from ..contracts import (
-    CERTIFICATE_MAX, CONTRACT_COURSE, ContractError, certificate, erase, link_user, sync_users,
+    CERTIFICATE_MAX, CONTRACT_COURSE, ContractError, ErasureRefused, balance, certificate, erase,
+    link_user, outstanding_items, sync_users,
 )
 
 TEXT_MAX = 2000
@@ -89,10 +90,20 @@ def contract_page(request, errors=None):
                            User.contract_id.is_(None)).order_by(User.login)).all()
     erasure = request.dbsession.scalars(select(ErasureRecord).where(
         ErasureRecord.contract_id == contract.id)).first()
+    sheet = balance(request.dbsession, contract)
     return {"contract": contract, "candidates": candidates, "errors": errors or [],
-            "erasure": erasure,
+            "erasure": erasure, "balance": sheet,
+            "outstanding": [_message(request, key, params) for key, params in outstanding_items(sheet)],
             "users": sorted(contract.users, key=lambda u: u.login), "now": request.now,
             "can_manage": request.has_permission(Permission.ContractsManage, request.context)}
+
+
+def _message(request, key, params):
+    """A (key, params) page error, the medium state named in the user's language."""
+    params = dict(params)
+    if "state" in params:
+        params["state"] = request.t(f"survey.medium_state.{params['state']}")
+    return key, params
 
 
 def _page_with(request, errors, status=400):
@@ -169,6 +180,10 @@ def contract_erase(request):
     method = _text(post, "method", 200, errors)
     witness_name = _text(post, "witness_name", 100, errors)
     items = _text(post, "items", TEXT_MAX, errors)
+    devices = _text(post, "devices", TEXT_MAX, errors)
+    records_erased = posted_int(request, "records_erased")
+    if records_erased is None:
+        errors.append("survey.error.records_erased")
     upload = post.get("certificate")
     if not hasattr(upload, "file"):
         errors.append("survey.error.certificate_type")
@@ -178,11 +193,15 @@ def contract_erase(request):
         data, content_type = certificate(upload.file.read(CERTIFICATE_MAX + 1))
         erase(request.dbsession, contract, erased_on=erased_on, method=method,
               witness_name=witness_name, items=items, certificate_bytes=data,
-              certificate_type=content_type, user=request.identity, now=request.now)
+              certificate_type=content_type, user=request.identity, now=request.now,
+              records_erased=records_erased, devices=devices)
+    except ErasureRefused as exc:
+        return _page_with(request, ["survey.error.erasure_outstanding"]
+                          + [_message(request, key, params) for key, params in exc.items])
     except ContractError as exc:
         return _page_with(request, [str(exc)])
     request.audit.event(AuditEvent.ContractErased, user=request.identity, contract=contract.id,
-                        users=len(contract.users))
+                        users=len(contract.users), records=records_erased)
     return HTTPSeeOther(request.resource_path(request.context))
 
 

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from intranet.audit import checklist as cl
 from intranet.audit.checklist import ITEMS, Scope
@@ -141,8 +142,10 @@ def test_evidence_for_the_whole_organisation(dbsession, survey_world):
     # Four active users valid that day, of whom two were trained by then.
     assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 2, "total": 4})]
     assert _facts(facts, "media_ledger") == [("checklist.evidence.media_lent", {"count": 2})]
-    assert _facts(facts, "media_returned") == [("checklist.evidence.media_out",
-                                                {"count": 1, "labels": "USB-02"})]
+    # USB-02 is still lent; USB-01 came back but was never wiped (issue 23).
+    assert _facts(facts, "media_returned") == [
+        ("checklist.evidence.media_out", {"count": 1, "labels": "USB-02"}),
+        ("checklist.evidence.media_unwiped", {"count": 1, "labels": "USB-01"})]
     assert _facts(facts, "handover_slips") == [("checklist.evidence.slips", {"total": 3, "unconfirmed": 2})]
     # The previous year's contract ended without a recorded erasure.
     assert _facts(facts, "erasure_certified") == [("checklist.evidence.erasures", {"count": 0}),
@@ -163,6 +166,31 @@ def test_evidence_for_one_contract_and_its_erasure(dbsession, survey_world):
     assert _facts(facts, "erasure_certified") == [("checklist.evidence.erasures", {"count": 1})]
     assert _facts(facts, "handover_slips") == [("checklist.evidence.slips", {"total": 1, "unconfirmed": 1})]
     assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 0, "total": 0})]
+    assert _facts(facts, "media_returned") == [("checklist.evidence.media_all_back", {})]
+
+
+def test_a_wipe_recorded_while_lent_leaves_the_medium_out(dbsession, survey_world):
+    """Issue 23: a wipe recorded before revision 0030 while the medium was
+    still lent (no return in between, no contract on the wipe) does not bring
+    it back: the checklist lists it as not returned, never 「未返却の媒体は
+    ありません」. Once returned and wiped it is cleared."""
+    contract, clerk = survey_world["contract"], survey_world["clerk"]
+    usb = dbsession.scalars(sa.select(Medium).where(Medium.label == "USB-02")).one()
+    dbsession.add(MediumEvent(medium_id=usb.id, kind="wiped", at=dt.datetime(2026, 11, 3, 1),
+                              recorded_by=clerk.id))
+    dbsession.flush()
+    checklist = _checklist(dbsession, survey_world, contract=contract)
+    facts = cl.evidence(dbsession, checklist)
+    assert ("checklist.evidence.media_out", {"count": 1, "labels": "USB-02"}) in _facts(facts, "media_returned")
+    assert "checklist.evidence.media_all_back" not in [k for k, _ in _facts(facts, "media_returned")]
+    usb1 = dbsession.scalars(sa.select(Medium).where(Medium.label == "USB-01")).one()
+    for medium, kinds in ((usb, ("returned", "wiped")), (usb1, ("wiped",))):
+        for n, kind in enumerate(kinds):
+            dbsession.add(MediumEvent(medium_id=medium.id, kind=kind, contract_id=contract.id,
+                                      at=dt.datetime(2026, 11, 10, 1 + n), recorded_by=clerk.id,
+                                      witness="立会 者"))
+    dbsession.flush()
+    facts = cl.evidence(dbsession, checklist)
     assert _facts(facts, "media_returned") == [("checklist.evidence.media_all_back", {})]
 
 
