@@ -34,3 +34,4 @@ from .datalink import DataExport, DataImport  # noqa: F401
 from .reviews import LogReview  # noqa: F401
 from .statuses import StatusKind, StatusPeriod  # noqa: F401
 from .checklists import CheckResult, InspectionChecklist, InspectionChecklistItem  # noqa: F401
+from .screening import FlagState, ScreenedRecord, ScreeningFlag  # noqa: F401  (issue 23)

@@ -101,6 +101,7 @@ WRITES = {
     ("LetterBatchResource", "seal"): "/letters/{letters}/seal",
     ("LetterContainer", ""): "/letters/",
     ("MediaLedger", ""): "/survey/media/",
+    ("ScreeningArea", "review"): "/screening/review",  # issue 23
     ("PhoneCandidateContainer", ""): "/calls/phones/",
     ("PhoneCandidateResource", "decide"): "/calls/phones/{candidate}/decide",
     ("SurveyBatchContainer", ""): "/survey/batches/",
@@ -158,7 +159,7 @@ READS = [
     "/survey/media/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
     "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/admin/keys/{boss}/", "/admin/users/{boss}/",
     "/audit/checklists/", "/audit/checklists/{checklist}/", "/audit/checklists/{checklist_done}/",
-    "/sessions/",
+    "/sessions/", "/screening/",
 ]
 #: Forms an auditor may be shown: they change no case data (the own-account
 #: forms end the auditor's own other sessions, see OWN_ACCOUNT).

@@ -77,6 +77,7 @@ PATHS = {
     r.HandoverSlipContainer: "/survey/slips/",
     r.HandoverSlipResource: "/survey/slips/{slip}/",
     r.MediaLedger: "/survey/media/",
+    r.ScreeningArea: "/screening/",  # issue 23
     r.OwnSessions: "/sessions/",
 }
 

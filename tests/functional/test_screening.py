@@ -1,0 +1,211 @@
+"""Screening of forbidden categories (issue 23), through the real app on
+SQLite and PostgreSQL.
+
+Seed 004 (個人情報取扱特記事項 ５ 収集禁止事項): the servicer must not collect
+(1) 思想、信条及び宗教に関する事項, (2) 社会的差別の原因となる事実に関する事項,
+(3) 犯罪に関する事項 — the same kind of data the personal-information law calls
+要配慮個人情報 (個人情報保護法2条3項). Free text typed by investigators and
+operators is screened against the ward's term list on save; a hit is refused
+unless the writer confirms why the words are needed, and a confirmed hit is
+flagged, left out of exports until a collector reviews it, and counted in the
+monthly log review.
+"""
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from intranet.datalink import exporter
+from intranet.models import FlagState, Role, ScreeningFlag, SurveyReport, User
+from intranet.screening.flags import MARKER
+from tests import factories
+from tests.functional import test_survey
+from tests.functional.test_survey import make_batch, report
+from tests.helpers import csrf_token, entries_since, log_mark, login
+
+#: The field-survey world of tests/functional/test_survey.py (a collector
+#: "boss", investigators k1 and k2, a batch to make).
+survey = test_survey.survey
+
+FORBIDDEN_MEMO = "本人は創価学会の会員で生活保護を受けており前科がある"
+REASON = "家主が宗教法人のため"
+
+
+def _target(testapp):
+    login(testapp, "k1")
+    return testapp.get("/survey/").html.select_one("#my-targets a")["href"]
+
+
+def _reports(dbsession) -> int:
+    return dbsession.scalar(sa.select(sa.func.count()).select_from(SurveyReport))
+
+
+def _flags(dbsession) -> list[ScreeningFlag]:
+    dbsession.expire_all()
+    return list(dbsession.scalars(sa.select(ScreeningFlag).order_by(ScreeningFlag.id)))
+
+
+def _datalink_surveys(dbsession, clock) -> list[dict]:
+    export = exporter.build(dbsession, None, clock.now() + dt.timedelta(minutes=1), "utf-8")
+    text = export.files["survey_results.csv"].decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_a_memo_naming_religion_welfare_and_a_record_is_refused_and_nothing_stored(
+        testapp, survey, dbsession, engine):
+    """The tester's memo of the issue: three categories, highlighted, nothing
+    stored, the refusal logged without the text."""
+    make_batch(testapp, survey)
+    href = _target(testapp)
+    before = _reports(dbsession)
+    mark = log_mark(engine)
+    res = report(testapp, href, status=400, memo=FORBIDDEN_MEMO)
+    marks = res.html.select("#screening-hits mark.screening-term")
+    assert {(m.text, m["data-category"]) for m in marks} == {
+        ("創価学会", "religion"), ("生活保護", "welfare"), ("前科", "criminal_record")}
+    hits = res.html.select_one("#screening-hits").text
+    assert "宗教" in hits and "生活保護等" in hits and "犯罪歴" in hits
+    assert "保存していません" in res.html.select_one(".error").text
+    # the form keeps what was typed, to be rewritten
+    assert res.html.select_one("#memo").text == FORBIDDEN_MEMO
+    assert _reports(dbsession) == before and _flags(dbsession) == []
+    (event,) = entries_since(engine, mark, kind="event")
+    assert (event.event, event.outcome) == ("screening.hit", "failure")
+    detail = json.loads(event.detail)
+    assert detail["fields"] == ["memo"]
+    assert set(detail["categories"]) == {"religion", "welfare", "criminal_record"}
+    assert "創価" not in event.detail and "前科" not in event.detail
+
+
+def test_text_with_none_of_the_terms_saves_at_once(testapp, survey, dbsession):
+    make_batch(testapp, survey)
+    href = _target(testapp)
+    before = _reports(dbsession)
+    # innocent look-alikes: 前回 typed in kana holds ぜんか, a network fault holds 障害
+    report(testapp, href, memo="ぜんかいの訪問時は不在。通信障害で電話も不通。表札あり",
+           landlord_name="梅田管理株式会社")
+    assert _reports(dbsession) == before + 1 and _flags(dbsession) == []
+
+
+@pytest.mark.parametrize("memo,category", [
+    ("ｾｲｶﾂﾎｺﾞ受給中とのこと", "welfare"),       # half-width katakana
+    ("近所の話ではゼンカがある", "criminal_record"),  # katakana for 前科
+    ("シュウキョウの勧誘をしている", "religion"),
+    ("せいかつ　ほごを受けている", "welfare"),     # hiragana with a full-width space
+    ("ＨＩＶの治療中", "medical"),                # full-width Latin letters
+    ("障害者手帳を持っている", "disability"),
+    ("同和地区の出身", "social_status"),
+    ("刑務所から出てきたばかり", "criminal_record"),
+])
+def test_width_and_kana_variants_are_caught(testapp, survey, dbsession, memo, category):
+    make_batch(testapp, survey)
+    href = _target(testapp)
+    before = _reports(dbsession)
+    res = report(testapp, href, status=400, memo=memo)
+    assert category in {m["data-category"] for m in res.html.select("#screening-hits mark")}
+    assert _reports(dbsession) == before
+
+
+def test_a_religious_corporation_as_landlord_is_confirmed_with_a_reason_then_flagged(
+        testapp, survey, dbsession, engine):
+    """宗教法人 as the landlord's name is legitimate: confirmation, not refusal."""
+    make_batch(testapp, survey)
+    href = _target(testapp)
+    before = _reports(dbsession)
+    res = report(testapp, href, status=400, landlord_name="宗教法人〇〇寺")
+    assert [m.text for m in res.html.select("#screening-hits mark")] == ["宗教"]
+    assert res.html.select_one("#screening-hits li")["data-field"] == "landlord_name"
+    assert res.html.select_one("#screening_confirm") is not None
+    # ticked without a reason: still refused
+    res = report(testapp, href, status=400, landlord_name="宗教法人〇〇寺", screening_confirm="1")
+    assert "理由を入力" in res.html.select_one(".error").text
+    assert _reports(dbsession) == before
+    mark = log_mark(engine)
+    report(testapp, href, landlord_name="宗教法人〇〇寺", screening_confirm="1",
+           screening_reason=REASON)
+    assert _reports(dbsession) == before + 1
+    (flag,) = _flags(dbsession)
+    stored = dbsession.get(SurveyReport, flag.record_id)
+    assert stored.landlord_name == "宗教法人〇〇寺"
+    assert (flag.record_type, flag.field, flag.category_list, flag.term_list, flag.reason, flag.state) == (
+        "survey_report", "landlord_name", ["religion"], ["宗教"], REASON, FlagState.pending)
+    assert flag.flagged_by == survey["k1"].id and flag.case_id == survey["sentinel"].id
+    assert flag.organisation_id == survey["k1"].organisation_id
+    events = {e.event: e for e in entries_since(engine, mark, kind="event")}
+    assert set(events) == {"survey.report", "screening.confirmed"}
+    detail = json.loads(events["screening.confirmed"].detail)
+    assert (detail["record"], detail["fields"], detail["categories"]) == (
+        flag.record_id, ["landlord_name"], ["religion"])
+    assert "宗教" not in events["screening.confirmed"].detail
+
+
+def _flag_forbidden_memo(testapp, survey, dbsession):
+    batch_path = make_batch(testapp, survey)
+    href = _target(testapp)
+    report(testapp, href, memo=FORBIDDEN_MEMO, screening_confirm="1", screening_reason="本人の申告どおり記録")
+    (flag,) = _flags(dbsession)
+    return batch_path, flag
+
+
+def test_a_flagged_memo_is_left_out_of_the_exports_until_reviewed(testapp, survey, dbsession, clock):
+    batch_path, flag = _flag_forbidden_memo(testapp, survey, dbsession)
+    rows = _datalink_surveys(dbsession, clock)
+    assert not any("創価" in value for r in rows for value in r.values())
+    (row,) = [r for r in rows if r["memo"] == MARKER]
+    assert row["case_no"] == survey["sentinel"].case_no and row["landlord_name"] == "梅田管理株式会社"
+    login(testapp, "boss")
+    batch_csv = testapp.get(batch_path.rstrip("/") + "/export", {"format": "csv"}).body.decode("utf-8-sig")
+    assert MARKER in batch_csv and "創価" not in batch_csv
+    # a collector keeps it (確認済): the next exports carry the text
+    res = testapp.get("/screening/")
+    token = res.html.select_one(f"tr[data-flag='{flag.id}'] input[name=csrf_token]")["value"]
+    testapp.post("/screening/review", {"csrf_token": token, "flag": str(flag.id), "decision": "keep"},
+                 status=303)
+    (row,) = [r for r in _datalink_surveys(dbsession, clock) if r["memo"].startswith("本人は")]
+    assert row["memo"] == FORBIDDEN_MEMO
+    batch_csv = testapp.get(batch_path.rstrip("/") + "/export", {"format": "csv"}).body.decode("utf-8-sig")
+    assert FORBIDDEN_MEMO in batch_csv and MARKER not in batch_csv
+
+
+def test_the_review_page_redacts_the_terms_and_logs_who(testapp, survey, dbsession, engine, clock,
+                                                        password_context):
+    _, flag = _flag_forbidden_memo(testapp, survey, dbsession)
+    factories.user(dbsession, password_context, Role.auditor, login="au")
+    dbsession.commit()
+    # investigators and operators never see the review
+    testapp.get("/screening/", status=403)
+    login(testapp, "boss")
+    page = testapp.get("/screening/")
+    row = page.html.select_one(f"tr[data-flag='{flag.id}']")
+    assert {m.text for m in row.select("mark.screening-term")} == {"創価学会", "生活保護", "前科"}
+    assert "本人の申告どおり記録" in row.text and "確認待ち" in row.text
+    mark = log_mark(engine)
+    token = row.select_one("input[name=csrf_token]")["value"]
+    res = testapp.post("/screening/review", {"csrf_token": token, "flag": str(flag.id),
+                                              "decision": "redact"}, status=303).follow()
+    assert "＊＊＊に置き換えました" in res.text
+    events = entries_since(engine, mark, kind="event")
+    assert [e.event for e in events] == ["screening.redacted"]
+    dbsession.expire_all()
+    stored = dbsession.get(SurveyReport, flag.record_id)
+    assert stored.memo == "本人は＊＊＊の会員で＊＊＊を受けており＊＊＊がある"
+    flag = dbsession.get(ScreeningFlag, flag.id)
+    boss = dbsession.scalars(sa.select(User).where(User.login == "boss")).one()
+    assert (flag.state, flag.reviewed_by, flag.reviewed_at) == (FlagState.redacted, boss.id, clock.now())
+    # reviewed once: a second decision is refused
+    token = csrf_token(testapp, "/screening/")
+    testapp.post("/screening/review", {"csrf_token": token, "flag": str(flag.id), "decision": "keep"},
+                 status=409)
+    testapp.post("/screening/review", {"csrf_token": token, "flag": "99999", "decision": "keep"},
+                 status=400)
+    # the exports carry the redacted text
+    (row,) = [r for r in _datalink_surveys(dbsession, clock) if r["memo"].startswith("本人は")]
+    assert row["memo"] == stored.memo
+    # auditors read the page (all flags) but decide nothing
+    login(testapp, "au")
+    page = testapp.get("/screening/", {"state": "all"})
+    assert page.html.select_one(f"tr[data-flag='{flag.id}']") is not None
+    assert page.html.select_one(f"tr[data-flag='{flag.id}'] form") is None
