@@ -19,10 +19,12 @@ import pytest
 import sqlalchemy as sa
 
 from intranet.datalink import exporter
-from intranet.models import FlagState, Role, ScreeningFlag, SurveyReport, User
+from intranet.models import CallAttempt, FlagState, Handover, Role, ScreeningFlag, SurveyReport, User
 from intranet.screening.flags import MARKER
 from tests import factories
-from tests.functional import test_survey
+from tests.functional import test_calls, test_survey
+from tests.functional.test_call_actions import post_call, post_incoming
+from tests.functional.test_calls import next_call, target_id
 from tests.functional.test_survey import make_batch, report
 from tests.helpers import csrf_token, entries_since, log_mark, login
 
@@ -209,3 +211,95 @@ def test_the_review_page_redacts_the_terms_and_logs_who(testapp, survey, dbsessi
     page = testapp.get("/screening/", {"state": "all"})
     assert page.html.select_one(f"tr[data-flag='{flag.id}']") is not None
     assert page.html.select_one(f"tr[data-flag='{flag.id}'] form") is None
+
+
+# ---------------------------------------------------------------- the call center
+
+staff, owed, campaign = test_calls.staff, test_calls.owed, test_calls.campaign
+
+
+def _datalink(dbsession, clock, name) -> list[dict]:
+    export = exporter.build(dbsession, None, clock.now() + dt.timedelta(minutes=1), "utf-8")
+    return list(csv.DictReader(io.StringIO(export.files[name].decode("utf-8-sig"), newline="")))
+
+
+def test_an_operators_call_memo_is_screened_and_rewritten(testapp, campaign, dbsession, engine):
+    """Seed 000's operators hear a lot on the phone: what they type is
+    screened like the investigators' memos."""
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    mark = log_mark(engine)
+    res = post_call(testapp, tid, status=400, result="reached", memo="本人はうつ病で通院中、ｾｲｶﾂﾎｺﾞを受けている")
+    assert {(m.text, m["data-category"]) for m in res.html.select("#screening-hits mark")} == {
+        ("うつ病", "medical"), ("通院", "medical"), ("ｾｲｶﾂﾎｺﾞ", "welfare")}
+    assert res.html.select_one("#memo").text == "本人はうつ病で通院中、ｾｲｶﾂﾎｺﾞを受けている"
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallAttempt)) == 0
+    assert [e.event for e in entries_since(engine, mark, kind="event")] == ["screening.hit"]
+    # rewritten without the words: recorded at once, nothing flagged
+    post_call(testapp, tid, result="reached", memo="体調がすぐれないため来週に再度連絡")
+    assert dbsession.scalars(sa.select(CallAttempt)).one().memo == "体調がすぐれないため来週に再度連絡"
+    assert _flags(dbsession) == []
+
+
+def test_a_confirmed_hand_over_reason_is_flagged_withheld_and_redacted(testapp, campaign, dbsession,
+                                                                        clock):
+    login(testapp, "op1")
+    tid = target_id(next_call(testapp))
+    fields = {"result": "reached", "memo": "分納の相談希望",
+              "handover_reason": "逮捕されて服役していたため収入がない"}
+    res = post_call(testapp, tid, status=400, actions=["handover"], **fields)
+    assert [h["data-field"] for h in res.html.select("#screening-hits li")] == ["handover_reason"]
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(Handover)) == 0
+    post_call(testapp, tid, actions=["handover"], screening_confirm="1",
+              screening_reason="収入がない理由として本人が説明", **fields)
+    (flag,) = _flags(dbsession)
+    attempt = dbsession.scalars(sa.select(CallAttempt)).one()
+    assert (flag.record_type, flag.record_id, flag.field, flag.category_list) == (
+        "call_attempt", attempt.id, "handover_reason", ["criminal_record"])
+    assert flag.case_id is not None
+    (handover,) = dbsession.scalars(sa.select(Handover)).all()
+    assert "逮捕" in handover.reason
+    # withheld from the data link until reviewed; the memo has no flag and goes out
+    (row,) = _datalink(dbsession, clock, "handovers.csv")
+    assert row["reason"] == MARKER
+    (call,) = _datalink(dbsession, clock, "call_results.csv")
+    assert call["memo"] == "分納の相談希望"
+    login(testapp, "c1")
+    page = testapp.get("/screening/")
+    assert {m.text for m in page.html.select(f"tr[data-flag='{flag.id}'] mark")} == {"逮捕", "服役"}
+    testapp.post("/screening/review", {"csrf_token": csrf_token(testapp, "/screening/"),
+                                       "flag": str(flag.id), "decision": "redact"}, status=303)
+    dbsession.expire_all()
+    assert dbsession.get(Handover, handover.id).reason == "【相談希望】＊＊＊されて＊＊＊していたため収入がない"
+    (row,) = _datalink(dbsession, clock, "handovers.csv")
+    assert row["reason"] == "【相談希望】＊＊＊されて＊＊＊していたため収入がない"
+
+
+def test_an_incoming_call_memo_without_a_case_is_screened(testapp, staff, dbsession, clock):
+    login(testapp, "op1")
+    memo = "ｴﾎﾊﾞの証人の勧誘と思われる電話"
+    res = post_incoming(testapp, "/calls/incoming", status=400, reason="enquiry_only", memo=memo)
+    assert [m["data-category"] for m in res.html.select("#screening-hits mark")] == ["religion"]
+    post_incoming(testapp, "/calls/incoming", reason="enquiry_only", memo=memo, screening_confirm="1",
+                  screening_reason="用件の記録として必要")
+    (flag,) = _flags(dbsession)
+    assert (flag.record_type, flag.field, flag.case_id) == ("call_attempt", "memo", None)
+    # collectors see it on the review page; keeping it lets it out
+    login(testapp, "c1")
+    row = testapp.get("/screening/").html.select_one(f"tr[data-flag='{flag.id}']")
+    assert row.select_one("mark").text == "ｴﾎﾊﾞ"
+    testapp.post("/screening/review", {"csrf_token": csrf_token(testapp, "/screening/"),
+                                       "flag": str(flag.id), "decision": "keep"}, status=303)
+    dbsession.expire_all()
+    assert dbsession.get(ScreeningFlag, flag.id).state == FlagState.kept
+    assert dbsession.scalars(sa.select(CallAttempt)).one().memo == memo
+
+
+def test_the_incoming_call_on_a_case_is_screened(testapp, campaign, owed, dbsession):
+    login(testapp, "op1")
+    path = f"/cases/{owed['big'].case_no}/incoming"
+    res = post_incoming(testapp, path, status=400, result="reached", memo="部落の出身だと話していた")
+    assert [m["data-category"] for m in res.html.select("#screening-hits mark")] == ["social_status"]
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallAttempt)) == 0
+    post_incoming(testapp, path, result="reached", memo="納付書の再発行を希望")
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallAttempt)) == 1
