@@ -303,3 +303,42 @@ def test_the_incoming_call_on_a_case_is_screened(testapp, campaign, owed, dbsess
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallAttempt)) == 0
     post_incoming(testapp, path, result="reached", memo="納付書の再発行を希望")
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CallAttempt)) == 1
+
+
+# ---------------------------------------------------------------- the monthly log review
+
+def test_the_monthly_log_review_counts_confirmed_hits_per_organisation(
+        testapp, survey, dbsession, clock, password_context):
+    """The month's confirmed hits of each contractor, and what became of
+    them, are figures of the monthly log review (ログの定期分析) and are kept
+    with its sign-off."""
+    make_batch(testapp, survey)
+    href = _target(testapp)
+    report(testapp, href, memo=FORBIDDEN_MEMO, landlord_name="宗教法人〇〇寺", screening_confirm="1",
+           screening_reason=REASON)
+    memo_flag, landlord_flag = sorted(_flags(dbsession), key=lambda f: f.field != "memo")
+    assert (memo_flag.field, landlord_flag.field) == ("memo", "landlord_name")
+    login(testapp, "boss")
+    testapp.post("/screening/review", {"csrf_token": csrf_token(testapp, "/screening/"),
+                                       "flag": str(memo_flag.id), "decision": "redact"}, status=303)
+    factories.user(dbsession, password_context, Role.auditor, login="au")
+    dbsession.commit()
+    code = survey["k1"].organisation.code
+    login(testapp, "au")
+
+    def figures(page):
+        table = page.html.select_one(f"#screening-table-{code}")
+        return {td["data-key"]: td.text for td in table.select("td")}
+
+    assert figures(testapp.get("/audit/reviews/2026-11")) == {
+        "screening_confirmed": "2", "screening_kept": "0", "screening_redacted": "1",
+        "screening_pending": "1"}
+    # the next month counts nothing; the sign-off keeps the figures the reviewer saw
+    clock.advance(days=8)
+    login(testapp, "au")
+    assert figures(testapp.get("/audit/reviews/2026-12"))["screening_confirmed"] == "0"
+    testapp.post("/audit/reviews/2026-11", {"csrf_token": csrf_token(testapp, "/audit/reviews/"),
+                                            "finding": "理由付き保存2件を確認（1件は伏せ字済み）"}, status=303)
+    signed = testapp.get("/audit/reviews/2026-11").html.select_one("#signed-counts")
+    row = {td["data-key"]: td.text for td in signed.select("tr td")}
+    assert (row["screening_confirmed"], row["screening_redacted"], row["screening_pending"]) == ("2", "1", "1")
