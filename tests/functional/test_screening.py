@@ -342,3 +342,26 @@ def test_the_monthly_log_review_counts_confirmed_hits_per_organisation(
     signed = testapp.get("/audit/reviews/2026-11").html.select_one("#signed-counts")
     row = {td["data-key"]: td.text for td in signed.select("tr td")}
     assert (row["screening_confirmed"], row["screening_redacted"], row["screening_pending"]) == ("2", "1", "1")
+
+
+# ---------------------------------------------------------------- collectors' contact records
+
+def test_a_collectors_contact_note_is_screened_too(testapp, staff, dbsession):
+    """経過記録 are the ward's own records, but the same categories must not be
+    collected; a confirmed note waits for review like the others."""
+    case = factories.owed_case(dbsession, name="経過 記録")
+    dbsession.commit()
+    login(testapp, "c1")
+    path = f"/cases/{case.case_no}/"
+    fields = {"kind": "visit", "occurred_at": "2026-11-20T14:30", "counterpart_kind": "taxpayer",
+              "counterpart": "", "place": "自宅", "note": "本人は精神疾患で入院していたとのこと"}
+    res = testapp.post(path + "contact", {"csrf_token": csrf_token(testapp, path), **fields}, status=400)
+    assert {m.text for m in res.html.select("#screening-hits mark")} == {"精神疾患", "入院"}
+    assert res.html.select_one("#contact-note").text == fields["note"]
+    testapp.post(path + "contact", {"csrf_token": csrf_token(testapp, path), **fields,
+                                    "screening_confirm": "1", "screening_reason": "納付困難の事情として必要"},
+                 status=303)
+    (flag,) = _flags(dbsession)
+    assert (flag.record_type, flag.field, flag.case_id) == ("contact_record", "note", case.id)
+    row = testapp.get("/screening/").html.select_one(f"tr[data-flag='{flag.id}']")
+    assert {m.text for m in row.select("mark")} == {"精神疾患", "入院"}
