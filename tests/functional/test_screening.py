@@ -365,3 +365,25 @@ def test_a_collectors_contact_note_is_screened_too(testapp, staff, dbsession):
     assert (flag.record_type, flag.field, flag.case_id) == ("contact_record", "note", case.id)
     row = testapp.get("/screening/").html.select_one(f"tr[data-flag='{flag.id}']")
     assert {m.text for m in row.select("mark")} == {"精神疾患", "入院"}
+
+
+@pytest.mark.parametrize("extra,message", [
+    ({"screening_confirm": "1", "screening_reason": "理" * 201}, "200字以内"),
+    ({"screening_confirm": "1", "screening_reason": "   "}, "理由を入力"),
+    ({"screening_reason": "理由だけ"}, "保存していません"),
+])
+def test_a_confirmation_needs_the_box_and_a_short_reason(testapp, survey, dbsession, extra, message):
+    make_batch(testapp, survey)
+    href = _target(testapp)
+    before = _reports(dbsession)
+    res = report(testapp, href, status=400, landlord_name="宗教法人〇〇寺", **extra)
+    assert message in res.html.select_one(".error").text
+    assert _reports(dbsession) == before and _flags(dbsession) == []
+
+
+def test_hostile_text_around_a_term_is_shown_escaped(testapp, survey, dbsession):
+    make_batch(testapp, survey)
+    href = _target(testapp)
+    res = report(testapp, href, status=400, memo='<script>alert(1)</script>宗教=HYPERLINK("http://x")')
+    assert "<script>alert(1)</script>" not in res.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in res.html.select_one("#screening-hits").decode_contents()
