@@ -26,6 +26,7 @@ def make_configurator(settings) -> Configurator:
     config.include(".documents")
     config.include(".survey")
     config.include(".datalink")
+    config.include(".screening")
     return config
 
 

@@ -517,6 +517,12 @@ class HandoverSlipContainer(RowContainer):
     model, item = HandoverSlip, HandoverSlipResource
 
 
+class ScreeningArea(Area):
+    """``/screening/``: flagged free text (収集禁止事項) and its review (issue 23)."""
+
+    __name__ = "screening"
+
+
 class MediumResource(RowResource):
     """One medium of the ledger, ``/survey/media/<id>/`` (issue 23)."""
 
@@ -557,7 +563,7 @@ class Root(Resource):
     __name__ = ""
     __parent__ = None
     children_classes = (CaseContainer, AdminArea, AuditArea, CallCenter, LetterContainer,
-                        SurveyArea, DataLinkArea, OwnSessions)
+                        SurveyArea, DataLinkArea, OwnSessions, ScreeningArea)
 
     def __init__(self, request):
         self._request = request

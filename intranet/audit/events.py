@@ -70,6 +70,10 @@ class AuditEvent(enum.StrEnum):
     SurveyBatchChanged = "survey.batch.changed"    # a target added to or removed from a draft batch
     SurveyReport = "survey.report"         # an investigator filed a report on a target
     SurveyExport = "survey.export"         # a batch's results were downloaded
+    ScreeningHit = "screening.hit"         # free text named a forbidden category: refused, nothing stored
+    ScreeningConfirmed = "screening.confirmed"  # the writer confirmed such text: stored and flagged
+    ScreeningKept = "screening.kept"       # a collector reviewed a flag: 確認済（記録を残す）
+    ScreeningRedacted = "screening.redacted"  # a collector had a flagged text's terms redacted
     SurveySlip = "survey.slip"             # a hand-over slip (受け渡し票) was recorded
     SurveySlipConfirmed = "survey.slip.confirmed"  # the receiving side confirmed a slip
     SurveyMedium = "survey.medium"         # a media ledger entry (lent, returned, wiped)

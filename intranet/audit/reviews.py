@@ -75,6 +75,15 @@ def report(dbsession, month: dt.date) -> list[activity.Activity]:
     return [activity.build(dbsession, org, month, last_day(month)) for org in contractors(dbsession)]
 
 
+def screening_counts(dbsession, month: dt.date) -> dict[str, dict[str, int]]:
+    """Per organisation code: the month's screening hits its staff confirmed
+    and saved (issue 23; seed 004 収集禁止事項), and how many of those a
+    collector has kept, redacted or not reviewed yet."""
+    from ..screening.flags import month_counts
+    from .search import utc_start
+    return month_counts(dbsession, utc_start(month), utc_start(next_month(month)))
+
+
 def sign(dbsession, month: dt.date, user, finding: str, now: dt.datetime,
          today: dt.date) -> LogReview:
     finding = finding.strip() if isinstance(finding, str) else ""
@@ -84,7 +93,11 @@ def sign(dbsession, month: dt.date, user, finding: str, now: dt.datetime,
         raise ReviewError("review.error.finding")
     if dbsession.scalar(select(LogReview.id).where(LogReview.month == month)) is not None:
         raise ReviewError("review.error.signed")
-    counts = {a.organisation.code: a.anomaly_counts() for a in report(dbsession, month)}
+    from ..screening.flags import COUNT_KEYS
+    screening = screening_counts(dbsession, month)
+    counts = {a.organisation.code: {**a.anomaly_counts(),
+                                    **screening.get(a.organisation.code, dict.fromkeys(COUNT_KEYS, 0))}
+              for a in report(dbsession, month)}
     review = LogReview(month=month, reviewed_by=user.id, reviewed_at=now, finding=finding,
                        counts=json.dumps(counts, sort_keys=True))
     dbsession.add(review)

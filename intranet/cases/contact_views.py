@@ -6,16 +6,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..audit.events import AuditEvent
-from ..models import STAFF_CONTACT_KINDS, ContactRecord, Counterpart, IssuedDocument, ReturnReason
+from ..models import (
+    STAFF_CONTACT_KINDS, ContactRecord, Counterpart, IssuedDocument, ReturnReason, ScreenedRecord,
+)
 from ..params import whole_number
 from ..resources import CaseResource
 from ..security.matrix import Facet
+from ..screening import flags as screening_flags
 from ..security.permissions import Permission
 from . import contacts
 
 
 def contact_context(request, facets, contact_errors=(), contact_values=None,
-                    return_errors=()) -> dict:
+                    return_errors=(), contact_screening=None) -> dict:
     """What the negotiation facet needs beyond the case: 最終接触日, the
     forms (for those allowed) and the case's documents for 郵便返戻."""
     case = request.context.case
@@ -27,6 +30,7 @@ def contact_context(request, facets, contact_errors=(), contact_values=None,
             "can_contact": can_contact, "contact_kinds": STAFF_CONTACT_KINDS,
             "counterparts": list(Counterpart), "contact_errors": list(contact_errors),
             "contact_values": contact_values or {}, "note_max": contacts.NOTE_MAX,
+            "contact_screening": contact_screening,
             "can_return": can_return, "documents": documents,
             "return_reasons": list(ReturnReason), "return_errors": list(return_errors),
             "is_sent": contacts.is_sent}
@@ -52,11 +56,17 @@ def record_contact(request):
     values entered; nothing stored."""
     case = request.context.case
     form = contacts.read_contact(request.POST, request.now)
-    if form.errors:
+    # The note is screened for forbidden categories like the contractors'
+    # free text (issue 23): a collector confirms why the words are needed.
+    screening = screening_flags.screen(request, [("note", "screening.label.note", form.note)])
+    if form.errors or screening.refused:
+        if screening.refused:
+            screening_flags.log_refusal(request, screening, ScreenedRecord.contact_record)
         values = {k: v for k, v in request.POST.items()
                   if k in ("kind", "occurred_at", "counterpart_kind", "counterpart", "place",
                            "note", "conversation") and isinstance(v, str)}
-        return _page_with_errors(request, contact_errors=form.errors, contact_values=values)
+        return _page_with_errors(request, contact_errors=form.errors + screening.errors,
+                                 contact_values=values, contact_screening=screening)
     user = request.identity
     record = ContactRecord(case_id=case.id, kind=form.kind, occurred_at=form.occurred_at,
                            place=form.place, counterpart=form.counterpart,
@@ -65,6 +75,7 @@ def record_contact(request):
                            recorded_by=user.id, recorded_at=request.now)
     request.dbsession.add(record)
     request.dbsession.flush()
+    screening_flags.record(request, screening, ScreenedRecord.contact_record, record.id, case.id)
     # The log names the record, never its content (personal data).
     request.audit.event(AuditEvent.CaseContact, user=user, case=case.case_no, record=record.id,
                         kind=str(form.kind), conversation=form.conversation)

@@ -18,6 +18,8 @@ from ..models import (
     CallAttempt, CampaignCase, Case, DataExport, Handover, IssuedDocument, Promise, SurveyReport,
     SurveyTarget, User,
 )
+from ..models import ScreenedRecord
+from ..screening.flags import MARKER, pending_fields, shown
 from .encoding import UnencodableError, encode_files
 
 JST = dt.timedelta(hours=9)
@@ -71,6 +73,10 @@ def build(dbsession, since: dt.datetime | None, until: dt.datetime, encoding: st
                 .where(CampaignCase.target_id == target_id).order_by(Case.case_no)))
         return case_nos[target_id]
 
+    # Free text whose screening flag waits for a collector's review is left
+    # out (issue 23): the column carries the marker instead.
+    held_calls = pending_fields(dbsession, ScreenedRecord.call_attempt)
+    held_surveys = pending_fields(dbsession, ScreenedRecord.survey_report)
     calls = []
     for a in dbsession.scalars(select(CallAttempt).where(*window(CallAttempt.called_at))
                                .order_by(CallAttempt.id)):
@@ -82,9 +88,11 @@ def build(dbsession, since: dt.datetime | None, until: dt.datetime, encoding: st
         for case_no in of_call:
             calls.append([a.id, case_no, _jst(a.called_at), logins.get(a.operator_id, ""),
                           a.phone_number, str(a.disposition or a.result), a.promise_amount or "",
-                          _day(a.promise_on), _jst(a.callback_at), a.memo, a.corrects_id or "",
+                          _day(a.promise_on), _jst(a.callback_at),
+                          shown(a.memo, a.id, "memo", held_calls), a.corrects_id or "",
                           "1" if a.incoming else "0"])
-    handovers = [[h.id, h.case.case_no, _jst(h.created_at), logins.get(h.created_by, ""), h.reason,
+    handovers = [[h.id, h.case.case_no, _jst(h.created_at), logins.get(h.created_by, ""),
+                  MARKER if held_calls.get(h.attempt_id) else h.reason,
                   str(h.status), _jst(h.done_at)]
                  for h in dbsession.scalars(select(Handover).where(*window(Handover.created_at))
                                             .order_by(Handover.id))]
@@ -102,9 +110,11 @@ def build(dbsession, since: dt.datetime | None, until: dt.datetime, encoding: st
     for r in dbsession.scalars(select(SurveyReport).where(*window(SurveyReport.submitted_at))
                                .order_by(SurveyReport.id)):
         target = dbsession.get(SurveyTarget, r.target_id)
+        held = {name: shown(getattr(r, name), r.id, name, held_surveys) for name in (
+            "nameplate_name", "landlord_name", "landlord_contact", "slip_handed_to", "memo")}
         surveys.append([target.case.case_no, r.version, _jst(r.visited_at), r.residence, r.nameplate,
-                        r.nameplate_name, r.tenure, r.landlord_name, r.landlord_contact,
-                        r.slip_handed_to, r.memo, len(r.photos)])
+                        held["nameplate_name"], r.tenure, held["landlord_name"], held["landlord_contact"],
+                        held["slip_handed_to"], held["memo"], len(r.photos)])
     counts = {"call_results.csv": len(calls), "handovers.csv": len(handovers),
               "promises.csv": len(promises), "documents.csv": len(documents),
               "survey_results.csv": len(surveys)}

@@ -35,3 +35,5 @@ from .reviews import LogReview  # noqa: F401
 from .statuses import StatusKind, StatusPeriod  # noqa: F401
 from .checklists import CheckResult, InspectionChecklist, InspectionChecklistItem  # noqa: F401
 from .survey import MediumEventKind, MediumState  # noqa: F401  (issue 23)
+
+from .screening import FlagState, ScreenedRecord, ScreeningFlag  # noqa: F401  (issue 23)

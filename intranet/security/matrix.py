@@ -185,7 +185,8 @@ ROLE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
         P.HandoversResolve, P.PhoneCandidatesConfirm, P.CallReportsView, P.CallReportsAll,
         P.LettersView, P.LettersIssue, P.LettersSeal, P.SurveyManage, P.SurveyReview,
         P.SlipsView, P.SlipsUse, P.SlipsViewAll, P.MediaView, P.MediaManage, P.DataImport,
-        P.DataExport, P.LimitationView, P.PlansView, P.DebitsView}),
+        P.DataExport, P.LimitationView, P.PlansView, P.DebitsView,
+        P.ScreeningView, P.ScreeningReview}),
     # Auditors read everything and change nothing: only *View/*Review/*Search
     # here, besides their own records (確認記録票, log review sign-off) and the
     # inspection export; none of them is case data.
@@ -194,7 +195,8 @@ ROLE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
         P.CallReportsView, P.CallReportsAll, P.LettersView, P.SurveyReview, P.SlipsView,
         P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView,
         P.ActivityView, P.LogReviewSign, P.InspectionExport, P.ChecklistsView,
-        P.ChecklistsRecord, P.LimitationView, P.TrainingView, P.PlansView, P.DebitsView}),
+        P.ChecklistsRecord, P.LimitationView, P.TrainingView, P.PlansView, P.DebitsView,
+        P.ScreeningView}),
     Role.operator: _with_own_account(Role.operator, {
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallIncomingRecord,

@@ -56,6 +56,8 @@ class Permission(enum.StrEnum):
     SlipsViewAll = "survey:slips:all"          # every contract's slips
     MediaView = "survey:media:view"            # the media ledger (read)
     MediaManage = "survey:media:manage"        # record media and their lending, return, wipe
+    ScreeningView = "screening:flags:view"      # flagged free text (収集禁止事項) and its review (read)
+    ScreeningReview = "screening:flags:review"  # keep (確認済) or redact a flagged text (issue 23)
     DataImport = "datalink:import:run"         # import files from the delinquency system
     DataExport = "datalink:export:run"         # hand results back to it
     AuditLogView = "audit:log:view"      # search and read the access log

@@ -31,6 +31,19 @@ class ReportForm:
     errors: list[str] = field(default_factory=list)
 
 
+#: The report's free text, screened for forbidden categories on save
+#: (:mod:`intranet.screening`): form field and its label.
+SCREENED = (("nameplate_name", "screening.label.nameplate_name"),
+            ("landlord_name", "screening.label.landlord_name"),
+            ("landlord_contact", "screening.label.landlord_contact"),
+            ("slip_handed_to", "screening.label.slip_handed_to"),
+            ("memo", "screening.label.memo"))
+
+
+def screened_fields(form: ReportForm) -> list[tuple[str, str, str]]:
+    return [(name, label, getattr(form, name)) for name, label in SCREENED]
+
+
 def _text(post, name, limit, form):
     value = post.get(name, "")
     value = value.strip() if isinstance(value, str) else ""
@@ -119,6 +132,18 @@ def progress(targets, latest) -> dict[str, int]:
     return counts
 
 
+class _Withheld:
+    """A report whose flagged free text waits for review: those fields read
+    as the screening marker (:data:`intranet.screening.flags.MARKER`)."""
+
+    def __init__(self, report, pending):
+        self._report, self._pending = report, pending
+
+    def __getattr__(self, name):
+        from ..screening.flags import shown
+        return shown(getattr(self._report, name), self._report.id, name, self._pending)
+
+
 EXPORT_HEADERS = ["案件番号", "氏名", "郵便番号", "住所", "方書", "地域", "調査員", "訪問日時",
                   "居住", "表札", "表札の名前", "賃貸・持家", "家主・管理会社", "連絡先", "連絡票", "メモ",
                   "写真枚数", "版"]
@@ -126,11 +151,16 @@ LABELS = {"lives": "居住している", "not_living": "居住していない", 
           "present": "あり", "absent": "なし", "rented": "賃貸", "owned": "持家"}
 
 
-def export_rows(targets, latest) -> list[list]:
+def export_rows(targets, latest, pending=None) -> list[list]:
+    """The batch's results; a free-text field whose screening flag waits for
+    a collector's review (``pending``: report id → fields) is left out."""
     rows = [EXPORT_HEADERS]
+    pending = pending or {}
     for t in targets:
         tp = t.case.taxpayer
         r = latest.get(t.id)
+        if r is not None and r.id in pending:
+            r = _Withheld(r, pending)
         visited = (r.visited_at + dt.timedelta(hours=9)).strftime("%Y-%m-%d %H:%M") if r else ""
         rows.append([t.case.case_no, tp.name, tp.postal_code, tp.address, tp.address_extra or "",
                      t.area, t.investigator.display_name if t.investigator else "", visited,

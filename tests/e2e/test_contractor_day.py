@@ -10,7 +10,7 @@ import pytest
 import webtest
 from PIL import Image
 
-from intranet.models import Contract, Residency, Role, SurveyPhoto, SurveyReport
+from intranet.models import Contract, Residency, Role, ScreeningFlag, SurveyPhoto, SurveyReport
 from tests import factories
 from tests.e2e.conftest import TABLET, log_in_with_key, register_key, usb_key, violations
 from tests.helpers import csrf_token, login
@@ -84,18 +84,37 @@ def test_an_investigator_reports_on_a_tablet_and_is_locked_when_idle(served, pag
         page.check(f"input[name={name}][value={value}]")
     page.fill("#nameplate_name", "調査")
     page.set_input_files("#photos", str(photo(tmp_path)))
-    page.fill("#memo", "在宅。表札あり。")
+    # A memo naming a religion, a welfare status and a criminal record (seed
+    # 004 収集禁止事項, issue 23): refused, the words highlighted, nothing stored.
+    page.fill("#memo", "本人は創価学会の会員で生活保護を受けており前科がある")
     shot(page, "02-report-form")
     assert violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
     with page.expect_navigation():
         page.click("#report-form button[type=submit]")
-    shot(page, "03-report-filed")
+    shot(page, "03-screening-hit")
+    assert page.locator("#screening-hits").is_visible()
+    assert sorted(page.locator("#screening-hits mark").all_inner_texts()) == ["前科", "創価学会", "生活保護"]
+    assert violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
+    session = app.registry["dbsession_factory"]()
+    assert session.query(SurveyReport).count() == 0
+    session.close()
+    # the investigator rewrites the memo (the rest of the form is kept; the
+    # photo is chosen again) and files the report
+    assert page.input_value("#nameplate_name") == "調査"
+    assert page.is_checked("input[name=residence][value=lives]")
+    page.fill("#memo", "在宅。表札あり。")
+    page.set_input_files("#photos", str(photo(tmp_path)))
+    with page.expect_navigation():
+        page.click("#report-form button[type=submit]")
+    shot(page, "04-report-filed")
     session = app.registry["dbsession_factory"]()
     assert session.query(SurveyReport).count() == 1 and session.query(SurveyPhoto).count() == 1
+    assert session.query(ScreeningFlag).count() == 0
     session.close()
 
     app.registry.clock.advance(minutes=5, seconds=1)   # the tablet lies idle
     page.goto(f"{origin}/survey/")
     assert "/login" in page.url
-    shot(page, "04-locked")
+    shot(page, "05-locked")

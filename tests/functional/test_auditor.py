@@ -102,6 +102,8 @@ WRITES = {
     ("LetterContainer", ""): "/letters/",
     ("MediaLedger", ""): "/survey/media/",
     ("MediumResource", "record"): "/survey/media/{medium}/record",
+
+    ("ScreeningArea", "review"): "/screening/review",  # issue 23
     ("PhoneCandidateContainer", ""): "/calls/phones/",
     ("PhoneCandidateResource", "decide"): "/calls/phones/{candidate}/decide",
     ("SurveyBatchContainer", ""): "/survey/batches/",
@@ -159,7 +161,7 @@ READS = [
     "/survey/media/", "/survey/media/{medium}/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
     "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/admin/keys/{boss}/", "/admin/users/{boss}/",
     "/audit/checklists/", "/audit/checklists/{checklist}/", "/audit/checklists/{checklist_done}/",
-    "/sessions/",
+    "/sessions/", "/screening/",
 ]
 #: Forms an auditor may be shown: they change no case data (the own-account
 #: forms end the auditor's own other sessions, see OWN_ACCOUNT).

@@ -57,6 +57,7 @@ from intranet.models import (
     OrganisationKind, PhoneCandidate, PhoneCandidateStatus, QueueClass, Role, SurveyBatch, SurveyPhoto,
     SurveyReport, SurveyTarget, SurveyTargetState, TargetStatus,
 )
+from intranet.models import FlagState, ScreenedRecord, ScreeningFlag, User  # issue 23
 from intranet.security import matrix
 from intranet.security.matrix import ROLE_FACETS, Facet
 from intranet.security.permissions import Permission as P
@@ -311,6 +312,14 @@ def build_world(dbsession, password_context, settings, now: dt.datetime, today: 
             dbsession.add(stored)
             dbsession.flush()
             w.photos[stored.id] = report.id
+            # issue 23: the memo was confirmed through the screening and waits
+            # for review: the review page shows it, the exports leave it out.
+            writer = dbsession.get(User, w.users[investigator])
+            dbsession.add(ScreeningFlag(
+                record_type=ScreenedRecord.survey_report, record_id=report.id, field="memo",
+                case_id=w.case_ids[slot], categories="religion", terms="宗教", reason="MK",
+                flagged_by=writer.id, flagged_at=report.submitted_at,
+                organisation_id=writer.organisation_id, state=FlagState.pending))
 
     # 受け渡し票: one of this contract, one of another contractor's.
     other_org = Organisation(code="org-other-servicer", name="別の調査会社", kind=OrganisationKind.contractor)
@@ -452,6 +461,8 @@ GET_URLS = {
     ("HandoverSlipContainer", ""): lambda w: ["/survey/slips/"],
     ("MediaLedger", ""): lambda w: ["/survey/media/"],
     ("MediumResource", ""): lambda w: [f"/survey/media/{w.medium}/"],
+
+    ("ScreeningArea", ""): lambda w: ["/screening/", "/screening/?state=all"],  # issue 23
     ("OwnSessions", ""): lambda w: ["/sessions/"],
 }
 
@@ -524,6 +535,7 @@ EXEMPT = {
     ("UserResource", "edit", "POST"): _CHANGE, ("UserResource", "disable", "POST"): _CHANGE,
     ("UserResource", "enable", "POST"): _CHANGE, ("UserResource", "unlock", "POST"): _CHANGE,
     ("UserResource", "reset-password", "POST"): _CHANGE,
+    ("ScreeningArea", "review", "POST"): _CHANGE,  # issue 23
 }
 
 

@@ -78,6 +78,8 @@ PATHS = {
     r.HandoverSlipResource: "/survey/slips/{slip}/",
     r.MediaLedger: "/survey/media/",
     r.MediumResource: "/survey/media/{medium}/",
+
+    r.ScreeningArea: "/screening/",  # issue 23
     r.OwnSessions: "/sessions/",
 }
 

@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ...audit.events import AuditEvent
-from ...models import ActionKind, CallAttempt, ContactResult, Handover, TargetStatus
+from ...models import ActionKind, CallAttempt, ContactResult, Handover, ScreenedRecord, TargetStatus
 from ...resources import CallTargetResource
+from ...screening import flags as screening_flags
 from ...security.matrix import FACETS, Facet
 from ...security.permissions import Permission
 from ...taxes.owed import amount_rules
@@ -31,9 +32,15 @@ def correctable(request, target) -> dict[str, CallAttempt]:
     return {str(a.id): a for a in mine if a.id not in replaced}
 
 
+def screened_fields(result) -> list[tuple[str, str, str]]:
+    """A call's free text, screened for forbidden categories on save."""
+    return [("memo", "screening.label.memo", result.memo),
+            ("handover_reason", "screening.label.handover_reason", result.handover_reason)]
+
+
 @view_config(context=CallTargetResource, renderer="calls/call.jinja2",
              permission=Permission.CallTargetView, request_method="GET")
-def call_screen(request, errors=None, values=None):
+def call_screen(request, errors=None, values=None, screening=None):
     target = request.context.target
     # The target's ACL let the user in; the gate keeps its cases in scope
     # (a household member flagged "do not call" is not shown) and the facets.
@@ -67,7 +74,7 @@ def call_screen(request, errors=None, values=None):
         "fixable": fixable, "corrects": corrects,
         "target": target, "shown": shown, "owed_by_case": owed, "attempts": attempts, "handovers": handovers,
         "facet_info": FACETS, "results": list(ContactResult), "action_kinds": list(ActionKind),
-        "errors": errors or [],
+        "errors": errors or [], "screening": screening,
         "values": values or {}, "memo_max": MEMO_MAX, "leased_to_other": leased_to_other,
         "can_record": request.has_permission(Permission.CallTargetRecord, request.context),
         "ward_name": settings.get("intranet.calls.ward_name", "新宿区役所 税務課 納税係"),
@@ -99,12 +106,21 @@ def record_result(request):
     if result is None:
         request.response.status = 400
         return call_screen(request, errors=errors.errors, values=request.POST)
+    # The memo and hand-over reason naming a forbidden category (seed 000/004,
+    # 要配慮個人情報) are refused unless the operator confirms why.
+    screening = screening_flags.screen(request, screened_fields(result))
+    if screening.refused:
+        screening_flags.log_refusal(request, screening, ScreenedRecord.call_attempt)
+        request.response.status = 400
+        return call_screen(request, errors=screening.errors, values=request.POST, screening=screening)
     try:
         attempt = results.record(request.dbsession, target, request.identity, result, request.now,
                                  corrects=corrects)
     except results.MixedTarget:
         request.response.status = 409
         return call_screen(request, errors=["calls.error.mixed_target"], values=request.POST)
+    screening_flags.record(request, screening, ScreenedRecord.call_attempt, attempt.id,
+                           target.members[0].case_id if target.members else None)
     request.audit.event(AuditEvent.CallRecorded, user=request.identity, target=target.id,
                         attempt=attempt.id, result=str(result.result),
                         actions=sorted(str(k) for k in result.kinds),

@@ -13,12 +13,17 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ...audit.events import AuditEvent
-from ...models import ActionKind, CallCampaign, CallTarget, CampaignCase, CampaignStatus, ContactResult, IncomingReason
+from ...models import (
+    ActionKind, CallCampaign, CallTarget, CampaignCase, CampaignStatus, ContactResult, IncomingReason,
+    ScreenedRecord,
+)
 from ...resources import CallCenter, CaseResource
 from ...security.matrix import Facet
 from ...security.permissions import Permission
 from .. import results
 from ..forms import MEMO_MAX, parse_incoming
+from ...screening import flags as screening_flags
+from .call import screened_fields
 from .common import redirect
 
 #: What the incoming-call form shows of the case: who is calling.
@@ -41,10 +46,11 @@ def case_target(request, case) -> CallTarget | None:
 
 @view_config(context=CaseResource, name="incoming", renderer="calls/incoming.jinja2",
              permission=Permission.CaseIncomingRecord, request_method="GET")
-def incoming_case_form(request, errors=None, values=None):
+def incoming_case_form(request, errors=None, values=None, screening=None):
     case = request.context.case
     request.disclosure.show([case], INCOMING_FACETS)
     return {"case": case, "errors": errors or [], "values": values or {"result": "reached"},
+            "screening": screening,
             "results": [ContactResult.reached, ContactResult.other_person],
             "action_kinds": list(ActionKind), "memo_max": MEMO_MAX, "reasons": []}
 
@@ -60,9 +66,17 @@ def incoming_case_record(request):
         values = {**{k: v for k, v in request.POST.items() if isinstance(v, str)},
                   "actions": request.POST.getall("action")}
         return incoming_case_form(request, errors.errors, values)
+    screening = screening_flags.screen(request, screened_fields(result))
+    if screening.refused:
+        screening_flags.log_refusal(request, screening, ScreenedRecord.call_attempt)
+        request.response.status = 400
+        values = {**{k: v for k, v in request.POST.items() if isinstance(v, str)},
+                  "actions": request.POST.getall("action")}
+        return incoming_case_form(request, screening.errors, values, screening)
     target = case_target(request, case)
     attempt = results.record_incoming(request.dbsession, request.identity, result, request.now,
                                       case=case, target=target)
+    screening_flags.record(request, screening, ScreenedRecord.call_attempt, attempt.id, case.id)
     request.audit.event(AuditEvent.IncomingRecorded, user=request.identity, attempt=attempt.id,
                         case=case.case_no, result=str(result.result),
                         actions=sorted(str(k) for k in result.kinds))
@@ -71,8 +85,8 @@ def incoming_case_record(request):
 
 @view_config(context=CallCenter, name="incoming", renderer="calls/incoming.jinja2",
              permission=Permission.CallIncomingRecord, request_method="GET")
-def incoming_form(request, errors=None, values=None):
-    return {"case": None, "errors": errors or [], "values": values or {},
+def incoming_form(request, errors=None, values=None, screening=None):
+    return {"case": None, "errors": errors or [], "values": values or {}, "screening": screening,
             "results": [], "action_kinds": [], "memo_max": MEMO_MAX, "reasons": list(IncomingReason)}
 
 
@@ -86,7 +100,14 @@ def incoming_record(request):
         request.response.status = 400
         values = {k: v for k, v in request.POST.items() if isinstance(v, str)}
         return incoming_form(request, errors.errors, values)
+    screening = screening_flags.screen(request, screened_fields(result))
+    if screening.refused:
+        screening_flags.log_refusal(request, screening, ScreenedRecord.call_attempt)
+        request.response.status = 400
+        values = {k: v for k, v in request.POST.items() if isinstance(v, str)}
+        return incoming_form(request, screening.errors, values, screening)
     attempt = results.record_incoming(request.dbsession, request.identity, result, request.now)
+    screening_flags.record(request, screening, ScreenedRecord.call_attempt, attempt.id, None)
     request.audit.event(AuditEvent.IncomingRecorded, user=request.identity, attempt=attempt.id,
                         reason=str(result.incoming_reason))
     return redirect(request, request.context, "lookup", notice="incoming")

@@ -274,7 +274,11 @@ def batch_export(request):
     batch = request.context.batch
     _load_cases(request, batch)
     latest = reports.latest_by_target(request.dbsession, [t.id for t in batch.targets])
-    rows = reports.export_rows(batch.targets, latest)
+    # Free text flagged by the screening stays out until reviewed (issue 23).
+    from ...models import ScreenedRecord
+    from ...screening.flags import pending_fields
+    rows = reports.export_rows(batch.targets, latest,
+                               pending_fields(request.dbsession, ScreenedRecord.survey_report))
     fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     if fmt == "csv":
         body, content_type = tabular.csv_bytes(rows), "text/csv"

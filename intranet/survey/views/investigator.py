@@ -14,7 +14,9 @@ from sqlalchemy.orm import joinedload
 from ...audit.events import AuditEvent
 from ...models import SurveyBatch, SurveyPhoto, SurveyTarget
 from ...params import whole_number
+from ...models import ScreenedRecord
 from ...resources import SurveyArea, SurveyTargetResource
+from ...screening import flags as screening_flags
 from ...security.matrix import Condition, Facet
 from ...security.permissions import Permission
 from .. import photos, reports
@@ -45,7 +47,7 @@ def _photo_dir(request) -> str:
         os.getcwd(), "var", "survey-photos")
 
 
-def _target_context(request, errors=None, values=None):
+def _target_context(request, errors=None, values=None, screening=None):
     target = request.context.target
     gate = request.disclosure
     survey = gate.facet_condition(Facet.survey)
@@ -58,6 +60,7 @@ def _target_context(request, errors=None, values=None):
     return {"target": target, "taxpayer": target.case.taxpayer if Facet.identity in shown else None,
             "reports": versions, "can_report": mine, "everything": everything,
             "errors": errors or [], "values": values or {}, "memo_max": reports.MEMO_MAX,
+            "screening": screening,
             "choices": {"residence": reports.RESIDENCE, "nameplate": reports.NAMEPLATE,
                         "tenure": reports.TENURE}}
 
@@ -66,12 +69,19 @@ def _target_context(request, errors=None, values=None):
              permission=Permission.SurveyReport, request_method="POST")
 def target_report(request):
     form = reports.parse(request.POST, request.now)
-    if form.errors:
+    # Free text naming a forbidden category (seed 004 収集禁止事項) is
+    # refused unless the investigator confirms why it is needed.
+    screening = screening_flags.screen(request, reports.screened_fields(form))
+    if form.errors or screening.refused:
+        if screening.refused:
+            screening_flags.log_refusal(request, screening, ScreenedRecord.survey_report)
         request.response.status = 400
         values = {k: v for k, v in request.POST.items() if isinstance(v, str)}
-        return _target_context(request, form.errors, values)
+        return _target_context(request, form.errors + screening.errors, values, screening)
     report = reports.submit(request.dbsession, request.context.target, form, request.identity,
                             request.now, _photo_dir(request))
+    screening_flags.record(request, screening, ScreenedRecord.survey_report, report.id,
+                           request.context.target.case_id)
     request.audit.event(AuditEvent.SurveyReport, user=request.identity, target=request.context.target.id,
                         version=report.version, photos=len(form.photos))
     return HTTPSeeOther(request.resource_path(request.context))
