@@ -5,7 +5,6 @@ contractor returns them by slip, the ward wipes them before a witness, and
 the erasure at the contract's end accounts for every record handed out).
 SQLite and PostgreSQL."""
 import csv
-import datetime as dt
 import io
 import json
 import zipfile
@@ -19,8 +18,10 @@ from intranet.models import (
 )
 from intranet.survey.media import MANUAL_KINDS, TRANSITIONS
 from tests import factories
-from tests.functional.test_survey import survey  # noqa: F401  (fixture)
+from tests.functional import test_survey
 from tests.helpers import FORMULAS, csrf_token, entries_since, log_mark, login
+
+survey = test_survey.survey  # the survey fixture (a contract, an open batch, investigators)
 
 
 def _register(testapp, label):
