@@ -32,6 +32,8 @@ from ..models import (
 )
 from ..accounts.training import add_months
 from ..models.taxpayers import taxpayer_search_address
+from ..taxes.latecharge import late_charge
+from ..taxes.rates import RATES
 from ..text import address_key, digits, fold
 
 __all__ = ["DEMO_USERS", "DemoCounts", "create_demo_users", "generate"]
@@ -783,8 +785,13 @@ class _Generator:
                      tax_amount=amount, late_charge_amount=0)]
 
     def late_charge(self, amount: int, due: dt.date, until: dt.date) -> int:
-        days = (until - due).days
-        return max(100, int(amount * 0.087 * days / 365) // 100 * 100)
+        """The 延滞金 on ``amount`` due on ``due`` paid on ``until``, by the law's
+        engine (intranet.taxes.latecharge: rates by year, first month, cuts);
+        0 below its thresholds. Beyond the last year with a published rate
+        the demo stops counting at that year's end (rates.py is updated each
+        December)."""
+        last_known = dt.date(max(RATES), 12, 31)
+        return late_charge(amount, due, min(until, last_known)).amount
 
     def pay(self, installment: dict, profile: str) -> tuple[int, dt.date | None]:
         """Receipts for one overdue installment; returns (outstanding, last received_on)."""
@@ -818,8 +825,8 @@ class _Generator:
             last = received
         late = 0
         overdue_days = (self.today - due).days
-        if outcome == "full" and last is not None and (last - due).days > 60 and rng.random() < 0.3:
-            late = self.late_charge(tax, due, last)
+        if outcome == "full" and last is not None and (last - due).days > 60 and rng.random() < 0.3 \
+                and (late := self.late_charge(tax, due, last)) > 0:
             received = self.date_between(last, self.today)
             self.receipt(installment, ReceiptKind.late_charge, late, received)
             last = received

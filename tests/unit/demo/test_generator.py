@@ -269,3 +269,27 @@ def test_create_demo_users():
     # demo data does not touch users
     run(dbsession, cases=5)
     assert count(dbsession, User) == 8
+
+
+def test_late_charges_come_from_the_law_engine(demo):
+    """A demo 延滞金 receipt is what intranet.taxes.latecharge computes for the
+    tax paid late (地方税法326条, 附則3条の2 rates, 20条の4の2 cuts: never
+    under 1,000 yen, always whole 100 yen), not a flat 8.7% (issue 21)."""
+    from intranet.taxes.latecharge import late_charge
+    from intranet.taxes.rates import RATES
+
+    dbsession, _ = demo
+    last_known = dt.date(max(RATES), 12, 31)
+    checked = 0
+    for installment in dbsession.scalars(select(Installment).options(
+            selectinload(Installment.receipts))):
+        charges = [r for r in installment.receipts if r.kind == "late_charge"]
+        if not charges:
+            continue
+        paid_on = max(r.received_on for r in installment.receipts if r.kind == "tax")
+        expected = late_charge(installment.tax_amount, installment.due_date,
+                               min(paid_on, last_known)).amount
+        assert [r.amount for r in charges] == [expected]
+        assert expected >= 1000 and expected % 100 == 0
+        checked += 1
+    assert checked >= 3, "the demo should hold some late-charge receipts"
