@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
 
+from ..clock import JST_OFFSET, jst_date, jst_midnight
 from ..models import Contract, Organisation, OrganisationKind, Role, User
 from ..params import parse_date, text, whole_number
 from ..security import matrix
 from ..security.passwords import MAX_LENGTH, policy_problems
 
-JST = dt.timedelta(hours=9)
 LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 DISPLAY_NAME_MAX = 100
 
@@ -56,21 +56,21 @@ def generate_password() -> str:
 
 def window_start(day: dt.date | None) -> dt.datetime | None:
     """The first day of a validity window (JST) as naive UTC: its midnight."""
-    return None if day is None else dt.datetime.combine(day, dt.time()) - JST
+    return None if day is None else jst_midnight(day)
 
 
 def window_end(day: dt.date | None) -> dt.datetime | None:
     """The last day of a validity window (JST, included) as naive UTC: the
     midnight after it (``User.valid_until`` is exclusive)."""
-    return None if day is None else dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) - JST
+    return None if day is None else jst_midnight(day + dt.timedelta(days=1))
 
 
 def first_day(moment: dt.datetime | None) -> dt.date | None:
-    return None if moment is None else (moment + JST).date()
+    return None if moment is None else jst_date(moment)
 
 
 def last_day(moment: dt.datetime | None) -> dt.date | None:
-    return None if moment is None else (moment + JST - dt.timedelta(microseconds=1)).date()
+    return None if moment is None else (moment + JST_OFFSET - dt.timedelta(microseconds=1)).date()
 
 
 def valid_at(is_active: bool, valid_from, valid_until, now: dt.datetime) -> bool:

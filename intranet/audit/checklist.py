@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import object_session, selectinload
 
 from ..accounts import training
-from ..clock import to_jst
+from ..clock import jst_midnight, to_jst
 from ..i18n import translate
 from ..messages import MESSAGES
 from ..models import (
@@ -187,7 +187,7 @@ class Fact:
 
 def _end_of_day(day: dt.date) -> dt.datetime:
     """Midnight JST after ``day``, as naive UTC (how timestamps are stored)."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) - dt.timedelta(hours=9)
+    return jst_midnight(day + dt.timedelta(days=1))
 
 
 def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]:

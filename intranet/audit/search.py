@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, func, select, true
 
+from ..clock import jst_midnight
 from ..models import AccessLogCase, AccessLogEntry, Role
 from ..params import parse_date, text
 from ..text import fold
@@ -14,7 +15,6 @@ from ..security.principals import SUPERVISOR
 
 PAGE_SIZE = 50
 MAX_TERM = 100
-JST = dt.timedelta(hours=9)
 
 OUTCOMES = ("allowed", "denied", "unauthenticated", "not_found", "bad_request", "error",
             "success", "failure", "locked", "ended")
@@ -96,7 +96,7 @@ def _text(params, name, criteria) -> str:
 
 def utc_start(day: dt.date) -> dt.datetime:
     """Midnight JST of ``day`` as naive UTC (how entries store their time)."""
-    return dt.datetime.combine(day, dt.time()) - JST
+    return jst_midnight(day)
 
 
 @dataclass

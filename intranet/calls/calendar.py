@@ -7,9 +7,8 @@ import datetime as dt
 
 import jpholiday
 
+from ..clock import from_jst, jst_wall
 from ..taxes.duedates import is_year_end_closure
-
-JST = dt.timedelta(hours=9)
 
 
 def hours_on(campaign, day: dt.date) -> tuple[dt.time, dt.time] | None:
@@ -23,12 +22,8 @@ def hours_on(campaign, day: dt.date) -> tuple[dt.time, dt.time] | None:
     return campaign.weekday_start, campaign.weekday_end
 
 
-def to_jst(at_utc: dt.datetime) -> dt.datetime:
-    return at_utc + JST
-
-
-def to_utc(at_jst: dt.datetime) -> dt.datetime:
-    return at_jst - JST
+to_jst = jst_wall    # naive UTC -> naive JST wall time (intranet.clock)
+to_utc = from_jst    # naive JST wall time -> naive UTC
 
 
 def is_calling_time(campaign, at_utc: dt.datetime) -> bool:

@@ -49,7 +49,7 @@ from ..models import (
     CampaignCase, CampaignStatus, ContactResult, DocumentKind, Installment, IssuedDocument,
     Receipt, Role, User,
 )
-from .calendar import JST
+from ..clock import jst_date, jst_day_bounds
 
 EFFECT_DAYS = 30
 
@@ -119,8 +119,7 @@ class Report:
 
 def _utc_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[midnight JST of first, midnight JST after last) in naive UTC."""
-    return (dt.datetime.combine(first, dt.time()) - JST,
-            dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) - JST)
+    return jst_day_bounds(first, last)
 
 
 def effective_calls(dbsession, start: dt.datetime, end: dt.datetime,
@@ -294,7 +293,7 @@ def effect(dbsession, calls) -> dict[str, Effect]:
     first_call: dict[int, dt.date] = {}
     first_reach: dict[int, dt.date] = {}
     for call in calls:  # in time order
-        day = (call.called_at + JST).date()
+        day = jst_date(call.called_at)
         for case_id in members[call.target_id]:
             first_call.setdefault(case_id, day)
             if call.effective.result == ContactResult.reached:

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from ..clock import jst_midnight
 from ..models import (
     HANDOVER_ACTIONS, ActionKind, CallAction, CallAttempt, CallRecord, CallTarget, Case,
     CaseStatus, ContactResult, Disposition, Handover, HandoverStatus, IncomingReason, Phone,
@@ -230,10 +231,10 @@ def next_due(target: CallTarget, campaign, now: dt.datetime) -> dt.datetime:
     due = now + dt.timedelta(minutes=campaign.min_interval_minutes)
     day = jst_day(now)
     if target.day == day and target.day_count >= campaign.daily_limit:
-        due = max(due, dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) - dt.timedelta(hours=9))
+        due = max(due, jst_midnight(day + dt.timedelta(days=1)))
     if target.week == week_start(day) and target.week_count >= campaign.weekly_limit:
         monday = week_start(day) + dt.timedelta(days=7)
-        due = max(due, dt.datetime.combine(monday, dt.time()) - dt.timedelta(hours=9))
+        due = max(due, jst_midnight(monday))
     return next_calling_time(campaign, due)
 
 
@@ -284,7 +285,7 @@ def _apply(dbsession, target, campaign, attempt, result, cases, operator, now, i
         due_on = max(p.due_on for p in promises)
         target.status = TargetStatus.promised
         target.queue_class = int(QueueClass.normal)
-        target.due_at = dt.datetime.combine(due_on + dt.timedelta(days=1), dt.time()) - dt.timedelta(hours=9)
+        target.due_at = jst_midnight(due_on + dt.timedelta(days=1))
     elif ActionKind.callback in kinds:
         at = result.action(ActionKind.callback).at
         target.callback_at = at

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from ..clock import jst_wall
 from ..models import (
     CallAttempt, CampaignCase, Case, DataExport, Handover, IssuedDocument, Promise, SurveyReport,
     SurveyTarget, User,
@@ -22,11 +23,10 @@ from ..models import ScreenedRecord
 from ..screening.flags import MARKER, pending_fields, shown
 from .encoding import UnencodableError, encode_files
 
-JST = dt.timedelta(hours=9)
 
 
 def _jst(value: dt.datetime | None) -> str:
-    return (value + JST).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return jst_wall(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 def _day(value) -> str:

@@ -1,7 +1,6 @@
 """Collectors upload data-link files (several CSV files or one zip)."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import zipfile
 
@@ -11,6 +10,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ..clock import from_jst
 from ..audit.events import AuditEvent
 from ..models import Case, DataImport
 from ..params import parse_datetime
@@ -127,7 +127,7 @@ def export_download(request):
     since = exporter.last_until(request.dbsession)
     if request.POST.get("since"):
         try:
-            since = parse_datetime(request.POST["since"]) - dt.timedelta(hours=9)
+            since = from_jst(parse_datetime(request.POST["since"]))
         except ValueError:
             raise HTTPBadRequest() from None
     chosen = request.POST.get("encoding") or encodings.DEFAULT

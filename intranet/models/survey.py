@@ -39,9 +39,9 @@ class Contract(Base):
     def window(self) -> tuple[dt.datetime, dt.datetime]:
         """The period as naive UTC: from midnight JST of the first day to
         midnight JST after the last."""
-        jst = dt.timedelta(hours=9)
-        return (dt.datetime.combine(self.starts_on, dt.time()) - jst,
-                dt.datetime.combine(self.ends_on + dt.timedelta(days=1), dt.time()) - jst)
+        from ..clock import jst_day_bounds
+
+        return jst_day_bounds(self.starts_on, self.ends_on)
 
 
 class BatchState(enum.StrEnum):

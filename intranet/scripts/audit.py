@@ -11,7 +11,7 @@ from ..audit.checkpoints import (
 )
 from ..audit.events import AuditEvent
 from ..audit.verify import RETENTION_YEARS, CheckpointFile, report_lines, verify_database
-from ..clock import SystemClock
+from ..clock import SystemClock, jst_midnight
 from ..db import get_engine
 from ..i18n import translate
 
@@ -87,7 +87,7 @@ def archive(args) -> int:
         print("--before must be a date (YYYY-MM-DD) / 日付は YYYY-MM-DD で指定してください",
               file=sys.stderr)
         return 2
-    before = dt.datetime.combine(day, dt.time()) - dt.timedelta(hours=9)  # midnight JST, in UTC
+    before = jst_midnight(day)
     key = hmac_key(settings)
     engine = get_engine(settings)
     try:

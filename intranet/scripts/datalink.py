@@ -8,7 +8,7 @@ import zipfile
 import transaction
 from tqdm import tqdm
 
-from ..clock import SystemClock
+from ..clock import SystemClock, jst_midnight
 from ..datalink import importer, sources
 from ..i18n import translate
 from ..taxes.owed import AmountRules
@@ -79,7 +79,7 @@ def export(args) -> int:
         since = exporter.last_until(dbsession)
         if args.since:
             try:
-                since = dt.datetime.combine(dt.date.fromisoformat(args.since), dt.time()) - dt.timedelta(hours=9)
+                since = jst_midnight(dt.date.fromisoformat(args.since))
             except ValueError:
                 print("--since must be a date (YYYY-MM-DD)", file=sys.stderr)
                 return 2

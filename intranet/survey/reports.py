@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from ..clock import from_jst, jst_wall
 from ..models import SurveyPhoto, SurveyReport, SurveyTargetState
 from ..params import parse_datetime
 from . import photos as photo_store
@@ -61,7 +62,7 @@ def parse(post, now: dt.datetime) -> ReportForm:
         setattr(form, name, value if value in allowed else "")
     try:
         local = parse_datetime(post.get("visited_at", ""))
-        form.visited_at = local - dt.timedelta(hours=9)
+        form.visited_at = from_jst(local)
         if form.visited_at > now or form.visited_at < now - dt.timedelta(days=120):
             form.errors.append("survey.error.visited_at")
     except (TypeError, ValueError):
@@ -161,7 +162,7 @@ def export_rows(targets, latest, pending=None) -> list[list]:
         r = latest.get(t.id)
         if r is not None and r.id in pending:
             r = _Withheld(r, pending)
-        visited = (r.visited_at + dt.timedelta(hours=9)).strftime("%Y-%m-%d %H:%M") if r else ""
+        visited = jst_wall(r.visited_at).strftime("%Y-%m-%d %H:%M") if r else ""
         rows.append([t.case.case_no, tp.name, tp.postal_code, tp.address, tp.address_extra or "",
                      t.area, t.investigator.display_name if t.investigator else "", visited,
                      LABELS.get(r.residence, "") if r else "", LABELS.get(r.nameplate, "") if r else "",

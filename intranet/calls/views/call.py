@@ -1,12 +1,12 @@
 """The call screen and recording (or correcting) a result."""
 from __future__ import annotations
 
-import datetime as dt
 
 from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ...clock import jst_midnight
 from ...audit.events import AuditEvent
 from ...models import ActionKind, CallAttempt, ContactResult, Handover, ScreenedRecord, TargetStatus
 from ...resources import CallTargetResource
@@ -22,7 +22,7 @@ from .common import CALL_SCREEN_FACETS, redirect
 def correctable(request, target) -> dict[str, CallAttempt]:
     """This operator's outgoing calls on the target made today (JST) and not
     yet corrected (an incoming call is not corrected from the call screen)."""
-    day_start = dt.datetime.combine(request.today, dt.time()) - dt.timedelta(hours=9)
+    day_start = jst_midnight(request.today)
     mine = request.dbsession.scalars(select(CallAttempt).where(
         CallAttempt.target_id == target.id, CallAttempt.operator_id == request.identity.id,
         CallAttempt.incoming.is_(False),

@@ -1,7 +1,6 @@
 """受け渡し票 (both sides) and the media ledger (collectors)."""
 from __future__ import annotations
 
-import datetime as dt
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
@@ -9,6 +8,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ...clock import from_jst
 from ...audit.events import AuditEvent
 from ...models import Contract, HandoverSlip, Medium, MediumEvent, MediumEventKind
 from ...params import parse_datetime
@@ -74,7 +74,7 @@ def slip_create(request):
     direction = post.get("direction")
     content = (post.get("content") or "").strip()
     try:
-        handed_at = parse_datetime(post.get("handed_at", "")) - dt.timedelta(hours=9)
+        handed_at = from_jst(parse_datetime(post.get("handed_at", "")))
     except ValueError:
         handed_at = None
     count = posted_int(request, "record_count")
