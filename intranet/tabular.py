@@ -201,7 +201,9 @@ class StreamingWorkbook:
             if isinstance(value, str):
                 if value[:1] in _STARTERS:
                     value = neutralise(value)
-                cells.append(f'<c r="{letters[n]}{number}" t="inlineStr"><is><t xml:space="preserve">'
+                # (spaces at either end are kept only when the element says so)
+                space = ' xml:space="preserve"' if value != value.strip() else ""
+                cells.append(f'<c r="{letters[n]}{number}" t="inlineStr"><is><t{space}>'
                              f"{_xml_text(value)}</t></is></c>")
             elif isinstance(value, bool):
                 cells.append(f'<c r="{letters[n]}{number}" t="b"><v>{int(value)}</v></c>')
