@@ -49,7 +49,7 @@ def _value(value):
 #: ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` did, about
 #: twice as fast (issue 21; tests/unit/audit/test_chain_compat.py).
 SORTED = _SORTED = tuple(sorted((*FIELDS, "cases")))
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 _DATETIME = dt.datetime
 
 

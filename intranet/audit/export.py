@@ -678,7 +678,8 @@ def _row_parser(header: list[str], text=tabular.unquote):
     row, no mapping per row: verify-export's inner loop, issue 21)."""
     index = {name: n for n, name in enumerate(header)}
     try:
-        columns = [(name, index[name]) for name in chain.FIELDS]
+        columns = [(name, index[name], 1 if name in INT_FIELDS else 2 if name == "occurred_at" else 0)
+                   for name in chain.FIELDS]
         empty_at, prev_at, chain_at = index["empty_strings"], index["prev_chain"], index["chain"]
     except KeyError as exc:
         raise ValueError(f"{ENTRIES}: no column {exc}") from None
@@ -690,17 +691,17 @@ def _row_parser(header: list[str], text=tabular.unquote):
         empty = row[empty_at]
         empty = set(empty.split()) if empty else ()
         at = None
-        for name, n in columns:
+        for name, n, kind in columns:
             value = row[n]
-            if value == "":
+            if not value:
                 content[name] = "" if name in empty else None
-            elif name in INT_FIELDS:
+            elif not kind:
+                content[name] = text(value) if value[0] == quote else value
+            elif kind == 1:
                 content[name] = int(value)
-            elif name == "occurred_at":
+            else:
                 at = fromisoformat(value)
                 content[name] = at.isoformat(timespec="microseconds")
-            else:
-                content[name] = text(value) if value[0] == quote else value
         return content["seq"], at, content["organisation"], row[prev_at], row[chain_at], content
     return parse
 
