@@ -168,7 +168,7 @@ def build(dbsession, organisation: Organisation, date_from: dt.date, date_to: dt
                    count_if(E.event == AuditEvent.LoginFailure).label("failures"),
                    count_if(E.event == AuditEvent.AccountLocked).label("lockouts"))
             .where(where).group_by(login, literal_column("hour"))):
-        local = dt.datetime.strptime(row.hour, "%Y-%m-%d %H")
+        local = dt.datetime.fromisoformat(row.hour)  # "YYYY-MM-DD HH" (strptime: 10x slower)
         day = days.setdefault((row.login, local.date()), UserDay(row.login, local.date()))
         day.requests += row.requests
         day.denied += row.denied

@@ -205,10 +205,32 @@ def _cell(value):
     return str(value)
 
 
-def entry_row(entry: dict, prev_chain: str) -> list:
-    empty = " ".join(name for name in chain.FIELDS if entry.get(name) == "")
-    return [entry["seq"], to_jst(entry["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S"),
-            *(_cell(entry[name]) for name in chain.FIELDS[1:]), prev_chain, entry["chain"], empty]
+def entry_row(entry: dict, prev_chain: str, jst: str | None = None) -> list:
+    """The ``entries.csv`` row; ``jst``: the entry's JST time as text when known."""
+    row = [entry["seq"], jst or _jst_text(entry["occurred_at"])]
+    empty = []
+    for name in _ROW_FIELDS:
+        value = entry[name]
+        if value is None:
+            row.append("")
+        elif value.__class__ is str or value.__class__ is int:
+            row.append(value)
+            if value == "":
+                empty.append(name)
+        else:
+            row.append(_cell(value))
+            if value == "":
+                empty.append(name)
+    row += (prev_chain, entry["chain"], " ".join(empty))
+    return row
+
+
+_ROW_FIELDS = chain.FIELDS[1:]
+assert chain.FIELDS[0] == "seq"
+
+
+def _jst_text(value: dt.datetime) -> str:
+    return to_jst(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def stream(engine, key: bytes, export: ExportPlan, *,
@@ -277,8 +299,6 @@ class Segment:
 
 
 def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> Iterator[bytes]:
-    import openpyxl
-
     start_chain = export.start_chain
     segment = Segment(export.first_seq, export.last_seq, start_chain, start_chain,
                       chain.Report(start_seq=export.first_seq - 1, start_chain=start_chain))
@@ -286,10 +306,11 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
     walker = chain.Walker(key, segment.report, checkpoint_stream(
         key, export.generated_at, None,
         database_checkpoints(conn, export.first_seq, export.last_seq)))
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet, sheet_rows = None, SHEET_ROWS
+    sheets, sheet_rows = 0, SHEET_ROWS
     previous, unreported = start_chain, 0
     with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
+        # (the fastest writer measured: openpyxl, XlsxWriter and this, docs/audit.md)
+        workbook = tabular.StreamingWorkbook(workbook_file)
         cases_text = io.TextIOWrapper(cases_file, encoding="utf-8", newline="")
         cases_text.write(BOM)
         cases_csv = tabular.CsvWriter(cases_text)
@@ -304,14 +325,16 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                     break
                 walker.step(entry, cases)
                 if export.includes(entry):
-                    entries_csv.writerow(entry_row(entry, previous))
+                    jst = _jst_text(entry["occurred_at"])
+                    entries_csv.writerow(entry_row(entry, previous, jst))
                     cases_csv.writerows((seq, n, case_id, case_no)
                                         for n, (case_id, case_no) in enumerate(cases))
                     if sheet_rows >= SHEET_ROWS:
-                        sheet = workbook.create_sheet(f"アクセスログ{len(workbook.worksheets) + 1}")
-                        tabular.append(sheet, [ja for _, ja in WORKBOOK_COLUMNS])
+                        sheets += 1
+                        workbook.add_sheet(f"アクセスログ{sheets}")
+                        workbook.append([ja for _, ja in WORKBOOK_COLUMNS])
                         sheet_rows = 0
-                    tabular.append(sheet, _workbook_row(entry))
+                    workbook.append(_workbook_row(entry, jst))
                     sheet_rows += 1
                 previous = entry["chain"]
                 unreported += 1
@@ -329,21 +352,16 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
         cases_text.flush()
         cases_text.detach()
         yield from package.copy_member(CASES, cases_file)
-        if sheet is None:
-            sheet = workbook.create_sheet("アクセスログ1")
-            tabular.append(sheet, [ja for _, ja in WORKBOOK_COLUMNS])
-        workbook.save(workbook_file)
+        if not sheets:
+            workbook.add_sheet("アクセスログ1")
+            workbook.append([ja for _, ja in WORKBOOK_COLUMNS])
+        workbook.close()
         yield from package.copy_member(WORKBOOK, workbook_file)
 
 
-def _workbook_row(entry: dict) -> list:
-    row = []
-    for name, _ in WORKBOOK_COLUMNS:
-        if name == "occurred_at_jst":
-            row.append(to_jst(entry["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S"))
-        else:
-            row.append(entry[name])
-    return row
+def _workbook_row(entry: dict, jst: str | None = None) -> list:
+    return [jst or _jst_text(entry["occurred_at"]) if name == "occurred_at_jst" else entry[name]
+            for name, _ in WORKBOOK_COLUMNS]
 
 
 def _jst(value: dt.datetime | None) -> str:
@@ -612,21 +630,23 @@ def _verify_entries(archive, key, values, result, problem) -> None:
     cases = _case_groups(archive, text)
     pending = next(cases, None)
     count, last_seq = 0, first - 1
+    organisation, key_digest = values["organisation"], key
     with archive.open(ENTRIES) as raw:
-        reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        parse = _row_parser(next(reader, []), text)
         for row in reader:
-            entry = _entry_from_row(row, text)
-            seq = entry["seq"]
+            seq, at, org, previous, stored, content = parse(row)
             disclosed = []
             if pending is not None and pending[0] == seq:
                 disclosed, pending = pending[1], next(cases, None)
+            content["cases"] = disclosed
             count += 1
             if not last_seq < seq <= last:
                 problem(f"entry {seq}: outside the sequence range or out of order")
             last_seq = seq
-            if entry["organisation"] != values["organisation"] or not start <= entry["occurred_at"] < end:
+            if org != organisation or not start <= at < end:
                 problem(f"entry {seq}: not of this organisation and period")
-            if chain.link(key, row["prev_chain"], chain.canonical(entry, disclosed)) != row["chain"]:
+            if chain.link(key_digest, previous, chain.encode(content)) != stored:
                 problem(f"entry {seq}: chain link does not verify")
             if len(result.problems) > 20:
                 problem("too many problems; stopped")
@@ -639,12 +659,51 @@ def _verify_entries(archive, key, values, result, problem) -> None:
 
 
 def _case_groups(archive, text=tabular.unquote):
+    """``(entry seq, [[case_id, case_no], ...])`` of ``disclosed_cases.csv`` in order."""
     from itertools import groupby
 
     with archive.open(CASES) as raw:
-        reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
-        for seq, rows in groupby(reader, key=lambda r: int(r["entry_seq"])):
-            yield seq, [(int(r["case_id"]), text(r["case_no"])) for r in rows]
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        index = {name: n for n, name in enumerate(next(reader, []))}
+        seq_at, id_at, no_at = index["entry_seq"], index["case_id"], index["case_no"]
+        for seq, rows in groupby(reader, key=lambda r: int(r[seq_at])):
+            yield seq, [[int(r[id_at]), text(r[no_at])] for r in rows]
+
+
+def _row_parser(header: list[str], text=tabular.unquote):
+    """A function of an ``entries.csv`` row (a list, in ``header``'s order)
+    giving ``(seq, occurred_at, organisation, prev_chain, chain, content)``:
+    ``content`` the entry's chained fields as :func:`chain.encode` takes
+    them, each read as :func:`_entry_from_row` reads it (one pass over the
+    row, no mapping per row: verify-export's inner loop, issue 21)."""
+    index = {name: n for n, name in enumerate(header)}
+    try:
+        columns = [(name, index[name], 1 if name in INT_FIELDS else 2 if name == "occurred_at" else 0)
+                   for name in chain.FIELDS]
+        empty_at, prev_at, chain_at = index["empty_strings"], index["prev_chain"], index["chain"]
+    except KeyError as exc:
+        raise ValueError(f"{ENTRIES}: no column {exc}") from None
+    quote, sorted_keys = tabular.QUOTE, chain.SORTED
+    fromisoformat = dt.datetime.fromisoformat
+
+    def parse(row: list[str]):
+        content = dict.fromkeys(sorted_keys)
+        empty = row[empty_at]
+        empty = set(empty.split()) if empty else ()
+        at = None
+        for name, n, kind in columns:
+            value = row[n]
+            if not value:
+                content[name] = "" if name in empty else None
+            elif not kind:
+                content[name] = text(value) if value[0] == quote else value
+            elif kind == 1:
+                content[name] = int(value)
+            else:
+                at = fromisoformat(value)
+                content[name] = at.isoformat(timespec="microseconds")
+        return content["seq"], at, content["organisation"], row[prev_at], row[chain_at], content
+    return parse
 
 
 def _entry_from_row(row: dict, text=tabular.unquote) -> dict:

@@ -29,6 +29,7 @@ from .events import AuditEvent
 BATCH = 2000
 _COLUMNS = [AccessLogEntry.__table__.c[name] for name in chain.FIELDS] + [
     AccessLogEntry.__table__.c.chain]
+_NAMES = (*chain.FIELDS, "chain")
 
 #: A checkpoint dated later than the verifier's clock plus this is not trusted.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -40,7 +41,7 @@ def stored_rows(conn, after_seq: int = 0, batch: int = BATCH):
     cases_t = AccessLogCase.__table__
     last = after_seq
     while True:
-        entries = [dict(row._mapping) for row in conn.execute(
+        entries = [dict(zip(_NAMES, row)) for row in conn.execute(
             select(*_COLUMNS).where(AccessLogEntry.seq > last)
             .order_by(AccessLogEntry.seq).limit(batch))]
         if not entries:
