@@ -232,6 +232,7 @@ class Runner:
                 if kind is None:
                     raise JobError("jobs.error.unknown_kind")
                 result = kind.run(JobContext(self, job, session), json.loads(job.params))
+                session.expire(job)  # progress was written by other transactions
                 job = session.get(Job, job_id)
                 job.state, job.result = JobState.done, json.dumps(result or {}, sort_keys=True)
                 job.finished_at, job.heartbeat_at = self.clock.now(), self.clock.now()
