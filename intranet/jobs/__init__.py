@@ -34,6 +34,7 @@ from typing import Callable
 
 from sqlalchemy import or_, select, update
 
+from ..audit.events import AuditEvent
 from ..models import Job, JobState, User
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ class Runner:
                             "failed" if job.id in failed else "queued again")
             session.commit()
         for job_id in failed:
-            self._log(job_id, "job.failed")
+            self._log(job_id, AuditEvent.JobFailed)
         return [job.id for job in stale]
 
     # ---- running
@@ -248,16 +249,15 @@ class Runner:
         if error:
             self.write_job(job_id, {"state": JobState.failed, "error": error,
                                     "finished_at": self.clock.now()})
-        self._log(job_id, "job.failed" if error else "job.done")
+        self._log(job_id, AuditEvent.JobFailed if error else AuditEvent.JobDone)
         return JobState.failed if error else JobState.done
 
-    def _log(self, job_id: int, event: str) -> None:
+    def _log(self, job_id: int, event: AuditEvent) -> None:
         """The job's end in the access log, on behalf of who queued it: ids,
         kind, counts or the error key, never personal data."""
         if self.access_log is None:
             return
         from ..audit import chain
-        from ..audit.events import AuditEvent
         from ..audit.record import clip, user_fields
 
         with self.session_factory() as session:
@@ -273,8 +273,8 @@ class Runner:
                 detail["error"] = job.error
         fields = {name: None for name in chain.FIELDS if name != "seq"}
         fields.update(who)
-        fields.update(kind="event", event=AuditEvent(event).value, occurred_at=self.clock.now(),
-                      request_id=uuid.uuid4().hex, outcome="success" if event == "job.done" else "failure",
+        fields.update(kind="event", event=event.value, occurred_at=self.clock.now(),
+                      request_id=uuid.uuid4().hex, outcome="success" if event == AuditEvent.JobDone else "failure",
                       case_count=0, view_name="intranet worker",
                       detail=clip(json.dumps(detail, ensure_ascii=False, sort_keys=True), 400))
         try:
