@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/bench_campaign.py [--sizes 22000,220000]
                                              [--backend postgresql|sqlite] [--profile]
+                                             [--url URL-of-a-loaded-database]
 
 For each size: a throwaway database with that many demo cases, then in the
 same process and on the same data the campaign build of before issue 21
@@ -29,13 +30,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import intranet  # noqa: E402
 from bench_cases import FAST_ARGON, Database, load, migrate  # noqa: E402
 from intranet.calls import campaigns  # noqa: E402
-from intranet.models import CallCampaign, CallTarget, CampaignCase, CampaignStatus  # noqa: E402
+from intranet.models import CallCampaign, CallTarget, Case, CampaignCase, CampaignStatus  # noqa: E402
 from tests.reference import legacy_campaigns  # noqa: E402
 
 #: A Tuesday morning (JST).
@@ -79,17 +81,23 @@ def run(backend: str, size: int, tmpdir: str, profile: bool) -> tuple[float, flo
         if backend == "postgresql":
             with engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
-        old = timed_build(engine, legacy_campaigns)
-        new = timed_build(engine, campaigns, profile)
-        print(f"[{backend}] {size} cases: before {old[0]:.2f} s ({old[1]} targets, {old[2]} members)"
-              f"  after {new[0]:.2f} s ({new[1]} targets, {new[2]} members)"
-              f"  ratio {old[0] / new[0]:.1f}x", flush=True)
-        if old[1:] != new[1:]:
-            print(f"[{backend}] MISMATCH: the builds differ", flush=True)
+        result = measure(engine, backend, size, profile)
         engine.dispose()
-        return old[0], new[0]
+        return result
     finally:
         db.drop()
+
+
+def measure(engine, backend: str, size: int, profile: bool) -> tuple[float, float]:
+    """The legacy build, then the new one, on the same data (each rolled back)."""
+    old = timed_build(engine, legacy_campaigns)
+    new = timed_build(engine, campaigns, profile)
+    print(f"[{backend}] {size} cases: before {old[0]:.2f} s ({old[1]} targets, {old[2]} members)"
+          f"  after {new[0]:.2f} s ({new[1]} targets, {new[2]} members)"
+          f"  ratio {old[0] / new[0]:.1f}x", flush=True)
+    if old[1:] != new[1:]:
+        print(f"[{backend}] MISMATCH: the builds differ", flush=True)
+    return old[0], new[0]
 
 
 def main() -> int:
@@ -98,8 +106,17 @@ def main() -> int:
                         type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--profile", action="store_true", help="profile the new build")
+    parser.add_argument("--url", help="time both builds on this existing database (already loaded; "
+                        "nothing is kept) instead of throwaway ones")
     args = parser.parse_args()
     results = {}
+    if args.url:
+        engine = sa.create_engine(args.url)
+        with engine.connect() as conn:
+            size = conn.scalar(select(func.count()).select_from(Case))
+        results[size] = measure(engine, args.backend, size, args.profile)
+        engine.dispose()
+        args.sizes = []
     with tempfile.TemporaryDirectory() as tmpdir:
         for size in args.sizes:
             results[size] = run(args.backend, size, tmpdir, args.profile)

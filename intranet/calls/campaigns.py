@@ -101,26 +101,30 @@ def _unpaid_installments(dbsession, case_ids_query, today: dt.date):
     """Installments past their holiday-shifted 納期限 that still owe 本税 or
     延滞金, or whose 本税 was paid after that 納期限 with no 延滞金 assessed or
     paid (a fixed charge (intranet.taxes.owed) may be owed; Case.balance says
-    if so), as (case_id, tax_type, fiscal_year, due_date)."""
-    paid_tax = func.coalesce(func.sum(sql_case((Receipt.kind == ReceiptKind.tax, Receipt.amount),
-                                               else_=0)), 0)
-    paid_late = func.coalesce(func.sum(sql_case(
-        (Receipt.kind == ReceiptKind.late_charge, Receipt.amount), else_=0)), 0)
-    last_tax_paid = func.max(sql_case((Receipt.kind == ReceiptKind.tax, Receipt.received_on)))
+    if so), as (case_id, tax_type, fiscal_year, due_date). The receipts are
+    summed per installment first (one pass over receipts), so installments
+    need no grouping."""
+    paid = (select(Receipt.installment_id,
+                   func.sum(sql_case((Receipt.kind == ReceiptKind.tax, Receipt.amount), else_=0))
+                   .label("tax"),
+                   func.sum(sql_case((Receipt.kind == ReceiptKind.late_charge, Receipt.amount),
+                                     else_=0)).label("late"),
+                   func.max(sql_case((Receipt.kind == ReceiptKind.tax, Receipt.received_on)))
+                   .label("last_tax_on"))
+            .group_by(Receipt.installment_id).subquery("paid"))
+    paid_tax, paid_late = func.coalesce(paid.c.tax, 0), func.coalesce(paid.c.late, 0)
     cutoff = last_business_day_before(today)
     shifted = _shifted_due(dbsession, cutoff)
     return (
         select(Assessment.case_id, Assessment.tax_type, Assessment.fiscal_year,
                Installment.due_date)
         .join(Installment, Installment.assessment_id == Assessment.id)
-        .outerjoin(Receipt, Receipt.installment_id == Installment.id)
-        .where(Assessment.case_id.in_(case_ids_query), Installment.due_date <= cutoff)
-        .group_by(Installment.id, Assessment.case_id, Assessment.tax_type, Assessment.fiscal_year,
-                  Installment.due_date, Installment.tax_amount, Installment.late_charge_amount)
-        .having(or_(Installment.tax_amount - paid_tax > 0,
-                    Installment.late_charge_amount - paid_late > 0,
-                    and_(Installment.late_charge_amount == 0, paid_late == 0,
-                         last_tax_paid > shifted)))
+        .outerjoin(paid, paid.c.installment_id == Installment.id)
+        .where(Assessment.case_id.in_(case_ids_query), Installment.due_date <= cutoff,
+               or_(Installment.tax_amount - paid_tax > 0,
+                   Installment.late_charge_amount - paid_late > 0,
+                   and_(Installment.late_charge_amount == 0, paid_late == 0,
+                        paid.c.last_tax_on > shifted)))
     )
 
 
