@@ -198,8 +198,9 @@ def candidates_query(dbsession, flt: CampaignFilter, today: dt.date):
              .join(Taxpayer, Taxpayer.id == Case.taxpayer_id)
              .join(per_case, per_case.c.case_id == Case.id)
              .outerjoin(phones, phones.c.taxpayer_id == Case.taxpayer_id)
-             .outerjoin(keys, keys.c.taxpayer_no == Taxpayer.taxpayer_no)
-             .where(*conditions))
+             # per_case holds only cases meeting ``conditions`` (the IN of
+             # _unpaid_installments): not evaluated twice
+             .outerjoin(keys, keys.c.taxpayer_no == Taxpayer.taxpayer_no))
     if flt.phone == "known":
         query = query.where(phones.c.phone_id.is_not(None))
     elif flt.phone == "unknown":
@@ -239,7 +240,7 @@ _scratch_metadata = MetaData()
 _SCRATCH = Table(
     "campaign_build_cases", _scratch_metadata,
     Column("case_id", Integer, primary_key=True, autoincrement=False),
-    Column("person", String(40), nullable=False),
+    Column("group_key", String(60), nullable=False),  # t:<person's taxpayer_no>
     Column("balance", Integer, nullable=False),
     Column("oldest_due_on", Date, nullable=False),
     Column("phone_id", Integer),
@@ -275,24 +276,23 @@ def build(dbsession, campaign: CallCampaign, flt: CampaignFilter, today: dt.date
     scratch = _SCRATCH
     candidates = candidates_query(dbsession, flt, today).subquery("candidates")
     dbsession.execute(insert(scratch).from_select(
-        ["case_id", "person", "balance", "oldest_due_on", "phone_id"],
-        select(candidates.c.case_id, candidates.c.person, candidates.c.balance,
+        ["case_id", "group_key", "balance", "oldest_due_on", "phone_id"],
+        select(candidates.c.case_id, literal("t:") + candidates.c.person, candidates.c.balance,
                candidates.c.oldest_due_on, candidates.c.phone_id)))
     if postgres:
         connection.exec_driver_sql("ANALYZE campaign_build_cases")  # a temporary table has no statistics
     step(1, 4)
-    groups = (select(scratch.c.person, func.min(scratch.c.case_id).label("first_case"),
+    groups = (select(scratch.c.group_key, func.min(scratch.c.case_id).label("first_case"),
                      func.min(scratch.c.oldest_due_on).label("oldest_due_on"),
                      func.sum(scratch.c.balance).label("balance"),
                      func.min(sql_case((scratch.c.phone_id.is_not(None), scratch.c.case_id)))
                      .label("phone_case"))
-              .group_by(scratch.c.person).subquery("groups"))
+              .group_by(scratch.c.group_key).subquery("groups"))
     phone_of = scratch.alias("phone_of")
-    key = literal("t:") + groups.c.person
     dbsession.execute(insert(CallTarget.__table__).from_select(
         ["campaign_id", "group_key", "phone_id", "status", "queue_class", "attempts",
          "oldest_due_on", "balance_key", "due_at", "day_count", "week_count"],
-        select(literal(campaign.id), key, phone_of.c.phone_id,
+        select(literal(campaign.id), groups.c.group_key, phone_of.c.phone_id,
                sql_case((phone_of.c.phone_id.is_(None), literal(TargetStatus.no_phone.value)),
                         else_=literal(TargetStatus.queued.value)),
                literal(int(QueueClass.normal)), literal(0), groups.c.oldest_due_on,
@@ -304,11 +304,11 @@ def build(dbsession, campaign: CallCampaign, flt: CampaignFilter, today: dt.date
         ["campaign_id", "case_id", "target_id"],
         select(literal(campaign.id), scratch.c.case_id, CallTarget.id)
         .join(CallTarget, and_(CallTarget.campaign_id == campaign.id,
-                               CallTarget.group_key == literal("t:") + scratch.c.person))
+                               CallTarget.group_key == scratch.c.group_key))
         .order_by(scratch.c.case_id)))
     step(3, 4)
     cases, people = dbsession.execute(
-        select(func.count(), func.count(scratch.c.person.distinct()))).one()
+        select(func.count(), func.count(scratch.c.group_key.distinct()))).one()
     no_phone = dbsession.scalar(select(func.count()).select_from(CallTarget).where(
         CallTarget.campaign_id == campaign.id, CallTarget.status == TargetStatus.no_phone))
     _SCRATCH.drop(connection)
