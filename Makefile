@@ -29,7 +29,11 @@ initdb: install
 demo-data: initdb
 	$(BIN)/intranet demo-data $(INI) --if-empty
 
+# The web server and the background-job worker (campaign builds...) side by
+# side; Ctrl-C (or the server stopping) stops the worker too (docs/operations.md).
 run: demo-data
+	$(BIN)/intranet worker $(INI) & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/pserve $(INI)
 
 test: install-test
@@ -38,7 +42,8 @@ test: install-test
 
 # Numbers, never assertions: list/search/case-page latency at 300 vs 22,000
 # cases, case-page throughput with and without the access log, next-call time
-# at 22,000 and 220,000 cases, address search at 22,000 and 220,000 cases (with
+# at 22,000 and 220,000 cases, the campaign build at 22,000 and 220,000 cases
+# (before/after issue 21), address search at 22,000 and 220,000 cases (with
 # and without the trigram index), a batch of 2,000 dunning letters, the data-link
 # import, and the inspection export of 1,000,000 log entries (rows/s, peak memory).
 bench: install-test
@@ -46,6 +51,7 @@ bench: install-test
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_access_log.py
 	$(BIN)/python bench/bench_next_call.py
+	$(BIN)/python bench/bench_campaign.py
 	$(BIN)/python bench/bench_letters.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_inspection_export.py

@@ -101,3 +101,15 @@ def drop_log_guards(conn, *tables):
                 {"t": table}).all()
             for name in names:
                 conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
+
+
+def run_jobs(testapp_or_app) -> list[int]:
+    """Run every queued background job now, in this process, as the worker
+    would (issue 21): tests need no worker process. Returns the job ids."""
+    from intranet.db import get_session_factory
+    from intranet.jobs import run_pending
+
+    app = getattr(testapp_or_app, "app", testapp_or_app)
+    registry = app.registry
+    return run_pending(get_session_factory(registry["db_engine"]), access_log=registry.access_log,
+                       clock=registry.clock)

@@ -58,6 +58,10 @@ class AuditEvent(enum.StrEnum):
     CampaignCreated = "campaign.created"   # a call campaign was built (target counts)
     CampaignActivated = "campaign.activated"  # a draft campaign started
     CampaignClosed = "campaign.closed"     # a campaign ended
+    # background jobs (issue 21): ids, kind and counts or an error key only
+    JobQueued = "job.queued"               # a view queued a job (e.g. a campaign build)
+    JobDone = "job.done"                   # the worker finished it (result counts)
+    JobFailed = "job.failed"               # it failed or was abandoned (error key)
     PhoneCandidate = "phone.candidate"     # a found phone number was confirmed or rejected
     DocumentSlip = "document.slip"         # a payment slip (納付書) was issued as PDF
     DocumentLetters = "document.letters"   # a batch of dunning letters (催告書) was printed

@@ -39,7 +39,7 @@ takes or releases a lease. Linked to a case, its actions act on that person's
 target as above while the target is queued or waiting for a promise.
 
 A result is recorded on one person's cases only (地方税法22条, 守秘義務): a
-target holds one taxpayer's cases (see ``campaigns.group``), and ``record``
+target holds one taxpayer's cases (see ``campaigns.build``), and ``record``
 refuses a target that still mixes people (one built before that rule).
 """
 from __future__ import annotations

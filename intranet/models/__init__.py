@@ -37,3 +37,4 @@ from .checklists import CheckResult, InspectionChecklist, InspectionChecklistIte
 from .survey import MediumEventKind, MediumState  # noqa: F401  (issue 23)
 
 from .screening import FlagState, ScreenedRecord, ScreeningFlag  # noqa: F401  (issue 23)
+from .jobs import Job, JobState  # noqa: F401  (issue 21)

@@ -270,6 +270,8 @@ def parser() -> argparse.ArgumentParser:
     latecharge.add_parser(sub)
     datalink.add_parser(sub)
     plans.add_parser(sub)
+    from ..jobs import worker  # issue 21
+    worker.add_parser(sub)
     return p
 
 

@@ -85,9 +85,42 @@ def served(chromium, tmp_path_factory):
     app.registry.settings["intranet.webauthn.origin"] = origin
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    # the background-job worker (issue 21), as ``make run`` starts it beside the server
+    stop = threading.Event()
+    worker = threading.Thread(target=_work, args=(app, stop), daemon=True, name="e2e-worker")
+    worker.start()
     yield app, origin
+    stop.set()
+    worker.join()
     server.close()
     app.registry["db_engine"].dispose()
+
+
+def _work(app, stop: threading.Event) -> None:
+    from intranet.jobs import Runner
+
+    runner = Runner(app.registry["dbsession_factory"], access_log=app.registry.access_log,
+                    clock=app.registry.clock)
+    while not stop.wait(0.2):
+        runner.run_pending()
+
+
+def wait_for_jobs(app, timeout: float = 30) -> None:
+    """Until the worker thread has run every queued job."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from intranet.models import Job, JobState
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.registry["dbsession_factory"]() as session:
+            if not session.scalar(select(func.count()).select_from(Job).where(
+                    Job.state.in_([JobState.queued, JobState.running]))):
+                return
+        time.sleep(0.1)
+    raise AssertionError("background jobs still pending")
 
 
 @pytest.fixture

@@ -67,6 +67,9 @@ def test_a_collector_imports_data_and_starts_a_campaign_and_a_survey(served, pag
     shot(page, "02-campaign-form")
     with page.expect_navigation():
         page.click("#campaign-form button[type=submit]")
+    # built by the worker (issue 21): the page polls its job and reloads when done
+    page.wait_for_selector("#campaign-job[data-job-state=done]")
+    assert int(page.inner_text("[data-result=targets]")) > 0
     assert int(page.inner_text("#campaign-cases")) > 0
     shot(page, "03-campaign")
     session = app.registry["dbsession_factory"]()

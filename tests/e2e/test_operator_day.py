@@ -17,7 +17,7 @@ from intranet.models import (
     Handover, IncomingReason, Promise, Role,
 )
 from tests import factories
-from tests.e2e.conftest import log_in_with_key, register_key, usb_key, violations
+from tests.e2e.conftest import log_in_with_key, register_key, usb_key, violations, wait_for_jobs
 from tests.helpers import csrf_token, login
 
 CAMPAIGN = {"name": "11月 現年度 納付案内", "starts_on": "2026-11-24", "ends_on": "2026-12-25",
@@ -54,6 +54,7 @@ def people(served):
     login(staff, "boss")
     res = staff.post("/calls/campaigns/new", {**CAMPAIGN, "csrf_token": csrf_token(staff, "/calls/campaigns/new")})
     path = res.location.split("localhost", 1)[-1].rstrip("/") + "/"
+    wait_for_jobs(app)  # the build is a background job (issue 21)
     staff.post(path + "activate", {"csrf_token": csrf_token(staff, path)}, status=303)
     return data
 

@@ -11,7 +11,7 @@ from intranet.models import (
     Promise, PromiseStatus, QueueClass, Role, TargetStatus,
 )
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import csrf_token, entries_since, log_mark, login, run_jobs
 
 # The tests' clock: Tuesday 2026-11-24 09:30 JST (a weekday, calling hours).
 
@@ -63,6 +63,7 @@ def create_campaign(testapp, **overrides):
     token = csrf_token(testapp, "/calls/campaigns/new")
     res = testapp.post("/calls/campaigns/new", {**CAMPAIGN_FORM, **overrides, "csrf_token": token},
                        status=303)
+    run_jobs(testapp)  # the build is a background job (issue 21)
     return res.follow()
 
 

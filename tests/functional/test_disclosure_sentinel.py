@@ -432,6 +432,8 @@ GET_URLS = {
     ("CampaignContainer", ""): lambda w: ["/calls/campaigns/"],
     ("CampaignContainer", "new"): lambda w: ["/calls/campaigns/new"],
     ("CampaignResource", ""): lambda w: [f"/calls/campaigns/{w.campaign}/"],
+    # issue 21: the build job's state (ids, counts, a message; no case data)
+    ("CampaignResource", "job"): lambda w: [f"/calls/campaigns/{w.campaign}/job"],
     ("CallTargetResource", ""): _rows("/calls/targets/", "targets"),
     ("HandoverContainer", ""): lambda w: ["/calls/handovers/", "/calls/handovers/?status=done"],
     ("HandoverResource", ""): _rows("/calls/handovers/", "handovers"),

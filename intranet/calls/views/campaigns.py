@@ -1,11 +1,16 @@
 """納付案内計画: creating, activating and closing campaigns."""
 from __future__ import annotations
 
+import dataclasses
+
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from ...audit.events import AuditEvent
-from ...models import CallCampaign, CallTarget, CampaignCase, CampaignStatus, TargetStatus
+from ...jobs import enqueue, latest_job
+from ...models import (
+    CallCampaign, CallTarget, CampaignCase, CampaignStatus, JobState, TargetStatus,
+)
 from ...resources import CampaignContainer, CampaignResource
 from ...security.permissions import Permission
 from .. import campaigns as campaign_service
@@ -46,30 +51,68 @@ def campaign_create(request):
         daily_limit=form.daily_limit, weekly_limit=form.weekly_limit)
     request.dbsession.add(campaign)
     request.dbsession.flush()
-    counts = campaign_service.build(request.dbsession, campaign, form.filter, request.today,
-                                    request.now)
-    request.audit.event(AuditEvent.CampaignCreated, user=request.identity, campaign=campaign.id, **counts)
+    # the targets are built by the worker (issue 21): the page shows progress
+    campaign.criteria = form.filter.to_json()
+    job = enqueue(request.dbsession, "campaign.build", {
+        "campaign": campaign.id, "filter": dataclasses.asdict(form.filter),
+        "today": request.today.isoformat(), "now": request.now.isoformat()},
+        now=request.now, created_by=request.identity.id, subject=campaign_subject(campaign))
+    request.audit.event(AuditEvent.CampaignCreated, user=request.identity, campaign=campaign.id)
+    request.audit.event(AuditEvent.JobQueued, user=request.identity, job=job.id, kind=job.kind,
+                        campaign=campaign.id)
     return redirect(request, request.context[str(campaign.id)])
+
+
+def campaign_subject(campaign) -> str:
+    return f"campaign:{campaign.id}"
+
+
+def job_status(request, job) -> dict:
+    """What the page and its poll show of the campaign's build job (no personal data)."""
+    import json
+
+    if job is None:
+        return {"state": "none", "finished": True}
+    return {"state": str(job.state), "finished": job.finished, "percent": job.percent,
+            "done": job.progress_done, "total": job.progress_total,
+            "label": request.t(f"jobs.state.{job.state}"),
+            "result": json.loads(job.result) if job.result else None,
+            "error": request.t(job.error) if job.error else None}
 
 
 @view_config(context=CampaignResource, renderer="calls/campaign.jinja2",
              permission=Permission.CampaignsView, request_method="GET")
-def campaign_page(request):
+def campaign_page(request, errors=None):
     campaign = request.context.campaign
     by_status = dict(request.dbsession.execute(
         select(CallTarget.status, func.count()).where(CallTarget.campaign_id == campaign.id)
         .group_by(CallTarget.status)).all())
     cases = request.dbsession.scalar(select(func.count()).select_from(CampaignCase)
                                      .where(CampaignCase.campaign_id == campaign.id))
+    job = latest_job(request.dbsession, campaign_subject(campaign))
     return {"campaign": campaign, "by_status": by_status, "cases": cases,
-            "statuses": list(TargetStatus),
+            "statuses": list(TargetStatus), "job": job,
+            "building": job is not None and not job.finished, "errors": errors or [],
             "can_manage": request.has_permission(Permission.CampaignsManage, request.context)}
 
 
+@view_config(context=CampaignResource, name="job", renderer="json",
+             permission=Permission.CampaignsView, request_method="GET")
+def campaign_job(request):
+    """The build job's state for the page's progress bar (polled by
+    static/jobs.js): state, progress, counts or the error message."""
+    return job_status(request, latest_job(request.dbsession, campaign_subject(request.context.campaign)))
+
+
 @view_config(context=CampaignResource, name="activate", permission=Permission.CampaignsManage,
-             request_method="POST")
+             request_method="POST", renderer="calls/campaign.jinja2")
 def campaign_activate(request):
     campaign = request.context.campaign
+    job = latest_job(request.dbsession, campaign_subject(campaign))
+    if job is not None and job.state != JobState.done:
+        # still building, or the build failed: nothing to call yet
+        request.response.status = 400
+        return campaign_page(request, ["jobs.campaign.not_built"])
     if campaign.status == CampaignStatus.draft:
         campaign.status = CampaignStatus.active
         request.audit.event(AuditEvent.CampaignActivated, user=request.identity, campaign=campaign.id)
