@@ -22,10 +22,11 @@ failed and re-renders the page) are left as they are.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, inspect, literal, select, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import Integer, and_, bindparam, inspect, literal, select, union_all
+from sqlalchemy.orm import aliased, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import (
@@ -57,65 +58,100 @@ def preloaded(request, name: str):
     return getattr(page, name) if page is not None else None
 
 
-def load(request, case, facets) -> CasePage:
-    facets = set(facets)
-    page = CasePage()
-    cid, tid = case.id, case.taxpayer_id
-    taxpayer = case.taxpayer
-    unloaded = inspect(case).unloaded
-    t_unloaded = inspect(taxpayer).unloaded
-    recorder, step_recorder = aliased(User), aliased(User)
-    # slot name -> [(entity, on clause)], parents before children
-    parts: dict[str, list] = {}
-    if Facet.contact in facets:
-        if "phones" in t_unloaded:
-            parts["phones"] = [(Phone, Phone.taxpayer_id == tid)]
-        if "mailing_address" in t_unloaded:
-            parts["mailing"] = [(MailingAddress, MailingAddress.taxpayer_id == tid)]
-    if Facet.foreign_resident in facets and "foreign_resident" in t_unloaded:
-        parts["foreign"] = [(ForeignResidentRecord, ForeignResidentRecord.taxpayer_id == tid)]
-    if Facet.corporation in facets and "corporation" in t_unloaded:
-        parts["corporation"] = [(Corporation, Corporation.taxpayer_id == tid)]
-    if Facet.representative in facets and "representatives" in t_unloaded:
-        parts["representatives"] = [(Representative, Representative.taxpayer_id == tid)]
-    if {Facet.assessment, Facet.payment} & facets and "assessments" in unloaded:
-        parts["assessments"] = [(Assessment, Assessment.case_id == cid),
-                                (Installment, Installment.assessment_id == Assessment.id),
-                                (Receipt, Receipt.installment_id == Installment.id)]
-    if Facet.payment in facets and "agreements" in unloaded:
-        parts["agreements"] = [(PaymentAgreement, PaymentAgreement.case_id == cid),
-                               (PlanPayment, PlanPayment.plan_id == PaymentAgreement.id)]
-    if {Facet.bank_account, Facet.bank_flag} & facets and "direct_debits" in unloaded:
-        parts["direct_debits"] = [(DirectDebitAccount, DirectDebitAccount.case_id == cid)]
-    if Facet.bank_flag in facets:
-        parts["applications"] = [
-            (DirectDebitApplication, DirectDebitApplication.case_id == cid),
-            (DirectDebitStep, DirectDebitStep.application_id == DirectDebitApplication.id),
-            (step_recorder, step_recorder.id == DirectDebitStep.recorded_by)]
-    if Facet.negotiation in facets:
-        if "contacts" in unloaded:
-            parts["contacts"] = [(ContactRecord, ContactRecord.case_id == cid)]
-        parts["documents"] = [(IssuedDocument, IssuedDocument.case_id == cid),
-                              (LetterBatch, LetterBatch.id == IssuedDocument.batch_id)]
-    if Facet.call_log in facets and "calls" in unloaded:
-        parts["calls"] = [(CallRecord, CallRecord.case_id == cid)]
-    if Facet.staff in facets:
-        parts["statuses"] = [(StatusPeriod, StatusPeriod.case_id == cid),
-                             (recorder, recorder.id == StatusPeriod.recorded_by)]
-    if Facet.survey in facets:
-        parts["reports"] = [(SurveyReport, SurveyReport.target_id.in_(
-            select(SurveyTarget.id).where(SurveyTarget.case_id == cid).scalar_subquery()))]
-    if not parts:
-        return page
+#: The ids a statement is built with: the same statement serves every case.
+_CASE, _TAXPAYER = bindparam("case_id", type_=Integer), bindparam("taxpayer_id", type_=Integer)
 
+
+def _slots(recorder, step_recorder) -> dict[str, list]:
+    """Every slot: name -> [(entity, on clause)], parents before children."""
+    cid, tid = _CASE, _TAXPAYER
+    return {
+        "phones": [(Phone, Phone.taxpayer_id == tid)],
+        "mailing": [(MailingAddress, MailingAddress.taxpayer_id == tid)],
+        "foreign": [(ForeignResidentRecord, ForeignResidentRecord.taxpayer_id == tid)],
+        "corporation": [(Corporation, Corporation.taxpayer_id == tid)],
+        "representatives": [(Representative, Representative.taxpayer_id == tid)],
+        "assessments": [(Assessment, Assessment.case_id == cid),
+                        (Installment, Installment.assessment_id == Assessment.id),
+                        (Receipt, Receipt.installment_id == Installment.id)],
+        "agreements": [(PaymentAgreement, PaymentAgreement.case_id == cid),
+                       (PlanPayment, PlanPayment.plan_id == PaymentAgreement.id)],
+        "direct_debits": [(DirectDebitAccount, DirectDebitAccount.case_id == cid)],
+        "applications": [(DirectDebitApplication, DirectDebitApplication.case_id == cid),
+                         (DirectDebitStep, DirectDebitStep.application_id == DirectDebitApplication.id),
+                         (step_recorder, step_recorder.id == DirectDebitStep.recorded_by)],
+        "contacts": [(ContactRecord, ContactRecord.case_id == cid)],
+        "documents": [(IssuedDocument, IssuedDocument.case_id == cid),
+                      (LetterBatch, LetterBatch.id == IssuedDocument.batch_id)],
+        "calls": [(CallRecord, CallRecord.case_id == cid)],
+        "statuses": [(StatusPeriod, StatusPeriod.case_id == cid),
+                     (recorder, recorder.id == StatusPeriod.recorded_by)],
+        "reports": [(SurveyReport, SurveyReport.target_id.in_(
+            select(SurveyTarget.id).where(SurveyTarget.case_id == cid).scalar_subquery()))],
+    }
+
+
+@functools.lru_cache(maxsize=128)
+def _statement(names: tuple[str, ...]):
+    """The statement of the slots ``names``, built once per process (building
+    it costs more than running it) and its entities, in column order."""
+    recorder, step_recorder = aliased(User), aliased(User)
+    every = _slots(recorder, step_recorder)
+    parts = {name: every[name] for name in names}
     slots = union_all(*(select(literal(n).label("k")) for n in range(len(parts)))).subquery("slots")
     entities = [entity for part in parts.values() for entity, _ in part]
     stmt = select(slots.c.k, *entities).select_from(slots)
     for n, part in enumerate(parts.values()):
         for entity, on in part:
             stmt = stmt.outerjoin(entity, and_(slots.c.k == n, on))
+    # the rows' own joined relationships (a user's organisation) are not shown
+    return stmt.options(lazyload("*")), entities, recorder, step_recorder
+
+
+def _wanted(case, facets) -> list[str]:
+    facets = set(facets)
+    unloaded, t_unloaded = inspect(case).unloaded, inspect(case.taxpayer).unloaded
+    names = []
+    if Facet.contact in facets:
+        names += [n for n, a in (("phones", "phones"), ("mailing", "mailing_address"))
+                  if a in t_unloaded]
+    if Facet.foreign_resident in facets and "foreign_resident" in t_unloaded:
+        names.append("foreign")
+    if Facet.corporation in facets and "corporation" in t_unloaded:
+        names.append("corporation")
+    if Facet.representative in facets and "representatives" in t_unloaded:
+        names.append("representatives")
+    if {Facet.assessment, Facet.payment} & facets and "assessments" in unloaded:
+        names.append("assessments")
+    if Facet.payment in facets and "agreements" in unloaded:
+        names.append("agreements")
+    if {Facet.bank_account, Facet.bank_flag} & facets and "direct_debits" in unloaded:
+        names.append("direct_debits")
+    if Facet.bank_flag in facets:
+        names.append("applications")
+    if Facet.negotiation in facets:
+        if "contacts" in unloaded:
+            names.append("contacts")
+        names.append("documents")
+    if Facet.call_log in facets and "calls" in unloaded:
+        names.append("calls")
+    if Facet.staff in facets:
+        names.append("statuses")
+    if Facet.survey in facets:
+        names.append("reports")
+    return names
+
+
+def load(request, case, facets) -> CasePage:
+    page = CasePage()
+    taxpayer = case.taxpayer
+    parts = _wanted(case, facets)
+    if not parts:
+        return page
+    stmt, entities, recorder, step_recorder = _statement(tuple(parts))
     found: dict = {entity: {} for entity in entities}   # entity -> {id(obj): obj}, in order
-    for row in request.dbsession.execute(stmt):
+    params = {"case_id": case.id, "taxpayer_id": case.taxpayer_id}
+    for row in request.dbsession.execute(stmt, params):
         for entity, obj in zip(entities, row[1:]):
             if obj is not None:
                 found[entity].setdefault(id(obj), obj)
