@@ -44,10 +44,12 @@ test: install-test
 # cases, case-page throughput with and without the access log, next-call time
 # at 22,000 and 220,000 cases, the campaign build at 22,000 and 220,000 cases
 # (before/after issue 21), address search at 22,000 and 220,000 cases (with
-# and without the trigram index), a batch of 2,000 dunning letters, the data-link
+# and without the trigram index), the case page over HTTP (waitress, 16
+# connections) against a bare floor page, a batch of 2,000 dunning letters, the data-link
 # import, and the inspection export of 1,000,000 log entries (rows/s, peak memory).
 bench: install-test
 	$(BIN)/python bench/bench_cases.py
+	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_access_log.py
 	$(BIN)/python bench/bench_next_call.py

@@ -8,8 +8,9 @@ Usage::
 For each backend it builds two throwaway databases (``--small`` and
 ``--cases`` cases, migrated with alembic, filled by ``intranet demo-data``'s
 generator), then times requests through the whole WSGI app with WebTest,
-logged in as ``collector1``. It prints the median and 95th percentile per
-request and the ratio large/small, which shows whether a page's cost grows with
+logged in as ``collector1``, and the case page of each role (collector,
+supervisor, operator, auditor). It prints the median and 95th percentile per
+request, the ratio large/small and the SQL statements per request, which shows whether a page's cost grows with
 the number of cases (a list page should not: it filters and pages in SQL).
 Numbers only; nothing is asserted.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -44,7 +46,9 @@ PG_ADMIN_URL = os.environ.get("INTRANET_TEST_PG_URL",
 PASSWORD = "bench-Password-2026"
 FAST_ARGON = {"intranet.argon2.time_cost": "1", "intranet.argon2.memory_cost": "64",
               "intranet.argon2.parallelism": "1",
-              "intranet.audit.hmac_key": "bench-access-log-key-0123456789abcdef"}
+              "intranet.audit.hmac_key": "bench-access-log-key-0123456789abcdef",
+              # demo users have no second factor; a session once complete costs the same
+              "intranet.mfa.required_roles": ""}
 
 
 def migrate(url: str) -> None:
@@ -113,15 +117,74 @@ def login(testapp, name: str = "collector1") -> None:
     form.submit(status=303)
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
+def timed(fn, repeat: int, engine=None) -> tuple[float, float, float]:
+    """Median and 95th percentile in ms, and SQL statements per request."""
     fn()  # warm up
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
+    fn()  # (the second request: 30-second caches filled, as the tests count)
+    samples, statements = [], []
+    count = lambda *args: statements.append(1)  # noqa: E731
+    if engine is not None:
+        sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - started) * 1000)
+    finally:
+        if engine is not None:
+            sa.event.remove(engine, "before_cursor_execute", count)
     samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    return (statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))],
+            len(statements) / repeat)
+
+
+CASE_LINK = re.compile(r'href="/cases/(\d{4}-\d{6})/?"')
+
+#: (label, demo login) of the case page per role (issue 21)
+CASE_PAGE_ROLES = [("collector", "collector2"), ("supervisor", "collector1"),
+                   ("operator", "operator1"), ("auditor", "auditor1")]
+
+
+def operator_campaign(app) -> None:
+    """An active call campaign of every case owing (the demo data gives
+    operators no case to open otherwise)."""
+    import datetime as dt
+
+    from intranet.calls import campaigns
+    from intranet.models import CallCampaign, CampaignStatus
+
+    clock = SystemClock()
+    factory = get_session_factory(app.registry["db_engine"])
+    with transaction.manager:
+        session = get_tm_session(factory, transaction.manager)
+        campaign = CallCampaign(name="bench", status=CampaignStatus.active,
+                                starts_on=clock.today() - dt.timedelta(days=1),
+                                ends_on=clock.today() + dt.timedelta(days=30), created_at=clock.now())
+        session.add(campaign)
+        session.flush()
+        campaigns.build(session, campaign, campaigns.CampaignFilter(), clock.today(), clock.now())
+
+
+def case_page_per_role(app, terms) -> dict:
+    """The case page of each role, on a case that role reaches (the first of
+    its case list; the middle case for roles that reach every case)."""
+    requests = {}
+    for label, name in CASE_PAGE_ROLES:
+        testapp = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+        login(testapp, name)
+        case_no = terms["case_no"]
+        if label == "operator":
+            found = CASE_LINK.findall(testapp.get("/cases/", status=200).text)
+            if not found:
+                operator_campaign(app)
+                found = CASE_LINK.findall(testapp.get("/cases/", status=200).text)
+            if not found:
+                print("  (no case in reach of operator1: the operator's case page is not timed)")
+                continue
+            case_no = found[0]
+        requests[f"case page: {label}"] = (
+            lambda t=testapp, no=case_no: t.get(f"/cases/{no}/", status=200))
+    return requests
 
 
 def requests_for(testapp, terms):
@@ -152,18 +215,21 @@ def run_backend(backend: str, sizes: list[int], repeat: int, tmpdir: str) -> Non
             testapp = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
             login(testapp)
             terms = sample_terms(app)
-            results[size] = {name: timed(fn, repeat)
-                             for name, fn in requests_for(testapp, terms).items()}
+            engine = app.registry["db_engine"]
+            requests = {**requests_for(testapp, terms), **case_page_per_role(app, terms)}
+            results[size] = {name: timed(fn, repeat, engine) for name, fn in requests.items()}
             app.registry["db_engine"].dispose()
         finally:
             db.drop()
     small, large = sizes
     print(f"\n[{backend}] median / p95 in ms, {repeat} requests each")
-    print(f"{'request':34} {small:>7} cases {large:>7} cases   ratio")
+    print(f"{'request':34} {small:>7} cases {large:>7} cases   ratio  statements")
     for name in results[small]:
-        (s_med, s_p95), (l_med, l_p95) = results[small][name], results[large][name]
+        if name not in results[large]:
+            continue
+        (s_med, s_p95, s_st), (l_med, l_p95, l_st) = results[small][name], results[large][name]
         print(f"{name:34} {s_med:6.1f}/{s_p95:5.1f}  {l_med:6.1f}/{l_p95:5.1f}   "
-              f"{l_med / s_med:5.2f}x")
+              f"{l_med / s_med:5.2f}x  {s_st:4.1f} / {l_st:4.1f}")
     print()
 
 

@@ -180,6 +180,8 @@ class CaseResource(Resource):
         self.__name__ = case.case_no
         self.__parent__ = parent
         self._acl = None
+        #: ``(role, principal)`` pairs reaching the case today, once the ACL is computed
+        self.scope_grants: list | None = None
 
     @property
     def audit_id(self) -> str:
@@ -189,6 +191,7 @@ class CaseResource(Resource):
     def __acl__(self):
         if self._acl is None:  # computed once per request (one query at most)
             grants = case_grants(self.request.dbsession, self.case.id, self.request.today)
+            self.scope_grants = grants  # the disclosure gate reuses them (no second query)
             self._acl = [(Allow, principal, sorted(matrix.case_permissions(role)))
                          for role, principal in grants]
             self._acl.append(DENY_ALL)

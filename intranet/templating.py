@@ -2,6 +2,7 @@
 import datetime as dt
 
 from pyramid.settings import asbool
+from sqlalchemy import inspect
 
 from .clock import to_jst
 from .taxes.latecharge import installment_late_charge
@@ -35,17 +36,24 @@ def late_charge_of(request, installment):
 def plan_evaluation_of(request, plan):
     """An installment plan's payments and state today (the payment facet
     shows them, on the case page and the call screen)."""
+    from .cases.page_loading import case_receipts
     from .cases.plans import plan_evaluation
 
-    return plan_evaluation(request.dbsession, plan, request.today, request.registry.plan_grace_days)
+    receipts = case_receipts(plan.case) if "case" not in inspect(plan).unloaded else None
+    return plan_evaluation(request.dbsession, plan, request.today, request.registry.plan_grace_days,
+                           receipts=receipts)
 
 
 def survey_reports(request, case):
     """Every version of every survey report on the case, newest first."""
     from sqlalchemy import select
 
+    from .cases.page_loading import preloaded
     from .models import SurveyReport, SurveyTarget
 
+    loaded = preloaded(request, "reports")
+    if loaded is not None:
+        return loaded
     return request.dbsession.scalars(
         select(SurveyReport).join(SurveyTarget, SurveyTarget.id == SurveyReport.target_id)
         .where(SurveyTarget.case_id == case.id)

@@ -99,11 +99,19 @@ class AccessLogWriter:
                         cases.extend({"entry_seq": seq, "position": position, "case_id": case_id,
                                       "case_no": case_no}
                                      for position, (case_id, case_no) in enumerate(disclosed))
-                    conn.execute(insert(AccessLogEntry.__table__), entries)
-                    if cases:
-                        conn.execute(insert(AccessLogCase.__table__), cases)
-                    conn.execute(update(head).where(head.c.id == HEAD_ID)
-                                 .values(seq=seq, chain=previous))
+                    move = update(head).where(head.c.id == HEAD_ID).values(seq=seq, chain=previous)
+                    if sqlite:
+                        conn.execute(insert(AccessLogEntry.__table__), entries)
+                        if cases:
+                            conn.execute(insert(AccessLogCase.__table__), cases)
+                        conn.execute(move)
+                    else:  # one statement: the inserts as CTEs of the head's move (issue 21)
+                        move = move.add_cte(insert(AccessLogEntry.__table__).values(entries)
+                                            .cte("entries"))
+                        if cases:
+                            move = move.add_cte(insert(AccessLogCase.__table__).values(cases)
+                                                .cte("disclosed"))
+                        conn.execute(move)
             finally:
                 if sqlite and self.timeout_ms != SQLITE_BUSY_TIMEOUT_MS:
                     conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")

@@ -37,6 +37,11 @@ def contact_context(request, facets, contact_errors=(), contact_values=None,
 
 
 def case_documents(request, case) -> list[IssuedDocument]:
+    from .page_loading import preloaded
+
+    loaded = preloaded(request, "documents")
+    if loaded is not None:
+        return loaded
     return list(request.dbsession.scalars(
         select(IssuedDocument).where(IssuedDocument.case_id == case.id)
         .options(joinedload(IssuedDocument.batch))

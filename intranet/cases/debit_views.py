@@ -29,6 +29,11 @@ COHORT_MONTHS = 6
 
 
 def applications(request, case) -> list[DirectDebitApplication]:
+    from .page_loading import preloaded
+
+    loaded = preloaded(request, "applications")
+    if loaded is not None:
+        return loaded
     return list(request.dbsession.scalars(
         select(DirectDebitApplication).where(DirectDebitApplication.case_id == case.id)
         .options(selectinload(DirectDebitApplication.steps).joinedload(DirectDebitStep.recorder))

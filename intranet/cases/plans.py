@@ -214,8 +214,11 @@ def case_receipts(dbsession: Session, case_ids) -> dict[int, list[tuple[dt.date,
 
 
 def plan_evaluation(dbsession: Session, plan: PaymentAgreement, today: dt.date,
-                    grace_days: int) -> Evaluation:
-    receipts = case_receipts(dbsession, [plan.case_id]).get(plan.case_id, [])
+                    grace_days: int, receipts: list[tuple[dt.date, int]] | None = None) -> Evaluation:
+    """``receipts``: the case's (date, amount) when the caller has them
+    loaded already (the case page); otherwise one query."""
+    if receipts is None:
+        receipts = case_receipts(dbsession, [plan.case_id]).get(plan.case_id, [])
     return evaluate([(p.due_on, p.amount) for p in plan.payments], receipts,
                     signed_on=plan.agreed_on, today=today, grace_days=grace_days)
 

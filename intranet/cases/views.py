@@ -15,6 +15,7 @@ from ..security.matrix import FACETS, Facet
 from ..security.permissions import Permission
 from ..taxes.owed import amount_rules
 from .filters import allowed_filters, filter_choices, filter_conditions, read_filters
+from . import page_loading
 from .contact_views import contact_context
 from .search import MAX_TERM, Criteria, read_criteria, search_cases
 from .statuses import RULES, StatusError, check_period
@@ -64,6 +65,7 @@ def case_list(request):
 def case_detail(request, debit_errors=(), debit_values=None, **contact_state):
     context = request.context
     facets = list(request.disclosure.show([context.case], Facet).facets)
+    context.page_rows = page_loading.load(request, context.case, facets)
     audit_area = request.root["audit"]
     viewers_url = (request.resource_path(audit_area, query={"case_no": context.case.case_no})
                    if request.has_permission(Permission.AuditLogView, audit_area) else None)
@@ -161,6 +163,9 @@ def _status_date(value) -> dt.date:
 
 
 def status_periods(request, case) -> list[StatusPeriod]:
+    loaded = page_loading.preloaded(request, "statuses")
+    if loaded is not None:
+        return loaded
     return list(request.dbsession.scalars(
         select(StatusPeriod).where(StatusPeriod.case_id == case.id)
         .order_by(StatusPeriod.starts_on.desc(), StatusPeriod.id.desc())))

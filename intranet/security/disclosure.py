@@ -105,6 +105,14 @@ class DisclosureGate:
             return set(ids)
         if not self.facets and not self.partial:
             return set()
+        context = getattr(self.request, "context", None)
+        grants = getattr(context, "scope_grants", None)
+        if grants is not None and ids == [context.case.id]:
+            # The resource's ACL already asked which (role, principal) pairs
+            # reach this case today: in scope exactly when the user holds
+            # both, as visible_cases_clause would find (one query fewer).
+            return set(ids) if any(principals.role(role) in self.held and principal in self.held
+                                   for role, principal in grants) else set()
         return set(self.request.dbsession.scalars(
             select(Case.id).where(Case.id.in_(ids), self.clause())))
 
