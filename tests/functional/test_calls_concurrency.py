@@ -34,9 +34,18 @@ def test_concurrent_next_calls_lease_distinct_targets(wsgi_app, clock, dbsession
         login(client, f"op{n}")
         clients.append((client, csrf_token(client, "/calls/")))
     leased, errors = [], []
-    barrier = threading.Barrier(OPERATORS)
+    # A timeout, so that one failing thread fails the test instead of
+    # leaving the others waiting at the barrier for ever.
+    barrier = threading.Barrier(OPERATORS, timeout=60)
 
     def work(client, token):
+        try:
+            _rounds(client, token)
+        except Exception as exc:  # noqa: BLE001 - reported through errors
+            errors.append(f"{type(exc).__name__}: {exc}")
+            barrier.abort()
+
+    def _rounds(client, token):
         for _ in range(ROUNDS):
             barrier.wait()
             res = client.post("/calls/next", {"csrf_token": token}, status="*")
