@@ -1,4 +1,6 @@
 """WebTest helpers."""
+import contextlib
+
 from tests.factories import PASSWORD
 
 
@@ -113,3 +115,20 @@ def run_jobs(testapp_or_app) -> list[int]:
     registry = app.registry
     return run_pending(get_session_factory(registry["db_engine"]), access_log=registry.access_log,
                        clock=registry.clock)
+
+
+@contextlib.contextmanager
+def counting(engine):
+    """The SQL statements ``engine`` runs inside the block (a list, filled as they run)."""
+    import sqlalchemy as sa
+
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)

@@ -21,6 +21,7 @@ from intranet.models import (
     PlanState, Receipt, ReceiptKind, StatusKind, StatusPeriod, TaxType, Taxpayer,
 )
 from tests import factories
+from tests.helpers import counting
 from tests.reference import legacy_campaigns
 
 NOW = dt.datetime(2026, 11, 24, 0, 30)   # Tuesday 09:30 JST
@@ -160,17 +161,12 @@ def test_a_build_uses_a_handful_of_statements_whatever_the_number_of_cases(dbses
     for size in (10, 60):
         _demo(admin_engine, size, size)
         dbsession.commit()
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
         campaign = CallCampaign(name="数", status=CampaignStatus.draft, starts_on=TODAY,
                                 ends_on=dt.date(2027, 3, 31), created_at=NOW)
         dbsession.add(campaign)
         dbsession.flush()
-        sa.event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with counting(engine) as statements:
             result = campaigns.build(dbsession, campaign, campaigns.CampaignFilter(), TODAY, NOW)
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", listener)
         assert result["cases"] >= size // 2
         counts.append(len(statements))
         dbsession.rollback()

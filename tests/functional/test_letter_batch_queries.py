@@ -5,7 +5,6 @@ and the issued documents are inserted together), and what the letters say
 is what they said before that change: the page texts and issued-document
 rows of a fixture are compared with those the code before issue 21 produced
 (``data/letters_golden.json``)."""
-import contextlib
 import datetime as dt
 import io
 import json
@@ -21,23 +20,9 @@ from intranet.models import (
     MailingAddress, Receipt, ReceiptKind, Role,
 )
 from tests import factories
-from tests.helpers import login
+from tests.helpers import counting, login
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "data", "letters_golden.json")
-
-
-@contextlib.contextmanager
-def counting(engine):
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 def _world(dbsession, password_context, clock, size: int) -> list:

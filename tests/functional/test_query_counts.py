@@ -2,11 +2,9 @@
 letter batch (page and PDF) or an export runs does not grow with its rows
 (issue 16). Each page is requested over a small and a larger world and the
 statement counts compared."""
-import contextlib
 import datetime as dt
 
 import pytest
-import sqlalchemy as sa
 
 from intranet.calls import campaigns
 from intranet.models import (
@@ -14,23 +12,9 @@ from intranet.models import (
     HandoverStatus, PhoneCandidate, PhoneCandidateStatus, Residency, Role, SurveyBatch, SurveyTarget, SurveyTargetState,
 )
 from tests import factories
-from tests.helpers import login
+from tests.helpers import counting, login
 
 SMALL, LARGE = 3, 12
-
-
-@contextlib.contextmanager
-def counting(engine):
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 def _world(dbsession, password_context, clock, size: int) -> dict:
