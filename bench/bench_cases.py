@@ -40,6 +40,7 @@ from intranet.clock import SystemClock  # noqa: E402
 from intranet.db import get_session_factory, get_tm_session  # noqa: E402
 from intranet.demo.generator import create_demo_users, generate  # noqa: E402
 from intranet.models import Case, Phone, Taxpayer  # noqa: E402
+from results import record  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("INTRANET_TEST_PG_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -141,6 +142,9 @@ def timed(fn, repeat: int, engine=None) -> tuple[float, float, float]:
 CASE_LINK = re.compile(r'href="/cases/(\d{4}-\d{6})/?"')
 
 #: (label, demo login) of the case page per role (issue 21)
+#: issue 21's measurement before the work (PostgreSQL, 22,000 demo cases)
+BEFORE_CASE_PAGE_MS = {"collector": 23.0, "supervisor": 23.0, "operator": 21.0, "auditor": 30.0}
+
 CASE_PAGE_ROLES = [("collector", "collector2"), ("supervisor", "collector1"),
                    ("operator", "operator1"), ("auditor", "auditor1")]
 
@@ -230,6 +234,18 @@ def run_backend(backend: str, sizes: list[int], repeat: int, tmpdir: str) -> Non
         (s_med, s_p95, s_st), (l_med, l_p95, l_st) = results[small][name], results[large][name]
         print(f"{name:34} {s_med:6.1f}/{s_p95:5.1f}  {l_med:6.1f}/{l_p95:5.1f}   "
               f"{l_med / s_med:5.2f}x  {s_st:4.1f} / {l_st:4.1f}")
+        if name.startswith("case page: "):
+            role = name.removeprefix("case page: ")
+            record(f"case page statements, {role} ({backend})", l_st, 8, unit="statements")
+            if backend == "postgresql":
+                record(f"case page median, {role}, {large:,} cases ({backend})", l_med, 8.0,
+                       unit="ms", before=BEFORE_CASE_PAGE_MS.get(role))
+        elif name == "case list, last page":
+            record(f"case list statements, {small:,} vs {large:,} cases ({backend})",
+                   l_st - s_st, 0, unit="more")
+            if backend == "postgresql":
+                record(f"case list last page, {large:,} cases ({backend})", l_med, 15.0, unit="ms",
+                       before=54.0)
     print()
 
 

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import sqlalchemy as sa  # noqa: E402
 
 from bench_cases import FAST_ARGON, Database, migrate  # noqa: E402
+from results import record  # noqa: E402
 from intranet.audit import chain  # noqa: E402
 from intranet.models import AccessLogCase, AccessLogEntry, AccessLogHead, Organisation  # noqa: E402
 
@@ -164,6 +165,13 @@ def main() -> None:
                   f"{checked['entries']:,} entries in {checked['verify_s']:.1f} s = "
                   f"{checked['entries'] / checked['verify_s']:,.0f} entries/s; "
                   f"peak memory {checked['maxrss_kb'] / 1024:.0f} MB")
+            scale = f"{args.entries:,} entries ({args.backend})"
+            record(f"inspection export rate, {scale}", made["entries"] / made["export_s"], 20_000,
+                   unit="entries/s", better="higher", before=3_831)
+            record(f"inspection export peak memory, {scale}", made["maxrss_kb"] / 1024, 200,
+                   unit="MB")
+            record(f"verify-export rate, {scale}", checked["entries"] / checked["verify_s"], 100_000,
+                   unit="entries/s", better="higher", before=27_807)
         finally:
             db.drop()
 
