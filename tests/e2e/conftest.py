@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -155,12 +156,40 @@ def shot(request):
 
 
 def log_in(page, origin: str, login: str, password: str) -> None:
+    """Log in afresh: no cookie of the previous user, then the login form.
+
+    Chromium applies ``clear_cookies`` and the answers of requests still in
+    flight from the previous page in no guaranteed order: on a loaded CI
+    machine the login form's CSRF cookie was once replaced or dropped before
+    the form was sent (400 「フォームの有効期限が切れたか…」, a correct refusal).
+    So wait until the jar is empty, and open the form again until the cookie
+    the browser holds is the one the form carries."""
     page.context.clear_cookies()
-    page.goto(f"{origin}/login")
+    _until(lambda: not page.context.cookies(), "cookies cleared")
+    for _ in range(5):
+        page.goto(f"{origin}/login")
+        token = page.input_value("#login-form input[name=csrf_token]")
+        try:
+            _until(lambda: _cookie(page, "intranet_csrf") == token, "login form's CSRF cookie")
+            break
+        except AssertionError:
+            continue
     page.fill("#login", login)
     page.fill("#password", password)
     with page.expect_navigation():
         page.click("#login-form button[type=submit]")
+
+
+def _cookie(page, name: str) -> str | None:
+    return next((c["value"] for c in page.context.cookies() if c["name"] == name), None)
+
+
+def _until(condition, what: str, seconds: float = 2.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"browser state not reached: {what}")
+        time.sleep(0.05)
 
 
 def usb_key(page) -> None:
