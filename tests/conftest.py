@@ -60,10 +60,22 @@ TEST_SETTINGS = {
 
 
 class FrozenClock:
-    """A clock tests move by hand (see intranet.clock)."""
+    """A clock tests move by hand (see intranet.clock).
+
+    ``FrozenClock.furthest`` is the latest time any of them reached in this
+    test session: the app dates its automatic log checkpoints by its clock,
+    so after a test moved it weeks ahead, the shared log holds checkpoints
+    "from the future" of the real clock (see tests.helpers.log_now)."""
+
+    furthest: dt.datetime | None = None
 
     def __init__(self, now: dt.datetime):
         self._now = now
+        self._reached()
+
+    def _reached(self) -> None:
+        if FrozenClock.furthest is None or self._now > FrozenClock.furthest:
+            FrozenClock.furthest = self._now
 
     def now(self) -> dt.datetime:
         return self._now
@@ -73,6 +85,7 @@ class FrozenClock:
 
     def advance(self, **kw) -> None:
         self._now += dt.timedelta(**kw)
+        self._reached()
 
 
 def _pg_reachable() -> str | None:

@@ -17,6 +17,18 @@ def csrf_token(testapp, path="/"):
     return page.html.find("input", {"name": "csrf_token"})["value"]
 
 
+def log_now():
+    """The present of the test session's shared access log, for verifying it
+    whole: the real time or the latest a test clock reached, whichever is
+    later (a test that moved the app's clock ahead left checkpoints dated
+    then; verified against the real clock they would read as forged)."""
+    from intranet.clock import SystemClock
+    from tests.conftest import FrozenClock
+
+    now = SystemClock().now()
+    return max(now, FrozenClock.furthest) if FrozenClock.furthest else now
+
+
 def log_mark(engine) -> int:
     """The access log's last sequence number (entries after it are a test's own)."""
     import sqlalchemy as sa

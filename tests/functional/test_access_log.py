@@ -15,7 +15,7 @@ from intranet.resources import Root
 from intranet.security.matrix import ROLE_FACETS, Facet
 from intranet.security.permissions import Permission
 from tests import factories
-from tests.helpers import csrf_token, drop_log_guards, entries_since, log_mark, login
+from tests.helpers import csrf_token, drop_log_guards, entries_since, log_mark, log_now, login
 
 KEY = b"test-access-log-key-0123456789abcdef"
 
@@ -297,7 +297,7 @@ def test_the_log_written_by_the_app_verifies(testapp, engine, collector_user):
     login(testapp, "c1")
     testapp.get("/cases/")
     with engine.connect() as conn:
-        result = verify_database(conn, KEY)
+        result = verify_database(conn, KEY, now=log_now())
     assert result.ok, str(result)
     assert result.last_seq == log_mark(engine)
 
@@ -351,7 +351,7 @@ def test_tampering_is_found_at_its_sequence_number(testapp, engine, admin_engine
                 for seq, other in ((target, target + 1), (target + 1, target)):
                     values = {k: v for k, v in rows[other].items() if k != "seq"}
                     conn.execute(sa.update(table).where(table.c.seq == seq).values(**values))
-            result = verify_database(conn, KEY)
+            result = verify_database(conn, KEY, now=log_now())
         finally:
             trans.rollback()
     expected = {"edit": [(Break.Mismatch, target)], "delete": [(Break.Gap, target)],
