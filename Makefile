@@ -46,7 +46,9 @@ test: install-test
 # (before/after issue 21), address search at 22,000 and 220,000 cases (with
 # and without the trigram index), the case page over HTTP (waitress, 16
 # connections) against a bare floor page, a batch of 2,000 dunning letters, the data-link
-# import, and the inspection export of 1,000,000 log entries (rows/s, peak memory).
+# import, the inspection export of 1,000,000 log entries (rows/s, peak memory),
+# and the appends/s the access log's single chain head allows with 1, 2 and 4
+# processes (docs/scaling.md).
 # Each bench records its goals in $(BENCH_RESULTS); the last line prints
 # them as one table (goal, before, measured, target, ratio, met or not).
 BENCH_RESULTS ?= bench/.results.jsonl
@@ -60,6 +62,7 @@ bench-all:
 	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_access_log.py
+	$(BIN)/python bench/bench_chain.py
 	$(BIN)/python bench/bench_next_call.py
 	$(BIN)/python bench/bench_campaign.py
 	$(BIN)/python bench/bench_letters.py
