@@ -181,8 +181,9 @@ def incident_file(request):
     else:
         cases, refused = _checked_cases(request, case_nos)
     if refused:
-        # Named, never explained: out of scope and missing read alike.
-        errors.append(("incident.error.case_scope", {"cases": "、".join(n[:20] for n in refused[:5])}))
+        # Counted, not echoed and never explained: out of scope and missing
+        # read alike, and no refused number comes back on the page.
+        errors.append(("incident.error.case_scope", {"count": len(refused)}))
     offered = {str(m.id): m for m in _offered_media(request)}
     medium_ids = [v for v in post.getall("medium_id") if isinstance(v, str)]
     if any(v not in offered for v in medium_ids) or len(medium_ids) > service.MAX_MEDIA:
