@@ -135,9 +135,8 @@ def _form(request, values, errors=(), screening=None) -> dict:
     targets = _own_targets(request)
     shown = list(dict.fromkeys(values["cases"] + targets))
     if shown:
-        # Case numbers on the page are disclosed (the access log records them):
-        # each was checked against the user's scope before it got here.
-        request.audit.disclose(request.dbsession.scalars(select(Case).where(Case.case_no.in_(shown))), ())
+        # Case numbers on the page go through the gate (in scope, recorded).
+        request.disclosure.show_numbers(request.dbsession.scalars(select(Case).where(Case.case_no.in_(shown))))
     return {"values": values, "errors": list(errors), "kinds": list(IncidentKind),
             "targets": targets, "media": _offered_media(request),
             "screening": screening, "max_cases": service.MAX_CASES, "text_max": service.TEXT_MAX}
@@ -226,15 +225,12 @@ def _page(request, errors=(), values=None) -> dict:
     scope reaches them today (the access log records those), linked where
     the viewer may open the case page; the others are counted."""
     incident = request.context.incident
-    cases_container = request.root["cases"]
     rows = list(request.dbsession.scalars(
         select(Case).join(IncidentCase, IncidentCase.case_id == Case.id)
         .where(IncidentCase.incident_id == incident.id).order_by(IncidentCase.id)))
-    visible = request.disclosure.in_scope(c.id for c in rows)
-    shown = [c for c in rows if c.id in visible]
-    request.audit.disclose(shown, ())
-    cases = [(c.case_no, request.has_permission(Permission.CaseView, CaseResource(c, cases_container)))
-             for c in shown]
+    shown = request.disclosure.show_numbers(rows).cases
+    linked = request.disclosure.opens_case_pages
+    cases = [(c.case_no, linked) for c in shown]
     media = list(request.dbsession.scalars(
         select(Medium).join(IncidentMedium, IncidentMedium.medium_id == Medium.id)
         .where(IncidentMedium.incident_id == incident.id).order_by(Medium.label)))

@@ -120,6 +120,17 @@ def test_a_leader_files_a_report_on_cases_of_their_scope(testapp, world, dbsessi
     assert (name, outcome) == ("incident.filed", "success")
     assert detail == {"incident": incident.id, "kind": "wrong_person", "cases": 1, "media": 0}
     assert "別人" not in json.dumps(detail, ensure_ascii=False)   # ids and counts, no text
+    # A case the leader's scope no longer reaches is counted, not named; the ward sees it.
+    dbsession.add(IncidentCase(incident_id=incident.id, case_id=dbsession.scalar(
+        sa.select(Case.id).where(Case.case_no == world["outside"]))))
+    dbsession.commit()
+    page = testapp.get(f"/incidents/{incident.id}/")
+    assert world["outside"] not in page.text and "ほか1件は閲覧できる範囲外" in page.text
+    login(testapp, "boss")
+    page = testapp.get(f"/incidents/{incident.id}/")
+    assert [a["data-case"] for a in page.html.select("#incident-cases a")] == sorted(
+        [world["inside"], world["outside"]], key=[world["inside"], world["outside"]].index)
+    login(testapp, "lead")
     # Their own organisation's list shows it; another call center's leader sees neither.
     assert testapp.get("/incidents/").html.select_one(f"tr[data-incident='{incident.id}']") is not None
     login(testapp, "rival-lead")
