@@ -1428,7 +1428,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "incident.acknowledge": ("受理して指示を記録する", "Acknowledge and record instructions"),
     "incident.close": ("完了とする", "Close the report"),
     "incident.open.title": ("未完了の事故報告", "Open incident reports"),
-    "incident.open.count": ("未完了の事故報告が {count}件あります。", "{count} incident report(s) are open."),
+    "incident.open.count": ("未完了の事故報告が{count}件あります。", "{count} incident report(s) are open."),
     "incident.link": ("事故報告", "Report an incident"),
     "incident.hidden_cases": ("（ほか{count}件は閲覧できる範囲外のため表示しません）", "({count} more outside what you may see)"),
     "incident.screening.help": ("事故報告に収集禁止事項（思想・信条・宗教・社会的差別の原因となる事実・犯罪歴等）を記載することはできません。該当する語句を削除して書き直してください。",

@@ -209,7 +209,7 @@ def test_the_supervisor_acknowledges_and_closes_and_wrong_steps_are_refused(test
     mark = log_mark(engine)
     home = testapp.get("/")
     assert home.html.select_one(f"#open-incidents li[data-incident='{incident.id}']") is not None
-    assert "未完了の事故報告が 1件" in home.text.replace("が1件", "が 1件")
+    assert "未完了の事故報告が1件あります" in home.text
     token = csrf_token(testapp, path)
     res = testapp.post(path + "close", {"csrf_token": token, "closing_note": "x"}, status=400)
     assert "完了にできるのは受理・指示済の事故報告だけです" in res.text
@@ -344,3 +344,37 @@ def test_reports_in_the_monthly_review_and_the_checklist(testapp, world, dbsessi
     assert item is not None
     assert "事故報告 2件（受理待ち 1件、対応中 0件、完了 1件）" in item.text
     assert "発見から報告まで3日以上かかったもの 1件" in item.text
+
+
+def _plant(dbsession, world, n):
+    """``n`` reports of the call center, each naming the in-scope case."""
+    for _ in range(n):
+        incident = Incident(organisation_id=world["cc"], kind="other", state=IncidentState.filed,
+                            occurred_at=dt.datetime(2026, 11, 20), discovered_at=dt.datetime(2026, 11, 20),
+                            description="d", first_actions="f", filed_by=world["lead"],
+                            filed_at=dt.datetime(2026, 11, 20), instructions="", closing_note="")
+        incident.cases = [IncidentCase(case_id=world["inside_id"])]
+        dbsession.add(incident)
+    dbsession.commit()
+
+
+@pytest.mark.parametrize("who,path", [("boss", "/"), ("boss", "/incidents/"), ("lead", "/incidents/")])
+def test_the_list_and_the_home_page_run_as_many_statements_for_thirty_reports_as_for_one(
+        testapp, world, dbsession, engine, who, path):
+    """Statement counts, not timings: the pages load reports, organisations,
+    reporters and case counts in a fixed number of queries."""
+    from tests.helpers import counting
+
+    login(testapp, who)
+    counts = []
+    for n in (1, 29):
+        _plant(dbsession, world, n)
+        testapp.get(path)   # warm the per-process caches
+        with counting(engine) as statements:
+            res = testapp.get(path)
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    # The home page lists the oldest 20 open reports and counts them all.
+    assert len(res.html.select("[data-incident]")) == (20 if path == "/" else 30)
+    if path == "/":
+        assert "未完了の事故報告が30件あります" in res.text
