@@ -160,7 +160,7 @@ def _moment(post, name, errors) -> dt.datetime | None:
              permission=Permission.IncidentsFile, request_method="POST")
 def incident_file(request):
     post, errors = request.POST, []
-    kind = post.get("kind")
+    kind = post.get("kind") if isinstance(post.get("kind"), str) else None
     if kind not in {k.value for k in IncidentKind}:
         errors.append("incident.error.kind")
     occurred_at, discovered_at = _moment(post, "occurred_at", errors), _moment(post, "discovered_at", errors)
