@@ -27,6 +27,7 @@ def make_configurator(settings) -> Configurator:
     config.include(".survey")
     config.include(".datalink")
     config.include(".screening")
+    config.include(".incidents")
     return config
 
 

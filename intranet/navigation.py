@@ -29,6 +29,7 @@ NAV_ITEMS = [
     NavItem("nav.slips", ("survey", "slips"), Permission.SlipsView),
     NavItem("nav.media", ("survey", "media"), Permission.MediaView),
     NavItem("nav.screening", ("screening",), Permission.ScreeningView),  # issue 23
+    NavItem("nav.incidents", ("incidents",), Permission.IncidentsView),  # issue 25
     NavItem("nav.datalink", ("datalink",), Permission.DataImport),
     NavItem("nav.late_charge", (), Permission.LateChargeCalculate, "late-charge"),
     NavItem("nav.limitation", ("cases",), Permission.LimitationView, "limitation"),

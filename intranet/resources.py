@@ -16,13 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from pyramid.authorization import DENY_ALL, Allow
+from pyramid.authorization import DENY_ALL, Allow, Deny
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from .cases.scopes import case_grants, case_reach, roles_reaching_every_case
 from .models import (
-    AccessLogEntry, CallCampaign, CallTarget, Case, Contract, Handover, HandoverSlip,
+    AccessLogEntry, CallCampaign, CallTarget, Case, Contract, Handover, HandoverSlip, Incident,
     InspectionChecklist, IssuedDocument, LetterBatch, Medium, PhoneCandidate, SurveyBatch, SurveyTarget,
     User,
 )
@@ -548,6 +548,36 @@ class SurveyArea(Area):
                         MediaLedger)
 
 
+# ---------------------------------------------------------------- incident reports
+
+class IncidentResource(RowResource):
+    """One incident report (事故報告, issue 25), ``/incidents/<id>/``: its
+    organisation's leaders read it, the root's grants do the rest
+    (:func:`matrix.incident_acl`)."""
+
+    attribute = "incident"
+    view_permission = Permission.IncidentsView
+
+    def __acl__(self):
+        return matrix.incident_acl(self.incident)
+
+
+class IncidentContainer(RowContainer):
+    """``/incidents/``: the list (a leader's own organisation's, or all), the
+    filing form (``new``); one report at ``/incidents/<id>/``."""
+
+    __name__ = "incidents"
+    model, item = Incident, IncidentResource
+
+    def __getitem__(self, name):
+        found = super().__getitem__(name)
+        if isinstance(found, MissingRow):
+            # A leader learns nothing about other organisations' report ids:
+            # a missing one is denied like one of theirs.
+            found.__acl__ = [(Deny, principals.TEAM_LEADER, [Permission.IncidentsView])]
+        return found
+
+
 # ---------------------------------------------------------------- own account
 
 class OwnSessions(Area):
@@ -566,7 +596,7 @@ class Root(Resource):
     __name__ = ""
     __parent__ = None
     children_classes = (CaseContainer, AdminArea, AuditArea, CallCenter, LetterContainer,
-                        SurveyArea, DataLinkArea, OwnSessions, ScreeningArea)
+                        SurveyArea, DataLinkArea, OwnSessions, ScreeningArea, IncidentContainer)
 
     def __init__(self, request):
         self._request = request

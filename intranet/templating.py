@@ -78,6 +78,15 @@ def viewer_is_supervisor(request) -> bool:
     return SUPERVISOR in request.principals
 
 
+def may_file_incident(request) -> bool:
+    """Whether the user may file an incident report (事故報告, issue 25): the
+    link on call and letter records shows only then."""
+    from .security.permissions import Permission
+
+    return (request.identity is not None
+            and request.has_permission(Permission.IncidentsFile, request.root["incidents"]))
+
+
 def yen(value: int | None) -> str:
     return "" if value is None else f"{value:,}円"
 
@@ -92,4 +101,5 @@ def includeme(config):
                        late_charge_of=late_charge_of, survey_reports=survey_reports,
                        plan_evaluation_of=plan_evaluation_of,
                        witness_degraded=witness_degraded,
-                       viewer_is_supervisor=viewer_is_supervisor)
+                       viewer_is_supervisor=viewer_is_supervisor,
+                       may_file_incident=may_file_incident)

@@ -76,6 +76,7 @@ ITEMS: tuple[Item, ...] = (
     Item("reporting", C, ("資料62 特記事項14・19", "資料77 特記事項8・11")),
     Item("audit_cooperation", C, ("資料62 特記事項17", "資料77 特記事項9")),
     Item("training", C, ("資料62 特記事項18", "資料77 特記事項10")),
+    Item("incident_reports", C, ("資料62 特記事項19", "資料77 特記事項11")),  # issue 25
 )
 ITEM_BY_CODE: dict[str, Item] = {item.code: item for item in ITEMS}
 
@@ -217,6 +218,7 @@ def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]
     trained = [u for u in valid if training.standing(dbsession, u, day).current]
     facts["training"] = [Fact("checklist.evidence.training",
                               {"trained": len(trained), "total": len(valid)})]
+    facts["incident_reports"] = _incident_facts(dbsession, checklist.organisation_id, until)
 
     if not contract_ids:
         return facts
@@ -257,6 +259,26 @@ def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]
     if ended:
         facts["erasure_certified"].append(
             Fact("checklist.evidence.erasure_missing", {"count": len(ended)}))
+    return facts
+
+
+def _incident_facts(dbsession, organisation_id: int, until: dt.datetime) -> list[Fact]:
+    """事故報告 (issue 25) of the organisation filed by the end of the
+    inspection day: how many, in which state then, and how many were filed
+    three or more days after their discovery (「速やかに」)."""
+    from ..models import Incident
+
+    rows = dbsession.execute(select(Incident.filed_at, Incident.discovered_at, Incident.acknowledged_at,
+                                    Incident.closed_at)
+                             .where(Incident.organisation_id == organisation_id,
+                                    Incident.filed_at < until)).all()
+    closed = sum(1 for r in rows if r.closed_at is not None and r.closed_at < until)
+    acknowledged = sum(1 for r in rows if r.acknowledged_at is not None and r.acknowledged_at < until) - closed
+    facts = [Fact("checklist.evidence.incidents", {"total": len(rows), "filed": len(rows) - closed - acknowledged,
+                                                   "acknowledged": acknowledged, "closed": closed})]
+    slow = sum(1 for r in rows if r.filed_at - r.discovered_at >= dt.timedelta(days=3))
+    if slow:
+        facts.append(Fact("checklist.evidence.incidents_slow", {"count": slow}))
     return facts
 
 

@@ -86,6 +86,11 @@ class AuditEvent(enum.StrEnum):
     ContractPeriod = "contract.period"     # a contract's period changed
     ContractErased = "contract.erased"     # the data erasure at a contract's end was recorded
     TrainingRecorded = "training.recorded"  # a training record was added (course, dates, trainer)
+    # Incident reports (issue 25): ids, kind, state, counts and message keys only
+    IncidentFiled = "incident.filed"               # a contractor's 責任者 filed an incident report
+    IncidentAcknowledged = "incident.acknowledged"  # a ward supervisor acknowledged it with instructions
+    IncidentClosed = "incident.closed"             # ... and closed it
+    IncidentRefused = "incident.refused"           # a filing or step was refused (the step, message keys)
 
     # Data link with the delinquency system
     DatalinkImport = "datalink.import"     # an import ran (dry run or not; failure: problems)

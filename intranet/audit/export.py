@@ -423,7 +423,8 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
     matrix += matrix_report.table(report, "ja")
     return [("users.csv", users), ("contracts.csv", contracts), ("handover_slips.csv", slips),
             ("media_ledger.csv", media), ("erasure_records.csv", erasures),
-            ("permission_matrix.csv", matrix), ("checklists.csv", _checklist_rows(conn, export))]
+            ("permission_matrix.csv", matrix), ("checklists.csv", _checklist_rows(conn, export)),
+            ("incidents.csv", _incident_rows(conn, export))]
 
 
 #: Ledger words as the ward writes them (issue 23).
@@ -460,6 +461,48 @@ def _media_rows(conn, export: ExportPlan, contract_ids, labels, logins) -> list:
                      MEDIUM_STATES_JA.get(step.after, step.after),
                      "可" if step.regular else "不可（移行前の記録・状態は変わらず）",
                      logins.get(m.recorded_by, ""), m.witness, m.note, m.report))
+    return rows
+
+
+#: 事故報告 words as the ward writes them (issue 25).
+INCIDENT_KINDS_JA = {"wrong_person": "誤架電・本人以外への案内", "missent_letter": "誤送付",
+                     "medium": "媒体の紛失・毀損", "unauthorised": "不正アクセス・目的外利用", "other": "その他"}
+INCIDENT_STATES_JA = {"filed": "報告済（受理待ち）", "acknowledged": "受理・指示済", "closed": "完了"}
+
+
+def _incident_rows(conn, export: ExportPlan) -> list:
+    """incidents.csv: the organisation's incident reports (事故報告, issue 25)
+    filed in the period or still open at its start: every step dated and
+    attributed, the cases by number and the media by label (no other case
+    data), the texts as written (the tabular writer's formula guard applies)."""
+    from ..models import Case, Incident, IncidentCase, IncidentMedium
+
+    header = ("番号", "種別", "状態", "発生日時", "発見日時", "報告日時", "報告者", "事故の状況", "対象案件",
+              "関係媒体", "初動対応", "受理日時", "受理者", "区の指示", "完了日時", "完了者", "完了時の確認")
+    rows = [header]
+    logins = dict(conn.execute(select(User.id, User.login)).all())
+    found = conn.execute(select(Incident.__table__).where(
+        Incident.organisation_id == export.organisation_id, Incident.filed_at < export.end,
+        (Incident.filed_at >= export.start) | Incident.closed_at.is_(None)
+        | (Incident.closed_at >= export.start)).order_by(Incident.filed_at, Incident.id)).all()
+    ids = [i.id for i in found]
+    cases: dict[int, list[str]] = {}
+    media: dict[int, list[str]] = {}
+    if ids:
+        for incident_id, case_no in conn.execute(
+                select(IncidentCase.incident_id, Case.case_no).join(Case, Case.id == IncidentCase.case_id)
+                .where(IncidentCase.incident_id.in_(ids)).order_by(IncidentCase.id)):
+            cases.setdefault(incident_id, []).append(case_no)
+        for incident_id, label in conn.execute(
+                select(IncidentMedium.incident_id, Medium.label).join(Medium, Medium.id == IncidentMedium.medium_id)
+                .where(IncidentMedium.incident_id.in_(ids)).order_by(IncidentMedium.id)):
+            media.setdefault(incident_id, []).append(label)
+    for i in found:
+        rows.append((i.id, INCIDENT_KINDS_JA.get(i.kind, i.kind), INCIDENT_STATES_JA.get(i.state, i.state),
+                     _jst(i.occurred_at), _jst(i.discovered_at), _jst(i.filed_at), logins.get(i.filed_by, ""),
+                     i.description, " ".join(cases.get(i.id, [])), " ".join(media.get(i.id, [])),
+                     i.first_actions, _jst(i.acknowledged_at), logins.get(i.acknowledged_by, ""),
+                     i.instructions, _jst(i.closed_at), logins.get(i.closed_by, ""), i.closing_note))
     return rows
 
 

@@ -84,6 +84,14 @@ def screening_counts(dbsession, month: dt.date) -> dict[str, dict[str, int]]:
     return month_counts(dbsession, utc_start(month), utc_start(next_month(month)))
 
 
+def incident_counts(dbsession, month: dt.date) -> dict[str, dict[str, int]]:
+    """Per organisation code: incident reports filed and closed in the month
+    and open at its end (issue 25; seed 000 特記事項11, seed 004 特記事項19)."""
+    from ..incidents.service import month_counts
+    from .search import utc_start
+    return month_counts(dbsession, utc_start(month), utc_start(next_month(month)))
+
+
 def sign(dbsession, month: dt.date, user, finding: str, now: dt.datetime,
          today: dt.date) -> LogReview:
     finding = finding.strip() if isinstance(finding, str) else ""
@@ -93,10 +101,13 @@ def sign(dbsession, month: dt.date, user, finding: str, now: dt.datetime,
         raise ReviewError("review.error.finding")
     if dbsession.scalar(select(LogReview.id).where(LogReview.month == month)) is not None:
         raise ReviewError("review.error.signed")
+    from ..incidents.service import COUNT_KEYS as INCIDENT_KEYS
     from ..screening.flags import COUNT_KEYS
     screening = screening_counts(dbsession, month)
+    incidents = incident_counts(dbsession, month)
     counts = {a.organisation.code: {**a.anomaly_counts(),
-                                    **screening.get(a.organisation.code, dict.fromkeys(COUNT_KEYS, 0))}
+                                    **screening.get(a.organisation.code, dict.fromkeys(COUNT_KEYS, 0)),
+                                    **incidents.get(a.organisation.code, dict.fromkeys(INCIDENT_KEYS, 0))}
               for a in report(dbsession, month)}
     review = LogReview(month=month, reviewed_by=user.id, reviewed_at=now, finding=finding,
                        counts=json.dumps(counts, sort_keys=True))

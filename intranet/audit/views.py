@@ -85,6 +85,7 @@ def review_month(request, error=None, finding=""):
             "report": reviews.report(request.dbsession, month) if signed is None else None,
             "signed_counts": json.loads(signed.counts) if signed else None,
             "screening": reviews.screening_counts(request.dbsession, month) if signed is None else None,
+            "incidents": reviews.incident_counts(request.dbsession, month) if signed is None else None,
             "last_day": reviews.last_day(month),
             "can_sign": request.has_permission(Permission.LogReviewSign, request.context),
             "can_search": request.has_permission(Permission.AuditLogView, request.context)}

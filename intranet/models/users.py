@@ -51,7 +51,7 @@ class User(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     # Collectors who administer users (係長・主査).
     is_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The call center's 責任者: the team's 日報・月報 (matrix.TEAM_LEADER_ROLES).
+    # A contractor's 責任者: the call center's 日報・月報, incident reports (matrix.TEAM_LEADER_ROLES).
     is_team_leader: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Validity window, e.g. a contract period; naive UTC datetimes, None = open.
@@ -101,6 +101,7 @@ class User(Base):
             held.append(principals.SUPERVISOR)
         if self.is_team_leader and self.role in matrix.TEAM_LEADER_ROLES:
             held.append(principals.TEAM_LEADER)
+            held.append(principals.team_leader_role(self.role))
             held.append(principals.team_leader_of(self.organisation_id))
         return held
 

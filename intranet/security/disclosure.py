@@ -27,6 +27,7 @@ from ..cases.scopes import SCOPES, visible_cases_clause
 from ..models import Case
 from . import matrix, principals
 from .matrix import Condition, Facet
+from .permissions import Permission
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,25 @@ class DisclosureGate:
         if shown:
             self.request.audit.disclose(shown, facets)
         return Disclosure(shown, facets if shown else (), len(unique) - len(shown))
+
+
+    def show_numbers(self, cases: Iterable) -> Disclosure:
+        """Keep the cases in scope and record them with no facet: a page that
+        names cases by their number only (an incident report, issue 25)."""
+        unique = list({case.id: case for case in cases}.values())
+        allowed = self.in_scope(case.id for case in unique)
+        shown = [case for case in unique if case.id in allowed]
+        if shown:
+            self.request.audit.disclose(shown, ())
+        return Disclosure(shown, (), len(unique) - len(shown))
+
+    @reify
+    def opens_case_pages(self) -> bool:
+        """Whether the holder's roles open the pages of the cases they reach
+        (``case:page:view`` in ``matrix.ROLE_CASE_ACTIONS``): a listed case in
+        scope is then linked, without asking each case's ACL."""
+        return any(Permission.CaseView in matrix.ROLE_CASE_ACTIONS[role]
+                   for role in principals.roles_in(self.held))
 
 
 def includeme(config):

@@ -110,7 +110,7 @@ class Condition(enum.StrEnum):
     own_target = "own_target"         # in scope, and assigned to the user personally
     own_report = "own_report"         # only the user's own latest survey report
     team_leader = "team_leader"       # users carrying the team-leader flag
-    own_organisation = "own_organisation"  # team leaders, on the other users of their own organisation
+    own_organisation = "own_organisation"  # team leaders, on their own organisation's users (not themselves) or reports
 
 
 class Scope(enum.StrEnum):
@@ -196,7 +196,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
         P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView,
         P.ActivityView, P.LogReviewSign, P.InspectionExport, P.ChecklistsView,
         P.ChecklistsRecord, P.LimitationView, P.TrainingView, P.PlansView, P.DebitsView,
-        P.ScreeningView}),
+        P.ScreeningView, P.IncidentsView, P.IncidentsViewAll}),
     Role.operator: _with_own_account(Role.operator, {
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallIncomingRecord,
@@ -276,25 +276,37 @@ SUPERVISOR_ROLES = frozenset({Role.collector})
 SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
     P.UsersView, P.UsersManage, P.UsersSessionsManage, P.SecurityKeysManage, P.ContractsView,
     P.ContractsManage, P.MatrixView, P.AuditLogView, P.ActivityView, P.LogReviewSign,
-    P.ChecklistsView, P.ChecklistsRecord, P.CaseStatusApprove, P.TrainingView, P.TrainingRecord})
+    P.ChecklistsView, P.ChecklistsRecord, P.CaseStatusApprove, P.TrainingView, P.TrainingRecord,
+    P.IncidentsView, P.IncidentsViewAll, P.IncidentsHandle})
 
 
 #: Roles that may carry the team-leader flag: the call center's 責任者, who
-#: writes the 日報・月報 and supervises its operators (seed 003).
-TEAM_LEADER_ROLES = frozenset({Role.operator})
+#: writes the 日報・月報 and supervises its operators (seed 003), and the
+#: survey servicer's 個人情報取扱責任者 (seed 004 資料62 受託事業者 運用1),
+#: who reports incidents like the call center's (issue 25).
+TEAM_LEADER_ROLES = frozenset({Role.operator, Role.contractor})
 
-#: Extra actions of team leaders (principal ``team_leader``): the figures of
-#: every operator of their own organisation, never other organisations' and
-#: no case data beyond what operators see.
-TEAM_LEADER_ACTIONS: frozenset[P] = frozenset({P.CallReportsTeam})
+#: Extra actions of team leaders, by role (principals ``team_leader`` and
+#: ``team_leader:role:<role>``): the call center's figures of every operator
+#: of their own organisation, never other organisations' and no case data
+#: beyond what operators see; and, for both contractors, incident reports
+#: (事故報告, seed 000 特記事項11, seed 004 特記事項19) on the cases of their
+#: own scope, read back for their own organisation only (``IncidentsView``
+#: without ``IncidentsViewAll``; one report's ACL: :func:`incident_acl`).
+TEAM_LEADER_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
+    Role.operator: frozenset({P.CallReportsTeam, P.IncidentsFile, P.IncidentsView}),
+    Role.contractor: frozenset({P.IncidentsFile, P.IncidentsView}),
+})
 
 #: Actions a team leader holds on one user account (``/admin/users/<id>``),
-#: and when: the call center plans and runs its operators' training (seed
-#: 000, 委託の内容7 「オペレータ研修計画の策定及び実施」, 特記事項10), so its 責任者
-#: records the courses of the *other* users of its own organisation — never
-#: its own (nobody certifies themselves), never another organisation's.
-TEAM_LEADER_USER_GRANTS: tuple[Grant, ...] = _grants(
-    ({P.TrainingView, P.TrainingRecord}, Condition.own_organisation))
+#: by the account's role, and when: the call center plans and runs its
+#: operators' training (seed 000, 委託の内容7 「オペレータ研修計画の策定及び実施」,
+#: 特記事項10), so its 責任者 records the courses of the *other* users of its
+#: own organisation — never its own (nobody certifies themselves), never
+#: another organisation's.
+TEAM_LEADER_USER_GRANTS: Mapping[Role, tuple[Grant, ...]] = _frozen({
+    Role.operator: _grants(({P.TrainingView, P.TrainingRecord}, Condition.own_organisation)),
+})
 
 #: Actions nobody holds on their own account, whatever else grants them.
 NOT_ON_ONESELF: frozenset[P] = frozenset({P.TrainingRecord})
@@ -316,7 +328,7 @@ def user_acl(user) -> list[tuple]:
     leader grants bound to the account's organisation, and the actions no
     one takes on their own account."""
     acl: list[tuple] = [(Deny, principals.user(user.id), sorted(NOT_ON_ONESELF))]
-    for grant in TEAM_LEADER_USER_GRANTS:
+    for grant in TEAM_LEADER_USER_GRANTS.get(user.role, ()):
         if grant.condition == Condition.own_organisation:
             acl.append((Allow, principals.team_leader_of(user.organisation_id), sorted(grant.actions)))
     return acl
@@ -356,5 +368,25 @@ def global_acl() -> list[tuple]:
     acl = [(Allow, role_principal(role), sorted(ROLE_ACTIONS[role]))
            for role in Role if ROLE_ACTIONS[role]]
     acl.append((Allow, principals.SUPERVISOR, sorted(SUPERVISOR_ACTIONS)))
-    acl.append((Allow, principals.TEAM_LEADER, sorted(TEAM_LEADER_ACTIONS)))
+    for role, actions in TEAM_LEADER_ACTIONS.items():
+        acl.append((Allow, principals.team_leader_role(role), sorted(actions)))
+    return acl
+
+
+#: What a team leader holds on one incident report, and when: their own
+#: organisation's only (the root grants ``IncidentsView`` for the list, which
+#: shows only those).
+INCIDENT_LEADER_GRANTS: tuple[Grant, ...] = _grants(({P.IncidentsView}, Condition.own_organisation))
+
+
+def incident_acl(incident) -> list[tuple]:
+    """The entries of one incident report's ACL (the root's follow): the
+    leaders of the reporting organisation read it; other team leaders are
+    denied what the root grants them on reports. Supervisors and auditors
+    hold their grants from the root."""
+    acl: list[tuple] = []
+    for grant in INCIDENT_LEADER_GRANTS:
+        if grant.condition == Condition.own_organisation:
+            acl.append((Allow, principals.team_leader_of(incident.organisation_id), sorted(grant.actions)))
+    acl.append((Deny, principals.TEAM_LEADER, [P.IncidentsView]))
     return acl

@@ -97,3 +97,9 @@ class Permission(enum.StrEnum):
     # On one call target (its ACL follows the campaign's state)
     CallTargetView = "calls:target:view"
     CallTargetRecord = "calls:target:record"    # record a result, hand over, register a number
+
+    # Incident reports (事故報告, issue 25; seed 000 特記事項11, seed 004 特記事項19)
+    IncidentsView = "incidents:reports:view"      # incident reports: one's own organisation's, or all
+    IncidentsViewAll = "incidents:reports:all"    # every organisation's incident reports
+    IncidentsFile = "incidents:reports:file"      # file a report (a contractor's 責任者)
+    IncidentsHandle = "incidents:reports:handle"  # acknowledge with instructions, close (ward supervisors)

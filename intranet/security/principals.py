@@ -11,13 +11,14 @@ from ..models.users import Role
 
 #: Collectors flagged as supervisors (係長・主査); see ``matrix.SUPERVISOR_ROLES``.
 SUPERVISOR = "supervisor"
-#: The call center's 責任者 (operators flagged team leader); see ``matrix.TEAM_LEADER_ROLES``.
+#: A contractor's 責任者 (operators or investigators flagged team leader); see ``matrix.TEAM_LEADER_ROLES``.
 TEAM_LEADER = "team_leader"
 
 USER_PREFIX = "user:"
 ROLE_PREFIX = "role:"
 ORGANISATION_PREFIX = "org:"
 TEAM_LEADER_OF_PREFIX = "team_leader:org:"
+TEAM_LEADER_ROLE_PREFIX = "team_leader:role:"
 
 
 def user(user_id: int) -> str:
@@ -35,6 +36,11 @@ def organisation(organisation_id: int) -> str:
 def team_leader_of(organisation_id: int) -> str:
     """A team leader of that organisation (grants bound to an organisation's users)."""
     return f"{TEAM_LEADER_OF_PREFIX}{organisation_id}"
+
+
+def team_leader_role(role: Role) -> str:
+    """A team leader of that role (the matrix's ``TEAM_LEADER_ACTIONS`` differ by role)."""
+    return f"{TEAM_LEADER_ROLE_PREFIX}{role}"
 
 
 def roles_in(principals: Iterable[str]) -> list[Role]:

@@ -68,9 +68,9 @@ def _action_cell(role: Role, permission: Permission) -> str | None:
     if permission in matrix.SUPERVISOR_ACTIONS and role in matrix.SUPERVISOR_ROLES:
         return SUPERVISOR
     if role in matrix.TEAM_LEADER_ROLES:
-        if permission in matrix.TEAM_LEADER_ACTIONS:
+        if permission in matrix.TEAM_LEADER_ACTIONS.get(role, ()):
             return TEAM_LEADER
-        for grant in matrix.TEAM_LEADER_USER_GRANTS:
+        for grant in matrix.TEAM_LEADER_USER_GRANTS.get(role, ()):
             if permission in grant.actions:
                 return cell(grant.condition)
     return None

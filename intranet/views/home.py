@@ -11,7 +11,14 @@ from .forms import safe_next
 
 @view_config(context=Root, name="", renderer="home/index.jinja2", permission=Permission.HomeView)
 def home(request):
-    return {}
+    """Supervisors see the open incident reports (事故報告, issue 25) first."""
+    incidents = request.root["incidents"]
+    if request.has_permission(Permission.IncidentsHandle, incidents):
+        from ..incidents.service import open_incidents
+
+        count, rows = open_incidents(request.dbsession)
+        return {"open_incidents": rows, "open_incident_count": count}
+    return {"open_incidents": None, "open_incident_count": 0}
 
 
 @view_config(context=Root, name="lang", permission=NO_PERMISSION_REQUIRED, request_method="POST")

@@ -9,7 +9,7 @@ import webtest
 import intranet
 from intranet.models import (
     BatchState, BatchStatus, CallTarget, Contract, ErasureRecord, Handover, HandoverSlip,
-    HandoverStatus, InspectionChecklist, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role,
+    HandoverStatus, Incident, IncidentKind, IncidentState, InspectionChecklist, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role,
     SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus,
 )
 from tests import factories
@@ -59,9 +59,12 @@ def world(dbsession, password_context, wsgi_app):
     checklist_done = InspectionChecklist(organisation_id=contract.organisation_id,
                                          inspected_on=dt.date(2026, 11, 19), created_by=boss.id,
                                          created_at=NOW, completed_by=boss.id, completed_at=NOW)
-    dbsession.add_all([survey_target, slip, medium, erasure, checklist, checklist_done])
+    incident = Incident(organisation_id=contract.organisation_id, kind=IncidentKind.other, state=IncidentState.filed,
+                        occurred_at=NOW, discovered_at=NOW, description="d", first_actions="f", filed_by=boss.id,
+                        filed_at=NOW, instructions="", closing_note="")
+    dbsession.add_all([survey_target, slip, medium, erasure, checklist, checklist_done, incident])
     dbsession.commit()
-    return {"boss": boss.id, "case": case.case_no, "campaign": campaign.id, "target": target.id, "handover": handover.id,
+    return {"incident": incident.id, "boss": boss.id, "case": case.case_no, "campaign": campaign.id, "target": target.id, "handover": handover.id,
             "candidate": candidate.id, "letters": letters.id, "contract": contract.id,
             "batch": batch.id, "survey_target": survey_target.id, "slip": slip.id,
             "checklist": checklist.id, "checklist_done": checklist_done.id, "medium": medium.id}
@@ -104,6 +107,10 @@ WRITES = {
     ("MediumResource", "record"): "/survey/media/{medium}/record",
 
     ("ScreeningArea", "review"): "/screening/review",  # issue 23
+    # issue 25: incident reports are filed by contractors' 責任者 and handled by supervisors
+    ("IncidentContainer", "new"): "/incidents/new",
+    ("IncidentResource", "acknowledge"): "/incidents/{incident}/acknowledge",
+    ("IncidentResource", "close"): "/incidents/{incident}/close",
     ("PhoneCandidateContainer", ""): "/calls/phones/",
     ("PhoneCandidateResource", "decide"): "/calls/phones/{candidate}/decide",
     ("SurveyBatchContainer", ""): "/survey/batches/",

@@ -58,6 +58,9 @@ from intranet.models import (
     SurveyReport, SurveyTarget, SurveyTargetState, TargetStatus,
 )
 from intranet.models import FlagState, ScreenedRecord, ScreeningFlag, User  # issue 23
+from intranet.models import (  # issue 25
+    CallRecord, Incident, IncidentCase, IncidentKind, IncidentState, IssuedDocument,
+)
 from intranet.security import matrix
 from intranet.security.matrix import ROLE_FACETS, Facet
 from intranet.security.permissions import Permission as P
@@ -77,7 +80,9 @@ USERS = {
     "collector": (Role.collector, {}),
     "supervisor": (Role.collector, {"is_supervisor": True}),
     "operator": (Role.operator, {}),
-    "investigator_a": (Role.contractor, {}),
+    # issue 25: the call center's 責任者 and the servicer's (incident reports)
+    "operator_leader": (Role.operator, {"is_team_leader": True}),
+    "investigator_a": (Role.contractor, {"is_team_leader": True}),
     "investigator_b": (Role.contractor, {}),
     "auditor": (Role.auditor, {}),
 }
@@ -162,6 +167,9 @@ class World:
     slips: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (slip id, contract id)
     checklist: int = 0
     medium: int = 0                                                  # a USB medium lent to `contract` (issue 23)
+    incident: int = 0                                                # a report naming A, B and D (issue 25)
+    call_records: dict[str, int] = field(default_factory=dict)       # slot -> a call record of its case
+    documents: dict[str, int] = field(default_factory=dict)          # slot -> a letter printed for its case
     log_seq: int = 0
 
     def owner(self, marker: str) -> MarkerInfo:
@@ -349,6 +357,23 @@ def build_world(dbsession, password_context, settings, now: dt.datetime, today: 
                                 witness_name="徴収 職員", items="USBメモリ1本", certificate=jpeg(),
                                 certificate_type="image/jpeg", recorded_by=collector.id, recorded_at=now))
     w.other_contract = other.id
+    # issue 25: an incident report of the contractors' organisation naming
+    # cases of three slots; each viewer sees only the numbers of its scope.
+    incident = Incident(organisation_id=users["operator_leader"].organisation_id, kind=IncidentKind.wrong_person,
+                        state=IncidentState.filed, occurred_at=dt.datetime(2026, 11, 20, 1),
+                        discovered_at=dt.datetime(2026, 11, 20, 2), description="別人に案内", first_actions="中止",
+                        filed_by=users["operator_leader"].id, filed_at=dt.datetime(2026, 11, 20, 3),
+                        instructions="", closing_note="")
+    incident.cases = [IncidentCase(case_id=w.case_ids[slot])
+                      for slot in ("in_scope", "out_of_scope", "other_investigator")]
+    dbsession.add(incident)
+    dbsession.flush()
+    w.incident = incident.id
+    for slot in ("in_scope", "out_of_scope"):
+        w.call_records[slot] = dbsession.scalars(select(CallRecord.id).where(
+            CallRecord.case_id == w.case_ids[slot])).first()
+        w.documents[slot] = dbsession.scalars(select(IssuedDocument.id).where(
+            IssuedDocument.case_id == w.case_ids[slot])).first()
     w.checklist = create_checklist(dbsession, organisation=users["investigator_a"].organisation,
                                    inspected_on=dt.date(2026, 11, 20), contract=contract,
                                    user=users["auditor"], now=now).id
@@ -465,6 +490,12 @@ GET_URLS = {
     ("MediumResource", ""): lambda w: [f"/survey/media/{w.medium}/"],
 
     ("ScreeningArea", ""): lambda w: ["/screening/", "/screening/?state=all"],  # issue 23
+    # issue 25: incident reports; the form prefilled from call and letter records of two slots
+    ("IncidentContainer", ""): lambda w: ["/incidents/", "/incidents/?state=open"],
+    ("IncidentContainer", "new"): lambda w: [
+        "/incidents/new", *(f"/incidents/new?call={i}" for i in w.call_records.values()),
+        *(f"/incidents/new?document={i}" for i in w.documents.values())],
+    ("IncidentResource", ""): lambda w: [f"/incidents/{w.incident}/"],
     ("OwnSessions", ""): lambda w: ["/sessions/"],
 }
 
@@ -482,6 +513,12 @@ POSTS = {
     ("CaseResource", "debit-step"): lambda w: [
         (f"/cases/{CASE_NOS[slot]}/debit-step", {"application": "0", "state": "returned",
                                                  "note": "MK"}) for slot in SLOTS],
+    # issue 25: a refused report (400) comes back with the form: the numbers
+    # chosen in scope, never the refused ones.
+    ("IncidentContainer", "new"): lambda w: [
+        ("/incidents/new", {"kind": "wrong_person", "occurred_at": "2026-11-20T09:00",
+                            "discovered_at": "2026-11-20T10:00", "description": "x", "first_actions": "y",
+                            "more_cases": " ".join(CASE_NOS[slot] for slot in SLOTS)})],
     # A refused plan (400) answers with the whole case page and the form refilled.
     ("CaseResource", "plan"): lambda w: [
         (f"/cases/{CASE_NOS[slot]}/plan", {"signed_on": "2026-11-20", "total": "0", "count": "3",
@@ -538,6 +575,7 @@ EXEMPT = {
     ("UserResource", "enable", "POST"): _CHANGE, ("UserResource", "unlock", "POST"): _CHANGE,
     ("UserResource", "reset-password", "POST"): _CHANGE,
     ("ScreeningArea", "review", "POST"): _CHANGE,  # issue 23
+    ("IncidentResource", "acknowledge", "POST"): _CHANGE, ("IncidentResource", "close", "POST"): _CHANGE,
 }
 
 
@@ -836,6 +874,10 @@ NOT_CASE_DATA = {
     resources.ContractContainer: "contracts (supervisors and auditors), no case data",
     resources.ChecklistContainer: "inspection checklists (auditors, supervisors), no case data",
     resources.MediaLedger: "the media ledger (ward staff, auditors), no case data",
+    resources.IncidentContainer: ("incident reports, reached by organisation (a leader's own; supervisors and "
+                                  "auditors all): their case numbers show only where the viewer's scope reaches "
+                                  "them; a missing id reads like another organisation's (tests/functional/"
+                                  "test_incidents.py)"),
 }
 
 

@@ -23,8 +23,8 @@ from webob.multidict import GetDict, MultiDict
 
 from intranet import resources as r
 from intranet.models import (
-    BatchState, BatchStatus, CallTarget, Contract, Handover, HandoverSlip, HandoverStatus,
-    InspectionChecklist, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role,
+    BatchState, BatchStatus, CallTarget, Contract, Handover, HandoverSlip, HandoverStatus, Incident,
+    IncidentKind, IncidentState, InspectionChecklist, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role,
     SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus,
 )
 
@@ -36,7 +36,9 @@ NOW = dt.datetime(2026, 11, 20, 1, 0)
 #: login → (role, supervisor): one user of each kind, each in its own browser.
 ROLES = {"boss": (Role.collector, True), "col": (Role.collector, False),
          "op": (Role.operator, False), "inv": (Role.contractor, False),
-         "aud": (Role.auditor, False)}
+         "aud": (Role.auditor, False), "lead": (Role.operator, False)}
+#: Logins carrying the team-leader flag (a contractor's 責任者: incident reports, issue 25).
+LEADERS = frozenset({"lead"})
 
 #: The URL of each context class; a view's name is appended to it.
 PATHS = {
@@ -80,6 +82,8 @@ PATHS = {
     r.MediumResource: "/survey/media/{medium}/",
 
     r.ScreeningArea: "/screening/",  # issue 23
+    r.IncidentContainer: "/incidents/",  # issue 25
+    r.IncidentResource: "/incidents/{incident}/",
     r.OwnSessions: "/sessions/",
 }
 
@@ -176,7 +180,8 @@ def world(dbsession, password_context, wsgi_app, testapp):
     """One row of every kind a page is about, a user of every role logged in
     (each in its own browser), and where each is."""
     wsgi_app.registry.access_log.append([synthetic_entry(dt.datetime(2026, 10, 15, 10), "x", "org-x")])
-    users = {name: factories.user(dbsession, password_context, role, login=name, is_supervisor=boss)
+    users = {name: factories.user(dbsession, password_context, role, login=name, is_supervisor=boss,
+                                  is_team_leader=name in LEADERS)
              for name, (role, boss) in ROLES.items()}
     boss = users["boss"]
     case = factories.owed_case(dbsession)
@@ -208,7 +213,11 @@ def world(dbsession, password_context, wsgi_app, testapp):
     checklist = InspectionChecklist(organisation_id=contract.organisation_id,
                                     inspected_on=dt.date(2026, 11, 18), created_by=boss.id, created_at=NOW)
     medium = Medium(label="USB-01")
-    dbsession.add_all([survey_target, slip, medium, checklist])
+    incident = Incident(organisation_id=users["lead"].organisation_id, kind=IncidentKind.wrong_person,
+                        state=IncidentState.filed, occurred_at=NOW, discovered_at=NOW, description="誤架電",
+                        first_actions="中止", filed_by=users["lead"].id, filed_at=NOW, instructions="",
+                        closing_note="")
+    dbsession.add_all([survey_target, slip, medium, checklist, incident])
     dbsession.commit()
     browsers = {}
     for name in ROLES:
@@ -218,7 +227,7 @@ def world(dbsession, password_context, wsgi_app, testapp):
              "handover": handover.id, "candidate": candidate.id, "letters": letters.id,
              "contract": contract.id, "batch": batch.id, "survey_target": survey_target.id,
              "slip": slip.id, "checklist": checklist.id, "organisation": contract.organisation.code,
-             "medium": medium.id,
+             "medium": medium.id, "incident": incident.id,
              "seq": log_mark(testapp.app.registry["db_engine"])}
     return {"browsers": browsers, "where": where}
 
@@ -258,7 +267,7 @@ def test_every_get_view_has_a_url_or_a_reason(wsgi_app):
                                              ("boss", "case", "campaign", "target", "handover",
                                               "candidate", "letters", "contract", "batch",
                                               "survey_target", "slip", "checklist", "seq",
-                                              "medium")})
+                                              "medium", "incident")})
     assert unmapped == set(), "map these contexts in PATHS or give a reason in EXEMPT"
     keys = {key for key, _, _ in get_views(wsgi_app)}
     assert set(EXEMPT) <= keys, "stale exemptions"

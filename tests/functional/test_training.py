@@ -274,7 +274,8 @@ def test_the_matrix_page_shows_the_team_leader_flag_and_its_actions(testapp, peo
     from intranet.security import matrix, principals, report
 
     built = report.build()
-    assert built.team_leader_roles == (Role.operator,)
+    # The survey servicer's 取扱責任者 carries the flag too (incident reports, issue 25).
+    assert built.team_leader_roles == (Role.operator, Role.contractor)
 
     class Context:
         __acl__ = Root.__acl__(None)
@@ -282,18 +283,25 @@ def test_the_matrix_page_shows_the_team_leader_flag_and_its_actions(testapp, peo
     def permits(held, permission):
         return bool(ACLHelper().permits(Context(), ["system.Everyone", "system.Authenticated", *held], permission))
 
-    op = matrix.role_principal(Role.operator)
-    for row in built.actions:
-        if row.cells[Role.operator] == report.TEAM_LEADER:
-            assert permits([op, principals.TEAM_LEADER], row.detail) and not permits([op], row.detail)
+    for role in built.team_leader_roles:
+        held = matrix.role_principal(role)
+        leader = [held, principals.TEAM_LEADER, principals.team_leader_role(role)]
+        for row in built.actions:
+            if row.cells[role] == report.TEAM_LEADER:
+                assert permits(leader, row.detail) and not permits([held], row.detail)
+            elif row.cells[role] is None:
+                assert not permits(leader, row.detail)
     login(testapp, "audit")
     res = testapp.get("/audit/matrix")
-    assert res.html.select_one("#matrix-team-leader-roles td").text == _role_label(Role.operator)
+    assert res.html.select_one("#matrix-team-leader-roles td").text == "、".join(
+        _role_label(r) for r in (Role.operator, Role.contractor))
     cells = {(tr["data-key"], td["data-role"]): td.text for tr in res.html.select("#matrix-actions tbody tr")
              for td in tr.select("td")}
     assert cells[("calls:reports:team", "operator")] == "○（責任者）"
     assert cells[("calls:reports:team", "collector")] == "—"
-    assert cells[("admin:training:record", "operator")] == "○（責任者・自社の他の利用者）"
+    assert cells[("admin:training:record", "operator")] == "○（責任者・自社の他の利用者又は自社の報告）"
+    assert cells[("calls:reports:team", "contractor")] == "—"   # a survey leader has no call figures
+    assert cells[("incidents:reports:file", "contractor")] == cells[("incidents:reports:file", "operator")] == "○（責任者）"
     assert cells[("admin:training:record", "collector")] == "○（管理者）"
     assert cells[("admin:training:view", "auditor")] == "○"
     assert cells[("admin:training:record", "auditor")] == "—"

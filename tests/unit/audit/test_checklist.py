@@ -203,8 +203,10 @@ def test_an_organisation_without_contracts_has_only_the_basic_facts(dbsession):
     clerk = _user(dbsession, ward, "clerk", Role.collector)
     checklist = cl.create(dbsession, organisation=org, inspected_on=DAY, contract=None, user=clerk, now=NOW)
     facts = cl.evidence(dbsession, checklist)
-    assert set(facts) == {"responsible_persons", "training"}
+    assert set(facts) == {"responsible_persons", "training", "incident_reports"}
     assert _facts(facts, "responsible_persons") == [("checklist.evidence.no_contract", {})]
+    assert _facts(facts, "incident_reports") == [   # issue 25: none filed
+        ("checklist.evidence.incidents", {"total": 0, "filed": 0, "acknowledged": 0, "closed": 0})]
     assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 1, "total": 2})]
 
 
