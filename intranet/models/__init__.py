@@ -38,3 +38,4 @@ from .survey import MediumEventKind, MediumState  # noqa: F401  (issue 23)
 
 from .screening import FlagState, ScreenedRecord, ScreeningFlag  # noqa: F401  (issue 23)
 from .jobs import Job, JobState  # noqa: F401  (issue 21)
+from .campaign_drafts import CampaignDraft, DraftState  # noqa: F401  (issue 25)
