@@ -58,6 +58,7 @@ from intranet.models import (
     SurveyReport, SurveyTarget, SurveyTargetState, TargetStatus,
 )
 from intranet.models import FlagState, ScreenedRecord, ScreeningFlag, User  # issue 23
+from intranet.models import DraftState  # issue 25
 from intranet.security import matrix
 from intranet.security.matrix import ROLE_FACETS, Facet
 from intranet.security.permissions import Permission as P
@@ -77,6 +78,8 @@ USERS = {
     "collector": (Role.collector, {}),
     "supervisor": (Role.collector, {"is_supervisor": True}),
     "operator": (Role.operator, {}),
+    # the call center's 責任者: campaign drafts with counts only (issue 25)
+    "leader": (Role.operator, {"is_team_leader": True}),
     "investigator_a": (Role.contractor, {}),
     "investigator_b": (Role.contractor, {}),
     "auditor": (Role.auditor, {}),
@@ -162,6 +165,7 @@ class World:
     slips: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (slip id, contract id)
     checklist: int = 0
     medium: int = 0                                                  # a USB medium lent to `contract` (issue 23)
+    draft: int = 0                                                   # the leader's campaign draft (issue 25)
     log_seq: int = 0
 
     def owner(self, marker: str) -> MarkerInfo:
@@ -349,6 +353,8 @@ def build_world(dbsession, password_context, settings, now: dt.datetime, today: 
                                 witness_name="徴収 職員", items="USBメモリ1本", certificate=jpeg(),
                                 certificate_type="image/jpeg", recorded_by=collector.id, recorded_at=now))
     w.other_contract = other.id
+    # A campaign draft by the call center's leader (issue 25): every case.
+    w.draft = factories.campaign_draft(dbsession, users["leader"], state=DraftState.draft).id
     w.checklist = create_checklist(dbsession, organisation=users["investigator_a"].organisation,
                                    inspected_on=dt.date(2026, 11, 20), contract=contract,
                                    user=users["auditor"], now=now).id
@@ -465,6 +471,13 @@ GET_URLS = {
     ("MediumResource", ""): lambda w: [f"/survey/media/{w.medium}/"],
 
     ("ScreeningArea", ""): lambda w: ["/screening/", "/screening/?state=all"],  # issue 23
+    # issue 25: campaign drafts; the leader sees counts only, supervisors the cases
+    ("DraftContainer", ""): lambda w: ["/calls/drafts/"],
+    ("DraftContainer", "new"): lambda w: ["/calls/drafts/new"],
+    ("DraftResource", ""): lambda w: [f"/calls/drafts/{w.draft}/"],
+    ("DraftResource", "edit"): lambda w: [f"/calls/drafts/{w.draft}/edit"],
+    ("DraftResource", "cases"): lambda w: [f"/calls/drafts/{w.draft}/cases",
+                                           f"/calls/drafts/{w.draft}/cases?page=2"],
     ("OwnSessions", ""): lambda w: ["/sessions/"],
 }
 
@@ -538,6 +551,9 @@ EXEMPT = {
     ("UserResource", "enable", "POST"): _CHANGE, ("UserResource", "unlock", "POST"): _CHANGE,
     ("UserResource", "reset-password", "POST"): _CHANGE,
     ("ScreeningArea", "review", "POST"): _CHANGE,  # issue 23
+    ("DraftContainer", "new", "POST"): _CHANGE, ("DraftResource", "edit", "POST"): _CHANGE,  # issue 25
+    ("DraftResource", "submit", "POST"): _CHANGE, ("DraftResource", "approve", "POST"): _CHANGE,
+    ("DraftResource", "return", "POST"): _CHANGE, ("DraftResource", "reject", "POST"): _CHANGE,
 }
 
 
@@ -836,6 +852,9 @@ NOT_CASE_DATA = {
     resources.ContractContainer: "contracts (supervisors and auditors), no case data",
     resources.ChecklistContainer: "inspection checklists (auditors, supervisors), no case data",
     resources.MediaLedger: "the media ledger (ward staff, auditors), no case data",
+    resources.DraftContainer: ("campaign drafts (issue 25): counts only for the call center; the "
+                               "supervisors' review list passes the disclosure gate; a leader of another "
+                               "organisation gets 403 like a missing id (test_campaign_drafts)"),
 }
 
 

@@ -80,6 +80,8 @@ PATHS = {
     r.MediumResource: "/survey/media/{medium}/",
 
     r.ScreeningArea: "/screening/",  # issue 23
+    r.DraftContainer: "/calls/drafts/",  # issue 25
+    r.DraftResource: "/calls/drafts/{draft}/",
     r.OwnSessions: "/sessions/",
 }
 
@@ -209,6 +211,9 @@ def world(dbsession, password_context, wsgi_app, testapp):
                                     inspected_on=dt.date(2026, 11, 18), created_by=boss.id, created_at=NOW)
     medium = Medium(label="USB-01")
     dbsession.add_all([survey_target, slip, medium, checklist])
+    # a call-center draft (issue 25): the supervisor's review pages read ``page``
+    leader = factories.user(dbsession, password_context, Role.operator, login="lead", is_team_leader=True)
+    draft = factories.campaign_draft(dbsession, leader)
     dbsession.commit()
     browsers = {}
     for name in ROLES:
@@ -218,7 +223,7 @@ def world(dbsession, password_context, wsgi_app, testapp):
              "handover": handover.id, "candidate": candidate.id, "letters": letters.id,
              "contract": contract.id, "batch": batch.id, "survey_target": survey_target.id,
              "slip": slip.id, "checklist": checklist.id, "organisation": contract.organisation.code,
-             "medium": medium.id,
+             "medium": medium.id, "draft": draft.id,
              "seq": log_mark(testapp.app.registry["db_engine"])}
     return {"browsers": browsers, "where": where}
 
@@ -258,7 +263,7 @@ def test_every_get_view_has_a_url_or_a_reason(wsgi_app):
                                              ("boss", "case", "campaign", "target", "handover",
                                               "candidate", "letters", "contract", "batch",
                                               "survey_target", "slip", "checklist", "seq",
-                                              "medium")})
+                                              "medium", "draft")})
     assert unmapped == set(), "map these contexts in PATHS or give a reason in EXEMPT"
     keys = {key for key, _, _ in get_views(wsgi_app)}
     assert set(EXEMPT) <= keys, "stale exemptions"

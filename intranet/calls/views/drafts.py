@@ -63,13 +63,17 @@ def _refuse(request, draft, action: str):
              permission=Permission.CampaignDraftsView, request_method="GET")
 def draft_list(request):
     """The drafts the user may see (the matrix's rule, in SQL): a leader its
-    own organisation's, supervisors and auditors all; waiting ones first."""
+    own organisation's, supervisors and auditors every organisation's once
+    submitted (a draft never submitted is the call center's work in
+    progress; its page stays readable to them); waiting ones first."""
     reach = matrix.draft_reach(request.principals)
     stmt = (select(CampaignDraft, Organisation.name).join(Organisation, Organisation.id == CampaignDraft.organisation_id)
             .order_by(sql_case((CampaignDraft.state == DraftState.submitted, 0), else_=1),
                       CampaignDraft.id.desc()).limit(200))
     if reach is not None:
         stmt = stmt.where(CampaignDraft.organisation_id.in_(sorted(reach)))
+    else:
+        stmt = stmt.where(CampaignDraft.submitted_at.is_not(None))
     rows = request.dbsession.execute(stmt).all()
     return {"rows": rows,
             "can_write": request.has_permission(Permission.CampaignDraftsWrite, request.context)}
