@@ -16,7 +16,7 @@ from intranet.models import (
 )
 from tests import factories
 from tests.functional.test_calls import CAMPAIGN_FORM, next_call, target_id
-from tests.helpers import csrf_token, entries_since, log_mark, login, run_jobs
+from tests.helpers import counting, csrf_token, entries_since, log_mark, login, run_jobs
 
 DRAFT_FORM = {**CAMPAIGN_FORM, "name": "12月 現年度 納付案内（案）",
               "reason": "年末の納期限前に現年度の未納者へ案内するため"}
@@ -296,3 +296,15 @@ def test_the_matrix_page_shows_who_may_draft_and_who_may_approve(testapp, world)
     text = page.text
     assert "calls:drafts:write" in text and "calls:drafts:review" in text
     assert "○（責任者・自社の案）" in text
+
+
+def test_the_counts_are_one_statement_whatever_the_number_of_cases(world, dbsession, engine, clock):
+    """One COUNT over THE selection (plus the build's own look-up of printed
+    納期限 that fall on closed days): independent of rows, no case in Python."""
+    from intranet.calls.campaigns import CampaignFilter
+
+    with counting(engine) as statements:
+        counted = draft_service.counts(dbsession, CampaignFilter(), clock.today())
+    assert counted["cases"] == 6
+    assert len(statements) <= 2, statements
+    assert sum("count(" in s.lower() for s in statements) == 1
