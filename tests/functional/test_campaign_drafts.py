@@ -261,7 +261,6 @@ def test_a_bad_draft_is_refused_with_a_message_and_nothing_is_stored(testapp, wo
     assert res.html.select_one(".error[role=alert]") is not None
     assert message in res.text
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CampaignDraft)) == 0
-    testapp.get("/calls/drafts/new", headers={"Accept-Language": "en"})
 
 
 def test_free_text_is_escaped_and_events_carry_no_text(testapp, world, engine):
@@ -308,3 +307,12 @@ def test_the_counts_are_one_statement_whatever_the_number_of_cases(world, dbsess
     assert counted["cases"] == 6
     assert len(statements) <= 2, statements
     assert sum("count(" in s.lower() for s in statements) == 1
+
+
+def test_errors_are_shown_in_english_too(testapp, world, dbsession):
+    login(testapp, "lead")
+    testapp.post("/lang", {"csrf_token": _token(testapp), "lang": "en"}, status=303)
+    res = testapp.post("/calls/drafts/new", {**DRAFT_FORM, "reason": "", "daily_limit": "99",
+                                             "csrf_token": _token(testapp)}, status=400)
+    assert "Enter the reason (at most 2,000 characters)." in res.text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(CampaignDraft)) == 0
