@@ -168,6 +168,8 @@ def test_the_counts_equal_what_the_build_makes(world, dbsession, clock, flt):
 def test_an_operator_who_is_not_leader_cannot_draft_nor_see_drafts(testapp, world):
     login(testapp, "lead")
     path = create_draft(testapp)
+    # the leader drafts; it never creates a campaign itself
+    testapp.get("/calls/campaigns/new", status=403)
     login(testapp, "op")
     testapp.get("/calls/drafts/", status=403)
     testapp.get("/calls/drafts/new", status=403)
