@@ -19,6 +19,7 @@ NAV_ITEMS = [
     NavItem("nav.contracts", ("admin", "contracts"), Permission.ContractsView),
     NavItem("nav.calls", ("calls",), Permission.CallQueueWork),
     NavItem("nav.campaigns", ("calls", "campaigns"), Permission.CampaignsView),
+    NavItem("nav.drafts", ("calls", "drafts"), Permission.CampaignDraftsView),  # issue 25
     NavItem("nav.handovers", ("calls", "handovers"), Permission.HandoversView),
     NavItem("nav.phones", ("calls", "phones"), Permission.PhoneCandidatesRegister),
     NavItem("nav.phones_pending", ("calls", "phones"), Permission.PhoneCandidatesConfirm, "pending"),

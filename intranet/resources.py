@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from .cases.scopes import case_grants, case_reach, roles_reaching_every_case
 from .models import (
-    AccessLogEntry, CallCampaign, CallTarget, Case, Contract, Handover, HandoverSlip, Incident,
+    AccessLogEntry, CallCampaign, CallTarget, CampaignDraft, Case, Contract, Handover, HandoverSlip, Incident,
     InspectionChecklist, IssuedDocument, LetterBatch, Medium, PhoneCandidate, SurveyBatch, SurveyTarget,
     User,
 )
@@ -377,6 +377,36 @@ class CampaignContainer(RowContainer):
     model, item = CallCampaign, CampaignResource
 
 
+class DraftResource(RowResource):
+    """One campaign draft (issue 25). Its ACL is the matrix's ``DRAFT_GRANTS``
+    for the draft's organisation and nothing else (not the root's): a leader
+    of another call-center organisation is denied."""
+
+    attribute = "draft"
+    view_permission = Permission.CampaignDraftsView
+
+    def __acl__(self):
+        return matrix.draft_acl(self.draft.organisation_id)
+
+
+class DraftContainer(RowContainer):
+    """``/calls/drafts/``: campaign drafts by the call center (issue 25)."""
+
+    __name__ = "drafts"
+    model, item = CampaignDraft, DraftResource
+
+    def __acl__(self):
+        return matrix.draft_acl()
+
+    def __getitem__(self, name):
+        found = super().__getitem__(name)
+        if isinstance(found, MissingRow):
+            # only who sees every organisation's drafts learns that one does
+            # not exist; a leader is denied as for another organisation's
+            found.__acl__ = matrix.draft_acl(every_draft_only=True)
+        return found
+
+
 class CallTargetResource(CaseBoundResource):
     """One person to call (their cases only); the call screen. Operators hold their
     actions only while the target's campaign is active today and the cases
@@ -442,7 +472,7 @@ class CallCenter(Area):
 
     __name__ = "calls"
     children_classes = (CampaignContainer, TargetContainer, HandoverContainer, CallReports,
-                        PhoneCandidateContainer)
+                        PhoneCandidateContainer, DraftContainer)
 
 
 # ---------------------------------------------------------------- documents, data link

@@ -353,3 +353,25 @@ def _staff_author(session) -> User:
         session.add(author)
         session.flush()
     return author
+
+
+def campaign_draft(session, author: User, *, state=None, **fields):
+    """A campaign draft by the call center (issue 25) of ``author``'s
+    organisation: every case, the default calling rules."""
+    from intranet.models import CampaignDraft, DraftState
+
+    values = dict(name=f"計画の案{next(_seq)}", reason="現年度の初期滞納者への納付案内", criteria="{}",
+                  starts_on=dt.date(2026, 11, 24), ends_on=dt.date(2026, 12, 25),
+                  weekday_start=dt.time(9, 0), weekday_end=dt.time(20, 0), saturday_start=None,
+                  saturday_end=None, max_attempts=6, min_interval_minutes=240, daily_limit=2,
+                  weekly_limit=5, state=state or DraftState.submitted, created_by=author.id,
+                  created_at=dt.datetime(2026, 11, 20, 1), updated_at=dt.datetime(2026, 11, 20, 1),
+                  counts='{"bands": {}, "cases": 0, "no_phone": 0, "targets": 0}',
+                  counted_at=dt.datetime(2026, 11, 20, 1))
+    values.update(fields)
+    if values["state"] != DraftState.draft:
+        values.setdefault("submitted_at", dt.datetime(2026, 11, 20, 2))
+    draft = CampaignDraft(organisation_id=author.organisation_id, **values)
+    session.add(draft)
+    session.flush()
+    return draft

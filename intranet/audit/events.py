@@ -58,6 +58,14 @@ class AuditEvent(enum.StrEnum):
     CampaignCreated = "campaign.created"   # a call campaign was built (target counts)
     CampaignActivated = "campaign.activated"  # a draft campaign started
     CampaignClosed = "campaign.closed"     # a campaign ended
+    # campaign drafts by the call center (issue 25): ids, state and counts only, no free text
+    DraftCreated = "campaign_draft.created"      # a leader drafted a campaign (counts)
+    DraftChanged = "campaign_draft.changed"      # ... changed it (counts)
+    DraftSubmitted = "campaign_draft.submitted"  # ... submitted it for review (counts)
+    DraftApproved = "campaign_draft.approved"    # a supervisor approved it: campaign and job ids
+    DraftReturned = "campaign_draft.returned"    # ... returned it for changes (with a comment)
+    DraftRejected = "campaign_draft.rejected"    # ... rejected it (with a comment)
+    DraftRefused = "campaign_draft.refused"      # a step its state does not allow (action, state)
     # background jobs (issue 21): ids, kind and counts or an error key only
     JobQueued = "job.queued"               # a view queued a job (e.g. a campaign build)
     JobDone = "job.done"                   # the worker finished it (result counts)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from pyramid.authorization import Allow, Deny
+from pyramid.authorization import DENY_ALL, Allow, Deny
 
 from ..models.users import Role
 from . import principals
@@ -111,6 +111,7 @@ class Condition(enum.StrEnum):
     own_report = "own_report"         # only the user's own latest survey report
     team_leader = "team_leader"       # users carrying the team-leader flag
     own_organisation = "own_organisation"  # team leaders, on their own organisation's users (not themselves) or reports
+    own_organisation_leader = "own_organisation_leader"  # team leaders, on their own organisation's drafts
 
 
 class Scope(enum.StrEnum):
@@ -307,6 +308,61 @@ TEAM_LEADER_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
 TEAM_LEADER_USER_GRANTS: Mapping[Role, tuple[Grant, ...]] = _frozen({
     Role.operator: _grants(({P.TrainingView, P.TrainingRecord}, Condition.own_organisation)),
 })
+
+#: Campaign drafts (issue 25; seed 000, 委託の内容1 「納付案内計画の立案」): the
+#: call center's 責任者 drafts a campaign and sees only the counts it would
+#: produce; a ward supervisor sees the cases it would reach and approves,
+#: returns or rejects it; auditors read. Who holds which action on one
+#: draft (``/calls/drafts/<id>/``) and when; the list and the "new" form
+#: take the same grants without the organisation (a draft is always the
+#: leader's own organisation's). Nobody else — an operator who is not a
+#: leader, a collector who is not a supervisor — sees drafts at all.
+DRAFT_GRANTS: Mapping[Role, tuple[Grant, ...]] = _frozen({
+    Role.operator: _grants(({P.CampaignDraftsView, P.CampaignDraftsWrite}, Condition.own_organisation_leader)),
+    Role.collector: _grants(({P.CampaignDraftsView, P.CampaignDraftsReview}, Condition.supervisor)),
+    Role.auditor: _grants(({P.CampaignDraftsView}, Condition.always)),
+})
+
+
+def _draft_principal(role: Role, condition: Condition, organisation_id: int | None) -> str:
+    if condition == Condition.always:
+        return role_principal(role)
+    if condition == Condition.supervisor and role in SUPERVISOR_ROLES:
+        return principals.SUPERVISOR
+    if condition == Condition.own_organisation_leader and role in TEAM_LEADER_ROLES:
+        return (principals.TEAM_LEADER if organisation_id is None
+                else principals.team_leader_of(organisation_id))
+    raise ValueError(f"no principal for {role} under {condition}")
+
+
+def draft_acl(organisation_id: int | None = None, *, every_draft_only: bool = False) -> list[tuple]:
+    """The ACL of one draft of ``organisation_id`` (None: the drafts'
+    container, whose list and form show the holder's own organisation's),
+    ending in DENY_ALL: nothing inherited from the root. ``every_draft_only``:
+    only the grants that reach every organisation's drafts (the answer for a
+    missing id, so ids are no oracle across call-center organisations)."""
+    acl = []
+    for role, grants in DRAFT_GRANTS.items():
+        for grant in grants:
+            if every_draft_only and grant.condition == Condition.own_organisation_leader:
+                continue
+            acl.append((Allow, _draft_principal(role, grant.condition, organisation_id), sorted(grant.actions)))
+    return acl + [DENY_ALL]
+
+
+def draft_reach(held) -> frozenset[int] | None:
+    """Whose drafts the holder of ``held`` sees in lists: None for every
+    organisation's (a grant that does not depend on the organisation), else
+    the organisations it leads (the same rule as :func:`draft_acl`)."""
+    held = set(held)
+    for role, grants in DRAFT_GRANTS.items():
+        for grant in grants:
+            if (P.CampaignDraftsView in grant.actions and grant.condition != Condition.own_organisation_leader
+                    and _draft_principal(role, grant.condition, None) in held):
+                return None
+    prefix = principals.TEAM_LEADER_OF_PREFIX
+    return frozenset(int(p[len(prefix):]) for p in held if p.startswith(prefix))
+
 
 #: Actions nobody holds on their own account, whatever else grants them.
 NOT_ON_ONESELF: frozenset[P] = frozenset({P.TrainingRecord})

@@ -87,6 +87,10 @@ class Permission(enum.StrEnum):
     CallIncomingRecord = "calls:incoming:record"  # record an incoming call without a case
     CampaignsView = "calls:campaigns:view"
     CampaignsManage = "calls:campaigns:manage"  # create, activate and close campaigns
+    # Campaign drafts (issue 25): the call center plans, a ward supervisor decides
+    CampaignDraftsView = "calls:drafts:view"      # drafts and the counts they would produce
+    CampaignDraftsWrite = "calls:drafts:write"    # create, change and submit a draft (責任者)
+    CampaignDraftsReview = "calls:drafts:review"  # the cases a draft would reach; approve, return, reject
     HandoversView = "calls:handovers:view"
     HandoversResolve = "calls:handovers:resolve"  # record what staff did
     PhoneCandidatesRegister = "calls:phones:register"  # report a number found for a no-phone case

@@ -61,6 +61,9 @@ def _action_cell(role: Role, permission: Permission) -> str | None:
         for grant in grants.get(role, ()):
             if permission in grant.actions:
                 return cell(grant.condition)
+    for grant in matrix.DRAFT_GRANTS.get(role, ()):  # campaign drafts (issue 25)
+        if permission in grant.actions:
+            return cell(grant.condition)
     if permission in matrix.ROLE_ACTIONS[role]:
         return ALWAYS
     if permission in matrix.ROLE_CASE_ACTIONS[role]:

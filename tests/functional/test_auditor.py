@@ -63,11 +63,14 @@ def world(dbsession, password_context, wsgi_app):
                         occurred_at=NOW, discovered_at=NOW, description="d", first_actions="f", filed_by=boss.id,
                         filed_at=NOW, instructions="", closing_note="")
     dbsession.add_all([survey_target, slip, medium, erasure, checklist, checklist_done, incident])
+    leader = factories.user(dbsession, password_context, Role.operator, login="lead", is_team_leader=True)
+    draft = factories.campaign_draft(dbsession, leader)  # issue 25
     dbsession.commit()
     return {"incident": incident.id, "boss": boss.id, "case": case.case_no, "campaign": campaign.id, "target": target.id, "handover": handover.id,
             "candidate": candidate.id, "letters": letters.id, "contract": contract.id,
             "batch": batch.id, "survey_target": survey_target.id, "slip": slip.id,
-            "checklist": checklist.id, "checklist_done": checklist_done.id, "medium": medium.id}
+            "checklist": checklist.id, "checklist_done": checklist_done.id, "medium": medium.id,
+            "draft": draft.id}
 
 
 #: Every view that takes a POST and changes data, by (context, view name), and
@@ -111,6 +114,13 @@ WRITES = {
     ("IncidentContainer", "new"): "/incidents/new",
     ("IncidentResource", "acknowledge"): "/incidents/{incident}/acknowledge",
     ("IncidentResource", "close"): "/incidents/{incident}/close",
+    # campaign drafts (issue 25): auditors read them, never draft nor decide
+    ("DraftContainer", "new"): "/calls/drafts/new",
+    ("DraftResource", "edit"): "/calls/drafts/{draft}/edit",
+    ("DraftResource", "submit"): "/calls/drafts/{draft}/submit",
+    ("DraftResource", "approve"): "/calls/drafts/{draft}/approve",
+    ("DraftResource", "return"): "/calls/drafts/{draft}/return",
+    ("DraftResource", "reject"): "/calls/drafts/{draft}/reject",
     ("PhoneCandidateContainer", ""): "/calls/phones/",
     ("PhoneCandidateResource", "decide"): "/calls/phones/{candidate}/decide",
     ("SurveyBatchContainer", ""): "/survey/batches/",
@@ -168,7 +178,7 @@ READS = [
     "/survey/media/", "/survey/media/{medium}/", "/late-charge", "/audit/matrix", "/audit/activity?organisation=org-contractor",
     "/audit/reviews/", "/audit/reviews/2026-11", "/audit/exports", "/admin/keys/{boss}/", "/admin/users/{boss}/",
     "/audit/checklists/", "/audit/checklists/{checklist}/", "/audit/checklists/{checklist_done}/",
-    "/sessions/", "/screening/",
+    "/sessions/", "/screening/", "/calls/drafts/", "/calls/drafts/{draft}/",
 ]
 #: Forms an auditor may be shown: they change no case data (the own-account
 #: forms end the auditor's own other sessions, see OWN_ACCOUNT).
@@ -243,8 +253,14 @@ def test_the_matrix_page_shows_what_the_acls_enforce(testapp, dbsession, passwor
     class Context:
         __acl__ = Root.__acl__(None)  # the root's ACL needs no request
 
+    class Draft:
+        __acl__ = matrix.draft_acl(7)  # a draft of organisation 7 (issue 25)
+
+    draft_permissions = {p for grants in matrix.DRAFT_GRANTS.values() for g in grants for p in g.actions}
+
     def permits(principals, permission):
-        return bool(helper.permits(Context(), ["system.Everyone", "system.Authenticated", *principals],
+        context = Draft() if permission in draft_permissions else Context()
+        return bool(helper.permits(context, ["system.Everyone", "system.Authenticated", *principals],
                                    permission))
 
     for row in built.actions:
@@ -255,6 +271,12 @@ def test_the_matrix_page_shows_what_the_acls_enforce(testapp, dbsession, passwor
                 assert permits([principal], row.detail), (role, row.detail)
             elif cell == report.SUPERVISOR:
                 assert permits([principal, "supervisor"], row.detail) and not permits([principal], row.detail)
+            elif cell == report.cell(matrix.Condition.always):
+                assert permits([principal], row.detail), (role, row.detail)
+            elif cell == report.cell(matrix.Condition.own_organisation_leader):
+                # a leader of the draft's organisation, not of another one
+                assert permits([principal, "team_leader", "team_leader:org:7"], row.detail)
+                assert not permits([principal, "team_leader", "team_leader:org:8"], row.detail)
             elif cell is None:
                 assert not permits([principal], row.detail), (role, row.detail)
     for facet, row in zip(matrix.Facet, built.facets):
@@ -272,6 +294,11 @@ def test_the_matrix_page_shows_what_the_acls_enforce(testapp, dbsession, passwor
     assert cells[("admin:contracts:manage", "collector")] == "○（管理者）"
     assert cells[("admin:contracts:manage", "auditor")] == "—"
     assert cells[("calls:target:record", "operator")] == "○（実施中キャンペーン）"
+    # who may draft and who may approve a campaign (issue 25)
+    assert cells[("calls:drafts:write", "operator")] == "○（責任者・自社の案）"
+    assert cells[("calls:drafts:review", "collector")] == "○（管理者）"
+    assert cells[("calls:drafts:review", "operator")] == "—"
+    assert cells[("calls:drafts:view", "auditor")] != "—"
     facet_cells = {(tr["data-key"], td["data-role"]): td.text
                    for tr in res.html.select("#matrix-facets tbody tr") for td in tr.select("td")}
     assert facet_cells[(matrix.FACETS[matrix.Facet.identity].items_ja, "contractor")] == "○（対象案件）"

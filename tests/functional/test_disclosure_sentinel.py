@@ -59,7 +59,7 @@ from intranet.models import (
 )
 from intranet.models import FlagState, ScreenedRecord, ScreeningFlag, User  # issue 23
 from intranet.models import (  # issue 25
-    CallRecord, Incident, IncidentCase, IncidentKind, IncidentState, IssuedDocument,
+    CallRecord, DraftState, Incident, IncidentCase, IncidentKind, IncidentState, IssuedDocument,
 )
 from intranet.security import matrix
 from intranet.security.matrix import ROLE_FACETS, Facet
@@ -83,6 +83,8 @@ USERS = {
     # issue 25: the call center's 責任者 and the servicer's (incident reports)
     "operator_leader": (Role.operator, {"is_team_leader": True}),
     "investigator_a": (Role.contractor, {"is_team_leader": True}),
+    # the call center's 責任者 again: campaign drafts with counts only (issue 25)
+    "leader": (Role.operator, {"is_team_leader": True}),
     "investigator_b": (Role.contractor, {}),
     "auditor": (Role.auditor, {}),
 }
@@ -170,6 +172,7 @@ class World:
     incident: int = 0                                                # a report naming A, B and D (issue 25)
     call_records: dict[str, int] = field(default_factory=dict)       # slot -> a call record of its case
     documents: dict[str, int] = field(default_factory=dict)          # slot -> a letter printed for its case
+    draft: int = 0                                                   # the leader's campaign draft (issue 25)
     log_seq: int = 0
 
     def owner(self, marker: str) -> MarkerInfo:
@@ -374,6 +377,8 @@ def build_world(dbsession, password_context, settings, now: dt.datetime, today: 
             CallRecord.case_id == w.case_ids[slot])).first()
         w.documents[slot] = dbsession.scalars(select(IssuedDocument.id).where(
             IssuedDocument.case_id == w.case_ids[slot])).first()
+    # A campaign draft by the call center's leader (issue 25): every case.
+    w.draft = factories.campaign_draft(dbsession, users["leader"], state=DraftState.draft).id
     w.checklist = create_checklist(dbsession, organisation=users["investigator_a"].organisation,
                                    inspected_on=dt.date(2026, 11, 20), contract=contract,
                                    user=users["auditor"], now=now).id
@@ -496,6 +501,13 @@ GET_URLS = {
         "/incidents/new", *(f"/incidents/new?call={i}" for i in w.call_records.values()),
         *(f"/incidents/new?document={i}" for i in w.documents.values())],
     ("IncidentResource", ""): lambda w: [f"/incidents/{w.incident}/"],
+    # issue 25: campaign drafts; the leader sees counts only, supervisors the cases
+    ("DraftContainer", ""): lambda w: ["/calls/drafts/"],
+    ("DraftContainer", "new"): lambda w: ["/calls/drafts/new"],
+    ("DraftResource", ""): lambda w: [f"/calls/drafts/{w.draft}/"],
+    ("DraftResource", "edit"): lambda w: [f"/calls/drafts/{w.draft}/edit"],
+    ("DraftResource", "cases"): lambda w: [f"/calls/drafts/{w.draft}/cases",
+                                           f"/calls/drafts/{w.draft}/cases?page=2"],
     ("OwnSessions", ""): lambda w: ["/sessions/"],
 }
 
@@ -576,6 +588,9 @@ EXEMPT = {
     ("UserResource", "reset-password", "POST"): _CHANGE,
     ("ScreeningArea", "review", "POST"): _CHANGE,  # issue 23
     ("IncidentResource", "acknowledge", "POST"): _CHANGE, ("IncidentResource", "close", "POST"): _CHANGE,
+    ("DraftContainer", "new", "POST"): _CHANGE, ("DraftResource", "edit", "POST"): _CHANGE,  # issue 25
+    ("DraftResource", "submit", "POST"): _CHANGE, ("DraftResource", "approve", "POST"): _CHANGE,
+    ("DraftResource", "return", "POST"): _CHANGE, ("DraftResource", "reject", "POST"): _CHANGE,
 }
 
 
@@ -878,6 +893,9 @@ NOT_CASE_DATA = {
                                   "auditors all): their case numbers show only where the viewer's scope reaches "
                                   "them; a missing id reads like another organisation's (tests/functional/"
                                   "test_incidents.py)"),
+    resources.DraftContainer: ("campaign drafts (issue 25): counts only for the call center; the "
+                               "supervisors' review list passes the disclosure gate; a leader of another "
+                               "organisation gets 403 like a missing id (test_campaign_drafts)"),
 }
 
 

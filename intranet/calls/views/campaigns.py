@@ -1,15 +1,13 @@
 """納付案内計画: creating, activating and closing campaigns."""
 from __future__ import annotations
 
-import dataclasses
-
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from ...audit.events import AuditEvent
-from ...jobs import enqueue, latest_job
+from ...jobs import latest_job
 from ...models import (
-    CallCampaign, CallTarget, CampaignCase, CampaignStatus, JobState, TargetStatus,
+    CallCampaign, CallTarget, CampaignCase, CampaignDraft, CampaignStatus, JobState, TargetStatus,
 )
 from ...resources import CampaignContainer, CampaignResource
 from ...security.permissions import Permission
@@ -42,29 +40,16 @@ def campaign_create(request):
     if errors.errors:
         request.response.status = 400
         return campaign_form(request, form, errors.errors)
-    campaign = CallCampaign(
-        name=form.name, status=CampaignStatus.draft, starts_on=form.starts_on,
-        ends_on=form.ends_on, created_at=request.now, created_by=request.identity.id,
-        weekday_start=form.weekday_start, weekday_end=form.weekday_end,
-        saturday_start=form.saturday_start, saturday_end=form.saturday_end,
-        max_attempts=form.max_attempts, min_interval_minutes=form.min_interval_minutes,
-        daily_limit=form.daily_limit, weekly_limit=form.weekly_limit)
-    request.dbsession.add(campaign)
-    request.dbsession.flush()
     # the targets are built by the worker (issue 21): the page shows progress
-    campaign.criteria = form.filter.to_json()
-    job = enqueue(request.dbsession, "campaign.build", {
-        "campaign": campaign.id, "filter": dataclasses.asdict(form.filter),
-        "today": request.today.isoformat(), "now": request.now.isoformat()},
-        now=request.now, created_by=request.identity.id, subject=campaign_subject(campaign))
+    campaign, job = campaign_service.create(request.dbsession, form, created_by=request.identity.id,
+                                            now=request.now, today=request.today)
     request.audit.event(AuditEvent.CampaignCreated, user=request.identity, campaign=campaign.id)
     request.audit.event(AuditEvent.JobQueued, user=request.identity, job=job.id, kind=job.kind,
                         campaign=campaign.id)
     return redirect(request, request.context[str(campaign.id)])
 
 
-def campaign_subject(campaign) -> str:
-    return f"campaign:{campaign.id}"
+campaign_subject = campaign_service.campaign_subject
 
 
 def job_status(request, job) -> dict:
@@ -90,7 +75,11 @@ def campaign_page(request, errors=None):
     cases = request.dbsession.scalar(select(func.count()).select_from(CampaignCase)
                                      .where(CampaignCase.campaign_id == campaign.id))
     job = latest_job(request.dbsession, campaign_subject(campaign))
-    return {"campaign": campaign, "by_status": by_status, "cases": cases,
+    # a campaign approved from a call-center draft names it (issue 25)
+    draft_id = request.dbsession.scalar(select(CampaignDraft.id).where(CampaignDraft.campaign_id == campaign.id))
+    return {"campaign": campaign, "by_status": by_status, "cases": cases, "draft_id": draft_id,
+            "can_open_draft": draft_id is not None and request.has_permission(
+                Permission.CampaignDraftsView, request.root["calls"]["drafts"]),
             "statuses": list(TargetStatus), "job": job,
             "building": job is not None and not job.finished, "errors": errors or [],
             "can_manage": request.has_permission(Permission.CampaignsManage, request.context)}
