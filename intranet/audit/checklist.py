@@ -22,7 +22,7 @@ from ..clock import jst_midnight, to_jst
 from ..i18n import translate
 from ..messages import MESSAGES
 from ..models import (
-    CheckResult, Contract, ErasureRecord, HandoverSlip, InspectionChecklist,
+    CheckResult, Contract, ContractKind, ErasureRecord, HandoverSlip, InspectionChecklist,
     InspectionChecklistItem, MediumEvent, Role, User,
 )
 
@@ -88,16 +88,17 @@ class ChecklistError(ValueError):
 
 def organisation_scopes(dbsession, organisation_id: int) -> frozenset[Scope]:
     """The kinds of work of a contractor organisation: the call center if it
-    has operators, the field survey if it has investigators or contracts
-    (contracts are the survey's). Nothing known yet: both."""
+    has operators or a call-center contract, the field survey if it has
+    investigators or a survey contract (issue 25: contracts carry their
+    kind). Nothing known yet: both."""
     roles = set(dbsession.scalars(
         select(User.role).where(User.organisation_id == organisation_id).distinct()))
-    has_contract = dbsession.scalar(
-        select(func.count(Contract.id)).where(Contract.organisation_id == organisation_id)) > 0
+    kinds = set(dbsession.scalars(
+        select(Contract.kind).where(Contract.organisation_id == organisation_id).distinct()))
     scopes = set()
-    if Role.operator in roles:
+    if Role.operator in roles or ContractKind.call_center in kinds:
         scopes.add(Scope.call_center)
-    if Role.contractor in roles or has_contract:
+    if Role.contractor in roles or ContractKind.field_survey in kinds:
         scopes.add(Scope.field_survey)
     return frozenset(scopes or {Scope.call_center, Scope.field_survey})
 

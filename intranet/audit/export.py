@@ -392,12 +392,12 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
                       (t.next_due or "") if t else "", _jst(u.last_login_at), _jst(u.created_at)))
     contract_ids = [c.id for c in conn.execute(select(Contract.id).where(Contract.organisation_id == org))]
     contracts = [("契約番号", "契約名", "目的", "開始日", "終了日", "取扱責任者", "取扱者",
-                  "情報保護対策", "研修必須", "消去日時")]
+                  "情報保護対策", "研修必須", "消去日時", "業務の種別")]
     for c in conn.execute(select(Contract.__table__).where(Contract.organisation_id == org)
                           .order_by(Contract.id)):
         contracts.append((c.id, c.name, c.purpose, c.starts_on, c.ends_on, c.manager_name,
                           c.handler_names, c.protections, "はい" if c.training_required else "いいえ",
-                          _jst(c.erased_at)))
+                          _jst(c.erased_at), CONTRACT_KINDS_JA.get(c.kind, c.kind)))
     slips = [("番号", "契約番号", "方向", "受け渡し日時", "内容", "件数", "媒体", "渡した職員",
               "受領確認者", "受領確認日時")]
     logins = dict(conn.execute(select(User.id, User.login)).all())
@@ -425,6 +425,9 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
             ("media_ledger.csv", media), ("erasure_records.csv", erasures),
             ("permission_matrix.csv", matrix), ("checklists.csv", _checklist_rows(conn, export))]
 
+
+#: Kinds of contract as the ward writes them (issue 25).
+CONTRACT_KINDS_JA = {"call_center": "納税コールセンター", "field_survey": "区外転出者の現地調査"}
 
 #: Ledger words as the ward writes them (issue 23).
 MEDIUM_KINDS_JA = {"registered": "登録", "lent": "貸出", "returned": "返却", "wiped": "消去",

@@ -1,0 +1,11 @@
+"""Contracts of any contractor organisation (業務委託契約, issue 25): the
+call center's and the field-survey servicer's, managed by ward supervisors
+at ``/admin/contracts/``; the rules in :mod:`.rules`."""
+
+
+def includeme(config):
+    from .rules import ContractSettings
+
+    # Parsed once at start-up: a malformed value stops the application.
+    config.registry.contract_settings = ContractSettings.from_settings(config.get_settings())
+    config.scan(".views")
