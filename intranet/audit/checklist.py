@@ -23,7 +23,7 @@ from ..i18n import translate
 from ..messages import MESSAGES
 from ..models import (
     CheckResult, Contract, ContractKind, ErasureRecord, HandoverSlip, InspectionChecklist,
-    InspectionChecklistItem, MediumEvent, Role, User,
+    InspectionChecklistItem, MediumEvent, Role, TrainingPlan, TrainingRecord, User,
 )
 
 NOTE_MAX = 400
@@ -218,6 +218,8 @@ def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]
     trained = [u for u in valid if training.standing(dbsession, u, day).current]
     facts["training"] = [Fact("checklist.evidence.training",
                               {"trained": len(trained), "total": len(valid)})]
+    # The contractor's 研修計画 of the inspection's fiscal year (issue 25).
+    facts["training"].append(_plan_fact(dbsession, checklist.organisation_id, day))
 
     if not contract_ids:
         return facts
@@ -259,6 +261,21 @@ def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]
         facts["erasure_certified"].append(
             Fact("checklist.evidence.erasure_missing", {"count": len(ended)}))
     return facts
+
+
+def _plan_fact(dbsession, organisation_id: int, day: dt.date) -> Fact:
+    from ..calls.campaigns import fiscal_year
+
+    year = fiscal_year(day)
+    plan = dbsession.scalar(select(TrainingPlan).where(
+        TrainingPlan.organisation_id == organisation_id, TrainingPlan.fiscal_year == year))
+    if plan is None:
+        return Fact("checklist.evidence.no_training_plan", {"year": year})
+    held = [c.id for c in plan.courses if c.held_on <= day]
+    completions = dbsession.scalar(select(func.count(TrainingRecord.id)).where(
+        TrainingRecord.course_id.in_(held), TrainingRecord.trained_on <= day)) if held else 0
+    return Fact("checklist.evidence.training_plan",
+                {"year": year, "courses": len(plan.courses), "held": len(held), "completions": completions})
 
 
 # ---------------------------------------------------------------- snapshots (issue 23)

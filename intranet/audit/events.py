@@ -86,6 +86,9 @@ class AuditEvent(enum.StrEnum):
     ContractPeriod = "contract.period"     # a contract's period changed
     ContractErased = "contract.erased"     # the data erasure at a contract's end was recorded
     TrainingRecorded = "training.recorded"  # a training record was added (course, dates, trainer)
+    TrainingPlanCreated = "training.plan.created"    # a 研修計画 was drawn up (ids, fiscal year)
+    TrainingCourseAdded = "training.course.added"    # a course was added to a plan (ids, date)
+    TrainingCompleted = "training.completed"         # a user's completion of a course (ids, date)
 
     # Data link with the delinquency system
     DatalinkImport = "datalink.import"     # an import ran (dry run or not; failure: problems)

@@ -35,7 +35,7 @@ from .. import tabular
 from ..clock import to_jst
 from ..models import (
     AccessLogArchive, AccessLogCheckpoint, AccessLogEntry, Contract, ErasureRecord, HandoverSlip,
-    Medium, MediumEvent, Organisation, TrainingRecord, User,
+    Medium, MediumEvent, Organisation, TrainingCourse, TrainingPlan, TrainingRecord, User,
 )
 from ..security import report as matrix_report
 from . import chain
@@ -418,12 +418,30 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
                          _certificate_name(e.contract_id, e.certificate_type),
                          logins.get(e.recorded_by, ""), _jst(e.recorded_at),
                          "" if e.records_erased is None else e.records_erased, e.devices))
+    plans = [("計画番号", "年度", "研修番号", "研修名", "実施日", "講師", "内容", "必須", "受講者",
+              "受講日", "次回受講期限", "記録者", "記録日時")]
+    for p in conn.execute(
+            select(TrainingPlan.id, TrainingPlan.fiscal_year, TrainingCourse.id.label("course_id"),
+                   TrainingCourse.title, TrainingCourse.held_on, TrainingCourse.trainer,
+                   TrainingCourse.summary, TrainingCourse.required, TrainingRecord.user_id,
+                   TrainingRecord.trained_on, TrainingRecord.next_due, TrainingRecord.recorded_by,
+                   TrainingRecord.recorded_at)
+            .join(TrainingCourse, TrainingCourse.plan_id == TrainingPlan.id)
+            .outerjoin(TrainingRecord, TrainingRecord.course_id == TrainingCourse.id)
+            .where(TrainingPlan.organisation_id == org)
+            .order_by(TrainingPlan.fiscal_year, TrainingCourse.held_on, TrainingCourse.id,
+                      TrainingRecord.trained_on, TrainingRecord.id)):
+        plans.append((p.id, p.fiscal_year, p.course_id, p.title, p.held_on, p.trainer, p.summary,
+                      "はい" if p.required else "いいえ", logins.get(p.user_id, ""),
+                      p.trained_on or "", p.next_due or "", logins.get(p.recorded_by, ""),
+                      _jst(p.recorded_at)))
     report = matrix_report.build()
     matrix = [("作成日時", _jst(export.generated_at), "指紋（SHA-256）", report.fingerprint)]
     matrix += matrix_report.table(report, "ja")
     return [("users.csv", users), ("contracts.csv", contracts), ("handover_slips.csv", slips),
             ("media_ledger.csv", media), ("erasure_records.csv", erasures),
-            ("permission_matrix.csv", matrix), ("checklists.csv", _checklist_rows(conn, export))]
+            ("permission_matrix.csv", matrix), ("checklists.csv", _checklist_rows(conn, export)),
+            ("training_plans.csv", plans)]
 
 
 #: Kinds of contract as the ward writes them (issue 25).

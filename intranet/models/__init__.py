@@ -25,7 +25,7 @@ from .documents import BatchStatus, DocumentKind, IssuedDocument, LetterBatch  #
 from .cases import STAFF_CONTACT_KINDS, Counterpart  # noqa: F401  (issue 20)
 from .documents import ReturnReason  # noqa: F401  (issue 20)
 from .contracts import (  # noqa: F401  (issue 25)
-    Contract, ContractKind, ErasureRecord,
+    Contract, ContractKind, ErasureRecord, TrainingCourse, TrainingPlan,
 )
 from .survey import (  # noqa: F401
     BatchState, HandoverSlip, Medium, MediumEvent, SurveyBatch, SurveyPhoto, SurveyReport, SurveyTarget, SurveyTargetState,

@@ -2,14 +2,15 @@
 (seed 000) and the field-survey servicer (seed 004) work under the same kind
 of contract — purpose, period, named 個人情報取扱責任者 and 取扱者
 (情報保護対策1), safeguards, staff education (特記事項10), return of
-materials and erasure at the end (特記事項7)."""
+materials and erasure at the end (特記事項7) — and the contractor's leader
+keeps a training plan (研修計画, 委託の内容7) with each person's completion."""
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text,
+    Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,3 +83,40 @@ class ErasureRecord(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
     contract: Mapped[Contract] = relationship()
+
+
+class TrainingPlan(Base):
+    """研修計画 of one contractor organisation for one fiscal year (年度),
+    drawn up by its leader (委託の内容7, 特記事項10)."""
+
+    __tablename__ = "training_plans"
+    __table_args__ = (UniqueConstraint("organisation_id", "fiscal_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    organisation = relationship("Organisation")
+    courses: Mapped[list[TrainingCourse]] = relationship(
+        back_populates="plan", order_by="(TrainingCourse.held_on, TrainingCourse.id)")
+
+
+class TrainingCourse(Base):
+    """One course of a plan: when, by whom, what it covers, and whether
+    completing it counts as the required training (従事者教育)."""
+
+    __tablename__ = "training_courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("training_plans.id"), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    trainer: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    plan: Mapped[TrainingPlan] = relationship(back_populates="courses")

@@ -70,7 +70,7 @@ def _action_cell(role: Role, permission: Permission) -> str | None:
     if role in matrix.TEAM_LEADER_ROLES:
         if permission in matrix.TEAM_LEADER_ACTIONS:
             return TEAM_LEADER
-        for grant in matrix.TEAM_LEADER_USER_GRANTS:
+        for grant in matrix.TEAM_LEADER_USER_GRANTS + matrix.TEAM_LEADER_PLAN_GRANTS:
             if permission in grant.actions:
                 return cell(grant.condition)
     return None

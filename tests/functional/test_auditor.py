@@ -10,7 +10,7 @@ import intranet
 from intranet.models import (
     BatchState, BatchStatus, CallTarget, Contract, ErasureRecord, Handover, HandoverSlip,
     HandoverStatus, InspectionChecklist, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role,
-    SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus,
+    SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus, TrainingPlan,
 )
 from tests import factories
 from tests.helpers import csrf_token, login, synthetic_entry
@@ -59,12 +59,15 @@ def world(dbsession, password_context, wsgi_app):
     checklist_done = InspectionChecklist(organisation_id=contract.organisation_id,
                                          inspected_on=dt.date(2026, 11, 19), created_by=boss.id,
                                          created_at=NOW, completed_by=boss.id, completed_at=NOW)
-    dbsession.add_all([survey_target, slip, medium, erasure, checklist, checklist_done])
+    plan = TrainingPlan(organisation_id=contract.organisation_id, fiscal_year=2026, created_by=boss.id,
+                        created_at=NOW)  # issue 25
+    dbsession.add_all([survey_target, slip, medium, erasure, checklist, checklist_done, plan])
     dbsession.commit()
     return {"boss": boss.id, "case": case.case_no, "campaign": campaign.id, "target": target.id, "handover": handover.id,
             "candidate": candidate.id, "letters": letters.id, "contract": contract.id,
             "batch": batch.id, "survey_target": survey_target.id, "slip": slip.id,
-            "checklist": checklist.id, "checklist_done": checklist_done.id, "medium": medium.id}
+            "checklist": checklist.id, "checklist_done": checklist_done.id, "medium": medium.id,
+            "plan": plan.id}
 
 
 #: Every view that takes a POST and changes data, by (context, view name), and
@@ -93,6 +96,9 @@ WRITES = {
     ("ContractResource", "link"): "/admin/contracts/{contract}/link",
     ("ContractResource", "period"): "/admin/contracts/{contract}/period",
     ("ContractResource", "revoke"): "/admin/contracts/{contract}/revoke",
+    ("TrainingPlanContainer", ""): "/training/",                          # issue 25
+    ("TrainingPlanResource", "course"): "/training/{plan}/course",
+    ("TrainingPlanResource", "complete"): "/training/{plan}/complete",
     ("DataLinkArea", ""): "/datalink/",
     ("DataLinkArea", "export"): "/datalink/export",
     ("HandoverResource", "resolve"): "/calls/handovers/{handover}/resolve",
@@ -154,6 +160,7 @@ OWN_ACCOUNT = {
 #: Every page an auditor reads.
 READS = [
     "/", "/cases/", "/cases/{case}/", "/cases/plans", "/audit/", "/admin/users/", "/admin/contracts/",
+    "/training/", "/training/{plan}/",
     "/admin/contracts/{contract}/", "/calls/campaigns/", "/calls/campaigns/{campaign}/",
     "/calls/targets/{target}/", "/calls/handovers/", "/calls/handovers/{handover}/",
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",

@@ -25,7 +25,7 @@ from intranet import resources as r
 from intranet.models import (
     BatchState, BatchStatus, CallTarget, Contract, Handover, HandoverSlip, HandoverStatus,
     InspectionChecklist, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role,
-    SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus,
+    SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus, TrainingPlan,
 )
 
 from tests import factories
@@ -80,6 +80,8 @@ PATHS = {
     r.MediumResource: "/survey/media/{medium}/",
 
     r.ScreeningArea: "/screening/",  # issue 23
+    r.TrainingPlanContainer: "/training/",  # issue 25
+    r.TrainingPlanResource: "/training/{plan}/",
     r.OwnSessions: "/sessions/",
 }
 
@@ -208,7 +210,9 @@ def world(dbsession, password_context, wsgi_app, testapp):
     checklist = InspectionChecklist(organisation_id=contract.organisation_id,
                                     inspected_on=dt.date(2026, 11, 18), created_by=boss.id, created_at=NOW)
     medium = Medium(label="USB-01")
-    dbsession.add_all([survey_target, slip, medium, checklist])
+    plan = TrainingPlan(organisation_id=contract.organisation_id, fiscal_year=2026, created_by=boss.id,
+                        created_at=NOW)  # issue 25
+    dbsession.add_all([survey_target, slip, medium, checklist, plan])
     dbsession.commit()
     browsers = {}
     for name in ROLES:
@@ -218,7 +222,7 @@ def world(dbsession, password_context, wsgi_app, testapp):
              "handover": handover.id, "candidate": candidate.id, "letters": letters.id,
              "contract": contract.id, "batch": batch.id, "survey_target": survey_target.id,
              "slip": slip.id, "checklist": checklist.id, "organisation": contract.organisation.code,
-             "medium": medium.id,
+             "medium": medium.id, "plan": plan.id,
              "seq": log_mark(testapp.app.registry["db_engine"])}
     return {"browsers": browsers, "where": where}
 
@@ -258,7 +262,7 @@ def test_every_get_view_has_a_url_or_a_reason(wsgi_app):
                                              ("boss", "case", "campaign", "target", "handover",
                                               "candidate", "letters", "contract", "batch",
                                               "survey_target", "slip", "checklist", "seq",
-                                              "medium")})
+                                              "medium", "plan")})
     assert unmapped == set(), "map these contexts in PATHS or give a reason in EXEMPT"
     keys = {key for key, _, _ in get_views(wsgi_app)}
     assert set(EXEMPT) <= keys, "stale exemptions"
