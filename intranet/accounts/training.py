@@ -27,9 +27,9 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
-from ..models import Role, TrainingCourse, TrainingRecord, User
+from ..models import Contract, Role, TrainingCourse, TrainingRecord, User
 
 #: The outsourced work whose staff may be required to train.
 OUTSOURCED_ROLES = frozenset({Role.operator, Role.contractor})
@@ -133,6 +133,13 @@ def required(user: User, settings: TrainingSettings) -> bool:
     return contract is not None and contract.training_required
 
 
+def _requires(settings: TrainingSettings):
+    """:func:`required` as a clause on ``users``."""
+    under_contract = User.contract_id.in_(select(Contract.id).where(Contract.training_required.is_(True)))
+    return or_(User.role.in_(sorted(settings.required_roles)),
+               and_(User.role.in_(sorted(OUTSOURCED_ROLES)), under_contract))
+
+
 def standing(dbsession, user: User, day: dt.date, settings: TrainingSettings | None = None) -> Standing:
     """Is ``user``'s training current on ``day``? With ``settings``, users
     whose work requires none are ``not_required`` (without: the records alone)."""
@@ -142,17 +149,16 @@ def standing(dbsession, user: User, day: dt.date, settings: TrainingSettings | N
 
 
 def due_user_ids(dbsession, today: dt.date, settings: TrainingSettings) -> set[int]:
-    """Active users whose work requires training and whose training is
-    missing, overdue or due within ``due_soon_days`` of ``today``."""
-    if not settings.required_roles:
-        return set()
+    """Active users whose work requires training (:func:`required`, in SQL)
+    and whose training is missing, overdue or due within ``due_soon_days``
+    of ``today``."""
     best_due = (select(TrainingRecord.user_id,
                        func.max(func.coalesce(TrainingRecord.next_due, NEVER)).label("due"))
                 .where(TrainingRecord.trained_on <= today, _counts())
                 .group_by(TrainingRecord.user_id).subquery())
     soon = today + dt.timedelta(days=settings.due_soon_days)
     query = (select(User.id).outerjoin(best_due, best_due.c.user_id == User.id)
-             .where(User.role.in_(sorted(settings.required_roles)), User.is_active.is_(True),
+             .where(_requires(settings), User.is_active.is_(True),
                     or_(best_due.c.due.is_(None), best_due.c.due <= soon)))
     return set(dbsession.scalars(query))
 

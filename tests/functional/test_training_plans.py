@@ -180,12 +180,16 @@ def test_an_optional_course_does_not_open_the_gate(testapp, dbsession, password_
 
 def test_a_contract_requiring_training_gates_its_operators_whatever_the_roles_setting(
         testapp, dbsession, password_context, wsgi_app, monkeypatch):
-    world(dbsession, password_context)
+    ids = world(dbsession, password_context)
     settings = dataclasses.replace(wsgi_app.registry.training_settings, required_roles=frozenset())
     monkeypatch.setattr(wsgi_app.registry, "training_settings", settings)
     res = login(testapp, "op1")  # under the call-center contract requiring training
     assert res.status_code == 200 and "login-form" in res.text
     login(testapp, "stranger", status=303)  # no contract, and the roles need none
+    # the users list's "training due" filter follows the same rule
+    from intranet.accounts import training
+    due = training.due_user_ids(dbsession, dt.date(2026, 11, 24), settings)
+    assert ids["op1"] in due and ids["stranger"] not in due
 
 
 def test_ward_and_auditors_see_every_plan_and_the_inspection_has_it(
