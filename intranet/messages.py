@@ -1412,6 +1412,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "contracts.field.items.call_center": ("返還・消去した資料（未発送の催告書、架電リスト等）",
                                           "Materials returned or erased (letters not yet mailed, call lists, ...)"),
     "contracts.field.items.field_survey": ("消去した項目・媒体", "Items and media erased"),
+    "contracts.unsealed_letters": ("封入・発送前の催告書が {batches}件（{letters}通）あります。契約終了時は返還を確認し、記録してください。",
+                                   "{batches} letter batches ({letters} letters) are printed but not sealed for mailing: "
+                                   "check they are returned at the end of the contract and record it."),
     "login.contract_not_named": ("委託契約の取扱者として登録されていないため、このアカウントは利用できません。区の担当者に連絡してください。",
                                  "You are not a named handler of your organisation's contract, so you cannot log in. "
                                  "Contact the ward."),

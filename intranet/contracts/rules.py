@@ -148,6 +148,24 @@ def sync_users(contract) -> None:
         user.valid_from, user.valid_until = start, end
 
 
+def unsealed_letters(dbsession, contract) -> tuple[int, int]:
+    """A call-center contract's printed letters not yet sealed for mailing
+    (batches, letters), made by its organisation's users: what the end of
+    the contract must see returned (特記事項7). (0, 0) for other kinds."""
+    from sqlalchemy import func
+
+    from ..models import BatchStatus, LetterBatch, User
+
+    if contract.kind != ContractKind.call_center:
+        return 0, 0
+    batches, letters = dbsession.execute(
+        select(func.count(LetterBatch.id), func.coalesce(func.sum(LetterBatch.letters), 0))
+        .join(User, User.id == LetterBatch.created_by)
+        .where(User.organisation_id == contract.organisation_id,
+               LetterBatch.status != BatchStatus.sealed)).one()
+    return batches, letters
+
+
 def end_users(dbsession, contract, now: dt.datetime) -> int:
     """The contract ended (its end-of-contract record was filed): every
     account under it is disabled and its sessions end now. Returns how many."""

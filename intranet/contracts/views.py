@@ -22,7 +22,9 @@ from ..survey.contracts import (
     CERTIFICATE_MAX, ErasureRefused, balance, certificate, erase, outstanding_items,
 )
 from ..views.forms import posted_int, posted_row
-from .rules import CONTRACT_COURSE, HANDLER_ROLES, ContractError, link_user, sync_users
+from .rules import (
+    CONTRACT_COURSE, HANDLER_ROLES, ContractError, link_user, sync_users, unsealed_letters,
+)
 
 TEXT_MAX = 2000
 
@@ -100,6 +102,7 @@ def contract_page(request, errors=None):
     sheet = balance(request.dbsession, contract)
     return {"contract": contract, "candidates": candidates, "errors": errors or [],
             "erasure": erasure, "balance": sheet,
+            "unsealed": unsealed_letters(request.dbsession, contract),
             "outstanding": [_message(request, key, params) for key, params in outstanding_items(sheet)],
             "users": sorted(contract.users, key=lambda u: u.login), "now": request.now,
             "can_manage": request.has_permission(Permission.ContractsManage, request.context)}

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from intranet.audit.checklist import Scope, organisation_scopes
 from intranet.contracts.rules import ContractSettings, Enforce
 from intranet.models import (
-    Contract, ContractKind, LoginSession, Organisation, OrganisationKind, Role, User,
+    BatchStatus, Contract, ContractKind, LetterBatch, LoginSession, Organisation, OrganisationKind, Role, User,
 )
 from tests import factories
 from tests.helpers import csrf_token, entries_since, log_mark, login
@@ -119,8 +119,14 @@ def test_the_end_of_the_contract_disables_the_operators_and_records_what_came_ba
     link(testapp, path, ids["op1"])
     op_app = factories_app(testapp)
     login(op_app, "op1", status=303)
+    # letters the operators printed and never sealed for mailing: to be returned
+    dbsession.add_all([LetterBatch(created_by=ids["op1"], created_at=dt.datetime(2026, 11, 20), letters=n,
+                                   deadline=dt.date(2026, 12, 10), status=status, pdf=b"%PDF-1.4")
+                       for n, status in ((12, BatchStatus.printed), (5, BatchStatus.sealed))])
+    dbsession.commit()
     page = testapp.get(path)
     assert "未発送の催告書" in page.text  # the call center's end-of-contract wording
+    assert "1件（12通）" in page.html.select_one("#unsealed-letters").text
     form = page.forms["erase-form"]
     form["erased_on"] = "2026-11-24"
     form["method"] = "立会のうえ返還・上書き消去"
