@@ -24,6 +24,7 @@ def make_configurator(settings) -> Configurator:
     config.include(".admin")
     config.include(".calls")
     config.include(".documents")
+    config.include(".contracts")
     config.include(".survey")
     config.include(".datalink")
     config.include(".screening")

@@ -17,6 +17,7 @@ NAV_ITEMS = [
     NavItem("nav.cases", ("cases",), Permission.CasesSearch),
     NavItem("nav.users", ("admin", "users"), Permission.UsersView),
     NavItem("nav.contracts", ("admin", "contracts"), Permission.ContractsView),
+    NavItem("nav.training_plans", ("training",), Permission.TrainingPlansView),  # issue 25
     NavItem("nav.calls", ("calls",), Permission.CallQueueWork),
     NavItem("nav.campaigns", ("calls", "campaigns"), Permission.CampaignsView),
     NavItem("nav.drafts", ("calls", "drafts"), Permission.CampaignDraftsView),  # issue 25

@@ -24,6 +24,7 @@ from .cases.scopes import case_grants, case_reach, roles_reaching_every_case
 from .models import (
     AccessLogEntry, CallCampaign, CallTarget, CampaignDraft, Case, Contract, Handover, HandoverSlip, Incident,
     InspectionChecklist, IssuedDocument, LetterBatch, Medium, PhoneCandidate, SurveyBatch, SurveyTarget,
+    TrainingPlan,
     User,
 )
 from .security import matrix, principals
@@ -365,6 +366,36 @@ class AdminArea(Area):
     children_classes = (UserContainer, KeyContainer, ContractContainer, StatusApprovals)
 
 
+# ---------------------------------------------------------------- training plans (issue 25)
+
+class TrainingPlanResource(RowResource):
+    """One contractor organisation's 研修計画 for a fiscal year
+    (``/training/<id>/``): its team leaders hold the plan grants, other
+    organisations' team leaders are denied them (``matrix.training_plan_acl``)."""
+
+    attribute = "plan"
+    view_permission = Permission.TrainingPlansView
+
+    def __acl__(self):
+        return matrix.training_plan_acl(self.plan.organisation_id)
+
+
+class TrainingPlanContainer(RowContainer):
+    """``/training/``: the plans (the list, and a new plan). A missing plan
+    answers team leaders like another organisation's (403, no existence
+    oracle); whoever sees every plan learns it is missing (404)."""
+
+    __name__ = "training"
+    model, item = TrainingPlan, TrainingPlanResource
+
+    def __getitem__(self, name):
+        found = super().__getitem__(name)
+        if isinstance(found, MissingRow):
+            found.__acl__ = [(Deny, principals.TEAM_LEADER, [Permission.TrainingPlansView,
+                                                             Permission.TrainingPlansManage])]
+        return found
+
+
 # ---------------------------------------------------------------- the call center
 
 class CampaignResource(RowResource):
@@ -626,7 +657,8 @@ class Root(Resource):
     __name__ = ""
     __parent__ = None
     children_classes = (CaseContainer, AdminArea, AuditArea, CallCenter, LetterContainer,
-                        SurveyArea, DataLinkArea, OwnSessions, ScreeningArea, IncidentContainer)
+                        SurveyArea, DataLinkArea, OwnSessions, ScreeningArea, IncidentContainer,
+                        TrainingPlanContainer)
 
     def __init__(self, request):
         self._request = request

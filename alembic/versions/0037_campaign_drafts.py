@@ -1,7 +1,7 @@
 """campaign drafts by the call center (issue 25): the contractor plans, a ward supervisor approves
 
 Revision ID: 0037
-Revises: 0035
+Revises: 0036
 Create Date: 2026-11-30 13:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0037'
-down_revision = '0035'
+down_revision = '0036'
 branch_labels = None
 depends_on = None
 

@@ -27,9 +27,9 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
-from ..models import Role, TrainingRecord, User
+from ..models import Contract, Role, TrainingCourse, TrainingRecord, User
 
 #: The outsourced work whose staff may be required to train.
 OUTSOURCED_ROLES = frozenset({Role.operator, Role.contractor})
@@ -96,10 +96,21 @@ class Standing:
         return self.state in (State.ok, State.not_required)
 
 
-def records(dbsession, user_id: int) -> list[TrainingRecord]:
-    """A user's records, newest first."""
-    return list(dbsession.scalars(select(TrainingRecord).where(TrainingRecord.user_id == user_id)
-                                  .order_by(TrainingRecord.trained_on.desc(), TrainingRecord.id.desc())))
+def _counts():
+    """Records that count towards the required training: every record but
+    the completions of plan courses marked not required (研修計画, issue 25)."""
+    optional = select(TrainingCourse.id).where(TrainingCourse.required.is_(False))
+    return or_(TrainingRecord.course_id.is_(None), TrainingRecord.course_id.not_in(optional))
+
+
+def records(dbsession, user_id: int, counting: bool = False) -> list[TrainingRecord]:
+    """A user's records, newest first; ``counting``: only those that count
+    towards the required training."""
+    query = select(TrainingRecord).where(TrainingRecord.user_id == user_id)
+    if counting:
+        query = query.where(_counts())
+    return list(dbsession.scalars(query.order_by(TrainingRecord.trained_on.desc(),
+                                                 TrainingRecord.id.desc())))
 
 
 def standing_of(rows, day: dt.date) -> Standing:
@@ -112,26 +123,42 @@ def standing_of(rows, day: dt.date) -> Standing:
     return Standing(State.ok if due >= day else State.overdue, None if due == NEVER else due)
 
 
+def required(user: User, settings: TrainingSettings) -> bool:
+    """Does ``user``'s work require training? Its role is named in the
+    settings, or it is under a contract requiring training (issue 25: the
+    call center's operators under their contract, whatever the roles say)."""
+    if settings.requires(user):
+        return True
+    contract = user.contract if user.role in OUTSOURCED_ROLES else None
+    return contract is not None and contract.training_required
+
+
+def _requires(settings: TrainingSettings):
+    """:func:`required` as a clause on ``users``."""
+    under_contract = User.contract_id.in_(select(Contract.id).where(Contract.training_required.is_(True)))
+    return or_(User.role.in_(sorted(settings.required_roles)),
+               and_(User.role.in_(sorted(OUTSOURCED_ROLES)), under_contract))
+
+
 def standing(dbsession, user: User, day: dt.date, settings: TrainingSettings | None = None) -> Standing:
     """Is ``user``'s training current on ``day``? With ``settings``, users
     whose work requires none are ``not_required`` (without: the records alone)."""
-    if settings is not None and not settings.requires(user):
+    if settings is not None and not required(user, settings):
         return Standing(State.not_required, None)
-    return standing_of(records(dbsession, user.id), day)
+    return standing_of(records(dbsession, user.id, counting=True), day)
 
 
 def due_user_ids(dbsession, today: dt.date, settings: TrainingSettings) -> set[int]:
-    """Active users whose work requires training and whose training is
-    missing, overdue or due within ``due_soon_days`` of ``today``."""
-    if not settings.required_roles:
-        return set()
+    """Active users whose work requires training (:func:`required`, in SQL)
+    and whose training is missing, overdue or due within ``due_soon_days``
+    of ``today``."""
     best_due = (select(TrainingRecord.user_id,
                        func.max(func.coalesce(TrainingRecord.next_due, NEVER)).label("due"))
-                .where(TrainingRecord.trained_on <= today)
+                .where(TrainingRecord.trained_on <= today, _counts())
                 .group_by(TrainingRecord.user_id).subquery())
     soon = today + dt.timedelta(days=settings.due_soon_days)
     query = (select(User.id).outerjoin(best_due, best_due.c.user_id == User.id)
-             .where(User.role.in_(sorted(settings.required_roles)), User.is_active.is_(True),
+             .where(_requires(settings), User.is_active.is_(True),
                     or_(best_due.c.due.is_(None), best_due.c.due <= soon)))
     return set(dbsession.scalars(query))
 

@@ -23,8 +23,8 @@ def _page(request, form=None, errors=None) -> dict:
     settings = request.registry.training_settings
     rows = training.records(request.dbsession, user.id)
     return {"user": user, "records": rows, "errors": errors or [],
-            "standing": training.standing_of(rows, request.today),
-            "required": settings.requires(user), "courses": settings.courses,
+            "standing": training.standing(request.dbsession, user, request.today),
+            "required": training.required(user, settings), "courses": settings.courses,
             "valid_months": settings.valid_months, "form": form or {},
             "can_record": request.has_permission(Permission.TrainingRecord, request.context)}
 

@@ -22,8 +22,8 @@ from ..clock import jst_midnight, to_jst
 from ..i18n import translate
 from ..messages import MESSAGES
 from ..models import (
-    CheckResult, Contract, ErasureRecord, HandoverSlip, InspectionChecklist,
-    InspectionChecklistItem, MediumEvent, Role, User,
+    CheckResult, Contract, ContractKind, ErasureRecord, HandoverSlip, InspectionChecklist,
+    InspectionChecklistItem, MediumEvent, Role, TrainingPlan, TrainingRecord, User,
 )
 
 NOTE_MAX = 400
@@ -89,16 +89,17 @@ class ChecklistError(ValueError):
 
 def organisation_scopes(dbsession, organisation_id: int) -> frozenset[Scope]:
     """The kinds of work of a contractor organisation: the call center if it
-    has operators, the field survey if it has investigators or contracts
-    (contracts are the survey's). Nothing known yet: both."""
+    has operators or a call-center contract, the field survey if it has
+    investigators or a survey contract (issue 25: contracts carry their
+    kind). Nothing known yet: both."""
     roles = set(dbsession.scalars(
         select(User.role).where(User.organisation_id == organisation_id).distinct()))
-    has_contract = dbsession.scalar(
-        select(func.count(Contract.id)).where(Contract.organisation_id == organisation_id)) > 0
+    kinds = set(dbsession.scalars(
+        select(Contract.kind).where(Contract.organisation_id == organisation_id).distinct()))
     scopes = set()
-    if Role.operator in roles:
+    if Role.operator in roles or ContractKind.call_center in kinds:
         scopes.add(Scope.call_center)
-    if Role.contractor in roles or has_contract:
+    if Role.contractor in roles or ContractKind.field_survey in kinds:
         scopes.add(Scope.field_survey)
     return frozenset(scopes or {Scope.call_center, Scope.field_survey})
 
@@ -219,6 +220,8 @@ def evidence(dbsession, checklist: InspectionChecklist) -> dict[str, list[Fact]]
     facts["training"] = [Fact("checklist.evidence.training",
                               {"trained": len(trained), "total": len(valid)})]
     facts["incident_reports"] = _incident_facts(dbsession, checklist.organisation_id, until)
+    # The contractor's 研修計画 of the inspection's fiscal year (issue 25).
+    facts["training"].append(_plan_fact(dbsession, checklist.organisation_id, day))
 
     if not contract_ids:
         return facts
@@ -280,6 +283,19 @@ def _incident_facts(dbsession, organisation_id: int, until: dt.datetime) -> list
     if slow:
         facts.append(Fact("checklist.evidence.incidents_slow", {"count": slow}))
     return facts
+def _plan_fact(dbsession, organisation_id: int, day: dt.date) -> Fact:
+    from ..calls.campaigns import fiscal_year
+
+    year = fiscal_year(day)
+    plan = dbsession.scalar(select(TrainingPlan).where(
+        TrainingPlan.organisation_id == organisation_id, TrainingPlan.fiscal_year == year))
+    if plan is None:
+        return Fact("checklist.evidence.no_training_plan", {"year": year})
+    held = [c.id for c in plan.courses if c.held_on <= day]
+    completions = dbsession.scalar(select(func.count(TrainingRecord.id)).where(
+        TrainingRecord.course_id.in_(held), TrainingRecord.trained_on <= day)) if held else 0
+    return Fact("checklist.evidence.training_plan",
+                {"year": year, "courses": len(plan.courses), "held": len(held), "completions": completions})
 
 
 # ---------------------------------------------------------------- snapshots (issue 23)

@@ -99,6 +99,9 @@ class AuditEvent(enum.StrEnum):
     IncidentAcknowledged = "incident.acknowledged"  # a ward supervisor acknowledged it with instructions
     IncidentClosed = "incident.closed"             # ... and closed it
     IncidentRefused = "incident.refused"           # a filing or step was refused (the step, message keys)
+    TrainingPlanCreated = "training.plan.created"    # a 研修計画 was drawn up (ids, fiscal year)
+    TrainingCourseAdded = "training.course.added"    # a course was added to a plan (ids, date)
+    TrainingCompleted = "training.completed"         # a user's completion of a course (ids, date)
 
     # Data link with the delinquency system
     DatalinkImport = "datalink.import"     # an import ran (dry run or not; failure: problems)

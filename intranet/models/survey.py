@@ -1,47 +1,18 @@
-"""Field survey of movers-out (区外転出者の現地調査, seed 004): the servicer's
-contract, survey batches and the targets assigned to each investigator."""
+"""Field survey of movers-out (区外転出者の現地調査, seed 004): survey batches,
+the targets assigned to each investigator, reports, media and slips. The
+contract itself is any contractor's (:mod:`intranet.models.contracts`)."""
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint,
+    Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .contracts import Contract, ErasureRecord  # noqa: F401  (moved, issue 25)
 from .meta import Base, str_enum
-
-
-class Contract(Base):
-    """業務委託契約: who may handle the data, for what, and until when."""
-
-    __tablename__ = "contracts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    purpose: Mapped[str] = mapped_column(Text)
-    starts_on: Mapped[dt.date] = mapped_column(Date)
-    ends_on: Mapped[dt.date] = mapped_column(Date)
-    manager_name: Mapped[str] = mapped_column(String(100))     # 取扱責任者
-    handler_names: Mapped[str] = mapped_column(Text)           # 取扱者, one per line
-    protections: Mapped[str] = mapped_column(Text, default="")  # agreed safeguards
-    training_required: Mapped[bool] = mapped_column(Boolean, default=True)
-    # The creating user's id; no foreign key, as users already refer to contracts.
-    created_by: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-
-    organisation = relationship("Organisation")
-    users = relationship("User", back_populates="contract", foreign_keys="User.contract_id")
-
-    def window(self) -> tuple[dt.datetime, dt.datetime]:
-        """The period as naive UTC: from midnight JST of the first day to
-        midnight JST after the last."""
-        from ..clock import jst_day_bounds
-
-        return jst_day_bounds(self.starts_on, self.ends_on)
 
 
 class BatchState(enum.StrEnum):
@@ -130,30 +101,6 @@ class SurveyPhoto(Base):
     height: Mapped[int] = mapped_column(Integer)
 
     report: Mapped[SurveyReport] = relationship(back_populates="photos")
-
-
-class ErasureRecord(Base):
-    """消去: the contractor-side data of a contract was erased in the presence
-    of ward staff, with the contractor's certificate."""
-
-    __tablename__ = "erasure_records"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), unique=True)
-    erased_on: Mapped[dt.date] = mapped_column(Date)
-    method: Mapped[str] = mapped_column(String(200))
-    witness_name: Mapped[str] = mapped_column(String(100))   # 職員立会
-    items: Mapped[str] = mapped_column(Text)
-    # Records erased at the contractor's (件数; None for records from before
-    # revision 0030) and the devices used (タブレット等, one per line).
-    records_erased: Mapped[int | None] = mapped_column(Integer)
-    devices: Mapped[str] = mapped_column(Text, default="")
-    certificate: Mapped[bytes] = mapped_column(LargeBinary)
-    certificate_type: Mapped[str] = mapped_column(String(40))
-    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
-
-    contract: Mapped[Contract] = relationship()
 
 
 class MediumState(enum.StrEnum):

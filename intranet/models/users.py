@@ -189,5 +189,7 @@ class TrainingRecord(Base):
     next_due: Mapped[dt.date | None] = mapped_column(Date)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The course of a training plan this record completes (研修計画, issue 25).
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("training_courses.id"), index=True)
 
     user = relationship("User", foreign_keys=[user_id])

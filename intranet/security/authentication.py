@@ -18,6 +18,10 @@ class Failure:
     zone = "zone"                         # from outside the network zones of its role
     training_missing = "training_missing"  # its work requires training: none recorded
     training_overdue = "training_overdue"  # ... and every course recorded is past due
+    # The contract (intranet.contracts.rules.LoginFailure, issue 25):
+    contract_not_named = "contract_not_named"  # not a named handler of its organisation's contract
+    contract_period = "contract_period"        # before the contract's period
+    contract_ended = "contract_ended"          # after its end date, or its end was recorded
 
 
 @dataclass
@@ -81,6 +85,14 @@ def authenticate(request, login: str, password: str) -> Result:
     valid, new_hash = context.verify_and_update(password, user.password_hash)
     if not valid:
         return count_failure(request, user)
+
+    # The contract first: its refusal says why, where the validity window
+    # it sets would only say "invalid". Only after the right password.
+    from ..contracts.rules import login_failure
+
+    contract_failure = login_failure(request.dbsession, user, now, request.registry.contract_settings)
+    if contract_failure is not None:
+        return Result(user, contract_failure.value)
 
     if not user.is_valid_at(now):
         return Result(user, Failure.account_invalid)

@@ -197,7 +197,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[P]] = _frozen({
         P.SlipsViewAll, P.MediaView, P.UsersView, P.ContractsView, P.MatrixView,
         P.ActivityView, P.LogReviewSign, P.InspectionExport, P.ChecklistsView,
         P.ChecklistsRecord, P.LimitationView, P.TrainingView, P.PlansView, P.DebitsView,
-        P.ScreeningView, P.IncidentsView, P.IncidentsViewAll}),
+        P.ScreeningView, P.IncidentsView, P.IncidentsViewAll, P.TrainingPlansView, P.TrainingPlansAll}),
     Role.operator: _with_own_account(Role.operator, {
         P.LettersView, P.LettersIssue, P.LettersSeal,
         P.HomeView, P.CasesSearch, P.CallQueueWork, P.CallLookup, P.CallIncomingRecord,
@@ -278,7 +278,8 @@ SUPERVISOR_ACTIONS: frozenset[P] = frozenset({
     P.UsersView, P.UsersManage, P.UsersSessionsManage, P.SecurityKeysManage, P.ContractsView,
     P.ContractsManage, P.MatrixView, P.AuditLogView, P.ActivityView, P.LogReviewSign,
     P.ChecklistsView, P.ChecklistsRecord, P.CaseStatusApprove, P.TrainingView, P.TrainingRecord,
-    P.IncidentsView, P.IncidentsViewAll, P.IncidentsHandle})
+    P.IncidentsView, P.IncidentsViewAll, P.IncidentsHandle, P.TrainingPlansView, P.TrainingPlansAll,
+    P.TrainingPlansManage})
 
 
 #: Roles that may carry the team-leader flag: the call center's 責任者, who
@@ -364,6 +365,14 @@ def draft_reach(held) -> frozenset[int] | None:
     return frozenset(int(p[len(prefix):]) for p in held if p.startswith(prefix))
 
 
+#: Actions a team leader holds on training plans (研修計画, ``/training/``):
+#: the call center draws up and runs its operators' training plan (seed 000,
+#: 委託の内容7; 特記事項10), so its 責任者 keeps the plans of its own
+#: organisation and records the completions of its users — never another
+#: organisation's (:func:`training_plan_acl`).
+TEAM_LEADER_PLAN_GRANTS: tuple[Grant, ...] = _grants(
+    ({P.TrainingPlansView, P.TrainingPlansManage}, Condition.own_organisation))
+
 #: Actions nobody holds on their own account, whatever else grants them.
 NOT_ON_ONESELF: frozenset[P] = frozenset({P.TrainingRecord})
 
@@ -387,6 +396,18 @@ def user_acl(user) -> list[tuple]:
     for grant in TEAM_LEADER_USER_GRANTS.get(user.role, ()):
         if grant.condition == Condition.own_organisation:
             acl.append((Allow, principals.team_leader_of(user.organisation_id), sorted(grant.actions)))
+    return acl
+
+
+def training_plan_acl(organisation_id: int) -> list[tuple]:
+    """The entries of one training plan's ACL (the root's follow): its
+    organisation's team leaders hold the plan grants; any other team leader
+    is denied them (the root grants them to team leaders for the list,
+    which shows their own organisation's plans only)."""
+    acl: list[tuple] = []
+    for grant in TEAM_LEADER_PLAN_GRANTS:
+        acl.append((Allow, principals.team_leader_of(organisation_id), sorted(grant.actions)))
+        acl.append((Deny, principals.TEAM_LEADER, sorted(grant.actions)))
     return acl
 
 
@@ -426,6 +447,10 @@ def global_acl() -> list[tuple]:
     acl.append((Allow, principals.SUPERVISOR, sorted(SUPERVISOR_ACTIONS)))
     for role, actions in TEAM_LEADER_ACTIONS.items():
         acl.append((Allow, principals.team_leader_role(role), sorted(actions)))
+    # The plan list and the creation of a plan (of the leader's own
+    # organisation); one plan's ACL narrows them (training_plan_acl).
+    acl.append((Allow, principals.TEAM_LEADER,
+                sorted(set().union(*(g.actions for g in TEAM_LEADER_PLAN_GRANTS)))))
     return acl
 
 

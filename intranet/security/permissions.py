@@ -45,6 +45,10 @@ class Permission(enum.StrEnum):
     ContractsManage = "admin:contracts:manage"  # contracts, their users, remote wipe
     TrainingView = "admin:training:view"      # a user's training records (研修・従事者教育)
     TrainingRecord = "admin:training:record"  # add a training record
+    # Training plans of the contractors (研修計画, issue 25)
+    TrainingPlansView = "training:plans:view"      # plans, courses and completions
+    TrainingPlansAll = "training:plans:all"        # ... of every organisation (else one's own)
+    TrainingPlansManage = "training:plans:manage"  # draw up plans and courses, record completions
     # Field survey
     SurveyWork = "survey:mine:view"            # an investigator's own targets
     SurveyManage = "survey:batches:manage"     # create, assign and open batches

@@ -73,7 +73,7 @@ def _action_cell(role: Role, permission: Permission) -> str | None:
     if role in matrix.TEAM_LEADER_ROLES:
         if permission in matrix.TEAM_LEADER_ACTIONS.get(role, ()):
             return TEAM_LEADER
-        for grant in matrix.TEAM_LEADER_USER_GRANTS.get(role, ()):
+        for grant in (*matrix.TEAM_LEADER_USER_GRANTS.get(role, ()), *matrix.TEAM_LEADER_PLAN_GRANTS):
             if permission in grant.actions:
                 return cell(grant.condition)
     return None

@@ -1,59 +1,15 @@
-"""Contracts and their users: the contract period is each user's validity
-window, users may need a current training record (従事者教育,
-:mod:`intranet.accounts.training`) before they are activated, and a collector can end all of a user's sessions at once
-(remote wipe of a tablet's access, :func:`intranet.security.sessions.revoke_sessions`)."""
+"""The field survey's side of a contract: the erasure at its end checked
+against the hand-over slips and the media ledger (seed 004, 資料62), and its
+survey batches closed. The rules of any contract (named handlers, period,
+login gate, disabling the accounts) are :mod:`intranet.contracts.rules`,
+re-exported here for older imports."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
-from ..models import Role
-from ..security.sessions import revoke_sessions
-
-
-class ContractError(ValueError):
-    """A message key explaining why the change was refused."""
-
-
-#: The course a training date given on the contract page records (seed 004, 特記事項18).
-CONTRACT_COURSE = "個人情報保護・情報セキュリティ（従事者教育）"
-
-
-def link_user(dbsession, contract, user, trained_on: dt.date | None, active: bool, *,
-              recorded_by, now: dt.datetime, today: dt.date, settings) -> None:
-    """Put a contractor ``user`` under ``contract``: its period becomes the
-    user's validity window. A training date records a course (its trainer:
-    the contract's person responsible, who runs the 従事者教育); a contract
-    requiring training activates only users whose records are current today
-    (``users.privacy_trained_on`` is no longer consulted)."""
-    from ..accounts import training
-
-    if user.role != Role.contractor:
-        raise ContractError("survey.error.not_contractor")
-    if user.organisation_id != contract.organisation_id:
-        raise ContractError("survey.error.other_organisation")
-    user.contract_id = contract.id
-    if trained_on is not None:
-        try:
-            training.record(dbsession, user, course=CONTRACT_COURSE, trained_on=trained_on,
-                            trainer=contract.manager_name[:training.TRAINER_MAX] or "—", next_due=None,
-                            recorded_by=recorded_by, now=now, today=today, settings=settings)
-        except training.TrainingError as exc:
-            raise ContractError(exc.keys[0]) from None
-        user.privacy_trained_on = trained_on  # kept for old readers only
-    if active and contract.training_required and not training.standing(dbsession, user, today).current:
-        raise ContractError("survey.error.training_required")
-    if active and contract.erased_at is not None:
-        raise ContractError("survey.error.erased")
-    user.is_active = active
-    user.valid_from, user.valid_until = contract.window()
-
-
-def sync_users(contract) -> None:
-    """After the period changed: every user of the contract follows it."""
-    start, end = contract.window()
-    for user in contract.users:
-        user.valid_from, user.valid_until = start, end
+from ..contracts.rules import (  # noqa: F401  (moved, issue 25)
+    CONTRACT_COURSE, ContractError, end_users, link_user, sync_users,
+)
 
 
 CERTIFICATE_MAX = 10 * 1024 * 1024
@@ -76,8 +32,9 @@ def certificate(raw: bytes) -> tuple[bytes, str]:
 
 def erase(dbsession, contract, *, erased_on, method, witness_name, items, certificate_bytes,
           certificate_type, user, now, records_erased: int, devices: str) -> None:
-    """Record the erasure; the contract's users are disabled at once (sessions
-    ended) and its survey batches and targets close. Refused
+    """Record the end of the contract (erasure, materials returned); the
+    contract's users are disabled at once (sessions ended) and its survey
+    batches and targets close (a call-center contract has none). Refused
     (:class:`ErasureRefused`) unless everything handed out is back or erased:
     records handed out = returned (confirmed) + ``records_erased``, no return
     slip awaiting confirmation, no medium of the contract still lent or
@@ -94,10 +51,7 @@ def erase(dbsession, contract, *, erased_on, method, witness_name, items, certif
         items=items, records_erased=records_erased, devices=devices,
         certificate=certificate_bytes, certificate_type=certificate_type,
         recorded_by=user.id, recorded_at=now))
-    contract.erased_at = now
-    for member in contract.users:
-        member.is_active = False
-        revoke_sessions(dbsession, member, now)
+    end_users(dbsession, contract, now)
     for batch in dbsession.query(SurveyBatch).filter(SurveyBatch.contract_id == contract.id):
         batch.state = BatchState.closed
         for target in batch.targets:

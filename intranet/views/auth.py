@@ -67,7 +67,10 @@ def login_submit(request):
                  Failure.account_invalid: "login.account_invalid",
                  Failure.zone: "login.zone",
                  Failure.training_missing: "login.training_missing",
-                 Failure.training_overdue: "login.training_overdue"}.get(result.failure, "login.bad_credentials")
+                 Failure.training_overdue: "login.training_overdue",
+                 Failure.contract_not_named: "login.contract_not_named",
+                 Failure.contract_period: "login.contract_period",
+                 Failure.contract_ended: "login.contract_ended"}.get(result.failure, "login.bad_credentials")
         if result.failure == Failure.zone:
             request.response.status = 403
         return {**values, "error": error}

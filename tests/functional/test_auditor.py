@@ -9,8 +9,8 @@ import webtest
 import intranet
 from intranet.models import (
     BatchState, BatchStatus, CallTarget, Contract, ErasureRecord, Handover, HandoverSlip,
-    HandoverStatus, Incident, IncidentKind, IncidentState, InspectionChecklist, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role,
-    SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus,
+    HandoverStatus, Incident, IncidentKind, IncidentState, InspectionChecklist, LetterBatch, Medium, PhoneCandidate,
+    PhoneCandidateStatus, Role, SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus, TrainingPlan,
 )
 from tests import factories
 from tests.helpers import csrf_token, login, synthetic_entry
@@ -62,7 +62,9 @@ def world(dbsession, password_context, wsgi_app):
     incident = Incident(organisation_id=contract.organisation_id, kind=IncidentKind.other, state=IncidentState.filed,
                         occurred_at=NOW, discovered_at=NOW, description="d", first_actions="f", filed_by=boss.id,
                         filed_at=NOW, instructions="", closing_note="")
-    dbsession.add_all([survey_target, slip, medium, erasure, checklist, checklist_done, incident])
+    plan = TrainingPlan(organisation_id=contract.organisation_id, fiscal_year=2026, created_by=boss.id,
+                        created_at=NOW)  # issue 25
+    dbsession.add_all([survey_target, slip, medium, erasure, checklist, checklist_done, incident, plan])
     leader = factories.user(dbsession, password_context, Role.operator, login="lead", is_team_leader=True)
     draft = factories.campaign_draft(dbsession, leader)  # issue 25
     dbsession.commit()
@@ -70,7 +72,7 @@ def world(dbsession, password_context, wsgi_app):
             "candidate": candidate.id, "letters": letters.id, "contract": contract.id,
             "batch": batch.id, "survey_target": survey_target.id, "slip": slip.id,
             "checklist": checklist.id, "checklist_done": checklist_done.id, "medium": medium.id,
-            "draft": draft.id}
+            "draft": draft.id, "plan": plan.id}
 
 
 #: Every view that takes a POST and changes data, by (context, view name), and
@@ -99,6 +101,9 @@ WRITES = {
     ("ContractResource", "link"): "/admin/contracts/{contract}/link",
     ("ContractResource", "period"): "/admin/contracts/{contract}/period",
     ("ContractResource", "revoke"): "/admin/contracts/{contract}/revoke",
+    ("TrainingPlanContainer", ""): "/training/",                          # issue 25
+    ("TrainingPlanResource", "course"): "/training/{plan}/course",
+    ("TrainingPlanResource", "complete"): "/training/{plan}/complete",
     ("DataLinkArea", ""): "/datalink/",
     ("DataLinkArea", "export"): "/datalink/export",
     ("HandoverResource", "resolve"): "/calls/handovers/{handover}/resolve",
@@ -171,6 +176,7 @@ OWN_ACCOUNT = {
 #: Every page an auditor reads.
 READS = [
     "/", "/cases/", "/cases/{case}/", "/cases/plans", "/audit/", "/admin/users/", "/admin/contracts/",
+    "/training/", "/training/{plan}/",
     "/admin/contracts/{contract}/", "/calls/campaigns/", "/calls/campaigns/{campaign}/",
     "/calls/targets/{target}/", "/calls/handovers/", "/calls/handovers/{handover}/",
     "/calls/reports/", "/letters/", "/letters/{letters}/", "/survey/batches/",

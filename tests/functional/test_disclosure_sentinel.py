@@ -59,7 +59,8 @@ from intranet.models import (
 )
 from intranet.models import FlagState, ScreenedRecord, ScreeningFlag, User  # issue 23
 from intranet.models import (  # issue 25
-    CallRecord, DraftState, Incident, IncidentCase, IncidentKind, IncidentState, IssuedDocument,
+    CallRecord, DraftState, Incident, IncidentCase, IncidentKind, IncidentState, IssuedDocument, TrainingCourse,
+    TrainingPlan,
 )
 from intranet.security import matrix
 from intranet.security.matrix import ROLE_FACETS, Facet
@@ -173,6 +174,7 @@ class World:
     call_records: dict[str, int] = field(default_factory=dict)       # slot -> a call record of its case
     documents: dict[str, int] = field(default_factory=dict)          # slot -> a letter printed for its case
     draft: int = 0                                                   # the leader's campaign draft (issue 25)
+    training_plan: int = 0                                           # the contractor's 研修計画 (issue 25)
     log_seq: int = 0
 
     def owner(self, marker: str) -> MarkerInfo:
@@ -382,6 +384,18 @@ def build_world(dbsession, password_context, settings, now: dt.datetime, today: 
     w.checklist = create_checklist(dbsession, organisation=users["investigator_a"].organisation,
                                    inspected_on=dt.date(2026, 11, 20), contract=contract,
                                    user=users["auditor"], now=now).id
+    # The contractor's training plan with one course and one completion (issue 25).
+    plan = TrainingPlan(organisation_id=users["investigator_a"].organisation_id, fiscal_year=2026,
+                        created_by=collector.id, created_at=now)
+    dbsession.add(plan)
+    dbsession.flush()
+    course = TrainingCourse(plan_id=plan.id, title="個人情報保護研修", held_on=dt.date(2026, 4, 10),
+                            trainer="研修 講師", summary="特記事項の説明", required=True,
+                            created_by=collector.id, created_at=now)
+    dbsession.add(course)
+    dbsession.flush()
+    factories.training_record(dbsession, users["investigator_a"], trained_on=course.held_on).course_id = course.id
+    w.training_plan = plan.id
     dbsession.commit()
     return w
 
@@ -457,6 +471,9 @@ GET_URLS = {
     ("ContractContainer", ""): lambda w: ["/admin/contracts/"],
     ("ContractResource", ""): lambda w: [f"/admin/contracts/{c}/" for c in (w.contract, w.other_contract)],
     ("ContractResource", "certificate"): lambda w: [f"/admin/contracts/{w.other_contract}/certificate"],
+    # issue 25: training plans (courses, completions by login; no case data)
+    ("TrainingPlanContainer", ""): lambda w: ["/training/"],
+    ("TrainingPlanResource", ""): lambda w: [f"/training/{w.training_plan}/"],
     ("CallCenter", ""): lambda w: ["/calls/"],
     ("CallCenter", "lookup"): lambda w: ["/calls/lookup"],
     ("CampaignContainer", ""): lambda w: ["/calls/campaigns/"],
@@ -569,6 +586,8 @@ EXEMPT = {
     ("ContractContainer", "", "POST"): _CHANGE, ("ContractResource", "erase", "POST"): _CHANGE,
     ("ContractResource", "link", "POST"): _CHANGE, ("ContractResource", "period", "POST"): _CHANGE,
     ("ContractResource", "revoke", "POST"): _CHANGE,
+    ("TrainingPlanContainer", "", "POST"): _CHANGE, ("TrainingPlanResource", "course", "POST"): _CHANGE,
+    ("TrainingPlanResource", "complete", "POST"): _CHANGE,
     ("DataLinkArea", "", "POST"): "POST: a data-link import (upload); the answer reports counts and problems",
     ("HandoverResource", "resolve", "POST"): _CHANGE, ("HandoverSlipContainer", "", "POST"): _CHANGE,
     ("HandoverSlipResource", "confirm", "POST"): _CHANGE, ("LetterBatchResource", "seal", "POST"): _CHANGE,
@@ -887,6 +906,7 @@ ORACLE = {
 NOT_CASE_DATA = {
     resources.UserContainer: "staff accounts (supervisors only), no case data",
     resources.ContractContainer: "contracts (supervisors and auditors), no case data",
+    resources.TrainingPlanContainer: "training plans (supervisors, auditors, the contractor's leader), no case data",
     resources.ChecklistContainer: "inspection checklists (auditors, supervisors), no case data",
     resources.MediaLedger: "the media ledger (ward staff, auditors), no case data",
     resources.IncidentContainer: ("incident reports, reached by organisation (a leader's own; supervisors and "

@@ -25,7 +25,7 @@ from intranet import resources as r
 from intranet.models import (
     BatchState, BatchStatus, CallTarget, Contract, Handover, HandoverSlip, HandoverStatus, Incident,
     IncidentKind, IncidentState, InspectionChecklist, LetterBatch, Medium, PhoneCandidate, PhoneCandidateStatus, Role,
-    SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus,
+    SurveyBatch, SurveyTarget, SurveyTargetState, TargetStatus, TrainingPlan,
 )
 
 from tests import factories
@@ -86,6 +86,8 @@ PATHS = {
     r.IncidentResource: "/incidents/{incident}/",
     r.DraftContainer: "/calls/drafts/",  # issue 25
     r.DraftResource: "/calls/drafts/{draft}/",
+    r.TrainingPlanContainer: "/training/",  # issue 25
+    r.TrainingPlanResource: "/training/{plan}/",
     r.OwnSessions: "/sessions/",
 }
 
@@ -219,7 +221,9 @@ def world(dbsession, password_context, wsgi_app, testapp):
                         state=IncidentState.filed, occurred_at=NOW, discovered_at=NOW, description="誤架電",
                         first_actions="中止", filed_by=users["lead"].id, filed_at=NOW, instructions="",
                         closing_note="")
-    dbsession.add_all([survey_target, slip, medium, checklist, incident])
+    plan = TrainingPlan(organisation_id=contract.organisation_id, fiscal_year=2026, created_by=boss.id,
+                        created_at=NOW)  # issue 25
+    dbsession.add_all([survey_target, slip, medium, checklist, incident, plan])
     # a call-center draft (issue 25): the supervisor's review pages read ``page``
     draft = factories.campaign_draft(dbsession, users["lead"])
     dbsession.commit()
@@ -231,7 +235,7 @@ def world(dbsession, password_context, wsgi_app, testapp):
              "handover": handover.id, "candidate": candidate.id, "letters": letters.id,
              "contract": contract.id, "batch": batch.id, "survey_target": survey_target.id,
              "slip": slip.id, "checklist": checklist.id, "organisation": contract.organisation.code,
-             "medium": medium.id, "incident": incident.id, "draft": draft.id,
+             "medium": medium.id, "incident": incident.id, "draft": draft.id, "plan": plan.id,
              "seq": log_mark(testapp.app.registry["db_engine"])}
     return {"browsers": browsers, "where": where}
 
@@ -271,7 +275,7 @@ def test_every_get_view_has_a_url_or_a_reason(wsgi_app):
                                              ("boss", "case", "campaign", "target", "handover",
                                               "candidate", "letters", "contract", "batch",
                                               "survey_target", "slip", "checklist", "seq",
-                                              "medium", "incident", "draft")})
+                                              "medium", "incident", "draft", "plan")})
     assert unmapped == set(), "map these contexts in PATHS or give a reason in EXEMPT"
     keys = {key for key, _, _ in get_views(wsgi_app)}
     assert set(EXEMPT) <= keys, "stale exemptions"

@@ -249,11 +249,17 @@ def test_create_demo_users():
         assert user.password_hash == "hash" and user.created_at == NOW
         assert user.is_valid_at(NOW)
         assert user.display_name and " " in user.display_name
-        if role == Role.contractor:
+        if role in (Role.contractor, Role.operator):
+            # named handlers of their organisation's contract (issue 25): its period
+            assert user.contract is not None and user.contract.organisation_id == user.organisation_id
+            assert user.contract.kind == ("call_center" if role == Role.operator else "field_survey")
+            assert (user.valid_from, user.valid_until) == user.contract.window()
             assert user.valid_from < NOW < user.valid_until
             assert not user.is_valid_at(NOW + dt.timedelta(days=365))
+            from intranet.contracts.rules import ContractSettings, login_failure
+            assert login_failure(dbsession, user, NOW, ContractSettings()) is None
         else:
-            assert user.valid_from is None and user.valid_until is None
+            assert user.valid_from is None and user.valid_until is None and user.contract is None
     assert "supervisor" in by_login["collector1"].__principals__()
     # The call center's 責任者 (seed 000, 委託の内容8 日報・月報): only leader1.
     assert [u.login for u in users if "team_leader" in u.__principals__()] == ["leader1"]

@@ -1,5 +1,8 @@
-"""Contracts (supervisors): record a contract, put contractor users under it,
-end their sessions at once."""
+"""Contracts of both contractors (supervisors, ``/admin/contracts/``):
+record a contract of the call center or of the field-survey servicer, put
+the organisation's outsourced users under it (named handlers), change its
+period, end a user's sessions at once, record its end (erasure, materials
+returned)."""
 from __future__ import annotations
 
 
@@ -9,16 +12,18 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ...audit.events import AuditEvent
-from ...models import Contract, ErasureRecord, Organisation, OrganisationKind, Role, User
-from ...params import parse_date
-from ...resources import ContractContainer, ContractResource
-from ...security.permissions import Permission
-from ...security.sessions import revoke_sessions
-from ...views.forms import posted_int, posted_row
-from ..contracts import (
-    CERTIFICATE_MAX, CONTRACT_COURSE, ContractError, ErasureRefused, balance, certificate, erase,
-    link_user, outstanding_items, sync_users,
+from ..audit.events import AuditEvent
+from ..models import Contract, ContractKind, ErasureRecord, Organisation, OrganisationKind, User
+from ..params import parse_date
+from ..resources import ContractContainer, ContractResource
+from ..security.permissions import Permission
+from ..security.sessions import revoke_sessions
+from ..survey.contracts import (
+    CERTIFICATE_MAX, ErasureRefused, balance, certificate, erase, outstanding_items,
+)
+from ..views.forms import posted_int, posted_row
+from .rules import (
+    CONTRACT_COURSE, HANDLER_ROLES, ContractError, link_user, sync_users, unsealed_letters,
 )
 
 TEXT_MAX = 2000
@@ -40,7 +45,7 @@ def _date(post, name, errors):
         return None
 
 
-@view_config(context=ContractContainer, renderer="survey/contracts.jinja2",
+@view_config(context=ContractContainer, renderer="contracts/contracts.jinja2",
              permission=Permission.ContractsView, request_method="GET")
 def contract_list(request, errors=None, values=None):
     contracts = request.dbsession.scalars(select(Contract).order_by(Contract.id.desc())).all()
@@ -48,17 +53,20 @@ def contract_list(request, errors=None, values=None):
         select(Organisation).where(Organisation.kind == OrganisationKind.contractor)
         .order_by(Organisation.name)).all()
     return {"contracts": contracts, "organisations": organisations, "errors": errors or [],
-            "values": values or {},
+            "values": values or {}, "kinds": list(ContractKind),
             "can_manage": request.has_permission(Permission.ContractsManage, request.context)}
 
 
-@view_config(context=ContractContainer, renderer="survey/contracts.jinja2",
+@view_config(context=ContractContainer, renderer="contracts/contracts.jinja2",
              permission=Permission.ContractsManage, request_method="POST")
 def contract_create(request):
     post, errors = request.POST, []
     org = posted_row(request, Organisation, "organisation_id")
     if org is None or org.kind != OrganisationKind.contractor:
         errors.append("survey.error.organisation")
+    kind = post.get("kind", ContractKind.field_survey.value)
+    if kind not in set(ContractKind):
+        errors.append("contracts.error.kind")
     values = {
         "name": _text(post, "name", 200, errors), "purpose": _text(post, "purpose", TEXT_MAX, errors),
         "manager_name": _text(post, "manager_name", 100, errors),
@@ -71,21 +79,22 @@ def contract_create(request):
     if errors:
         request.response.status = 400
         return contract_list(request, errors, dict(post))
-    contract = Contract(organisation_id=org.id, starts_on=starts_on, ends_on=ends_on,
+    contract = Contract(organisation_id=org.id, kind=ContractKind(kind), starts_on=starts_on, ends_on=ends_on,
                         training_required=post.get("training_required") == "1",
                         created_by=request.identity.id, created_at=request.now, **values)
     request.dbsession.add(contract)
     request.dbsession.flush()
-    request.audit.event(AuditEvent.ContractCreated, user=request.identity, contract=contract.id)
+    request.audit.event(AuditEvent.ContractCreated, user=request.identity, contract=contract.id,
+                        kind=contract.kind.value)
     return HTTPSeeOther(request.resource_path(request.context[str(contract.id)]))
 
 
-@view_config(context=ContractResource, renderer="survey/contract.jinja2",
+@view_config(context=ContractResource, renderer="contracts/contract.jinja2",
              permission=Permission.ContractsView, request_method="GET")
 def contract_page(request, errors=None):
     contract = request.context.contract
     candidates = request.dbsession.scalars(
-        select(User).where(User.role == Role.contractor,
+        select(User).where(User.role == HANDLER_ROLES[contract.kind],
                            User.organisation_id == contract.organisation_id,
                            User.contract_id.is_(None)).order_by(User.login)).all()
     erasure = request.dbsession.scalars(select(ErasureRecord).where(
@@ -93,6 +102,7 @@ def contract_page(request, errors=None):
     sheet = balance(request.dbsession, contract)
     return {"contract": contract, "candidates": candidates, "errors": errors or [],
             "erasure": erasure, "balance": sheet,
+            "unsealed": unsealed_letters(request.dbsession, contract),
             "outstanding": [_message(request, key, params) for key, params in outstanding_items(sheet)],
             "users": sorted(contract.users, key=lambda u: u.login), "now": request.now,
             "can_manage": request.has_permission(Permission.ContractsManage, request.context)}
@@ -108,7 +118,7 @@ def _message(request, key, params):
 
 def _page_with(request, errors, status=400):
     request.response.status = status
-    return render_to_response("survey/contract.jinja2", contract_page(request, errors),
+    return render_to_response("contracts/contract.jinja2", contract_page(request, errors),
                               request=request, response=request.response)
 
 
