@@ -12,13 +12,13 @@ from ..clock import SystemClock, jst_midnight
 from ..datalink import importer, sources
 from ..i18n import translate
 from ..taxes.owed import AmountRules
+from .common import ini_settings, tm_session
 
 
 def run(args) -> int:
     from ..cases import plans
-    from .cli import _session, _settings
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     try:
         files = sources.from_path(args.source)
     except OSError as exc:
@@ -30,7 +30,7 @@ def run(args) -> int:
         return 2
     with transaction.manager, tqdm(total=importer.steps(files), unit="step", file=sys.stderr,
                                    bar_format="{l_bar}{bar:30}| {n_fmt}/{total_fmt} [{elapsed}]") as bar:
-        dbsession = _session(settings)
+        dbsession = tm_session(settings)
         clock = SystemClock()
 
         def progress(label):
@@ -70,12 +70,11 @@ def export(args) -> int:
 
     from ..datalink import exporter
     from ..datalink.encoding import UnencodableError
-    from .cli import _session, _settings
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     clock = SystemClock()
     with transaction.manager:
-        dbsession = _session(settings)
+        dbsession = tm_session(settings)
         since = exporter.last_until(dbsession)
         if args.since:
             try:

@@ -11,6 +11,7 @@ import uuid
 import transaction
 
 from ..clock import SystemClock
+from .common import ini_settings, tm_session
 
 
 def refresh(args) -> int:
@@ -20,14 +21,13 @@ def refresh(args) -> int:
     from ..cases import plans
     from ..models import PlanState
     from ..db import get_engine
-    from .cli import _session, _settings
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     key = hmac_key(settings)  # the changes are logged: no key, no change
     grace = plans.grace_days(settings)
     clock = SystemClock()
     with transaction.manager:
-        dbsession = _session(settings)
+        dbsession = tm_session(settings)
         changes = plans.refresh(dbsession, clock.today(), grace)
     entries = []
     for change in changes:

@@ -37,8 +37,8 @@ from ..models import (
     BatchState, CallBlock, CallRecord, Case, CaseStatus, ContactRecord, Installment,
     IssuedDocument, Phone, Receipt, ReceiptKind, Residency, SurveyBatch, SurveyTarget, Taxpayer,
 )
-from ..models.calls import REACHED, CallAttempt
-from ..models.cases import Assessment, CampaignCase
+from ..models.calls import REACHED, CallAttempt, CampaignCase
+from ..models.cases import Assessment
 from ..taxes.owed import is_past_due
 
 DEFAULT_NO_CONTACT_DAYS = 60
