@@ -1,7 +1,6 @@
 """Template filters and helpers shared by every page."""
 import datetime as dt
 
-from pyramid.settings import asbool
 from sqlalchemy import inspect
 
 from .clock import to_jst
@@ -26,7 +25,7 @@ def datetime_seconds_filter(value: dt.datetime | None) -> str:
 
 def late_charge_of(request, installment):
     """An installment's late charge as of today (the payment facet shows it)."""
-    floor = asbool(request.registry.settings.get("intranet.late_charge.floor_segments", True))
+    floor = request.app_settings.cases.floor_segments
     try:
         return installment_late_charge(installment, request.today, floor_segments=floor)
     except UnknownRate:

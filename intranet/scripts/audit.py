@@ -5,20 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
-from ..audit import hmac_key
 from ..audit.checkpoints import (
-    CheckpointFailed, Checkpointer, CheckpointSettings,
+    CheckpointFailed, Checkpointer,
 )
 from ..audit.events import AuditEvent
-from ..audit.verify import RETENTION_YEARS, CheckpointFile, report_lines, verify_database
+from ..audit.verify import CheckpointFile, report_lines, verify_database
 from ..clock import SystemClock, jst_midnight
+from ..config import audit_settings, checkpoint_settings, hmac_key
 from ..db import get_engine
 from ..i18n import translate
 from .common import ini_settings
 
 
 def _retention_years(settings) -> int:
-    return int(settings.get("intranet.audit.retention_years", RETENTION_YEARS))
+    return audit_settings(settings).retention_years
 
 
 def _print_report(report, suffix: str = "") -> int:
@@ -62,7 +62,7 @@ def checkpoint(args) -> int:
     engine = get_engine(settings)
     try:
         checkpointer = Checkpointer(engine, hmac_key(settings),
-                                    CheckpointSettings.from_settings(settings))
+                                    checkpoint_settings(settings))
         seq, value = checkpointer.write_current(SystemClock().now())
     except CheckpointFailed as exc:
         print(f"checkpoint NOT written: a witness failed ({exc}); no row was recorded / "
@@ -89,7 +89,7 @@ def archive(args) -> int:
     key = hmac_key(settings)
     engine = get_engine(settings)
     try:
-        checkpointer = Checkpointer(engine, key, CheckpointSettings.from_settings(settings))
+        checkpointer = Checkpointer(engine, key, checkpoint_settings(settings))
         result = procedure.archive(
             engine, key, before=before, now=SystemClock().now(),
             retention_years=_retention_years(settings),

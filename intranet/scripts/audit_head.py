@@ -18,12 +18,11 @@ import uuid
 
 from sqlalchemy import select
 
-from ..audit import hmac_key
 from ..audit.chain import FIELDS
 from ..audit.events import AuditEvent
-from ..audit.settings import audit_settings
 from ..audit.writer import AccessLogWriter
 from ..clock import SystemClock
+from ..config import audit_settings, hmac_key
 from ..db import get_engine
 from ..models import AccessLogEntry, AccessLogHead
 from .common import ini_settings

@@ -12,6 +12,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import func, select
 
 from ..clock import SystemClock
+from ..config import argon2_params
 from ..db import get_engine
 from ..models import Organisation, OrganisationKind, Role, User
 from ..security.passwords import make_context, policy_problems
@@ -66,7 +67,7 @@ def demo_data(args) -> int:
 
     settings = ini_settings(args.ini)
     clock = SystemClock()
-    context = make_context(settings)
+    context = make_context(argon2_params(settings))
     with transaction.manager:
         dbsession = tm_session(settings)
         if args.if_empty and dbsession.scalar(select(func.count()).select_from(User)):
@@ -90,7 +91,8 @@ def _log_event(settings, event, who: dict, **detail) -> None:
     import json
     import uuid
 
-    from ..audit import chain, hmac_key
+    from ..audit import chain
+    from ..config import hmac_key
     from ..audit.writer import AccessLogWriter
 
     fields = {name: None for name in chain.FIELDS if name != "seq"}
@@ -123,7 +125,7 @@ def create_user(args) -> int:
     from ..audit.record import user_fields
     from ..security.matrix import account_problems
 
-    from ..audit import hmac_key
+    from ..config import hmac_key
 
     settings = ini_settings(args.ini)
     hmac_key(settings)  # the creation is logged: no key, no change
@@ -151,7 +153,7 @@ def create_user(args) -> int:
         user = User(
             login=args.login, display_name=args.name or args.login, role=Role(args.role),
             organisation=org, is_supervisor=args.supervisor, is_team_leader=args.team_leader,
-            is_active=True, password_hash=make_context(settings).hash(password), failed_logins=0,
+            is_active=True, password_hash=make_context(argon2_params(settings)).hash(password), failed_logins=0,
             created_at=clock.now(), password_changed_at=None if temporary else clock.now(),
             must_change_password=temporary,
         )
@@ -176,7 +178,7 @@ def reset_password(args) -> int:
     from ..audit.record import user_fields
     from ..security.sessions import revoke_sessions
 
-    from ..audit import hmac_key
+    from ..config import hmac_key
 
     settings = ini_settings(args.ini)
     hmac_key(settings)  # the reset is logged: no key, no change
@@ -188,7 +190,7 @@ def reset_password(args) -> int:
         if user is None:
             print(f"no user {args.login!r} / ユーザーがいません", file=sys.stderr)
             return 2
-        user.password_hash = make_context(settings).hash(password)
+        user.password_hash = make_context(argon2_params(settings)).hash(password)
         user.must_change_password = True
         user.locked_until, user.failed_logins = None, 0
         ended = revoke_sessions(dbsession, user, clock.now())

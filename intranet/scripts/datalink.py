@@ -9,16 +9,15 @@ import transaction
 from tqdm import tqdm
 
 from ..clock import SystemClock, jst_midnight
+from ..config import parse_settings
 from ..datalink import importer, sources
 from ..i18n import translate
-from ..taxes.owed import AmountRules
 from .common import ini_settings, tm_session
 
 
 def run(args) -> int:
-    from ..cases import plans
-
     settings = ini_settings(args.ini)
+    cases = parse_settings(settings).cases  # the ini is checked as the application checks it
     try:
         files = sources.from_path(args.source)
     except OSError as exc:
@@ -39,8 +38,8 @@ def run(args) -> int:
 
         result = importer.run(dbsession, files, clock.today(), encoding=args.encoding,
                               dry_run=args.dry_run, progress=progress,
-                              rules=AmountRules.from_settings(settings),
-                              plan_grace_days=plans.grace_days(settings), now=clock.now())
+                              rules=cases.amount_rules,
+                              plan_grace_days=cases.plan_grace_days, now=clock.now())
         if not result.ok:
             transaction.abort()
         else:

@@ -45,9 +45,8 @@ def _verify_dummy(context, password: str) -> None:
 def count_failure(request, user: User) -> Result:
     """A wrong password or second factor: count it; lock the account after
     ``intranet.login.max_failures`` in a row."""
-    settings = request.registry.settings
-    max_failures = int(settings.get("intranet.login.max_failures", 5))
-    lockout = dt.timedelta(minutes=int(settings.get("intranet.login.lockout_minutes", 15)))
+    login = request.app_settings.login
+    max_failures, lockout = login.max_failures, login.lockout
     user.failed_logins += 1
     if user.failed_logins >= max_failures:
         user.locked_until = request.now + lockout

@@ -102,28 +102,6 @@ class Zones:
         """The role's zone as configured (for the log), or "" when unrestricted."""
         return " ".join(str(n) for n in self.by_role.get(Role(role), ()))
 
-
-def zones_from_settings(settings) -> Zones:
-    by_role = {}
-    for key, value in settings.items():
-        if not key.startswith(ZONE_PREFIX):
-            continue
-        name = key[len(ZONE_PREFIX):]
-        try:
-            role = Role(name)
-        except ValueError:
-            raise ConfigurationError(
-                f"{key}: {name!r} is not a role (roles: {', '.join(r.value for r in Role)})"
-            ) from None
-        networks = parse_networks(key, value)
-        if not networks:
-            raise ConfigurationError(
-                f"{key} is empty: list the role's networks, or remove the setting to leave "
-                f"the role unrestricted")
-        by_role[role] = networks
-    return Zones(by_role)
-
-
 def client_addr(request) -> str | None:
     """``request.client_addr``: the peer, or the client behind a trusted proxy."""
     return request.registry.trusted_proxies.client_addr(request.environ)
@@ -137,10 +115,9 @@ def outside_zone(request) -> bool:
 
 
 def includeme(config):
-    settings = config.get_settings()
-    config.registry.trusted_proxies = TrustedProxies(
-        parse_networks("intranet.trusted_proxies", settings.get("intranet.trusted_proxies")))
-    config.registry.zones = zones_from_settings(settings)
+    network = config.registry.app_settings.network  # parsed in intranet.config
+    config.registry.trusted_proxies = network.trusted_proxies
+    config.registry.zones = network.zones
     # Replaces WebOb's own client_addr, which believes any X-Forwarded-For.
     config.add_request_method(client_addr, "client_addr", property=True, reify=True)
     config.add_request_method(outside_zone, "outside_zone", property=True, reify=True)

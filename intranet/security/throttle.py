@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pyramid.exceptions import ConfigurationError
 from sqlalchemy import func, select
 
 from ..audit.events import AuditEvent
@@ -40,24 +39,6 @@ class ThrottledAddress:
     first_failure: dt.datetime
     last_failure: dt.datetime
     until: dt.datetime       # at the latest (throttled attempts are not failures)
-
-
-def _int_setting(settings, name: str, default: int, minimum: int) -> int:
-    value = settings.get(name, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or number < minimum:
-        raise ConfigurationError(f"{name} must be a whole number of at least {minimum} (is {value!r})")
-    return number
-
-
-def settings_from(settings) -> ThrottleSettings:
-    return ThrottleSettings(
-        max_failures=_int_setting(settings, "intranet.login.address_max_failures", 20, 0),
-        window=dt.timedelta(minutes=_int_setting(
-            settings, "intranet.login.address_window_minutes", 15, 1)))
 
 
 def _failures_in_window(request):
@@ -96,4 +77,4 @@ def throttled_addresses(request) -> list[ThrottledAddress]:
 
 
 def includeme(config):
-    config.registry.login_throttle = settings_from(config.get_settings())
+    config.registry.login_throttle = config.registry.app_settings.login.throttle

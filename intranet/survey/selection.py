@@ -48,15 +48,6 @@ EXCLUDING_BLOCKS = (CallBlock.installment, CallBlock.consultation, CallBlock.ban
                     CallBlock.deceased)
 
 
-def no_contact_days(settings) -> int:
-    """``intranet.survey.no_contact_days``: a whole number of days, 1..3650."""
-    raw = settings.get("intranet.survey.no_contact_days", DEFAULT_NO_CONTACT_DAYS)
-    days = int(raw)
-    if not 1 <= days <= 3650:
-        raise ValueError(f"intranet.survey.no_contact_days must be 1..3650, not {raw!r}")
-    return days
-
-
 @dataclass
 class Candidate:
     """A case with what the rules found; ``failures`` are message keys."""
