@@ -14,9 +14,9 @@ This is the only module that reads ``intranet.*`` settings. The types stay
 with their areas (``AmountRules`` in intranet.taxes.owed, ``CvsSettings`` in
 intranet.documents.barcode, …); their parsers live here, and the command line
 uses the same ones (:func:`hmac_key`, :func:`audit_settings`, …) so a
-subcommand refuses the ini the application would refuse. The includes of the
-areas copy their part to the registry attributes they always had
-(``registry.amount_rules``, ``registry.session_limits``, …).
+subcommand refuses the ini the application would refuse. There is one copy:
+views read ``request.app_settings.<area>``, never a registry attribute of
+their own (``registry.amount_rules``, ``registry.session_limits`` … are gone).
 
 The object is frozen: a test that needs other values builds them with
 :func:`parse_settings` or ``dataclasses.replace`` and swaps

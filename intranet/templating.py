@@ -39,7 +39,7 @@ def plan_evaluation_of(request, plan):
     from .cases.plans import plan_evaluation
 
     receipts = case_receipts(plan.case) if "case" not in inspect(plan).unloaded else None
-    return plan_evaluation(request.dbsession, plan, request.today, request.registry.plan_grace_days,
+    return plan_evaluation(request.dbsession, plan, request.today, request.app_settings.cases.plan_grace_days,
                            receipts=receipts)
 
 

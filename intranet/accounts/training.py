@@ -8,7 +8,7 @@ for the kinds of outsourced work its settings name, a person whose required
 training is missing or overdue cannot log in
 (:func:`intranet.security.authentication.authenticate`).
 
-Settings (parsed once at start-up, ``registry.training_settings``):
+Settings (parsed once at start-up, ``request.app_settings.training``):
 
 * ``intranet.training.required_roles``: the roles whose work requires a
   current training record, default ``operator contractor`` (the call center
@@ -152,6 +152,4 @@ def record(dbsession, user: User, *, course: str, trained_on: dt.date, trainer: 
 
 
 def includeme(config):
-    # Parsed once at start-up: a malformed value stops the application.
-    config.registry.training_settings = config.registry.app_settings.training
     config.scan("intranet.admin.training")

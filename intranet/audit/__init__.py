@@ -14,7 +14,7 @@ def includeme(config):
     audit = config.registry.app_settings.audit  # parsed in intranet.config
     engine = config.registry["db_engine"]
     key = audit.hmac_key
-    config.registry.audit_settings = parsed = audit.log
+    parsed = audit.log
     if parsed.require_restricted_role:
         check_restricted_role(engine)
     config.registry.access_log = AccessLogWriter(engine, key, timeout=parsed.write_timeout)

@@ -126,7 +126,7 @@ def rows(request, settings: LimitationSettings, horizon: dt.date) -> list[Row]:
 
 def limitation_settings(request) -> LimitationSettings:
     """Parsed once at start-up (intranet.cases.includeme)."""
-    return request.registry.limitation_settings
+    return request.app_settings.cases.limitation
 
 
 @view_config(context=CaseContainer, name="limitation", renderer="cases/limitation.jinja2",

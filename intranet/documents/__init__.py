@@ -2,6 +2,4 @@
 
 
 def includeme(config):
-    # Parsed once (intranet.config): a malformed company code stops the app.
-    config.registry.cvs_slips = config.registry.app_settings.documents.cvs
     config.scan(".views")

@@ -87,7 +87,7 @@ def slip_issue(request):
         return render_form(request, errors)
     issued, pdf = service.issue_slip(request.dbsession, case, chosen, deadline, request.identity,
                                      request.now, request.today, request.app_settings,
-                                     request.registry.cvs_slips)
+                                     request.app_settings.documents.cvs)
     request.disclosure.show([case], DOCUMENT_FACETS)
     request.audit.event(AuditEvent.DocumentSlip, user=request.identity, doc_no=issued.doc_no,
                         case=case.case_no, installments=len(chosen))

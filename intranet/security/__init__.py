@@ -13,10 +13,7 @@ def includeme(config):
     session = config.registry.app_settings.session
     config.include(".passwords")
     config.include(".network")
-    config.include(".throttle")
     config.add_request_method(sessions.lookup, "login_session", reify=True)
-    # Parsed once (intranet.config): a malformed limit stops the application from starting.
-    config.registry.session_limits = session.max_per_role
     policy = SecurityPolicy()
     config.set_security_policy(policy)
     config.add_request_method(policy.principals, "principals", reify=True)

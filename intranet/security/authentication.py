@@ -65,7 +65,7 @@ def authenticate(request, login: str, password: str) -> Result:
         _verify_dummy(context, password)
         return Result(None, Failure.bad_credentials)
 
-    if not request.registry.zones.allows(user.role, request.client_addr):
+    if not request.app_settings.network.zones.allows(user.role, request.client_addr):
         # Refused whatever the password, which is not checked (but costs the
         # same), and not counted against the account: nobody outside the zone
         # can lock it out or learn whether a password is right.
@@ -99,7 +99,7 @@ def _training_failure(request, user: User) -> str | None:
     from ..accounts import training
 
     standing = training.standing(request.dbsession, user, request.today,
-                                 request.registry.training_settings)
+                                 request.app_settings.training)
     return {training.State.missing: Failure.training_missing,
             training.State.overdue: Failure.training_overdue}.get(standing.state)
 

@@ -104,20 +104,17 @@ class Zones:
 
 def client_addr(request) -> str | None:
     """``request.client_addr``: the peer, or the client behind a trusted proxy."""
-    return request.registry.trusted_proxies.client_addr(request.environ)
+    return request.app_settings.network.trusted_proxies.client_addr(request.environ)
 
 
 def outside_zone(request) -> bool:
     """``request.outside_zone``: whether the logged-in user is working from
     outside the network zones of its role (then it has no principals)."""
     user = request.identity
-    return user is not None and not request.registry.zones.allows(user.role, request.client_addr)
+    return user is not None and not request.app_settings.network.zones.allows(user.role, request.client_addr)
 
 
 def includeme(config):
-    network = config.registry.app_settings.network  # parsed in intranet.config
-    config.registry.trusted_proxies = network.trusted_proxies
-    config.registry.zones = network.zones
     # Replaces WebOb's own client_addr, which believes any X-Forwarded-For.
     config.add_request_method(client_addr, "client_addr", property=True, reify=True)
     config.add_request_method(outside_zone, "outside_zone", property=True, reify=True)

@@ -89,7 +89,7 @@ def enforce_limit(request, user: User) -> list[int]:
     an operator out; the old device is logged out at its next request. Each
     ending is logged (``session.ended``, reason ``replaced``). Returns the
     ended ids. Call it only once the user is fully authenticated."""
-    limit = request.registry.session_limits.get(str(user.role))
+    limit = request.app_settings.session.max_per_role.get(str(user.role))
     if limit is None:
         return []
     dbsession = request.dbsession

@@ -42,13 +42,13 @@ class ThrottledAddress:
 
 
 def _failures_in_window(request):
-    since = request.now - request.registry.login_throttle.window
+    since = request.now - request.app_settings.login.throttle.window
     return (AccessLogEntry.occurred_at >= since, AccessLogEntry.event == FAILURE_EVENT)
 
 
 def address_throttled(request) -> bool:
     """Whether logins from this request's client address are paused."""
-    throttle = request.registry.login_throttle
+    throttle = request.app_settings.login.throttle
     if not throttle.max_failures:
         return False
     failures = request.dbsession.scalar(
@@ -61,7 +61,7 @@ def address_throttled(request) -> bool:
 def throttled_addresses(request) -> list[ThrottledAddress]:
     """Every address whose logins are paused now, most failures first
     (the same count as :func:`address_throttled`, grouped by address)."""
-    throttle = request.registry.login_throttle
+    throttle = request.app_settings.login.throttle
     if not throttle.max_failures:
         return []
     failures = func.count().label("failures")
@@ -74,7 +74,3 @@ def throttled_addresses(request) -> list[ThrottledAddress]:
         .order_by(failures.desc(), AccessLogEntry.client_addr)).all()
     return [ThrottledAddress(addr, count, first, last, last + throttle.window)
             for addr, count, first, last in rows]
-
-
-def includeme(config):
-    config.registry.login_throttle = config.registry.app_settings.login.throttle

@@ -221,4 +221,4 @@ class AmountRules:
 
 def amount_rules(request) -> AmountRules:
     """The application's rules, parsed once at start-up (intranet.cases.includeme)."""
-    return request.registry.amount_rules
+    return request.app_settings.cases.amount_rules

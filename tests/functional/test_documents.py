@@ -19,7 +19,7 @@ from intranet.models import (
     MailingAddress, Role,
 )
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import csrf_token, entries_since, log_mark, login, swapped_settings
 
 
 def pdf_pages(body: bytes) -> list[str]:
@@ -355,10 +355,9 @@ def read_barcodes():
 @pytest.fixture
 def cvs(wsgi_app):
     """The ward has a 収納企業コード (the app's parsed settings, swapped)."""
-    original = wsgi_app.registry.cvs_slips
-    wsgi_app.registry.cvs_slips = cvs_settings({"intranet.documents.cvs_company_code": "912345"})
-    yield wsgi_app.registry.cvs_slips
-    wsgi_app.registry.cvs_slips = original
+    with swapped_settings(wsgi_app, "documents",
+                          cvs=cvs_settings({"intranet.documents.cvs_company_code": "912345"})) as settings:
+        yield settings.documents.cvs
 
 
 def expected_barcode(notice_no: str, reissue: int, deadline: str, amount: int) -> str:
