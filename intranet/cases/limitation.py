@@ -125,7 +125,7 @@ def rows(request, settings: LimitationSettings, horizon: dt.date) -> list[Row]:
 
 
 def limitation_settings(request) -> LimitationSettings:
-    """Parsed once at start-up (intranet.cases.includeme)."""
+    """Parsed once at start-up (intranet.config)."""
     return request.app_settings.cases.limitation
 
 

@@ -220,5 +220,5 @@ class AmountRules:
 
 
 def amount_rules(request) -> AmountRules:
-    """The application's rules, parsed once at start-up (intranet.cases.includeme)."""
+    """The application's rules, parsed once at start-up (intranet.config)."""
     return request.app_settings.cases.amount_rules
