@@ -32,7 +32,6 @@ from bench_cases import FAST_ARGON, Database, load, migrate  # noqa: E402
 from results import record  # noqa: E402
 from intranet.db import get_session_factory, get_tm_session  # noqa: E402
 from intranet.documents import service  # noqa: E402
-from intranet.taxes.owed import AmountRules  # noqa: E402
 from intranet.models import Case, CaseStatus, User  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 24, 0, 30)
@@ -53,12 +52,12 @@ def main() -> int:
             with transaction.manager:
                 session = get_tm_session(factory, transaction.manager)
                 user = session.scalars(select(User).where(User.login == "operator1")).one()
-                rules = AmountRules.from_settings(app.registry.settings)
+                rules = app.registry.app_settings.cases.amount_rules
                 cases = [c for c in session.scalars(select(Case).where(Case.status == CaseStatus.open))
                          if service.letter_installments(c, rules, NOW.date())][: args.letters]
                 started = time.perf_counter()
                 batch = service.issue_letters(session, cases, dt.date(2026, 12, 8), user, NOW,
-                                              NOW.date(), app.registry.settings)
+                                              NOW.date(), app.registry.app_settings)
                 session.flush()
                 seconds = time.perf_counter() - started
                 pages = len(PdfReader(io.BytesIO(batch.pdf)).pages)

@@ -5,8 +5,9 @@ from pyramid.config import Configurator
 def make_configurator(settings) -> Configurator:
     """The fully configured Configurator (tests add to it before making the app)."""
     config = Configurator(settings=settings, root_factory="intranet.resources.root_factory")
-    # Order matters: the clock and db first, security next (it reads both),
+    # Order matters: the settings, the clock and db first, security next (it reads both),
     # then presentation, then the views that use all of them.
+    config.include(".config")  # the typed settings: a bad value stops the start here
     config.include(".clock")
     config.include(".db")
     config.include(".security")

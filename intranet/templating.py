@@ -1,7 +1,6 @@
 """Template filters and helpers shared by every page."""
 import datetime as dt
 
-from pyramid.settings import asbool
 from sqlalchemy import inspect
 
 from .clock import to_jst
@@ -26,7 +25,7 @@ def datetime_seconds_filter(value: dt.datetime | None) -> str:
 
 def late_charge_of(request, installment):
     """An installment's late charge as of today (the payment facet shows it)."""
-    floor = asbool(request.registry.settings.get("intranet.late_charge.floor_segments", True))
+    floor = request.app_settings.cases.floor_segments
     try:
         return installment_late_charge(installment, request.today, floor_segments=floor)
     except UnknownRate:
@@ -40,7 +39,7 @@ def plan_evaluation_of(request, plan):
     from .cases.plans import plan_evaluation
 
     receipts = case_receipts(plan.case) if "case" not in inspect(plan).unloaded else None
-    return plan_evaluation(request.dbsession, plan, request.today, request.registry.plan_grace_days,
+    return plan_evaluation(request.dbsession, plan, request.today, request.app_settings.cases.plan_grace_days,
                            receipts=receipts)
 
 

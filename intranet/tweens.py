@@ -1,5 +1,4 @@
 """Security headers on every response."""
-from pyramid.settings import asbool
 from pyramid.tweens import INGRESS
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -7,7 +6,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def security_headers_tween_factory(handler, registry):
-    hsts = asbool(registry.settings.get("intranet.session.secure_cookie", False))
+    hsts = registry.app_settings.session.secure_cookie
 
     def security_headers_tween(request):
         response = handler(request)

@@ -144,3 +144,33 @@ def counting(engine):
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def with_settings(app_settings, area: str, **changes):
+    """``app_settings`` (intranet.config.AppSettings) with fields of one area
+    changed, e.g. ``with_settings(s, "webauthn", origin=...)``: the settings
+    object is frozen, tests replace it instead of mutating the ini dict."""
+    import dataclasses
+
+    return dataclasses.replace(app_settings, **{
+        area: dataclasses.replace(getattr(app_settings, area), **changes)})
+
+
+@contextlib.contextmanager
+def swapped_settings(app, area: str, **changes):
+    """The running ``app`` with one area of its typed settings changed for the
+    block (requests read ``registry.app_settings`` afresh each time)."""
+    original = app.registry.app_settings
+    app.registry.app_settings = with_settings(original, area, **changes)
+    try:
+        yield app.registry.app_settings
+    finally:
+        app.registry.app_settings = original
+
+
+def typed_settings(**raw):
+    """The typed settings of the test ini plus ``raw`` (name → text)."""
+    from intranet.config import parse_settings
+    from tests.conftest import TEST_SETTINGS
+
+    return parse_settings({**TEST_SETTINGS, **raw})

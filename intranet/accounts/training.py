@@ -8,7 +8,7 @@ for the kinds of outsourced work its settings name, a person whose required
 training is missing or overdue cannot log in
 (:func:`intranet.security.authentication.authenticate`).
 
-Settings (parsed once at start-up, ``registry.training_settings``):
+Settings (parsed once at start-up, ``request.app_settings.training``):
 
 * ``intranet.training.required_roles``: the roles whose work requires a
   current training record, default ``operator contractor`` (the call center
@@ -46,23 +46,6 @@ class TrainingSettings:
     due_soon_days: int = 30
     courses: tuple[str, ...] = ()
 
-    @classmethod
-    def from_settings(cls, settings) -> TrainingSettings:
-        """A malformed value raises ValueError (the application does not start)."""
-        raw = settings.get("intranet.training.required_roles", "operator contractor")
-        roles = frozenset(Role(name) for name in raw.replace(",", " ").split())
-        if roles - OUTSOURCED_ROLES:
-            raise ValueError("intranet.training.required_roles: only operator and contractor "
-                             f"(outsourced work) may require training, not {sorted(roles - OUTSOURCED_ROLES)}")
-        valid_months = int(settings.get("intranet.training.valid_months", 12))
-        due_soon_days = int(settings.get("intranet.training.due_soon_days", 30))
-        if not 1 <= valid_months <= 120 or not 0 <= due_soon_days <= 366:
-            raise ValueError("intranet.training.valid_months must be 1-120 and due_soon_days 0-366")
-        courses = tuple(line.strip() for line in settings.get("intranet.training.courses", "").splitlines()
-                        if line.strip())
-        if any(len(course) > COURSE_MAX for course in courses):
-            raise ValueError(f"intranet.training.courses: at most {COURSE_MAX} characters each")
-        return cls(roles, valid_months, due_soon_days, courses)
 
     def requires(self, user: User) -> bool:
         return user.role in self.required_roles
@@ -196,6 +179,4 @@ def record(dbsession, user: User, *, course: str, trained_on: dt.date, trainer: 
 
 
 def includeme(config):
-    # Parsed once at start-up: a malformed value stops the application.
-    config.registry.training_settings = TrainingSettings.from_settings(config.get_settings())
     config.scan("intranet.admin.training")

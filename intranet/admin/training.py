@@ -20,7 +20,7 @@ from ..views.forms import field
 
 def _page(request, form=None, errors=None) -> dict:
     user = request.context.user
-    settings = request.registry.training_settings
+    settings = request.app_settings.training
     rows = training.records(request.dbsession, user.id)
     return {"user": user, "records": rows, "errors": errors or [],
             "standing": training.standing(request.dbsession, user, request.today),
@@ -74,7 +74,7 @@ def training_add(request):
             row = training.record(request.dbsession, user, course=course, trained_on=trained_on,
                                   trainer=trainer, next_due=next_due, recorded_by=request.identity,
                                   now=request.now, today=request.today,
-                                  settings=request.registry.training_settings)
+                                  settings=request.app_settings.training)
         except training.TrainingError as exc:
             errors = exc.keys
     if errors:

@@ -59,13 +59,13 @@ def user_list(request):
              if filters["active"] in ("", "1" if u.is_valid_at(now) else "0")
              and filters["locked"] in ("", "1" if _locked(u, now) else "0")]
     training_due = training.due_user_ids(request.dbsession, request.today,
-                                         request.registry.training_settings)
+                                         request.app_settings.training)
     if filters["training"] == "due":
         users = [u for u in users if u.id in training_due]
     if not ok:
         request.response.status = 400
     can_sessions = request.has_permission(Permission.UsersSessionsManage, request.context)
-    return {"users": users, "now": now, "throttle": request.registry.login_throttle,
+    return {"users": users, "now": now, "throttle": request.app_settings.login.throttle,
             "throttled": throttled_addresses(request), "can_sessions": bool(can_sessions),
             "session_counts": sessions.live_counts(request) if can_sessions else {},
             "filters": filters, "filter_error": not ok, "roles": list(Role), "training_due": training_due,

@@ -4,39 +4,22 @@ from __future__ import annotations
 
 from pyramid.tweens import EXCVIEW, INGRESS
 
-from .checkpoints import Checkpointer, CheckpointSettings
+from .checkpoints import Checkpointer
 from .dbrole import check_restricted_role
 from .record import AccessRecord
-from .settings import audit_settings
 from .writer import AccessLogWriter
-
-MIN_KEY_LENGTH = 32
-
-
-def hmac_key(settings) -> bytes:
-    """``intranet.audit.hmac_key`` (``env:NAME`` reads the environment)."""
-    import os
-
-    value = settings.get("intranet.audit.hmac_key", "")
-    if value.startswith("env:"):
-        value = os.environ.get(value[4:], "")
-    if len(value) < MIN_KEY_LENGTH:
-        raise RuntimeError(
-            f"intranet.audit.hmac_key must be set to at least {MIN_KEY_LENGTH} characters "
-            "(the access log's chain key; keep it outside the database)")
-    return value.encode("utf-8")
 
 
 def includeme(config):
-    settings = config.get_settings()
+    audit = config.registry.app_settings.audit  # parsed in intranet.config
     engine = config.registry["db_engine"]
-    key = hmac_key(settings)
-    config.registry.audit_settings = parsed = audit_settings(settings)
+    key = audit.hmac_key
+    parsed = audit.log
     if parsed.require_restricted_role:
         check_restricted_role(engine)
     config.registry.access_log = AccessLogWriter(engine, key, timeout=parsed.write_timeout)
     config.registry.access_checkpointer = Checkpointer(
-        engine, key, CheckpointSettings.from_settings(settings))
+        engine, key, audit.checkpoints)
     config.add_request_method(AccessRecord, "audit", reify=True)
     config.add_tween("intranet.audit.tweens.access_log_tween_factory",
                      over="pyramid_tm.tm_tween_factory",

@@ -54,19 +54,6 @@ class CheckpointSettings:
     path: str | None
     retry: dt.timedelta
 
-    @classmethod
-    def from_settings(cls, settings) -> CheckpointSettings:
-        """Parsed once at start-up: a malformed value stops the application."""
-        minutes = float(settings.get("intranet.audit.checkpoint_minutes", 1))
-        entries = int(settings.get("intranet.audit.checkpoint_entries", 1000))
-        retry = float(settings.get("intranet.audit.checkpoint_retry_seconds", 30))
-        if minutes <= 0 or entries <= 0 or retry <= 0:
-            raise ValueError("intranet.audit.checkpoint_minutes, checkpoint_entries and "
-                             "checkpoint_retry_seconds must be positive")
-        return cls(dt.timedelta(minutes=minutes), entries,
-                   settings.get("intranet.audit.checkpoint_file") or None,
-                   dt.timedelta(seconds=retry))
-
 
 def checkpoint_line(seq: int, chain_value: str, at: dt.datetime, mac: str) -> str:
     return json.dumps({"seq": seq, "chain": chain_value,

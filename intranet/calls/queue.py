@@ -39,11 +39,6 @@ class QueueSettings:
     lease: dt.timedelta = dt.timedelta(minutes=5)
     callback_grace: dt.timedelta = dt.timedelta(minutes=30)
 
-    @classmethod
-    def from_settings(cls, settings) -> QueueSettings:
-        return cls(dt.timedelta(minutes=int(settings.get("intranet.calls.lease_minutes", 5))),
-                   dt.timedelta(minutes=int(settings.get("intranet.calls.callback_grace_minutes", 30))))
-
 
 def active_campaigns(conn, now: dt.datetime) -> list[CallCampaign]:
     today = jst_day(now)

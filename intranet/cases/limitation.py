@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.response import Response
-from pyramid.settings import asbool
 from pyramid.view import view_config
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
@@ -49,13 +48,6 @@ class LimitationSettings:
 
     warn_months: int = 6
     shift_due_dates: bool = False
-
-    @classmethod
-    def from_settings(cls, settings) -> LimitationSettings:
-        months = int(settings.get("intranet.limitation.warn_months", 6))
-        if not 0 < months <= 120:
-            raise ValueError("intranet.limitation.warn_months must be 1..120")
-        return cls(months, asbool(settings.get("intranet.limitation.shift_due_dates", False)))
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -133,8 +125,8 @@ def rows(request, settings: LimitationSettings, horizon: dt.date) -> list[Row]:
 
 
 def limitation_settings(request) -> LimitationSettings:
-    """Parsed once at start-up (intranet.cases.includeme)."""
-    return request.registry.limitation_settings
+    """Parsed once at start-up (intranet.config)."""
+    return request.app_settings.cases.limitation
 
 
 @view_config(context=CaseContainer, name="limitation", renderer="cases/limitation.jinja2",

@@ -25,7 +25,7 @@ STATE_ORDER = {PlanState.defaulted: 0, PlanState.current: 1, PlanState.completed
 
 
 def plan_grace_days(request) -> int:
-    return request.registry.plan_grace_days
+    return request.app_settings.cases.plan_grace_days
 
 
 def needed_for(request, case, today: dt.date, last_due: dt.date | None) -> tuple[int, int]:

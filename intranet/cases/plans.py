@@ -279,12 +279,3 @@ def in_good_standing_clause() -> ColumnElement[bool]:
                           PaymentAgreement.is_active.is_(True),
                           PaymentAgreement.state == PlanState.current)
 
-
-def grace_days(settings) -> int:
-    """``intranet.plans.grace_days`` (default 10): days after a scheduled
-    payment before it counts as missed (ward practice varies: receipts reach
-    the delinquency system a few business days after payment)."""
-    days = int(settings.get("intranet.plans.grace_days", DEFAULT_GRACE_DAYS))
-    if not 0 <= days <= 90:
-        raise ValueError("intranet.plans.grace_days must be 0..90")
-    return days

@@ -138,7 +138,7 @@ def record_status(request):
             if len(reason) > 1000:
                 raise StatusError("status.error.reason")
             check_period(periods, kind, starts_on, ends_on)
-            approved = not request.registry.status_approval
+            approved = not request.app_settings.cases.status_approval
             period = StatusPeriod(case_id=case.id, kind=kind, starts_on=starts_on, ends_on=ends_on,
                                   legal_basis=RULES[kind].legal_basis, reason=reason,
                                   recorded_by=request.identity.id, recorded_at=request.now,
@@ -185,7 +185,7 @@ def status_approvals(request, errors=None):
     shown = request.disclosure.show([p.case for p in pending], [Facet.staff])
     visible = {case.id for case in shown.cases}
     return {"pending": [p for p in pending if p.case_id in visible], "errors": errors or [],
-            "required": request.registry.status_approval}
+            "required": request.app_settings.cases.status_approval}
 
 
 @view_config(context=StatusApprovals, renderer="cases/approvals.jinja2",

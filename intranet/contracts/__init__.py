@@ -5,9 +5,5 @@ training plans (研修計画) in :mod:`.training`."""
 
 
 def includeme(config):
-    from .rules import ContractSettings
-
-    # Parsed once at start-up: a malformed value stops the application.
-    config.registry.contract_settings = ContractSettings.from_settings(config.get_settings())
     config.scan(".views")
     config.scan(".plan_views")

@@ -154,7 +154,7 @@ def completion_record(request):
     try:
         row = plans.complete(request.dbsession, course, member, trained_on=completed_on,
                              recorded_by=request.identity, now=request.now, today=request.today,
-                             settings=request.registry.training_settings)
+                             settings=request.app_settings.training)
     except plans.PlanError as exc:
         return _refused(request, exc.keys)
     request.audit.event(AuditEvent.TrainingCompleted, user=member, plan=plan.id, course=course.id,

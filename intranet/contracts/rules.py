@@ -56,17 +56,9 @@ class Enforce(enum.StrEnum):
 
 @dataclass(frozen=True)
 class ContractSettings:
-    enforce: Enforce = Enforce.organisation
+    """Parsed at start-up by :mod:`intranet.config` (``request.app_settings.contracts``)."""
 
-    @classmethod
-    def from_settings(cls, settings) -> ContractSettings:
-        """A malformed value raises ValueError (the application does not start)."""
-        raw = settings.get("intranet.contracts.enforce", Enforce.organisation.value).strip()
-        try:
-            return cls(Enforce(raw))
-        except ValueError:
-            raise ValueError("intranet.contracts.enforce must be 'organisation' or 'always', "
-                             f"not {raw!r}") from None
+    enforce: Enforce = Enforce.organisation
 
 
 #: Kinds whose users must be named handlers once their organisation has such

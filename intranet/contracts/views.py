@@ -139,7 +139,7 @@ def contract_link_user(request):
     try:
         link_user(request.dbsession, contract, user, trained_on, active=post.get("active") == "1",
                   recorded_by=request.identity, now=request.now, today=request.today,
-                  settings=request.registry.training_settings)
+                  settings=request.app_settings.training)
     except ContractError as exc:
         return _page_with(request, [str(exc)])
     if not user.is_active:

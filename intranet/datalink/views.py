@@ -68,7 +68,7 @@ def import_page(request):
                 encoding = None
             result = importer.run(request.dbsession, files, request.today, encoding=encoding,
                                   dry_run=dry_run, rules=amount_rules(request),
-                                  plan_grace_days=request.registry.plan_grace_days,
+                                  plan_grace_days=request.app_settings.cases.plan_grace_days,
                                   now=request.now)
             if result.ok:
                 importer.record(request.dbsession, result, user=request.identity, now=request.now,

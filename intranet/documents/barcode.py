@@ -20,7 +20,6 @@ import json
 import re
 from dataclasses import dataclass
 
-from pyramid.exceptions import ConfigurationError
 from sqlalchemy import select
 
 from ..models import DocumentKind, IssuedDocument
@@ -59,31 +58,6 @@ class SlipBarcode:
     def symbol_value(self) -> str:
         """The value for reportlab's Code128: FNC1 first makes it GS1-128."""
         return "\xf1" + self.digits
-
-
-def cvs_settings(settings) -> CvsSettings:
-    code = (settings.get("intranet.documents.cvs_company_code") or "").strip()
-    if code and not re.fullmatch(r"[0-9]{6}", code):
-        raise ConfigurationError(
-            "intranet.documents.cvs_company_code must be the 6 digits of the ward's 収納企業コード "
-            f"(GS1 company code without its leading 4), or empty for no barcode (is {code!r})")
-    raw_limit = settings.get("intranet.documents.cvs_limit", DEFAULT_LIMIT)
-    try:
-        limit = int(raw_limit)
-    except (TypeError, ValueError):
-        limit = 0
-    if not 1 <= limit <= MAX_AMOUNT:
-        raise ConfigurationError("intranet.documents.cvs_limit must be a whole number of yen from 1 "
-                                 f"to {MAX_AMOUNT:,} (the barcode has six digits; is {raw_limit!r})")
-    raw_module = settings.get("intranet.documents.cvs_module_mm", CvsSettings.module_mm)
-    try:
-        module = float(raw_module)
-    except (TypeError, ValueError):
-        module = 0.0
-    if not 0.15 <= module <= 0.4:
-        raise ConfigurationError("intranet.documents.cvs_module_mm must be between 0.15 and 0.4 "
-                                 f"(is {raw_module!r})")
-    return CvsSettings(code, limit, module)
 
 
 def check_digit(digits: str) -> int:

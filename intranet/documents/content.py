@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ..taxes.owed import AmountRules, fee_schedule
+from ..taxes.owed import AmountRules
 from .barcode import SlipBarcode
 
 TAX_LABELS = {"resident": "特別区民税・都民税", "light_vehicle": "軽自動車税（種別割）"}
@@ -31,17 +31,6 @@ class Office:
     phone: str
     hours: str
     payment_places: str
-
-    @classmethod
-    def from_settings(cls, settings) -> Office:
-        get = settings.get
-        return cls(
-            get("intranet.documents.office_name", "新宿区役所 税務課 納税係"),
-            get("intranet.documents.office_address", "〒160-8484 東京都新宿区歌舞伎町1-4-1"),
-            get("intranet.documents.office_phone", "03-0000-0000"),
-            get("intranet.documents.office_hours", "平日 8時30分〜17時"),
-            get("intranet.documents.payment_places",
-                "区役所税務課窓口・特別出張所、金融機関（ゆうちょ銀行を含む）、コンビニエンスストア"))
 
 
 @dataclass
@@ -102,8 +91,3 @@ def recipient(case) -> tuple[str, str, str, str]:
         return mailing.name, mailing.postal_code, mailing.address, ""
     return taxpayer.name, taxpayer.postal_code, taxpayer.address, taxpayer.address_extra or ""
 
-
-def dunning_fee(settings, day: dt.date) -> int:
-    """督促手数料 in force on ``day``: ``intranet.documents.dunning_fee`` holds
-    lines ``YYYY-MM-DD:amount`` (from that day on); 0 when none applies."""
-    return fee_schedule(settings.get("intranet.documents.dunning_fee"))(day)

@@ -16,7 +16,7 @@ from ..models import (
 )
 from ..taxes.owed import AmountRules
 from .barcode import CvsSettings, slip_barcode
-from .content import Document, Office, fee_for, lines_for, recipient
+from .content import Document, fee_for, lines_for, recipient
 from .render import draw_letter, draw_slip, render
 
 PREFIX = {DocumentKind.slip: "S", DocumentKind.letter: "L"}
@@ -78,27 +78,28 @@ def _document(issued: IssuedDocument, case, lines, today: dt.date) -> Document:
 
 
 def issue_slip(dbsession, case, installments, deadline: dt.date, user, now: dt.datetime,
-               today: dt.date, settings, cvs: CvsSettings | None = None) -> tuple[IssuedDocument, bytes]:
-    rules = AmountRules.from_settings(settings)
+               today: dt.date, app_settings, cvs: CvsSettings | None = None) -> tuple[IssuedDocument, bytes]:
+    rules = app_settings.cases.amount_rules
     lines = lines_for(installments, deadline, rules)
     issued = _record(dbsession, DocumentKind.slip, case, lines, deadline, user, now,
                      fee_for(installments, rules, today))
     document = _document(issued, case, lines, today)
     if cvs is not None:
         document.cvs_barcode = slip_barcode(dbsession, cvs, case, installments, issued, document.total)
-    pdf = render([document], Office.from_settings(settings), draw_slip)
+    pdf = render([document], app_settings.documents.office, draw_slip)
     return issued, pdf
 
 
 def issue_letters(dbsession, cases, deadline: dt.date, user, now: dt.datetime, today: dt.date,
-                  settings, enclosures: Mapping[int, Sequence[str]] | None = None) -> LetterBatch:
+                  app_settings, enclosures: Mapping[int, Sequence[str]] | None = None) -> LetterBatch:
     """One batch, one letter per case: what is overdue today and past its
-    督促状 by the configured days (docs/taxes.md); amounts as of the deadline.
+    督促状 by the configured days (docs/taxes.md); amounts as of the deadline
+    (``app_settings``: :class:`intranet.config.AppSettings`).
     The 督促手数料 appears only as owed where a 督促状 was sent: a letter
     never creates one. ``enclosures``: case id -> what goes in that case's
     envelope (a line each on its letter); a case that gets no letter gets
     no enclosure either."""
-    rules = AmountRules.from_settings(settings)
+    rules = app_settings.cases.amount_rules
     batch = LetterBatch(created_by=user.id, created_at=now, deadline=deadline, letters=0,
                         status=BatchStatus.printed, pdf=b"")
     dbsession.add(batch)
@@ -135,7 +136,7 @@ def issue_letters(dbsession, cases, deadline: dt.date, user, now: dt.datetime, t
         dbsession.execute(update(IssuedDocument), numbers)
         dbsession.execute(insert(ContactRecord), contacts)
     batch.letters = len(documents)
-    batch.pdf = render(documents, Office.from_settings(settings), draw_letter)
+    batch.pdf = render(documents, app_settings.documents.office, draw_letter)
     return batch
 
 

@@ -86,8 +86,8 @@ def slip_issue(request):
         request.response.status = 400
         return render_form(request, errors)
     issued, pdf = service.issue_slip(request.dbsession, case, chosen, deadline, request.identity,
-                                     request.now, request.today, request.registry.settings,
-                                     request.registry.cvs_slips)
+                                     request.now, request.today, request.app_settings,
+                                     request.app_settings.documents.cvs)
     request.disclosure.show([case], DOCUMENT_FACETS)
     request.audit.event(AuditEvent.DocumentSlip, user=request.identity, doc_no=issued.doc_no,
                         case=case.case_no, installments=len(chosen))
@@ -146,7 +146,7 @@ def letter_batch_create(request):
     awaiting = debits.awaiting_form(request.dbsession, [c.id for c in cases]) if enclose else set()
     batch = service.issue_letters(request.dbsession, cases, deadline,
                                   request.identity, request.now, request.today,
-                                  request.registry.settings,
+                                  request.app_settings,
                                   {case_id: [debits.LETTER_ENCLOSURE] for case_id in awaiting})
     request.disclosure.show(cases, DOCUMENT_FACETS)
     detail = {}

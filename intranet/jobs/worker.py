@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
 def main(args) -> int:
     from pyramid.paster import get_appsettings, setup_logging
 
-    from ..audit import hmac_key
+    from ..config import hmac_key
     from ..audit.writer import AccessLogWriter
     from ..db import get_engine, get_session_factory
 

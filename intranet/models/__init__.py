@@ -9,15 +9,15 @@ from .taxpayers import (  # noqa: F401
     Representative, RepresentativeKind, Residency, Taxpayer, TaxpayerKind,
 )
 from .cases import (  # noqa: F401
-    Assessment, CallCampaign, CallRecord, CampaignCase, CampaignStatus, Case,
-    CaseStatus, ContactKind, ContactRecord, DirectDebitAccount, Installment,
+    Assessment, CallBlock, Case, CaseStatus, ContactKind, ContactRecord, DirectDebitAccount, Installment,
     PaymentAgreement, PlanPayment, PlanState, Receipt, ReceiptKind, TaxType,
 )
 from .audit import (  # noqa: F401
     AccessLogArchive, AccessLogCase, AccessLogCheckpoint, AccessLogEntry, AccessLogHead,
 )
 from .calls import (  # noqa: F401
-    REACHED, ActionKind, CallAction, CallAttempt, CallBlock, CallTarget, ContactResult, Disposition,
+    REACHED, ActionKind, CallAction, CallAttempt, CallCampaign, CallRecord, CallTarget,
+    CampaignCase, CampaignStatus, ContactResult, Disposition,
     HANDOVER_ACTIONS, IncomingReason, legacy_split, summary, Handover, HandoverStatus,
     PhoneCandidate, PhoneCandidateStatus, Promise, PromiseStatus, QueueClass, TargetStatus,
 )

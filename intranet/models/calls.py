@@ -1,8 +1,11 @@
-"""The call center's working data: call targets (the queue), call attempts
-(immutable contact records), promises, hand-overs to staff and phone numbers
-found later.
+"""The call center's working data: campaigns (納付案内計画) and their cases, call
+targets (the queue), call attempts (immutable contact records), promises,
+hand-overs to staff, phone numbers found later and the older call records.
 
-A campaign (:class:`~intranet.models.cases.CallCampaign`) groups its cases
+This module imports :mod:`intranet.models.cases`, never the reverse (issue 21:
+the campaign models used to live there and the two modules imported each other).
+
+A campaign (:class:`CallCampaign`) groups its cases
 into :class:`CallTarget` rows, one per person (名寄せ: one taxpayer, plus the
 records declared the same person; never a household, 地方税法22条); the queue
 hands out targets, and one call covers every case of the target.
@@ -11,17 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    and_, Date, DateTime, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .cases import Case
 from .meta import Base, str_enum
 
-if TYPE_CHECKING:
-    from .cases import CampaignCase
+
+class CampaignStatus(enum.StrEnum):
+    draft = "draft"
+    active = "active"
+    closed = "closed"
 
 
 class TargetStatus(enum.StrEnum):
@@ -136,15 +143,6 @@ def summary(result: ContactResult, kinds) -> Disposition | None:
                     ActionKind.plan_request: Disposition.consultation}.get(kind) or Disposition(kind.value)
     return None  # reached, nothing more was done (no old disposition said this)
 
-
-class CallBlock(enum.StrEnum):
-    """Why collectors flagged a case as not to be called (excluded from every campaign)."""
-
-    consultation = "consultation"    # 相談中
-    installment = "installment"      # 分納中
-    bankruptcy = "bankruptcy"        # 破産
-    deceased = "deceased"            # 死亡
-    do_not_call = "do_not_call"      # 架電拒否の申出
 
 
 class CallTarget(Base):
@@ -338,3 +336,70 @@ class PhoneCandidate(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     case = relationship("Case")
+
+
+class CallRecord(Base):
+    """A call-center call and its result (架電・応答内容; extended by the call-center work)."""
+
+    __tablename__ = "call_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    called_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    phone_number: Mapped[str] = mapped_column(String(20), default="")
+    result: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempts.id"), index=True)
+
+    case: Mapped[Case] = relationship(back_populates="calls")
+
+
+class CallCampaign(Base):
+    """納付案内計画. Membership of an active campaign is what lets operators see a case."""
+
+    __tablename__ = "call_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[CampaignStatus] = mapped_column(
+        str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.draft)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    criteria: Mapped[str] = mapped_column(Text, default="{}")  # the case filter, JSON
+    # Calling hours (JST); no Saturday calls when saturday_start is None; never
+    # on Sundays or national holidays.
+    weekday_start: Mapped[dt.time] = mapped_column(Time, default=dt.time(9, 0))
+    weekday_end: Mapped[dt.time] = mapped_column(Time, default=dt.time(20, 0))
+    saturday_start: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(9, 0))
+    saturday_end: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(17, 0))
+    max_attempts: Mapped[int] = mapped_column(Integer, default=6)
+    min_interval_minutes: Mapped[int] = mapped_column(Integer, default=240)
+    daily_limit: Mapped[int] = mapped_column(Integer, default=2)   # calls per person per day
+    weekly_limit: Mapped[int] = mapped_column(Integer, default=5)  # ... per week
+
+    @hybrid_method
+    def active_on(self, day: dt.date) -> bool:
+        """THE rule "this campaign is running on ``day``": activated and inside
+        its dates. Operators reach a campaign's cases only then (see
+        intranet.cases.scopes); usable in Python and in SQL."""
+        return self.status == CampaignStatus.active and self.starts_on <= day <= self.ends_on
+
+    @active_on.expression
+    def active_on(cls, day: dt.date):
+        return and_(cls.status == CampaignStatus.active, cls.starts_on <= day, cls.ends_on >= day)
+
+
+class CampaignCase(Base):
+    __tablename__ = "campaign_cases"
+    __table_args__ = (UniqueConstraint("campaign_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("call_campaigns.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("call_targets.id"), index=True)
+
+    case: Mapped[Case] = relationship()
+    target = relationship("CallTarget", back_populates="members")

@@ -9,7 +9,7 @@ def includeme(config):
 
     # Parsed once at start-up: a malformed list stops the application with
     # the file and line at fault.
-    path = config.get_settings().get("intranet.screening.terms_file") or None
+    path = config.registry.app_settings.screening_terms_file
     try:
         config.registry.screening_terms = load(path)
     except TermFileError as exc:

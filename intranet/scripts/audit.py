@@ -5,19 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
-from ..audit import hmac_key
 from ..audit.checkpoints import (
-    CheckpointFailed, Checkpointer, CheckpointSettings,
+    CheckpointFailed, Checkpointer,
 )
 from ..audit.events import AuditEvent
-from ..audit.verify import RETENTION_YEARS, CheckpointFile, report_lines, verify_database
+from ..audit.verify import CheckpointFile, report_lines, verify_database
 from ..clock import SystemClock, jst_midnight
+from ..config import audit_settings, checkpoint_settings, hmac_key
 from ..db import get_engine
 from ..i18n import translate
+from .common import ini_settings
 
 
 def _retention_years(settings) -> int:
-    return int(settings.get("intranet.audit.retention_years", RETENTION_YEARS))
+    return audit_settings(settings).retention_years
 
 
 def _print_report(report, suffix: str = "") -> int:
@@ -32,9 +33,8 @@ def _print_report(report, suffix: str = "") -> int:
 
 
 def verify(args) -> int:
-    from .cli import _settings
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     extra = []
     if args.from_checkpoint:
         try:
@@ -55,15 +55,14 @@ def verify(args) -> int:
 
 
 def checkpoint(args) -> int:
-    from .cli import _settings
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     if args.file:
         settings = {**settings, "intranet.audit.checkpoint_file": args.file}
     engine = get_engine(settings)
     try:
         checkpointer = Checkpointer(engine, hmac_key(settings),
-                                    CheckpointSettings.from_settings(settings))
+                                    checkpoint_settings(settings))
         seq, value = checkpointer.write_current(SystemClock().now())
     except CheckpointFailed as exc:
         print(f"checkpoint NOT written: a witness failed ({exc}); no row was recorded / "
@@ -78,9 +77,8 @@ def checkpoint(args) -> int:
 def archive(args) -> int:
     from ..audit import archive as procedure
     from ..audit.writer import AccessLogWriter
-    from .cli import _settings
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     try:
         day = dt.date.fromisoformat(args.before)
     except ValueError:
@@ -91,7 +89,7 @@ def archive(args) -> int:
     key = hmac_key(settings)
     engine = get_engine(settings)
     try:
-        checkpointer = Checkpointer(engine, key, CheckpointSettings.from_settings(settings))
+        checkpointer = Checkpointer(engine, key, checkpoint_settings(settings))
         result = procedure.archive(
             engine, key, before=before, now=SystemClock().now(),
             retention_years=_retention_years(settings),
@@ -115,9 +113,8 @@ def archive(args) -> int:
 
 def verify_archive(args) -> int:
     from ..audit.archive import ArchiveError, verify_archive_file
-    from .cli import _settings
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     try:
         result = verify_archive_file(args.file, hmac_key(settings))
     except (OSError, ValueError, KeyError, ArchiveError) as exc:
@@ -142,7 +139,6 @@ def export(args) -> int:
     from ..audit import export as package
     from ..audit.writer import AccessLogWriter
     from ..models import Organisation
-    from .cli import _settings
 
     try:
         date_from, date_to = dt.date.fromisoformat(args.date_from), dt.date.fromisoformat(args.date_to)
@@ -153,7 +149,7 @@ def export(args) -> int:
     if os.path.exists(args.output):
         print(f"{args.output} exists; not overwritten / 既存のファイルは上書きしません", file=sys.stderr)
         return 2
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     key = hmac_key(settings)
     engine = get_engine(settings)
     now = SystemClock().now()
@@ -191,9 +187,8 @@ def export(args) -> int:
 
 def verify_export(args) -> int:
     from ..audit.export import verify_file
-    from .cli import _settings
 
-    result = verify_file(args.file, hmac_key(_settings(args.ini)))
+    result = verify_file(args.file, hmac_key(ini_settings(args.ini)))
     print(result, file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
 

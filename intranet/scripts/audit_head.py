@@ -18,27 +18,26 @@ import uuid
 
 from sqlalchemy import select
 
-from ..audit import hmac_key
 from ..audit.chain import FIELDS
 from ..audit.events import AuditEvent
-from ..audit.settings import audit_settings
 from ..audit.writer import AccessLogWriter
 from ..clock import SystemClock
+from ..config import audit_settings, hmac_key
 from ..db import get_engine
 from ..models import AccessLogEntry, AccessLogHead
+from .common import ini_settings
 
 REASON_MAX = 200
 
 
 def accept_head(args) -> int:
-    from .cli import _settings
 
     reason = " ".join(args.reason.split())
     if not reason:
         print("--reason must say why the head is accepted / 承認の理由を入力してください",
               file=sys.stderr)
         return 2
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     key = hmac_key(settings)
     engine = get_engine(settings)
     try:

@@ -9,29 +9,20 @@ import time
 import transaction
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import func, select
 
 from ..clock import SystemClock
-from ..db import get_engine, get_session_factory, get_tm_session
+from ..config import argon2_params
+from ..db import get_engine
 from ..models import Organisation, OrganisationKind, Role, User
 from ..security.passwords import make_context, policy_problems
 from . import audit, datalink, latecharge, plans
-
-
-def _settings(ini: str) -> dict:
-    setup_logging(ini)
-    return get_appsettings(ini)
-
-
-def _session(settings):
-    engine = get_engine(settings)
-    return get_tm_session(get_session_factory(engine), transaction.manager)
+from .common import ini_settings, tm_session
 
 
 def initdb(args) -> int:
     """Create or upgrade the schema: ``alembic upgrade head``."""
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     cfg = AlembicConfig(args.ini)
     cfg.attributes["settings"] = settings
     cfg.attributes["configure_logging"] = False
@@ -46,7 +37,7 @@ def grant_app_role(args) -> int:
 
     from ..audit.dbrole import grant_statements
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     engine = get_engine(settings)
     if engine.dialect.name != "postgresql":
         print("grant-app-role needs PostgreSQL / PostgreSQL でのみ使用できます", file=sys.stderr)
@@ -74,11 +65,11 @@ def demo_data(args) -> int:
     from ..demo.calls import create_demo_campaign
     from ..demo.generator import create_demo_users, generate
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     clock = SystemClock()
-    context = make_context(settings)
+    context = make_context(argon2_params(settings))
     with transaction.manager:
-        dbsession = _session(settings)
+        dbsession = tm_session(settings)
         if args.if_empty and dbsession.scalar(select(func.count()).select_from(User)):
             print("demo data already present; nothing to do")
             return 0
@@ -100,7 +91,8 @@ def _log_event(settings, event, who: dict, **detail) -> None:
     import json
     import uuid
 
-    from ..audit import chain, hmac_key
+    from ..audit import chain
+    from ..config import hmac_key
     from ..audit.writer import AccessLogWriter
 
     fields = {name: None for name in chain.FIELDS if name != "seq"}
@@ -133,9 +125,9 @@ def create_user(args) -> int:
     from ..audit.record import user_fields
     from ..security.matrix import account_problems
 
-    from ..audit import hmac_key
+    from ..config import hmac_key
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     hmac_key(settings)  # the creation is logged: no key, no change
     flags = account_problems(Role(args.role), args.supervisor, args.team_leader)
     if args.generate:
@@ -149,7 +141,7 @@ def create_user(args) -> int:
     clock = SystemClock()
     temporary = args.temporary or args.generate
     with transaction.manager:
-        dbsession = _session(settings)
+        dbsession = tm_session(settings)
         if dbsession.scalar(select(User).where(func.lower(User.login) == args.login.lower())):
             print(f"user {args.login!r} already exists", file=sys.stderr)
             return 2
@@ -161,7 +153,7 @@ def create_user(args) -> int:
         user = User(
             login=args.login, display_name=args.name or args.login, role=Role(args.role),
             organisation=org, is_supervisor=args.supervisor, is_team_leader=args.team_leader,
-            is_active=True, password_hash=make_context(settings).hash(password), failed_logins=0,
+            is_active=True, password_hash=make_context(argon2_params(settings)).hash(password), failed_logins=0,
             created_at=clock.now(), password_changed_at=None if temporary else clock.now(),
             must_change_password=temporary,
         )
@@ -186,19 +178,19 @@ def reset_password(args) -> int:
     from ..audit.record import user_fields
     from ..security.sessions import revoke_sessions
 
-    from ..audit import hmac_key
+    from ..config import hmac_key
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     hmac_key(settings)  # the reset is logged: no key, no change
     password = generate_password()
     clock = SystemClock()
     with transaction.manager:
-        dbsession = _session(settings)
+        dbsession = tm_session(settings)
         user = dbsession.scalar(select(User).where(func.lower(User.login) == args.login.lower()))
         if user is None:
             print(f"no user {args.login!r} / ユーザーがいません", file=sys.stderr)
             return 2
-        user.password_hash = make_context(settings).hash(password)
+        user.password_hash = make_context(argon2_params(settings)).hash(password)
         user.must_change_password = True
         user.locked_until, user.failed_logins = None, 0
         ended = revoke_sessions(dbsession, user, clock.now())

@@ -9,16 +9,15 @@ import transaction
 from tqdm import tqdm
 
 from ..clock import SystemClock, jst_midnight
+from ..config import parse_settings
 from ..datalink import importer, sources
 from ..i18n import translate
-from ..taxes.owed import AmountRules
+from .common import ini_settings, tm_session
 
 
 def run(args) -> int:
-    from ..cases import plans
-    from .cli import _session, _settings
-
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
+    cases = parse_settings(settings).cases  # the ini is checked as the application checks it
     try:
         files = sources.from_path(args.source)
     except OSError as exc:
@@ -30,7 +29,7 @@ def run(args) -> int:
         return 2
     with transaction.manager, tqdm(total=importer.steps(files), unit="step", file=sys.stderr,
                                    bar_format="{l_bar}{bar:30}| {n_fmt}/{total_fmt} [{elapsed}]") as bar:
-        dbsession = _session(settings)
+        dbsession = tm_session(settings)
         clock = SystemClock()
 
         def progress(label):
@@ -39,8 +38,8 @@ def run(args) -> int:
 
         result = importer.run(dbsession, files, clock.today(), encoding=args.encoding,
                               dry_run=args.dry_run, progress=progress,
-                              rules=AmountRules.from_settings(settings),
-                              plan_grace_days=plans.grace_days(settings), now=clock.now())
+                              rules=cases.amount_rules,
+                              plan_grace_days=cases.plan_grace_days, now=clock.now())
         if not result.ok:
             transaction.abort()
         else:
@@ -70,12 +69,11 @@ def export(args) -> int:
 
     from ..datalink import exporter
     from ..datalink.encoding import UnencodableError
-    from .cli import _session, _settings
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     clock = SystemClock()
     with transaction.manager:
-        dbsession = _session(settings)
+        dbsession = tm_session(settings)
         since = exporter.last_until(dbsession)
         if args.since:
             try:

@@ -11,23 +11,25 @@ import uuid
 import transaction
 
 from ..clock import SystemClock
+from ..config import parse_settings
+from .common import ini_settings, tm_session
 
 
 def refresh(args) -> int:
-    from ..audit import chain, hmac_key
+    from ..audit import chain
+    from ..config import hmac_key
     from ..audit.events import AuditEvent
     from ..audit.writer import AccessLogWriter
     from ..cases import plans
     from ..models import PlanState
     from ..db import get_engine
-    from .cli import _session, _settings
 
-    settings = _settings(args.ini)
+    settings = ini_settings(args.ini)
     key = hmac_key(settings)  # the changes are logged: no key, no change
-    grace = plans.grace_days(settings)
+    grace = parse_settings(settings).cases.plan_grace_days
     clock = SystemClock()
     with transaction.manager:
-        dbsession = _session(settings)
+        dbsession = tm_session(settings)
         changes = plans.refresh(dbsession, clock.today(), grace)
     entries = []
     for change in changes:

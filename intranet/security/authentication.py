@@ -49,9 +49,8 @@ def _verify_dummy(context, password: str) -> None:
 def count_failure(request, user: User) -> Result:
     """A wrong password or second factor: count it; lock the account after
     ``intranet.login.max_failures`` in a row."""
-    settings = request.registry.settings
-    max_failures = int(settings.get("intranet.login.max_failures", 5))
-    lockout = dt.timedelta(minutes=int(settings.get("intranet.login.lockout_minutes", 15)))
+    login = request.app_settings.login
+    max_failures, lockout = login.max_failures, login.lockout
     user.failed_logins += 1
     if user.failed_logins >= max_failures:
         user.locked_until = request.now + lockout
@@ -70,7 +69,7 @@ def authenticate(request, login: str, password: str) -> Result:
         _verify_dummy(context, password)
         return Result(None, Failure.bad_credentials)
 
-    if not request.registry.zones.allows(user.role, request.client_addr):
+    if not request.app_settings.network.zones.allows(user.role, request.client_addr):
         # Refused whatever the password, which is not checked (but costs the
         # same), and not counted against the account: nobody outside the zone
         # can lock it out or learn whether a password is right.
@@ -90,7 +89,7 @@ def authenticate(request, login: str, password: str) -> Result:
     # it sets would only say "invalid". Only after the right password.
     from ..contracts.rules import login_failure
 
-    contract_failure = login_failure(request.dbsession, user, now, request.registry.contract_settings)
+    contract_failure = login_failure(request.dbsession, user, now, request.app_settings.contracts)
     if contract_failure is not None:
         return Result(user, contract_failure.value)
 
@@ -112,7 +111,7 @@ def _training_failure(request, user: User) -> str | None:
     from ..accounts import training
 
     standing = training.standing(request.dbsession, user, request.today,
-                                 request.registry.training_settings)
+                                 request.app_settings.training)
     return {training.State.missing: Failure.training_missing,
             training.State.overdue: Failure.training_overdue}.get(standing.state)
 

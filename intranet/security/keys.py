@@ -36,9 +36,10 @@ class KeyProblem(Exception):
         self.key = key
 
 
-def relying_party(settings) -> tuple[str, str]:
-    rp_id = settings.get("intranet.webauthn.rp_id", "localhost")
-    return rp_id, settings.get("intranet.webauthn.origin", f"http://{rp_id}:6543")
+def relying_party(request) -> tuple[str, str]:
+    """(rp_id, origin) of the WebAuthn relying party (``intranet.webauthn.*``)."""
+    webauthn = request.app_settings.webauthn
+    return webauthn.rp_id, webauthn.origin
 
 
 def active_keys(dbsession, user: User) -> list[SecurityKey]:
@@ -63,7 +64,7 @@ def _credential(body) -> str:
 def registration_options(request, user: User) -> str:
     """Options (JSON) for ``navigator.credentials.create`` registering a key
     for ``user``; the challenge is kept on the supervisor's session."""
-    rp_id, _ = relying_party(request.registry.settings)
+    rp_id, _ = relying_party(request)
     options = webauthn.generate_registration_options(
         rp_id=rp_id, rp_name=RP_NAME, user_name=user.login, user_display_name=user.login,
         user_id=str(user.id).encode(),
@@ -82,7 +83,7 @@ def register(request, user: User, credential_json, label: str) -> SecurityKey:
         raise KeyProblem("keys.error.label")
     challenge = _take_challenge(request.login_session)
     body = _credential(credential_json)
-    rp_id, origin = relying_party(request.registry.settings)
+    rp_id, origin = relying_party(request)
     try:
         verified = webauthn.verify_registration_response(
             credential=body, expected_challenge=challenge, expected_rp_id=rp_id,
@@ -101,7 +102,7 @@ def register(request, user: User, credential_json, label: str) -> SecurityKey:
 
 
 def authentication_options(request, user: User) -> str:
-    rp_id, _ = relying_party(request.registry.settings)
+    rp_id, _ = relying_party(request)
     options = webauthn.generate_authentication_options(
         rp_id=rp_id, user_verification=UserVerificationRequirement.DISCOURAGED,
         allow_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(k.credential_id))
@@ -121,7 +122,7 @@ def authenticate(request, user: User, credential_json) -> SecurityKey:
     key = next((k for k in active_keys(request.dbsession, user) if k.credential_id == credential_id), None)
     if key is None:
         raise KeyProblem("keys.error.unknown")
-    rp_id, origin = relying_party(request.registry.settings)
+    rp_id, origin = relying_party(request)
     try:
         verified = webauthn.verify_authentication_response(
             credential=body, expected_challenge=challenge, expected_rp_id=rp_id,

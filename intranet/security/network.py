@@ -102,45 +102,19 @@ class Zones:
         """The role's zone as configured (for the log), or "" when unrestricted."""
         return " ".join(str(n) for n in self.by_role.get(Role(role), ()))
 
-
-def zones_from_settings(settings) -> Zones:
-    by_role = {}
-    for key, value in settings.items():
-        if not key.startswith(ZONE_PREFIX):
-            continue
-        name = key[len(ZONE_PREFIX):]
-        try:
-            role = Role(name)
-        except ValueError:
-            raise ConfigurationError(
-                f"{key}: {name!r} is not a role (roles: {', '.join(r.value for r in Role)})"
-            ) from None
-        networks = parse_networks(key, value)
-        if not networks:
-            raise ConfigurationError(
-                f"{key} is empty: list the role's networks, or remove the setting to leave "
-                f"the role unrestricted")
-        by_role[role] = networks
-    return Zones(by_role)
-
-
 def client_addr(request) -> str | None:
     """``request.client_addr``: the peer, or the client behind a trusted proxy."""
-    return request.registry.trusted_proxies.client_addr(request.environ)
+    return request.app_settings.network.trusted_proxies.client_addr(request.environ)
 
 
 def outside_zone(request) -> bool:
     """``request.outside_zone``: whether the logged-in user is working from
     outside the network zones of its role (then it has no principals)."""
     user = request.identity
-    return user is not None and not request.registry.zones.allows(user.role, request.client_addr)
+    return user is not None and not request.app_settings.network.zones.allows(user.role, request.client_addr)
 
 
 def includeme(config):
-    settings = config.get_settings()
-    config.registry.trusted_proxies = TrustedProxies(
-        parse_networks("intranet.trusted_proxies", settings.get("intranet.trusted_proxies")))
-    config.registry.zones = zones_from_settings(settings)
     # Replaces WebOb's own client_addr, which believes any X-Forwarded-For.
     config.add_request_method(client_addr, "client_addr", property=True, reify=True)
     config.add_request_method(outside_zone, "outside_zone", property=True, reify=True)

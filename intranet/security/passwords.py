@@ -1,6 +1,8 @@
 """Password hashing (argon2id through passlib's CryptContext) and the password policy."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from passlib.context import CryptContext
 
 # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1. Tests lower these through
@@ -12,9 +14,11 @@ MIN_LENGTH = 12
 MAX_LENGTH = 128
 
 
-def make_context(settings) -> CryptContext:
-    params = {key: int(settings.get(f"intranet.argon2.{key}", default))
-              for key, default in DEFAULTS.items()}
+def make_context(argon2: Mapping[str, int] | None = None) -> CryptContext:
+    """``argon2``: ``time_cost``, ``memory_cost``, ``parallelism`` (the
+    ``intranet.argon2.*`` settings, parsed in intranet.config); :data:`DEFAULTS`
+    for any missing."""
+    params = {**DEFAULTS, **(argon2 or {})}
     return CryptContext(
         schemes=["argon2"],
         argon2__type="ID",
@@ -42,4 +46,4 @@ def policy_problems(password: str, login: str = "") -> list[str]:
 
 
 def includeme(config):
-    config.registry.password_context = make_context(config.get_settings())
+    config.registry.password_context = make_context(config.registry.app_settings.argon2)

@@ -29,16 +29,6 @@ METHODS = ("webauthn", "totp")
 DEFAULT_REQUIRED = "operator contractor"
 
 
-def required_roles(settings) -> frozenset[str]:
-    return frozenset(settings.get("intranet.mfa.required_roles", DEFAULT_REQUIRED).split())
-
-
-def allowed_methods(settings, role: str) -> tuple[str, ...]:
-    default = "webauthn" if role in required_roles(settings) else " ".join(METHODS)
-    value = settings.get(f"intranet.mfa.methods.{role}", default)
-    return tuple(m for m in value.split() if m in METHODS)
-
-
 def enrolled_methods(dbsession, user: User) -> list[str]:
     from .keys import active_keys
 
@@ -54,13 +44,14 @@ class Step:
     refused = "refused"      # the role requires a factor the user does not have
 
 
-def after_password(settings, dbsession, user: User) -> str:
+def after_password(mfa, dbsession, user: User) -> str:
     """A user with an enrolled factor always uses it; a required role must
-    have one the role allows, else the login is refused."""
+    have one the role allows (``mfa``: :class:`intranet.config.MfaSettings`),
+    else the login is refused."""
     enrolled = enrolled_methods(dbsession, user)
     role = str(user.role)
-    if role in required_roles(settings):
-        allowed = allowed_methods(settings, role)
+    if role in mfa.required_roles:
+        allowed = mfa.allowed_methods(role)
         return Step.second if any(m in allowed for m in enrolled) else Step.refused
     return Step.second if enrolled else Step.done
 

@@ -13,7 +13,6 @@ import hashlib
 import re
 import secrets
 
-from pyramid.settings import asbool
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from webob.cookies import make_cookie
@@ -43,22 +42,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-#: Idle timeouts that differ by role (minutes): investigators' tablets lock sooner.
-ROLE_IDLE_DEFAULTS = {"contractor": 5}
-
-
-def timeouts(settings, role: str | None = None) -> tuple[dt.timedelta, dt.timedelta]:
-    """(idle, absolute). A role's idle timeout (``intranet.session.idle_timeout.<role>``,
-    else :data:`ROLE_IDLE_DEFAULTS`) can only shorten the global one: the global
-    setting is the ward's limit for everyone, so the smaller of the two applies."""
-    idle = int(settings.get("intranet.session.idle_timeout", 15))
-    if role is not None:
-        idle = min(idle, int(settings.get(f"intranet.session.idle_timeout.{role}",
-                                          ROLE_IDLE_DEFAULTS.get(role, idle))))
-    absolute = int(settings.get("intranet.session.absolute_timeout", 600))
-    return dt.timedelta(minutes=idle), dt.timedelta(minutes=absolute)
-
-
 #: Concurrent sessions per role when ``intranet.session.max_per_role`` is not
 #: set: one desk PC per operator, one tablet per investigator; roles not
 #: listed have no limit.
@@ -77,11 +60,6 @@ def parse_limits(value: str) -> dict[str, int]:
                              f"(expected role:count, roles {', '.join(Role)})")
         limits[match.group(1)] = int(match.group(2))
     return limits
-
-
-def max_per_role(settings) -> dict[str, int]:
-    """The concurrent-session limit of each limited role."""
-    return parse_limits(settings.get("intranet.session.max_per_role", DEFAULT_MAX_PER_ROLE))
 
 
 def create(request, user: User, *, pending: bool = False, second_factor: str | None = None) -> str:
@@ -111,7 +89,7 @@ def enforce_limit(request, user: User) -> list[int]:
     an operator out; the old device is logged out at its next request. Each
     ending is logged (``session.ended``, reason ``replaced``). Returns the
     ended ids. Call it only once the user is fully authenticated."""
-    limit = request.registry.session_limits.get(str(user.role))
+    limit = request.app_settings.session.max_per_role.get(str(user.role))
     if limit is None:
         return []
     dbsession = request.dbsession
@@ -135,15 +113,16 @@ def end(login_session: LoginSession, reason: str, now: dt.datetime) -> None:
         login_session.end_reason = reason
 
 
-def live_clause(settings, now: dt.datetime):
+def live_clause(session_settings, now: dt.datetime):
     """SQL condition of a session that is still live at ``now``: not ended and
     inside its idle (per role) and absolute timeouts, exactly as
     :func:`lookup` decides. The query must join ``LoginSession.user``."""
-    _, absolute = timeouts(settings)
+    _, absolute = session_settings.timeouts()
     return and_(
         LoginSession.ended_at.is_(None),
         LoginSession.created_at > now - absolute,
-        or_(*(and_(User.role == role, LoginSession.last_seen_at > now - timeouts(settings, str(role))[0])
+        or_(*(and_(User.role == role,
+                   LoginSession.last_seen_at > now - session_settings.timeouts(str(role))[0])
               for role in Role)))
 
 
@@ -151,7 +130,7 @@ def live_sessions(request, user: User, exclude: int | None = None) -> list[Login
     """``user``'s live sessions, oldest first (by start), without ``exclude``."""
     query = (select(LoginSession).join(LoginSession.user)
              .where(LoginSession.user_id == user.id,
-                    live_clause(request.registry.settings, request.now))
+                    live_clause(request.app_settings.session, request.now))
              .order_by(LoginSession.created_at, LoginSession.id))
     if exclude is not None:
         query = query.where(LoginSession.id != exclude)
@@ -162,7 +141,7 @@ def live_counts(request) -> dict[int, int]:
     """Number of live sessions per user id (users without one are absent)."""
     rows = request.dbsession.execute(
         select(LoginSession.user_id, func.count()).join(LoginSession.user)
-        .where(live_clause(request.registry.settings, request.now))
+        .where(live_clause(request.app_settings.session, request.now))
         .group_by(LoginSession.user_id))
     return {user_id: count for user_id, count in rows}
 
@@ -222,7 +201,7 @@ def lookup(request) -> LoginSession | None:
     if login_session is None or login_session.ended_at is not None:
         return None
     now = request.now
-    idle, absolute = timeouts(request.registry.settings, str(login_session.user.role))
+    idle, absolute = request.app_settings.session.timeouts(str(login_session.user.role))
     reason = None
     if login_session.pending and now - login_session.created_at >= PENDING_TIMEOUT:
         reason = EndReason.second_factor_timeout
@@ -253,7 +232,7 @@ def lookup(request) -> LoginSession | None:
 
 def cookie_headers(request, token: str | None) -> list[tuple[str, str]]:
     """Set-Cookie header for ``token``, or one that deletes the cookie (None)."""
-    secure = asbool(request.registry.settings.get("intranet.session.secure_cookie", False))
+    secure = request.app_settings.session.secure_cookie
     cookie = make_cookie(COOKIE_NAME, token, path="/", secure=secure, httponly=True,
                          samesite="Strict")
     return [("Set-Cookie", cookie)]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pyramid.exceptions import ConfigurationError
 from sqlalchemy import func, select
 
 from ..audit.events import AuditEvent
@@ -42,32 +41,14 @@ class ThrottledAddress:
     until: dt.datetime       # at the latest (throttled attempts are not failures)
 
 
-def _int_setting(settings, name: str, default: int, minimum: int) -> int:
-    value = settings.get(name, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or number < minimum:
-        raise ConfigurationError(f"{name} must be a whole number of at least {minimum} (is {value!r})")
-    return number
-
-
-def settings_from(settings) -> ThrottleSettings:
-    return ThrottleSettings(
-        max_failures=_int_setting(settings, "intranet.login.address_max_failures", 20, 0),
-        window=dt.timedelta(minutes=_int_setting(
-            settings, "intranet.login.address_window_minutes", 15, 1)))
-
-
 def _failures_in_window(request):
-    since = request.now - request.registry.login_throttle.window
+    since = request.now - request.app_settings.login.throttle.window
     return (AccessLogEntry.occurred_at >= since, AccessLogEntry.event == FAILURE_EVENT)
 
 
 def address_throttled(request) -> bool:
     """Whether logins from this request's client address are paused."""
-    throttle = request.registry.login_throttle
+    throttle = request.app_settings.login.throttle
     if not throttle.max_failures:
         return False
     failures = request.dbsession.scalar(
@@ -80,7 +61,7 @@ def address_throttled(request) -> bool:
 def throttled_addresses(request) -> list[ThrottledAddress]:
     """Every address whose logins are paused now, most failures first
     (the same count as :func:`address_throttled`, grouped by address)."""
-    throttle = request.registry.login_throttle
+    throttle = request.app_settings.login.throttle
     if not throttle.max_failures:
         return []
     failures = func.count().label("failures")
@@ -93,7 +74,3 @@ def throttled_addresses(request) -> list[ThrottledAddress]:
         .order_by(failures.desc(), AccessLogEntry.client_addr)).all()
     return [ThrottledAddress(addr, count, first, last, last + throttle.window)
             for addr, count, first, last in rows]
-
-
-def includeme(config):
-    config.registry.login_throttle = settings_from(config.get_settings())

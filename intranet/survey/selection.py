@@ -37,8 +37,8 @@ from ..models import (
     BatchState, CallBlock, CallRecord, Case, CaseStatus, ContactRecord, Installment,
     IssuedDocument, Phone, Receipt, ReceiptKind, Residency, SurveyBatch, SurveyTarget, Taxpayer,
 )
-from ..models.calls import REACHED, CallAttempt
-from ..models.cases import Assessment, CampaignCase
+from ..models.calls import REACHED, CallAttempt, CampaignCase
+from ..models.cases import Assessment
 from ..taxes.owed import is_past_due
 
 DEFAULT_NO_CONTACT_DAYS = 60
@@ -46,15 +46,6 @@ DEFAULT_NO_CONTACT_DAYS = 60
 #: Do-not-call flags that say the case is being dealt with: no survey.
 EXCLUDING_BLOCKS = (CallBlock.installment, CallBlock.consultation, CallBlock.bankruptcy,
                     CallBlock.deceased)
-
-
-def no_contact_days(settings) -> int:
-    """``intranet.survey.no_contact_days``: a whole number of days, 1..3650."""
-    raw = settings.get("intranet.survey.no_contact_days", DEFAULT_NO_CONTACT_DAYS)
-    days = int(raw)
-    if not 1 <= days <= 3650:
-        raise ValueError(f"intranet.survey.no_contact_days must be 1..3650, not {raw!r}")
-    return days
 
 
 @dataclass

@@ -210,15 +210,6 @@ class AmountRules:
     fee_on: FeeSchedule = no_fee
     letter_after_dunning_days: int = 10
 
-    @classmethod
-    def from_settings(cls, settings) -> AmountRules:
-        from pyramid.settings import asbool
-
-        days = int(settings.get("intranet.documents.letter_after_dunning_days", 10))
-        if days < 0:
-            raise ValueError("intranet.documents.letter_after_dunning_days must be >= 0")
-        return cls(asbool(settings.get("intranet.late_charge.floor_segments", True)),
-                   fee_schedule(settings.get("intranet.documents.dunning_fee")), days)
 
     def case(self, case, as_of: dt.date) -> CaseOwed:
         return case_owed(case, as_of, fee_on=self.fee_on, floor_segments=self.floor_segments)
@@ -229,5 +220,5 @@ class AmountRules:
 
 
 def amount_rules(request) -> AmountRules:
-    """The application's rules, parsed once at start-up (intranet.cases.includeme)."""
-    return request.registry.amount_rules
+    """The application's rules, parsed once at start-up (intranet.config)."""
+    return request.app_settings.cases.amount_rules

@@ -11,11 +11,11 @@ from ..security.permissions import Permission
 
 def _page(request, **extra):
     user = request.identity
-    settings = request.registry.settings
+    mfa = request.app_settings.mfa
     return {"user": user, "enrolled": bool(user.totp_secret), "error": None, "secret": None,
             "uri": None, "codes": None,
-            "required": str(user.role) in second_factor.required_roles(settings),
-            "totp_allowed": "totp" in second_factor.allowed_methods(settings, str(user.role)),
+            "required": str(user.role) in mfa.required_roles,
+            "totp_allowed": "totp" in mfa.allowed_methods(str(user.role)),
             "remaining": second_factor.remaining_recovery_codes(request.dbsession, user),
             **extra}
 
@@ -59,7 +59,7 @@ def two_factor_change(request):
                                                      request.registry.password_context, request.now)
             request.audit.event(AuditEvent.MfaRecoveryCodes, user=user)
             return _page(request, codes=codes, remaining=len(codes))
-        if str(user.role) in second_factor.required_roles(request.registry.settings):
+        if str(user.role) in request.app_settings.mfa.required_roles:
             request.response.status = 400
             return _page(request, error="mfa.error.required")
         second_factor.disable(request.dbsession, user)

@@ -48,7 +48,7 @@ def login_submit(request):
         return {**values, "error": "login.required"}
 
     result = authenticate(request, login, password)
-    step = (second_factor.after_password(request.registry.settings, request.dbsession, result.user)
+    step = (second_factor.after_password(request.app_settings.mfa, request.dbsession, result.user)
             if result.ok else None)
     if step == second_factor.Step.refused:
         request.audit.event(AuditEvent.LoginFailure, "failure", user=result.user, reason="no_second_factor")

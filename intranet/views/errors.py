@@ -41,7 +41,7 @@ def _zone_page(request):
     user = request.identity
     request.audit.outcome = "denied"
     request.audit.event(AuditEvent.ZoneDenied, "denied", user=user, role=str(user.role),
-                        zone=request.registry.zones.describe(user.role))
+                        zone=request.app_settings.network.zones.describe(user.role))
     request.response.status = 403
     return render_to_response("errors/zone.jinja2", {}, request=request,
                               response=request.response)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_SETTINGS, FrozenClock, _migrate
+from tests.helpers import with_settings
 
 REQUIRE_BROWSER = os.environ.get("INTRANET_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("INTRANET_CHROMIUM", "/usr/bin/chromium")
@@ -83,7 +84,8 @@ def served(chromium, tmp_path_factory):
     app.registry.clock = FrozenClock(dt.datetime(2026, 11, 24, 1, 0))
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     origin = f"http://localhost:{server.effective_port}"
-    app.registry.settings["intranet.webauthn.origin"] = origin
+    # the port is known only now: the typed settings are frozen, replace them
+    app.registry.app_settings = with_settings(app.registry.app_settings, "webauthn", origin=origin)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     # the background-job worker (issue 21), as ``make run`` starts it beside the server

@@ -16,7 +16,7 @@ from intranet.models import (
     BatchStatus, Contract, ContractKind, LetterBatch, LoginSession, Organisation, OrganisationKind, Role, User,
 )
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import csrf_token, entries_since, log_mark, login, swapped_settings, typed_settings
 
 FORM = {"kind": "call_center", "name": "納税コールセンター業務委託 令和8年度",
         "purpose": "初期滞納者に対する納付案内", "manager_name": "コール 責任者",
@@ -151,18 +151,20 @@ def factories_app(testapp):
 
 
 def test_the_ward_may_require_a_contract_for_every_operator(
-        testapp, dbsession, password_context, wsgi_app, monkeypatch):
+        testapp, dbsession, password_context, wsgi_app):
     setup(dbsession, password_context)
     login(testapp, "op1", status=303)  # no contract anywhere: default lets them work
-    monkeypatch.setattr(wsgi_app.registry, "contract_settings", ContractSettings(Enforce.always))
-    refused(testapp, "op1", "取扱者として登録されていない")
+    with swapped_settings(wsgi_app, "contracts", enforce=Enforce.always):
+        refused(testapp, "op1", "取扱者として登録されていない")
 
 
 def test_a_bad_setting_stops_the_application():
     import pytest
-    with pytest.raises(ValueError):
-        ContractSettings.from_settings({"intranet.contracts.enforce": "sometimes"})
-    assert ContractSettings.from_settings({}).enforce == Enforce.organisation
+
+    from intranet.config import SettingsError
+    with pytest.raises(SettingsError, match="intranet.contracts.enforce"):
+        typed_settings(**{"intranet.contracts.enforce": "sometimes"})
+    assert typed_settings().contracts == ContractSettings(Enforce.organisation)
 
 
 def test_bad_kind_is_refused_and_nothing_stored(testapp, dbsession, password_context):

@@ -196,6 +196,7 @@ def jpeg() -> bytes:
 
 
 def build_world(dbsession, password_context, settings, now: dt.datetime, today: dt.date) -> World:
+    """``settings``: the app's typed settings (intranet.config.AppSettings)."""
     w = World(markers=factories.MarkerSet(SLOTS))
     mk = w.markers.new
     users = {}
@@ -298,7 +299,7 @@ def build_world(dbsession, password_context, settings, now: dt.datetime, today: 
         dbsession.flush()
         w.survey_batches[name] = (batches[name].id, frozenset(slots))
     photo = photo_store.clean(jpeg())
-    photo_store.store(settings["intranet.survey.photo_dir"], photo)
+    photo_store.store(settings.survey.photo_dir, photo)
     for slot, batch_name, investigator, versions in (
             ("in_scope", "open", "investigator_a", 2), ("other_investigator", "open", "investigator_b", 1),
             ("closed_batch", "closed", "investigator_a", 1)):
@@ -402,7 +403,7 @@ def build_world(dbsession, password_context, settings, now: dt.datetime, today: 
 
 @pytest.fixture
 def world(dbsession, password_context, wsgi_app, clock):
-    return build_world(dbsession, password_context, wsgi_app.registry.settings, clock.now(), clock.today())
+    return build_world(dbsession, password_context, wsgi_app.registry.app_settings, clock.now(), clock.today())
 
 
 def client(wsgi_app, user_key: str | None = None) -> webtest.TestApp:

@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from intranet.calls import campaigns
-from intranet.documents.barcode import cvs_settings
+from intranet.config import cvs_settings
 from intranet.models import (
     Assessment, CallCampaign, CampaignStatus, ContactRecord, Installment, IssuedDocument, LetterBatch,
     MailingAddress, Role,
 )
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import csrf_token, entries_since, log_mark, login, swapped_settings
 
 
 def pdf_pages(body: bytes) -> list[str]:
@@ -182,7 +182,7 @@ def test_a_letter_batch_over_the_demo_data_never_demands_an_installment_not_yet_
     assert not_due  # the demo has 第4期 (January) installments: the test can fail
     user = dbsession.scalars(sa.select(User).where(User.login == "c1")).one()
     batch = service.issue_letters(dbsession, cases, dt.date(2026, 12, 8), user, now, today,
-                                  wsgi_app.registry.settings)
+                                  wsgi_app.registry.app_settings)
     assert batch.letters > 0
     demanded = [line for d in dbsession.scalars(sa.select(IssuedDocument))
                 for line in __import__("json").loads(d.installments)]
@@ -238,7 +238,7 @@ def test_letters_wait_for_the_dunning_notice_and_carry_its_fee_only(
         testapp, people, dbsession, letter_campaign, wsgi_app, monkeypatch):
     from intranet.documents import service
     from intranet.models import User
-    from intranet.taxes.owed import AmountRules
+    from intranet.config import parse_settings
 
     early = factories.owed_case(dbsession, name="督促 直後", phone=None)
     early.assessments[0].installments[0].dunning_sent_on = dt.date(2026, 11, 20)  # +10: 30 Nov
@@ -249,13 +249,14 @@ def test_letters_wait_for_the_dunning_notice_and_carry_its_fee_only(
     login(testapp, "op1")
     offered = {f._value for f in testapp.get("/letters/").forms["letters-form"].fields["case_no"]}
     assert offered == {sent.case_no, unknown.case_no}
-    settings = {**wsgi_app.registry.settings, "intranet.documents.dunning_fee": "2026-04-01:100"}
+    settings = parse_settings({**wsgi_app.registry.settings,
+                               "intranet.documents.dunning_fee": "2026-04-01:100"})
     user = dbsession.scalars(sa.select(User).where(User.login == "c1")).one()
     service.issue_letters(dbsession, [early, sent, unknown], dt.date(2026, 12, 8), user,
                           dt.datetime(2026, 11, 24, 0, 30), dt.date(2026, 11, 24), settings)
     fees = {d.case_id: d.fee for d in dbsession.scalars(sa.select(IssuedDocument))}
     assert fees == {sent.id: 100, unknown.id: 0}  # the 督促状's fee; a letter creates none
-    assert AmountRules.from_settings(settings).case(early, dt.date(2026, 11, 30)).letter_items(10)
+    assert settings.cases.amount_rules.case(early, dt.date(2026, 11, 30)).letter_items(10)
 
 
 def test_a_slip_covers_overdue_amounts_and_adds_installments_not_yet_due_on_request(
@@ -354,10 +355,9 @@ def read_barcodes():
 @pytest.fixture
 def cvs(wsgi_app):
     """The ward has a 収納企業コード (the app's parsed settings, swapped)."""
-    original = wsgi_app.registry.cvs_slips
-    wsgi_app.registry.cvs_slips = cvs_settings({"intranet.documents.cvs_company_code": "912345"})
-    yield wsgi_app.registry.cvs_slips
-    wsgi_app.registry.cvs_slips = original
+    with swapped_settings(wsgi_app, "documents",
+                          cvs=cvs_settings({"intranet.documents.cvs_company_code": "912345"})) as settings:
+        yield settings.documents.cvs
 
 
 def expected_barcode(notice_no: str, reissue: int, deadline: str, amount: int) -> str:

@@ -14,7 +14,7 @@ from intranet.models import (
     CallCampaign, CampaignCase, CampaignStatus, Case, PaymentAgreement, PlanPayment, PlanState, Role,
 )
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import csrf_token, entries_since, log_mark, login, with_settings
 
 
 @pytest.fixture
@@ -62,7 +62,8 @@ def test_a_plan_in_good_standing_goes_through_and_defaults_after_an_import_witho
         testapp, people, dbsession, clock, engine, monkeypatch, wsgi_app):
     """The collector's scenario of issue 20 (the ward's grace is 3 days here:
     ``intranet.plans.grace_days``)."""
-    monkeypatch.setattr(wsgi_app.registry, "plan_grace_days", 3)
+    monkeypatch.setattr(wsgi_app.registry, "app_settings",
+                        with_settings(wsgi_app.registry.app_settings, "cases", plan_grace_days=3))
     case = factories.owed_case(dbsession, name="分納 太郎", phone="03-5555-7001", amount=30000,
                                due=dt.date(2026, 6, 30))
     other = factories.owed_case(dbsession, name="他 次郎", phone="03-5555-7002", amount=5000)

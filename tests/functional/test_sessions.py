@@ -13,7 +13,9 @@ from intranet.models import LoginSession, Role
 from intranet.security import sessions
 from intranet.security.sessions import COOKIE_NAME
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import (
+    csrf_token, entries_since, log_mark, login, swapped_settings, typed_settings,
+)
 
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/131.0.0.0 Safari/537.36")
@@ -303,6 +305,18 @@ def test_a_role_setting_cannot_lengthen_the_global_idle_timeout(app_with, people
         .order_by(LoginSession.id))] == ["idle_timeout", "idle_timeout"]
 
 
+def test_requests_read_the_typed_settings_of_the_running_app(testapp, wsgi_app, people, clock):
+    """Requests read ``registry.app_settings`` (intranet.config) each time: a
+    test swaps the frozen object instead of writing to ``registry.settings``."""
+    client = browser(testapp, "10.4.0.2")
+    login(client, "col", status=303)
+    with swapped_settings(wsgi_app, "session", idle_timeout=dt.timedelta(minutes=2)):
+        assert idle_for(client, clock, "/", minutes=1) == 200
+        assert idle_for(client, clock, "/", minutes=2) == 303
+    login(client, "col", status=303)
+    assert idle_for(client, clock, "/", minutes=14) == 200  # the app's own 15 minutes again
+
+
 def test_a_role_setting_shortens_the_idle_timeout(app_with, people, clock):
     client = app_with(**{"intranet.session.idle_timeout.collector": "3"})
     login(client, "col", status=303)
@@ -313,19 +327,21 @@ def test_a_role_setting_shortens_the_idle_timeout(app_with, people, clock):
 def test_idle_timeouts_per_role():
     minutes = {"intranet.session.idle_timeout": "10", "intranet.session.idle_timeout.operator": "12",
                "intranet.session.idle_timeout.auditor": "4"}
-    idle = {role: sessions.timeouts(minutes, role)[0] // dt.timedelta(minutes=1)
+    session = typed_settings(**minutes).session
+    idle = {role: session.timeouts(role)[0] // dt.timedelta(minutes=1)
             for role in ("collector", "operator", "auditor", "contractor")}
     assert idle == {"collector": 10, "operator": 10, "auditor": 4, "contractor": 5}
-    assert sessions.timeouts({"intranet.session.idle_timeout": "2"}, "contractor")[0] == dt.timedelta(minutes=2)
+    assert typed_settings(**{"intranet.session.idle_timeout": "2"}).session.timeouts(
+        "contractor")[0] == dt.timedelta(minutes=2)
 
 
 # ---------------------------------------------------------------- settings and summaries
 
 def test_limits_come_from_the_settings():
-    assert sessions.max_per_role({}) == {"operator": 1, "contractor": 1}
-    assert sessions.max_per_role({"intranet.session.max_per_role": "operator:2  auditor:3"}) == {
-        "operator": 2, "auditor": 3}
-    assert sessions.max_per_role({"intranet.session.max_per_role": ""}) == {}
+    assert typed_settings().session.max_per_role == {"operator": 1, "contractor": 1}
+    assert typed_settings(**{"intranet.session.max_per_role": "operator:2  auditor:3"}
+                          ).session.max_per_role == {"operator": 2, "auditor": 3}
+    assert typed_settings(**{"intranet.session.max_per_role": ""}).session.max_per_role == {}
     for bad in ("operator", "operator:0", "admin:1", "operator:-1", "operator:x"):
         with pytest.raises(ValueError):
             sessions.parse_limits(bad)

@@ -14,10 +14,11 @@ from intranet.models import (
     DocumentKind, IssuedDocument, Residency, Role, StatusKind, StatusPeriod, SurveyBatch,
     SurveyTarget,
 )
+from intranet.config import SettingsError
 from intranet.survey import selection
 from intranet.survey.batches import MAX_TARGETS
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import csrf_token, entries_since, log_mark, login, typed_settings
 
 TODAY = dt.date(2026, 11, 24)
 NOW = dt.datetime(2026, 11, 24, 0, 30)
@@ -128,9 +129,9 @@ def test_the_number_of_days_without_conversation_is_a_setting(dbsession, world):
         c.case.id for c in selection.candidates(dbsession, TODAY, days=90)}
     assert world["talked"].id not in {c.case.id for c in selection.candidates(dbsession, TODAY, days=1)}
     for bad in ("0", "-1", "abc", "4000"):
-        with pytest.raises(ValueError):
-            selection.no_contact_days({"intranet.survey.no_contact_days": bad})
-    assert selection.no_contact_days({}) == 60
+        with pytest.raises(SettingsError, match="intranet.survey.no_contact_days"):
+            typed_settings(**{"intranet.survey.no_contact_days": bad})
+    assert typed_settings().survey.no_contact_days == 60
 
 
 def test_an_open_batch_keeps_its_cases_out_of_the_next(dbsession, world, boss):

@@ -4,7 +4,6 @@ organisation's; an operator under a contract requiring training cannot log in
 before completing a required course; the ward and auditors read every plan;
 the checklist and the inspection package carry them (SQLite and PostgreSQL)."""
 import csv
-import dataclasses
 import datetime as dt
 import io
 import zipfile
@@ -17,7 +16,7 @@ from intranet.models import (
     TrainingPlan, TrainingRecord, User,
 )
 from tests import factories
-from tests.helpers import csrf_token, entries_since, log_mark, login
+from tests.helpers import csrf_token, entries_since, log_mark, login, swapped_settings
 
 COURSE = {"title": "個人情報保護・情報セキュリティ研修", "held_on": "2026-11-20", "trainer": "研修 講師",
           "summary": "特記事項の説明と事例", "required": "1"}
@@ -179,13 +178,13 @@ def test_an_optional_course_does_not_open_the_gate(testapp, dbsession, password_
 
 
 def test_a_contract_requiring_training_gates_its_operators_whatever_the_roles_setting(
-        testapp, dbsession, password_context, wsgi_app, monkeypatch):
+        testapp, dbsession, password_context, wsgi_app):
     ids = world(dbsession, password_context)
-    settings = dataclasses.replace(wsgi_app.registry.training_settings, required_roles=frozenset())
-    monkeypatch.setattr(wsgi_app.registry, "training_settings", settings)
-    res = login(testapp, "op1")  # under the call-center contract requiring training
-    assert res.status_code == 200 and "login-form" in res.text
-    login(testapp, "stranger", status=303)  # no contract, and the roles need none
+    with swapped_settings(wsgi_app, "training", required_roles=frozenset()) as swapped:
+        settings = swapped.training
+        res = login(testapp, "op1")  # under the call-center contract requiring training
+        assert res.status_code == 200 and "login-form" in res.text
+        login(testapp, "stranger", status=303)  # no contract, and the roles need none
     # the users list's "training due" filter follows the same rule
     from intranet.accounts import training
     due = training.due_user_ids(dbsession, dt.date(2026, 11, 24), settings)

@@ -58,7 +58,7 @@ def call_screen(request, errors=None, values=None, screening=None):
     ) if Facet.call_log in disclosure else []
     handovers = request.dbsession.scalars(
         select(Handover).where(Handover.target_id == target.id).order_by(Handover.id)).all()
-    settings = request.registry.settings
+    calls = request.app_settings.calls
     leased_to_other = (target.leased_by not in (None, request.identity.id)
                        and target.lease_expires_at and target.lease_expires_at > request.now)
     fixable = (correctable(request, target)
@@ -77,8 +77,7 @@ def call_screen(request, errors=None, values=None, screening=None):
         "errors": errors or [], "screening": screening,
         "values": values or {}, "memo_max": MEMO_MAX, "leased_to_other": leased_to_other,
         "can_record": request.has_permission(Permission.CallTargetRecord, request.context),
-        "ward_name": settings.get("intranet.calls.ward_name", "新宿区役所 税務課 納税係"),
-        "callback_number": settings.get("intranet.calls.callback_number", "03-0000-0000"),
+        "ward_name": calls.ward_name, "callback_number": calls.callback_number,
     }
 
 

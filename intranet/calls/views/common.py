@@ -10,7 +10,7 @@ CALL_SCREEN_FACETS = (Facet.identity, Facet.verification, Facet.contact, Facet.p
 
 
 def queue_settings(request) -> queue.QueueSettings:
-    return queue.QueueSettings.from_settings(request.registry.settings)
+    return request.app_settings.calls.queue
 
 
 def redirect(request, resource, *elements, **query):

@@ -65,7 +65,7 @@ def batch_candidates(request, errors=None, refused=None, values=None):
     prefecture, balance_min = _filters(params, errors if values is None else None)
     if errors and values is None:
         request.response.status = 400
-    days = request.registry.survey_no_contact_days
+    days = request.app_settings.survey.no_contact_days
     found = selection.candidates(request.dbsession, request.today, days, prefecture, balance_min)
     shown = request.disclosure.show([c.case for c in found], CANDIDATE_FACETS)
     visible = {case.id for case in shown.cases}
@@ -112,7 +112,7 @@ def batch_create(request):
         errors.append("survey.error.batch_name")
     if deadline is None:
         errors.append("survey.error.deadline")
-    days = request.registry.survey_no_contact_days
+    days = request.app_settings.survey.no_contact_days
     cases = []
     if post.get("selected") == "1":
         ids = {whole_number(i) for i in post.getall("case_id")} - {None}
@@ -175,7 +175,7 @@ def batch_page(request, errors=None):
     return {"batch": batch, "investigators": investigators, "areas": areas,
             "errors": errors or [], "latest": latest,
             "progress": reports.progress(batch.targets, latest),
-            "max_targets": MAX_TARGETS, "days": request.registry.survey_no_contact_days,
+            "max_targets": MAX_TARGETS, "days": request.app_settings.survey.no_contact_days,
             "can_manage": request.has_permission(Permission.SurveyManage, request.context)}
 
 
@@ -245,7 +245,7 @@ def batch_add(request):
         return _again(request, ["survey.error.unknown_case"])
     try:
         add_target(request.dbsession, batch, case, request.today,
-                   request.registry.survey_no_contact_days)
+                   request.app_settings.survey.no_contact_days)
     except BatchError as exc:
         reasons = exc.args[1] if len(exc.args) > 1 else []
         return _again(request, [exc.args[0], *reasons])

@@ -2,7 +2,6 @@
 name, postal code, address, 方書 and the batch deadline."""
 from __future__ import annotations
 
-import os
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
@@ -43,8 +42,7 @@ def target_page(request):
 
 
 def _photo_dir(request) -> str:
-    return request.registry.settings.get("intranet.survey.photo_dir") or os.path.join(
-        os.getcwd(), "var", "survey-photos")
+    return request.app_settings.survey.photo_dir
 
 
 def _target_context(request, errors=None, values=None, screening=None):

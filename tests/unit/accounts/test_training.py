@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from intranet.config import training_settings
 from intranet.accounts import training
-from intranet.accounts.training import State, TrainingSettings, add_months, standing_of
+from intranet.accounts.training import State, add_months, standing_of
 from intranet.models import Role, TrainingRecord
 from tests import factories
 
@@ -17,26 +18,26 @@ DAY = dt.date(2026, 11, 24)
 
 
 def test_default_settings_require_both_outsourced_kinds_of_work():
-    s = TrainingSettings.from_settings({})
+    s = training_settings({})
     assert s.required_roles == {Role.operator, Role.contractor}
     assert (s.valid_months, s.due_soon_days, s.courses) == (12, 30, ())
 
 
 def test_settings_parse_once_and_refuse_what_they_cannot_honour():
-    s = TrainingSettings.from_settings({"intranet.training.required_roles": "contractor",
+    s = training_settings({"intranet.training.required_roles": "contractor",
                                         "intranet.training.valid_months": "24",
                                         "intranet.training.due_soon_days": "14",
                                         "intranet.training.courses": "\n個人情報保護研修\n  電話応対研修 \n"})
     assert (s.required_roles, s.valid_months, s.due_soon_days) == ({Role.contractor}, 24, 14)
     assert s.courses == ("個人情報保護研修", "電話応対研修")
-    assert TrainingSettings.from_settings({"intranet.training.required_roles": ""}).required_roles == set()
+    assert training_settings({"intranet.training.required_roles": ""}).required_roles == set()
     for bad in ({"intranet.training.required_roles": "collector"},   # ward staff: not outsourced
                 {"intranet.training.required_roles": "operater"},
                 {"intranet.training.valid_months": "0"},
                 {"intranet.training.valid_months": "x"},
                 {"intranet.training.due_soon_days": "-1"}):
         with pytest.raises(ValueError):
-            TrainingSettings.from_settings(bad)
+            training_settings(bad)
 
 
 def test_add_months_keeps_the_day_or_takes_the_months_last():
@@ -63,7 +64,7 @@ def test_standing_on_a_day():
 
 def test_standing_of_a_user_whose_work_requires_none(dbsession, password_context):
     clerk = factories.user(dbsession, password_context, Role.collector)
-    settings = TrainingSettings.from_settings({})
+    settings = training_settings({})
     assert training.standing(dbsession, clerk, DAY, settings).state == State.not_required
     assert training.standing(dbsession, clerk, DAY, settings).current
     assert training.standing(dbsession, clerk, DAY).state == State.missing  # records alone
@@ -89,20 +90,20 @@ def test_due_user_ids_missing_overdue_or_due_soon(dbsession, password_context):
     renewed = op("renewed", dt.date(2025, 1, 1), dt.date(2026, 1, 1))
     factories.training_record(dbsession, renewed, trained_on=dt.date(2026, 11, 1), next_due=dt.date(2027, 11, 1))
     dbsession.flush()
-    settings = TrainingSettings.from_settings({})
+    settings = training_settings({})
     assert training.due_user_ids(dbsession, DAY, settings) == {
         missing.id, overdue.id, soon.id, future_only.id, investigator.id}
     assert not {later.id, never.id, renewed.id} & training.due_user_ids(dbsession, DAY, settings)
-    only_survey = TrainingSettings.from_settings({"intranet.training.required_roles": "contractor"})
+    only_survey = training_settings({"intranet.training.required_roles": "contractor"})
     assert training.due_user_ids(dbsession, DAY, only_survey) == {investigator.id}
-    assert training.due_user_ids(dbsession, DAY, TrainingSettings.from_settings(
+    assert training.due_user_ids(dbsession, DAY, training_settings(
         {"intranet.training.required_roles": ""})) == set()
 
 
 def test_record_checks_before_storing(dbsession, password_context):
     boss = factories.user(dbsession, password_context, Role.collector, is_supervisor=True)
     op = factories.user(dbsession, password_context, Role.operator, training=False)
-    settings = TrainingSettings.from_settings({"intranet.training.courses": "個人情報保護研修"})
+    settings = training_settings({"intranet.training.courses": "個人情報保護研修"})
     common = {"recorded_by": boss, "now": dt.datetime(2026, 11, 24), "today": DAY, "settings": settings}
     with pytest.raises(training.TrainingError) as err:
         training.record(dbsession, op, course="自由記述", trained_on=DAY + dt.timedelta(days=1), trainer="",

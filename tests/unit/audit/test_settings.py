@@ -3,7 +3,8 @@ below the 5-year floor, or a role check without PostgreSQL, stops the start."""
 import pytest
 
 import intranet
-from intranet.audit.settings import AuditSettings, audit_settings
+from intranet.audit.settings import AuditSettings
+from intranet.config import SettingsError, audit_settings
 from tests.conftest import TEST_SETTINGS
 
 
@@ -22,20 +23,20 @@ def test_values_are_parsed():
 @pytest.mark.parametrize("name, value, message", [
     ("retention_years", "4", "below the floor of 5 years"),
     ("retention_years", "0", "below the floor of 5 years"),
-    ("retention_years", "five", "must be a number"),
+    ("retention_years", "five", "must be a whole number"),
     ("write_timeout_seconds", "0", "more than 0"),
     ("write_timeout_seconds", "-1", "more than 0"),
     ("write_timeout_seconds", "soon", "must be a number"),
 ])
 def test_invalid_values_are_refused(name, value, message):
-    with pytest.raises(RuntimeError, match=message):
+    with pytest.raises(SettingsError, match=message):
         audit_settings({f"intranet.audit.{name}": value})
 
 
 def test_the_application_does_not_start_below_the_retention_floor(tmp_path):
     settings = {**TEST_SETTINGS, "sqlalchemy.url": f"sqlite:///{tmp_path}/x.sqlite",
                 "intranet.audit.retention_years": "3"}
-    with pytest.raises(RuntimeError, match="retention_years = 3 is below the floor") as refused:
+    with pytest.raises(SettingsError, match="retention_years = 3 is below the floor") as refused:
         intranet.main({}, **settings)
     assert "5年未満にできません" in str(refused.value)
 

@@ -6,7 +6,9 @@ import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
-from intranet.documents.barcode import CvsSettings, barcode_digits, check_digit, cvs_settings
+from intranet.config import cvs_settings
+from intranet.documents.barcode import CvsSettings, barcode_digits, check_digit
+from tests.conftest import TEST_SETTINGS
 
 
 def expected_check_digit(digits43: str) -> int:
@@ -73,6 +75,6 @@ def test_settings_default_to_no_barcode_and_a_300000_yen_limit():
     ("intranet.documents.cvs_module_mm", "1"),
 ])
 def test_a_malformed_setting_stops_the_app_at_start_up(name, value):
-    config = Configurator(settings={name: value})
+    config = Configurator(settings={**TEST_SETTINGS, name: value})
     with pytest.raises(ConfigurationError, match=name.replace(".", r"\.")):
-        config.include("intranet.documents")
+        config.include("intranet.config")  # parsed first of all, before intranet.documents

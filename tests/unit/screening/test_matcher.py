@@ -4,6 +4,7 @@ import pytest
 from pyramid.exceptions import ConfigurationError
 
 from intranet.screening import matcher
+from tests.conftest import TEST_SETTINGS
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,8 @@ def test_a_bad_file_stops_the_application(tmp_path):
     from pyramid.config import Configurator
 
     def start(path):
-        config = Configurator(settings={"intranet.screening.terms_file": str(path)})
+        config = Configurator(settings={**TEST_SETTINGS, "intranet.screening.terms_file": str(path)})
+        config.include("intranet.config")
         config.include("intranet.screening")
         return config.registry
 

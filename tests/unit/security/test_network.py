@@ -5,10 +5,12 @@ import pytest
 from pyramid import testing
 from pyramid.exceptions import ConfigurationError
 
+from intranet.config import zones_from_settings
 from intranet.models import Role
 from intranet.security.network import (
-    TrustedProxies, Zones, parse_address, parse_networks, zones_from_settings,
+    TrustedProxies, Zones, parse_address, parse_networks,
 )
+from tests.conftest import TEST_SETTINGS
 
 
 def test_networks_are_separated_by_spaces_commas_or_lines():
@@ -107,10 +109,10 @@ def test_without_trusted_proxies_the_header_is_always_ignored():
     ({"intranet.zones.supervisor": "10.0.0.0/8"}, "intranet.zones.supervisor: 'supervisor' is not a role"),
 ])
 def test_bad_settings_fail_when_included(settings, message):
-    config = testing.setUp(settings=settings)
+    config = testing.setUp(settings={**TEST_SETTINGS, **settings})
     try:
         with pytest.raises(ConfigurationError) as error:
-            config.include("intranet.security.network")
+            config.include("intranet.config")  # the typed settings, parsed first of all
         assert message in str(error.value)
     finally:
         testing.tearDown()

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from pyramid.exceptions import ConfigurationError
 
-from intranet.security.throttle import settings_from
+from intranet.config import throttle_settings as settings_from
 
 
 def test_defaults_and_off():

@@ -130,10 +130,11 @@ def test_the_list_horizon(day, months, expected):
 
 def test_limitation_settings():
     from intranet.cases.limitation import LimitationSettings
+    from intranet.config import limitation_settings
 
-    assert LimitationSettings.from_settings({}) == LimitationSettings(6, False)
-    assert LimitationSettings.from_settings({"intranet.limitation.warn_months": "3",
+    assert limitation_settings({}) == LimitationSettings(6, False)
+    assert limitation_settings({"intranet.limitation.warn_months": "3",
                                              "intranet.limitation.shift_due_dates": "true"}
                                             ) == LimitationSettings(3, True)
     with pytest.raises(ValueError):
-        LimitationSettings.from_settings({"intranet.limitation.warn_months": "0"})
+        limitation_settings({"intranet.limitation.warn_months": "0"})

@@ -9,7 +9,8 @@ import datetime as dt
 
 import pytest
 
-from intranet.taxes.owed import AmountRules, fee_schedule, owed_for
+from intranet.config import amount_rules
+from intranet.taxes.owed import fee_schedule, owed_for
 
 D = dt.date
 
@@ -106,11 +107,11 @@ def test_a_letter_waits_ten_days_after_the_dunning_notice(as_of, ready):
 
 
 def test_rules_from_settings():
-    rules = AmountRules.from_settings({"intranet.documents.letter_after_dunning_days": "7",
+    rules = amount_rules({"intranet.documents.letter_after_dunning_days": "7",
                                        "intranet.documents.dunning_fee": "2026-04-01:100",
                                        "intranet.late_charge.floor_segments": "false"})
     assert (rules.letter_after_dunning_days, rules.floor_segments) == (7, False)
     assert rules.fee_on(D(2026, 4, 1)) == 100 and rules.fee_on(D(2026, 3, 31)) == 0
-    assert AmountRules.from_settings({}).letter_after_dunning_days == 10
+    assert amount_rules({}).letter_after_dunning_days == 10
     with pytest.raises(ValueError):
-        AmountRules.from_settings({"intranet.documents.letter_after_dunning_days": "-1"})
+        amount_rules({"intranet.documents.letter_after_dunning_days": "-1"})
