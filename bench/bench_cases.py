@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/bench_cases.py [--cases 22000] [--small 300] [--repeat 20]
                                           [--backend sqlite|postgresql|both]
+                                          [--only all|lists]
 
 For each backend it builds two throwaway databases (``--small`` and
 ``--cases`` cases, migrated with alembic, filled by ``intranet demo-data``'s
@@ -12,6 +13,8 @@ logged in as ``collector1``, and the case page of each role (collector,
 supervisor, operator, auditor). It prints the median and 95th percentile per
 request, the ratio large/small and the SQL statements per request, which shows whether a page's cost grows with
 the number of cases (a list page should not: it filters and pages in SQL).
+``--only lists`` times the case list alone (page 1, last page, page 1 as
+an operator and the list with a filter), skipping searches and case pages.
 Numbers only; nothing is asserted.
 """
 from __future__ import annotations
@@ -207,7 +210,22 @@ def requests_for(testapp, terms):
     }
 
 
-def run_backend(backend: str, sizes: list[int], repeat: int, tmpdir: str) -> None:
+def list_requests(app, testapp, terms) -> dict:
+    """The case list alone (``--only lists``)."""
+    requests = {name: fn for name, fn in requests_for(testapp, terms).items()
+                if name.startswith("case list")}
+    requests["case list, filtered, last page"] = lambda: testapp.get(
+        f"/cases/?balance_min=1&page={terms['pages']}", status=200)
+    operator = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    login(operator, "operator1")
+    if not CASE_LINK.findall(operator.get("/cases/", status=200).text):
+        operator_campaign(app)
+    requests["case list: operator, page 1"] = lambda: operator.get("/cases/", status=200)
+    return requests
+
+
+def run_backend(backend: str, sizes: list[int], repeat: int, tmpdir: str,
+                only: str = "all") -> None:
     results = {}
     for size in sizes:
         db = Database(backend, tmpdir)
@@ -220,7 +238,10 @@ def run_backend(backend: str, sizes: list[int], repeat: int, tmpdir: str) -> Non
             login(testapp)
             terms = sample_terms(app)
             engine = app.registry["db_engine"]
-            requests = {**requests_for(testapp, terms), **case_page_per_role(app, terms)}
+            if only == "lists":
+                requests = list_requests(app, testapp, terms)
+            else:
+                requests = {**requests_for(testapp, terms), **case_page_per_role(app, terms)}
             results[size] = {name: timed(fn, repeat, engine) for name, fn in requests.items()}
             app.registry["db_engine"].dispose()
         finally:
@@ -255,11 +276,13 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--only", choices=["all", "lists"], default="all",
+                        help="lists: time the case list alone")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     with tempfile.TemporaryDirectory() as tmpdir:
         for backend in backends:
-            run_backend(backend, [args.small, args.cases], args.repeat, tmpdir)
+            run_backend(backend, [args.small, args.cases], args.repeat, tmpdir, args.only)
     return 0
 
 
