@@ -1400,6 +1400,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "calls.result.correct_title": ("{at} の記録の訂正（元の記録は残ります）", "Correcting the result of {at} (the original is kept)"),
     "calls.error.not_correctable": ("この記録は訂正できません（本日の自分の記録で、未訂正のものに限ります）。",
                                     "This result cannot be corrected (only your own, uncorrected results of today)."),
+    # ---- issue 21: lists (the case list's pager)
+    "pager.first": ("最初", "First"),
+    "pager.last": ("最後", "Last"),
     # ---- issue 23: screening of forbidden categories (収集禁止事項・要配慮個人情報)
     "nav.screening": ("収集禁止事項の確認", "Forbidden-category review"),
     "permission.screening:flags:view": ("収集禁止事項の記載の確認状況（閲覧）", "Flagged forbidden-category text (read)"),
