@@ -1631,6 +1631,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "checklist.evidence.training_plan": ("{year}年度の研修計画: 研修 {courses}件（実施済み {held}件）、受講記録 {completions}件",
                                          "Training plan FY {year}: {courses} courses ({held} held), {completions} completions recorded"),
     "checklist.evidence.no_training_plan": ("{year}年度の研修計画は登録されていません", "No training plan recorded for FY {year}"),
+    # ---- issue 21: lists (the case list's pager)
+    "pager.first": ("最初", "First"),
+    "pager.last": ("最後", "Last"),
     # ---- issue 23: screening of forbidden categories (収集禁止事項・要配慮個人情報)
     "nav.screening": ("収集禁止事項の確認", "Forbidden-category review"),
     "permission.screening:flags:view": ("収集禁止事項の記載の確認状況（閲覧）", "Flagged forbidden-category text (read)"),

@@ -9,6 +9,7 @@ from sqlalchemy import and_, exists, func, select, true
 
 from ..clock import jst_midnight
 from ..models import AccessLogCase, AccessLogEntry, Role
+from ..paging import window
 from ..params import parse_date, text
 from ..text import fold
 from ..security.principals import SUPERVISOR
@@ -115,7 +116,14 @@ def search_log(dbsession, criteria: LogCriteria, page: int = 1) -> LogPage:
     where = and_(true(), *criteria.conditions())
     total = dbsession.scalar(select(func.count()).select_from(AccessLogEntry).where(where))
     page = max(1, page)
-    entries = list(dbsession.scalars(
-        select(AccessLogEntry).where(where).order_by(AccessLogEntry.seq.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    # newest first, each page read from the nearer end of the log (intranet.paging)
+    part = window(page, total, PAGE_SIZE)
+    entries = []
+    if part is not None:
+        order = AccessLogEntry.seq if part.reverse else AccessLogEntry.seq.desc()
+        entries = list(dbsession.scalars(
+            select(AccessLogEntry).where(where).order_by(order)
+            .limit(part.limit).offset(part.offset)))
+        if part.reverse:
+            entries.reverse()
     return LogPage(entries, total, page)

@@ -24,12 +24,13 @@ heads. See docs/audit.md, "No silent rollback".
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 import time
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ARRAY, Integer, String, bindparam, func, insert, select, update
 
 from ..db import SQLITE_BUSY_TIMEOUT_MS
 from ..models import AccessLogArchive, AccessLogCase, AccessLogEntry, AccessLogHead
@@ -106,12 +107,7 @@ class AccessLogWriter:
                             conn.execute(insert(AccessLogCase.__table__), cases)
                         conn.execute(move)
                     else:  # one statement: the inserts as CTEs of the head's move (issue 21)
-                        move = move.add_cte(insert(AccessLogEntry.__table__).values(entries)
-                                            .cte("entries"))
-                        if cases:
-                            move = move.add_cte(insert(AccessLogCase.__table__).values(cases)
-                                                .cte("disclosed"))
-                        conn.execute(move)
+                        conn.execute(*_postgresql_append(entries, cases, seq, previous))
             finally:
                 if sqlite and self.timeout_ms != SQLITE_BUSY_TIMEOUT_MS:
                     conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
@@ -204,3 +200,49 @@ class AccessLogWriter:
                     self.key, previous, chain.canonical(entry, disclosed)) == entry["chain"]:
                 return seq
         return None
+
+
+def _postgresql_append(entries: list[dict], cases: list[dict], seq: int, chain_value: str):
+    """The append on PostgreSQL as one statement and its parameters: the
+    entries and their disclosed cases inserted as CTEs of the head's move.
+
+    The statement depends only on the entries' columns and on whether cases
+    were disclosed, never on how many: each entry's values are bound
+    parameters and the cases travel as four arrays ``unnest``-ed by the
+    server. SQLAlchemy caches it once compiled, where a multi-row VALUES
+    (one per case of a list page) was compiled again on every request
+    (issue 21)."""
+    params = {"head_seq": seq, "head_chain": chain_value}
+    for n, entry in enumerate(entries):
+        params.update({f"e{n}_{name}": value for name, value in entry.items()})
+    if cases:
+        for column in _CASE_COLUMNS:
+            params[f"cases_{column}"] = [row[column] for row in cases]
+    shape = tuple(tuple(entry) for entry in entries)
+    return _append_statement(shape, bool(cases)), params
+
+
+_CASE_COLUMNS = ("entry_seq", "position", "case_id", "case_no")
+
+
+@functools.lru_cache(maxsize=16)
+def _append_statement(shape: tuple[tuple[str, ...], ...], with_cases: bool):
+    head, log, disclosed = (AccessLogHead.__table__, AccessLogEntry.__table__,
+                            AccessLogCase.__table__)
+    move = (update(head).where(head.c.id == HEAD_ID)
+            .values(seq=bindparam("head_seq", type_=head.c.seq.type),
+                    chain=bindparam("head_chain", type_=head.c.chain.type)))
+    rows = [{name: bindparam(f"e{n}_{name}", type_=log.c[name].type) for name in names}
+            for n, names in enumerate(shape)]
+    # one row (a request's entry): a plain VALUES, which SQLAlchemy caches
+    # (a multi-row VALUES it never does)
+    move = move.add_cte(insert(log).values(rows[0] if len(rows) == 1 else rows).cte("entries"))
+    if with_cases:
+        types = {"entry_seq": Integer, "position": Integer, "case_id": Integer,
+                 "case_no": String}
+        arrays = func.unnest(*(bindparam(f"cases_{column}", type_=ARRAY(types[column]))
+                               for column in _CASE_COLUMNS)).table_valued(*_CASE_COLUMNS).render_derived()
+        move = move.add_cte(insert(disclosed).from_select(
+            list(_CASE_COLUMNS), select(*(arrays.c[column] for column in _CASE_COLUMNS)))
+            .cte("disclosed"))
+    return move

@@ -72,7 +72,12 @@ def _entrusted_cases(today: dt.date) -> Select:
         .where(CallCampaign.status != CampaignStatus.draft, CallCampaign.starts_on <= today,
                CallCampaign.ends_on >= fiscal_year_start(today), Case.call_block.is_(None),
                available_for(Work.calls, today))
-        .distinct()
+        # No DISTINCT, though a case in two campaigns is granted twice: both
+        # users read the grants as a set (``IN``, ``count(DISTINCT)``), and
+        # a DISTINCT keeps PostgreSQL from probing the grants case by case.
+        # With it, checking the 50 cases of a list page or finding the first
+        # 50 in case-number order computed every grant first (about 300 ms
+        # at 22,000 entrusted cases; without it, under 1 ms; issue 21).
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..models import Assessment, Case, MailingAddress, Phone, Taxpayer
+from ..paging import window
 from ..params import text
 from ..security.matrix import Facet
 from ..text import address_key, digits, fold, phone_digits
@@ -155,7 +156,7 @@ def search_cases(dbsession, scope, facets, criteria: Criteria, page: int = 1,
                           == unicodedata.normalize("NFKC", criteria.taxpayer_no).strip())
 
     where = and_(*conditions)
-    # The count and the page's ids read cases alone when no condition reads
+    # The count and the page's keys read cases alone when no condition reads
     # taxpayers (an address or phone search, a list, filters): every case has
     # its taxpayer (NOT NULL foreign key to its primary key), so the rows are
     # those of the join, without a lookup of each match's taxpayer. Only the
@@ -165,9 +166,17 @@ def search_cases(dbsession, scope, facets, criteria: Criteria, page: int = 1,
         matching = select(Case.id).join(Case.taxpayer).where(where)
     total = dbsession.scalar(select(func.count()).select_from(matching.subquery()))
     page = max(1, page)
-    ids = (matching.order_by(Case.case_no).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-           .correlate(None))
-    cases = list(dbsession.scalars(
-        select(Case).join(Case.taxpayer).options(contains_eager(Case.taxpayer))
-        .where(Case.id.in_(ids)).order_by(Case.case_no)))
+    # The page's case numbers, read from the nearer end of the list
+    # (intranet.paging): the last page is read backwards from the end of
+    # uq_cases_case_no. Case numbers, not ids: the unique index on case_no
+    # alone answers ``ORDER BY case_no`` (an index-only scan on PostgreSQL).
+    part = window(page, total, PAGE_SIZE)
+    cases = []
+    if part is not None:
+        order = Case.case_no.desc() if part.reverse else Case.case_no
+        keys = (matching.with_only_columns(Case.case_no).order_by(order)
+                .offset(part.offset).limit(part.limit).correlate(None))
+        cases = list(dbsession.scalars(
+            select(Case).join(Case.taxpayer).options(contains_eager(Case.taxpayer))
+            .where(Case.case_no.in_(keys)).order_by(Case.case_no)))
     return Page(cases=cases, total=total, number=page)

@@ -11,6 +11,7 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit.events import AuditEvent
 from ..models import Contract, ContractKind, ErasureRecord, Organisation, OrganisationKind, User
@@ -48,7 +49,11 @@ def _date(post, name, errors):
 @view_config(context=ContractContainer, renderer="contracts/contracts.jinja2",
              permission=Permission.ContractsView, request_method="GET")
 def contract_list(request, errors=None, values=None):
-    contracts = request.dbsession.scalars(select(Contract).order_by(Contract.id.desc())).all()
+    # The list shows each contract's organisation and number of users:
+    # loaded with the contracts, not one query per row (issue 21).
+    contracts = request.dbsession.scalars(
+        select(Contract).options(joinedload(Contract.organisation), selectinload(Contract.users))
+        .order_by(Contract.id.desc())).all()
     organisations = request.dbsession.scalars(
         select(Organisation).where(Organisation.kind == OrganisationKind.contractor)
         .order_by(Organisation.name)).all()

@@ -160,13 +160,38 @@ FIELDS = {
 
 def flag_text(dbsession, flag: ScreeningFlag) -> str:
     """The flagged field's stored text (for a hand-over reason: the hand-overs' first)."""
-    model, attribute = FIELDS[flag.record_type][flag.field]
-    if model is Handover:
-        row = dbsession.scalar(select(Handover).where(Handover.attempt_id == flag.record_id)
-                               .order_by(Handover.id).limit(1))
-    else:
-        row = dbsession.get(model, flag.record_id)
-    return getattr(row, attribute, "") or "" if row is not None else ""
+    return flag_texts(dbsession, [flag]).get(flag.id, "")
+
+
+def flag_texts(dbsession, flags: list[ScreeningFlag]) -> dict[int, str]:
+    """Flag id → the flagged field's stored text, for a list of flags: one
+    query per kind of record flagged (four at most), whatever the number of
+    flags (issue 21: the review page ran one per flag)."""
+    wanted: dict[type, dict[int, list[ScreeningFlag]]] = defaultdict(lambda: defaultdict(list))
+    for flag in flags:
+        model, _attribute = FIELDS[flag.record_type][flag.field]
+        wanted[model][flag.record_id].append(flag)
+    texts: dict[int, str] = {}
+
+    def found(row, by_id: list[ScreeningFlag]):
+        for flag in by_id:
+            attribute = FIELDS[flag.record_type][flag.field][1]
+            texts[flag.id] = getattr(row, attribute, "") or ""
+
+    for model, by_record in wanted.items():
+        if model is Handover:
+            first: dict[int, Handover] = {}
+            for row in dbsession.scalars(select(Handover).where(
+                    Handover.attempt_id.in_(sorted(by_record))).order_by(Handover.id)):
+                first.setdefault(row.attempt_id, row)
+            rows = first
+        else:
+            rows = {row.id: row for row in dbsession.scalars(
+                select(model).where(model.id.in_(sorted(by_record))))}
+        for record_id, by_id in by_record.items():
+            if record_id in rows:
+                found(rows[record_id], by_id)
+    return texts
 
 
 class ReviewError(Exception):

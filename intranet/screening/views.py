@@ -28,7 +28,9 @@ LIMIT = 200
 def review_page(request, errors=None):
     state = request.GET.get("state", "pending")
     state = state if state in ("pending", "all") else "pending"
-    stmt = (select(ScreeningFlag).options(joinedload(ScreeningFlag.case))
+    stmt = (select(ScreeningFlag).options(joinedload(ScreeningFlag.case),
+                                          joinedload(ScreeningFlag.organisation),
+                                          joinedload(ScreeningFlag.reviewer))
             .order_by(ScreeningFlag.flagged_at.desc(), ScreeningFlag.id.desc()).limit(LIMIT))
     if state == "pending":
         stmt = stmt.where(ScreeningFlag.state == FlagState.pending)
@@ -39,12 +41,13 @@ def review_page(request, errors=None):
                                     [Facet.identity] + sorted(set(RECORD_FACETS.values())))
     visible = {case.id for case in shown.cases}
     terms = request.registry.screening_terms
+    kept = [flag for flag in rows
+            if flag.case is None or (flag.case_id in visible
+                                     and RECORD_FACETS[flag.record_type] in shown)]
+    texts = flags.flag_texts(request.dbsession, kept)
     items = []
-    for flag in rows:
-        if flag.case is not None and (flag.case_id not in visible
-                                      or RECORD_FACETS[flag.record_type] not in shown):
-            continue
-        text = flags.flag_text(request.dbsession, flag)
+    for flag in kept:
+        text = texts.get(flag.id, "")
         items.append({"flag": flag, "segments": matcher.segments(text, terms.find(text))})
     return {"items": items, "state": state, "errors": errors or [],
             "pending": flags.pending_count(request.dbsession),
