@@ -236,13 +236,17 @@ def run_backend(backend: str, sizes: list[int], repeat: int, tmpdir: str,
             db.drop()
     small, large = sizes if len(sizes) == 2 else (sizes[0], sizes[0])
     print(f"\n[{backend}] median / p95 in ms, {repeat} requests each")
-    print(f"{'request':34} {small:>7} cases {large:>7} cases   ratio  statements")
+    if small != large:
+        print(f"{'request':34} {small:>7} cases {large:>7} cases   ratio  statements")
     for name in results[small]:
         if name not in results[large]:
             continue
         (s_med, s_p95, s_st), (l_med, l_p95, l_st) = results[small][name], results[large][name]
-        print(f"{name:34} {s_med:6.1f}/{s_p95:5.1f}  {l_med:6.1f}/{l_p95:5.1f}   "
-              f"{l_med / s_med:5.2f}x  {s_st:4.1f} / {l_st:4.1f}")
+        if small == large:  # --case-pages: one size
+            print(f"{name:34} {l_med:6.1f}/{l_p95:5.1f} ({large} cases)  {l_st:4.1f} statements")
+        else:
+            print(f"{name:34} {s_med:6.1f}/{s_p95:5.1f}  {l_med:6.1f}/{l_p95:5.1f}   "
+                  f"{l_med / s_med:5.2f}x  {s_st:4.1f} / {l_st:4.1f}")
         if name.startswith("case page: "):
             role = name.removeprefix("case page: ")
             record(f"case page statements, {role} ({backend})", l_st, 8, unit="statements")
