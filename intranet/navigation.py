@@ -57,7 +57,16 @@ class NavLink:
 
 def navigation(request) -> list[NavLink]:
     """The items this user may use; the one whose address best matches the
-    current path is marked current."""
+    current path is marked current. Computed once per request (the home page
+    asks twice: the menu and :func:`has_work`)."""
+    cached = request.__dict__.get("_intranet_navigation")
+    if cached is not None:
+        return cached
+    request.__dict__["_intranet_navigation"] = links = _navigation(request)
+    return links
+
+
+def _navigation(request) -> list[NavLink]:
     found = []
     for item in NAV_ITEMS:
         context = request.root
@@ -66,8 +75,9 @@ def navigation(request) -> list[NavLink]:
         if request.has_permission(item.permission, context):
             url = request.resource_path(context, *([item.view] if item.view else []))
             found.append((item, url))
+    path = request.path
     matches = [url for item, url in found
-               if request.path == url or (item.path and request.path.startswith(url))]
+               if path == url or (item.path and path.startswith(url))]
     best = max(matches, key=len, default=None)
     return [NavLink(item.label, url, url == best) for item, url in found]
 

@@ -25,11 +25,22 @@ def datetime_seconds_filter(value: dt.datetime | None) -> str:
 
 def late_charge_of(request, installment):
     """An installment's late charge as of today (the payment facet shows it)."""
-    floor = request.app_settings.cases.floor_segments
+    return _late_charge(installment, request.today, request.app_settings.cases.floor_segments)
+
+
+def _late_charge(installment, today, floor: bool):
     try:
-        return installment_late_charge(installment, request.today, floor_segments=floor)
+        return installment_late_charge(installment, today, floor_segments=floor)
     except UnknownRate:
         return None
+
+
+def late_charges(request, case) -> dict:
+    """Every installment's late charge as of today, by installment id,
+    computed once by the view (the case page's payment facet shows them)."""
+    floor = request.app_settings.cases.floor_segments
+    return {i.id: _late_charge(i, request.today, floor)
+            for a in case.assessments for i in a.installments}
 
 
 def plan_evaluation_of(request, plan):

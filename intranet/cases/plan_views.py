@@ -56,12 +56,15 @@ def _late_charge_until(rules, inst, today: dt.date, last_due: dt.date | None) ->
     return 0
 
 
-def plan_context(request, case, facets) -> dict:
-    """What the payment facet's plan form needs (nothing without the facet)."""
+def plan_context(request, case, facets, owed=None) -> dict:
+    """What the payment facet's plan form needs (nothing without the facet);
+    ``owed``: the case's amounts today if the caller has them already."""
     if Facet.payment not in facets:
         return {"can_edit_plan": False}
     can_edit = request.has_permission(Permission.CasePlanEdit, request.context)
-    overdue = needed_for(request, case, request.today, None)[0] if can_edit else None
+    if owed is None and can_edit:
+        owed = amount_rules(request).case(case, request.today)
+    overdue = owed.overdue if can_edit else None
     return {"can_edit_plan": can_edit, "plan_overdue": overdue}
 
 

@@ -72,11 +72,14 @@ def case_detail(request, debit_errors=(), debit_values=None, **contact_state):
     statuses = status_periods(request, context.case) if Facet.staff in facets else []
     owed = (amount_rules(request).case(context.case, request.today)
             if Facet.payment in facets else None)
+    from ..templating import late_charges
     from .debit_views import debit_context
     from .plan_views import plan_context
 
     return {"case": context.case, "taxpayer": context.case.taxpayer, "facets": facets,
-            **plan_context(request, context.case, facets), "plan_errors": [], "plan_form": {},
+            **plan_context(request, context.case, facets, owed), "plan_errors": [],
+            "plan_form": {},
+            "late_charges": late_charges(request, context.case) if owed is not None else {},
             "statuses": statuses, "status_kinds": list(StatusKind), "status_errors": [],
             "owed": owed,
             "can_edit_status": request.has_permission(Permission.CaseStatusEdit, context),

@@ -77,6 +77,10 @@ def test_a_plan_in_good_standing_goes_through_and_defaults_after_an_import_witho
     login(testapp, "c1")
     page = testapp.get(f"/cases/{case.case_no}/")
     assert page.html.select_one("#plan-form") is not None
+    # the form states the overdue amount of the page's split (computed once, issue 21)
+    overdue = page.html.select_one("#owed-overdue").text
+    assert overdue.endswith("円") and overdue != "0円"
+    assert f"本日現在の滞納額（本税・延滞金・督促手数料）: {overdue}" in page.html.select_one("#plan-form").text
     # 30,000 yen of tax does not cover the late charge: a warning, nothing stored
     plan = {"signed_on": "2026-11-20", "mode": "monthly", "total": "30000", "count": "3",
             "first_due_on": "2026-11-25", "note": "<script>alert(1)</script>"}
