@@ -74,5 +74,6 @@ def downgrade():
     op.drop_index(op.f('ix_training_plans_organisation_id'), table_name='training_plans')
     op.drop_table('training_plans')
     with op.batch_alter_table('contracts') as batch:
+        batch.drop_constraint(batch.f('ck_contracts_contract_kind'), type_='check')
         batch.drop_column('kind')
 

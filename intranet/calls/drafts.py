@@ -4,7 +4,7 @@
 The call center's 責任者 drafts a campaign and sees only what it would
 produce in numbers (:func:`counts`); a ward supervisor sees the cases it
 would reach (:func:`cases_page`) and approves it — a campaign is created
-from it exactly as a collector creates one (:func:`intranet.calls.campaigns.create`)
+from it exactly as a collector creates one (:func:`intranet.calls.creation.create`)
 — returns it for changes or rejects it. Both ask THE selection of the build
 (:func:`intranet.calls.campaigns.candidates_query`), so the counts a leader
 saw are the counts the build makes on the same day and data.
@@ -18,7 +18,8 @@ from dataclasses import asdict
 from sqlalchemy import case as sql_case, func, select
 
 from ..models import CampaignDraft, Case, DraftState
-from .campaigns import CampaignFilter, candidates_query, create
+from .campaigns import CampaignFilter, candidates_query
+from .creation import create
 from .forms import CampaignForm
 
 #: Amount bands of the counts (balance in yen, lower bound inclusive): a

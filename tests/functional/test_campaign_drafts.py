@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from intranet.calls import campaigns as campaign_service
+from intranet.calls import creation
 from intranet.calls import drafts as draft_service
 from intranet.models import (
     CallCampaign, CallTarget, CampaignDraft, DraftState, Organisation, OrganisationKind, Role,
@@ -157,7 +158,7 @@ def test_the_counts_equal_what_the_build_makes(world, dbsession, clock, flt):
     form, errors = parse_campaign({**CAMPAIGN_FORM, **flt}, clock.today())
     assert not errors.errors
     counted = draft_service.counts(dbsession, form.filter, clock.today())
-    campaign, _ = campaign_service.create(dbsession, form, created_by=world["users"]["boss"].id,
+    campaign, _ = creation.create(dbsession, form, created_by=world["users"]["boss"].id,
                                           now=clock.now(), today=clock.today())
     built = campaign_service.build(dbsession, campaign, form.filter, clock.today(), clock.now())
     assert {k: counted[k] for k in built} == built

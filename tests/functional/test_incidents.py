@@ -258,7 +258,7 @@ def test_a_report_straight_from_a_call_record_and_a_letter(testapp, world, dbses
     # A letter printed for the case: the batch page links its documents.
     operator = dbsession.get(User, world["op"])
     batch = issue_letters(dbsession, [dbsession.get(Case, world["inside_id"])], dt.date(2026, 12, 8),
-                          operator, clock.now(), clock.today(), wsgi_app.registry.settings)
+                          operator, clock.now(), clock.today(), wsgi_app.registry.app_settings)
     dbsession.commit()
     page = testapp.get(f"/letters/{batch.id}/")
     href = page.html.select_one("a.incident-link")["href"]

@@ -12,6 +12,7 @@ from ...models import (
 from ...resources import CampaignContainer, CampaignResource
 from ...security.permissions import Permission
 from .. import campaigns as campaign_service
+from .. import creation
 from ..forms import CampaignForm, parse_campaign
 from .common import redirect
 
@@ -41,7 +42,7 @@ def campaign_create(request):
         request.response.status = 400
         return campaign_form(request, form, errors.errors)
     # the targets are built by the worker (issue 21): the page shows progress
-    campaign, job = campaign_service.create(request.dbsession, form, created_by=request.identity.id,
+    campaign, job = creation.create(request.dbsession, form, created_by=request.identity.id,
                                             now=request.now, today=request.today)
     request.audit.event(AuditEvent.CampaignCreated, user=request.identity, campaign=campaign.id)
     request.audit.event(AuditEvent.JobQueued, user=request.identity, job=job.id, kind=job.kind,
@@ -49,7 +50,7 @@ def campaign_create(request):
     return redirect(request, request.context[str(campaign.id)])
 
 
-campaign_subject = campaign_service.campaign_subject
+campaign_subject = creation.campaign_subject
 
 
 def job_status(request, job) -> dict:

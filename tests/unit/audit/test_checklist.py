@@ -140,7 +140,8 @@ def test_evidence_for_the_whole_organisation(dbsession, survey_world):
         ("checklist.evidence.persons", {"contract": "前年度", "manager": "責任 者", "handlers": 3}),
         ("checklist.evidence.persons", {"contract": "現地調査", "manager": "責任 者", "handlers": 3})]
     # Four active users valid that day, of whom two were trained by then.
-    assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 2, "total": 4})]
+    assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 2, "total": 4}),
+                                         ("checklist.evidence.no_training_plan", {"year": 2026})]
     assert _facts(facts, "media_ledger") == [("checklist.evidence.media_lent", {"count": 2})]
     # USB-02 is still lent; USB-01 came back but was never wiped (issue 23).
     assert _facts(facts, "media_returned") == [
@@ -165,7 +166,8 @@ def test_evidence_for_one_contract_and_its_erasure(dbsession, survey_world):
     facts = cl.evidence(dbsession, _checklist(dbsession, survey_world, contract=old))
     assert _facts(facts, "erasure_certified") == [("checklist.evidence.erasures", {"count": 1})]
     assert _facts(facts, "handover_slips") == [("checklist.evidence.slips", {"total": 1, "unconfirmed": 1})]
-    assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 0, "total": 0})]
+    assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 0, "total": 0}),
+                                         ("checklist.evidence.no_training_plan", {"year": 2026})]
     assert _facts(facts, "media_returned") == [("checklist.evidence.media_all_back", {})]
 
 
@@ -207,7 +209,8 @@ def test_an_organisation_without_contracts_has_only_the_basic_facts(dbsession):
     assert _facts(facts, "responsible_persons") == [("checklist.evidence.no_contract", {})]
     assert _facts(facts, "incident_reports") == [   # issue 25: none filed
         ("checklist.evidence.incidents", {"total": 0, "filed": 0, "acknowledged": 0, "closed": 0})]
-    assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 1, "total": 2})]
+    assert _facts(facts, "training") == [("checklist.evidence.training", {"trained": 1, "total": 2}),
+                                         ("checklist.evidence.no_training_plan", {"year": 2026})]
 
 
 def test_create_complete_and_the_rules_of_completion(dbsession, survey_world):
@@ -256,7 +259,9 @@ def test_export_returns_completed_checklists_in_range_as_plain_rows(dbsession, s
     assert training["委託先"] == org.name and training["契約"] == "現地調査"
     assert training["完了者"] == "clerk" and training["完了日時"] == "2026-11-20 12:00"
     # The evidence kept at completion (issue 23), as the Japanese text shown then.
-    assert training["完了時の根拠（システム記録）"] == MESSAGES["checklist.evidence.training"][0].format(
-        **json.loads(next(r for r in done[1].items if r.code == "training").evidence_snapshot)[0]["params"])
+    kept = json.loads(next(r for r in done[1].items if r.code == "training").evidence_snapshot)
+    assert training["完了時の根拠（システム記録）"] == " ／ ".join(
+        MESSAGES[fact["key"]][0].format(**fact["params"]) for fact in kept)
+    assert [fact["key"] for fact in kept] == ["checklist.evidence.training", "checklist.evidence.no_training_plan"]
     assert list(cl.ROW_HEADERS)[-1] == "完了時の根拠（システム記録）"
     assert all(isinstance(v, str) for row in rows for v in row.values())
