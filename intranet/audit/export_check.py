@@ -323,3 +323,93 @@ def _collect(future, previous_last: int) -> tuple[int, int] | None:
 
 def workers() -> int:
     return os.cpu_count() or 1
+
+
+# ------------------------------------------------------------------ exporting
+
+
+def _link_worker(connection, key: bytes) -> None:
+    """Answer batches of ``(previous, entry, cases)`` with whether each
+    entry's link from ``previous`` verifies, until ``None``."""
+    link, canonical = chain.link, chain.canonical
+    connection.send("ready")
+    while True:
+        batch = connection.recv()
+        if batch is None:
+            return
+        answers = []
+        for previous, entry, cases in batch:
+            try:
+                answers.append(link(key, previous, canonical(entry, cases)) == entry["chain"])
+            except Exception:  # noqa: BLE001 (the walk checks this entry itself)
+                answers.append(False)
+        connection.send(answers)
+
+
+class Links:
+    """Entries' own chain links computed in another process while the export
+    writes its files (issue 21): :meth:`submit` a batch, :meth:`take` the
+    oldest batch's answers (``(previous, verified)`` per entry, for
+    ``chain.Walker.step``). The walk itself (gaps, checkpoints, breaks) stays
+    in the exporting process, which checks every entry the other process did
+    not vouch for. Without a working process every answer is None."""
+
+    def __init__(self, key: bytes):
+        import multiprocessing
+
+        # spawn: the exporting process may be a threaded web server
+        context = multiprocessing.get_context("spawn")
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=_link_worker, args=(child, key), daemon=True,
+                                        name="intranet-export-links")
+        self._process.start()
+        child.close()
+        self._sent: list[list[str]] = []  # the previous values of each batch sent
+        self._ready = False
+
+    def submit(self, batch: list[tuple[str, dict, list]]) -> bool:
+        """Hand ``batch`` over: False while the other process is still
+        starting (the caller walks the batch itself, nothing waits for it)."""
+        if self._process is not None and not self._ready:
+            try:
+                self._ready = self._connection.poll() and self._connection.recv() == "ready"
+            except (OSError, EOFError, ValueError):
+                self.close()
+            if self._process is not None and not self._ready:
+                return False
+        if self._process is not None:
+            try:
+                self._connection.send(batch)
+            except (OSError, ValueError):
+                self.close()
+        self._sent.append([previous for previous, _, _ in batch])
+        return True
+
+    def take(self) -> list[tuple[str, bool] | None]:
+        previous = self._sent.pop(0)
+        if self._process is not None:
+            try:
+                return list(zip(previous, self._connection.recv()))
+            except (OSError, EOFError, ValueError):
+                self.close()
+        return [None] * len(previous)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._process is None:
+            return
+        process, self._process = self._process, None
+        try:
+            self._connection.send(None)
+        except (OSError, ValueError):
+            pass
+        self._connection.close()
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join()
