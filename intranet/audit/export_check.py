@@ -39,8 +39,9 @@ from . import chain
 _ENCODE = chain._ENCODE
 INT_FIELDS = frozenset({"seq", "user_id", "session_id", "status", "duration_us", "case_count"})
 
-#: Rows of entries.csv per block handed to a worker (about 3 MB of text).
-BLOCK_CHARS = 3 << 20
+#: Characters of entries.csv per block handed to a worker (about 2,500 rows;
+#: at most 2 × workers + 2 blocks are held at a time).
+BLOCK_CHARS = 1 << 20
 
 
 class RowEncoder:
