@@ -29,9 +29,9 @@ import csv
 import datetime as dt
 import io
 import os
-from operator import itemgetter
 from concurrent.futures import ProcessPoolExecutor
 from json.encoder import encode_basestring
+from operator import itemgetter
 
 from .. import tabular
 from . import chain
@@ -45,10 +45,10 @@ BLOCK_CHARS = 1 << 20
 
 
 class RowEncoder:
-    """``encode(row, cases)``: the canonical bytes of an ``entries.csv`` row
-    (a list of cells in ``header`` order) with its disclosed ``cases``
-    (``[[case_id, case_no], ...]``), or ``None`` when the row is not of the
-    common kind and must go through the row parser."""
+    """:meth:`encode`: the canonical bytes of an ``entries.csv`` row (a list
+    of cells in ``header`` order) with its disclosed ``cases`` (``[[case_id,
+    case_no], ...]``), for the rows :meth:`common` accepts; the others go
+    through the row parser (``export._row_parser``) and ``chain.encode``."""
 
     def __init__(self, header: list[str], plain: bool):
         index = {name: n for n, name in enumerate(header)}
@@ -268,50 +268,63 @@ def check_parallel(archive, entries_name: str, cases_name: str, *, key: bytes,
         cases = _Cases(cases_stream)
         job = {"key": key, "organisation": organisation, "start": start, "end": end,
                "first": first, "last": last, "header": header, "plain": plain}
-        total, previous_last, window = 0, first - 1, []
+        window: list = []
         with ProcessPoolExecutor(workers, initializer=_init, initargs=(job,)) as pool:
-            def blocks():
-                rest = ""
-                while True:
-                    chunk = entries.read(BLOCK_CHARS)
-                    text = rest + chunk
-                    if not chunk:
-                        if text:
-                            yield text
-                        return
-                    cut = _row_start(text, len(text))
-                    if cut == 0:
-                        rest = text
-                        continue
-                    block, rest = text[:cut], text[cut:]
-                    yield block
+            try:
+                return _run(pool, entries, cases, window, first, workers)
+            finally:
+                for future in window:  # after an early answer nothing more is needed
+                    future.cancel()
 
-            pending_block = None
-            for block in blocks():
-                if pending_block is not None:
-                    seq_text = block[:block.find(",")]
-                    if not seq_text.isdigit():
-                        return None
-                    part = cases.before(int(seq_text))
-                    if part is None:
-                        return None
-                    window.append(pool.submit(_check_block, pending_block, part))
-                pending_block = block
-                while len(window) > 2 * workers:
-                    outcome = _collect(window.pop(0), previous_last)
-                    if outcome is None:
-                        return None
-                    total, previous_last = total + outcome[0], outcome[1]
-            if pending_block is not None:
-                part = cases.before(None)
-                if part is None:
-                    return None
-                window.append(pool.submit(_check_block, pending_block, part))
-            for future in window:
-                outcome = _collect(future, previous_last)
-                if outcome is None:
-                    return None
-                total, previous_last = total + outcome[0], outcome[1]
+
+def _run(pool, entries, cases, window: list, first: int, workers: int) -> int | None:
+    """Hand the blocks of ``entries`` (with their lines of ``cases``) to
+    ``pool``; the rows counted, or None at the first block that is not intact."""
+    total, previous_last = 0, first - 1
+
+    def blocks():
+        """Blocks of whole rows: each ends after a newline outside quotes."""
+        rest = ""
+        while True:
+            chunk = entries.read(BLOCK_CHARS)
+            text = rest + chunk
+            if not chunk:
+                if text:
+                    yield text
+                return
+            cut = _row_start(text, len(text))
+            if cut == 0:
+                rest = text
+                continue
+            block, rest = text[:cut], text[cut:]
+            yield block
+
+    pending_block = None
+    for block in blocks():
+        if pending_block is not None:
+            seq_text = block[:block.find(",")]
+            if not seq_text.isdigit():
+                return None
+            part = cases.before(int(seq_text))
+            if part is None:
+                return None
+            window.append(pool.submit(_check_block, pending_block, part))
+        pending_block = block
+        while len(window) > 2 * workers:
+            outcome = _collect(window.pop(0), previous_last)
+            if outcome is None:
+                return None
+            total, previous_last = total + outcome[0], outcome[1]
+    if pending_block is not None:
+        part = cases.before(None)
+        if part is None:
+            return None
+        window.append(pool.submit(_check_block, pending_block, part))
+    for future in window:
+        outcome = _collect(future, previous_last)
+        if outcome is None:
+            return None
+        total, previous_last = total + outcome[0], outcome[1]
     return total
 
 
