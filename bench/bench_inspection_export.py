@@ -120,14 +120,19 @@ def child_export(url: str, path: str) -> dict:
             "bytes": os.path.getsize(path), "maxrss_kb": peak_kb()}
 
 
-def child_verify(path: str) -> dict:
+def child_verify(path: str, workers: str = "0") -> dict:
     from intranet.audit import export
 
     started = time.perf_counter()
-    result = export.verify_file(path, KEY)
+    result = export.verify_file(path, KEY, workers=int(workers) or None)
     return {"ok": result.ok, "entries": result.entries, "problems": result.problems[:3],
             "verify_s": time.perf_counter() - started,
             "maxrss_kb": peak_kb()}
+
+
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages (benches on a shared machine)."""
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
 def in_child(*args) -> dict:
@@ -154,17 +159,21 @@ def main() -> None:
             print(f"{args.backend}: {args.entries:,} entries of the contractor "
                   f"(+{args.others:.0%} of another) written in {filled:.0f} s")
             path = os.path.join(tmpdir, "package.zip")
+            print(f"load average {load()}")
             made = in_child("--child", "export", db.url, path)
             print(f"export:  {made['entries']:,} entries ({made['range']:,} read and chain-verified) "
                   f"in {made['export_s']:.1f} s = {made['entries'] / made['export_s']:,.0f} entries/s; "
                   f"plan {made['plan_s'] * 1000:.0f} ms; ZIP {made['bytes'] / 1e6:.0f} MB; "
                   f"largest block {made['largest_block'] / 1e6:.1f} MB; "
                   f"peak memory {made['maxrss_kb'] / 1024:.0f} MB")
-            checked = in_child("--child", "verify", path)
-            print(f"verify:  {'OK' if checked['ok'] else 'FAILED ' + str(checked['problems'])} "
-                  f"{checked['entries']:,} entries in {checked['verify_s']:.1f} s = "
-                  f"{checked['entries'] / checked['verify_s']:,.0f} entries/s; "
-                  f"peak memory {checked['maxrss_kb'] / 1024:.0f} MB")
+            print(f"load average {load()}")
+            for workers in ("1", "0"):  # one process, then os.cpu_count() (the default)
+                checked = in_child("--child", "verify", path, workers)
+                print(f"verify ({'1 process' if workers == '1' else f'{os.cpu_count()} processes'}): "
+                      f"{'OK' if checked['ok'] else 'FAILED ' + str(checked['problems'])} "
+                      f"{checked['entries']:,} entries in {checked['verify_s']:.1f} s = "
+                      f"{checked['entries'] / checked['verify_s']:,.0f} entries/s; "
+                      f"peak memory {checked['maxrss_kb'] / 1024:.0f} MB (load average {load()})")
             scale = f"{args.entries:,} entries ({args.backend})"
             record(f"inspection export rate, {scale}", made["entries"] / made["export_s"], 20_000,
                    unit="entries/s", better="higher", before=3_831)

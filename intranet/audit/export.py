@@ -25,7 +25,8 @@ import io
 import tempfile
 import zipfile
 import zlib
-from contextlib import contextmanager
+from collections import deque
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -38,7 +39,7 @@ from ..models import (
     Medium, MediumEvent, Organisation, TrainingCourse, TrainingPlan, TrainingRecord, User,
 )
 from ..security import report as matrix_report
-from . import chain
+from . import chain, export_check
 from .search import utc_start
 from .verify import checkpoint_stream, database_checkpoints, stored_rows
 
@@ -298,6 +299,11 @@ class Segment:
         return f"broken at {first.where} ({first.key}); {count} finding{'s' if count > 1 else ''}"
 
 
+#: Exports whose sequence range holds at least this many entries have their
+#: links computed in a second process (:class:`export_check.Links`).
+PARALLEL_LINKS = 100_000
+
+
 def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> Iterator[bytes]:
     start_chain = export.start_chain
     segment = Segment(export.first_seq, export.last_seq, start_chain, start_chain,
@@ -308,7 +314,28 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
         database_checkpoints(conn, export.first_seq, export.last_seq)))
     sheets, sheet_rows = 0, SHEET_ROWS
     previous, unreported = start_chain, 0
-    with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
+    # The entries' own links are computed by another process for big exports;
+    # the walk uses its answers one batch later (chain.Walker.step's ``linked``).
+    links = (export_check.Links(key) if export.last_seq - export.first_seq + 1 >= PARALLEL_LINKS
+             else None)
+    batch: list = []
+    submitted: deque = deque()
+
+    def submit(rows, keep: int):
+        """Hand ``rows`` over; walk the batches answered but the last ``keep``."""
+        if rows and links.submit(rows):
+            submitted.append(rows)
+        elif rows:  # the other process is not up yet (nothing is waiting for it: in order)
+            for _, entry, cases in rows:
+                walker.step(entry, cases)
+        while len(submitted) > keep:
+            for (_, entry, cases), linked in zip(submitted.popleft(), links.take()):
+                walker.step(entry, cases, linked)
+
+    # export.includes(entry), with the period's bounds computed once (not twice an entry)
+    code, period_start, period_end = export.code, export.start, export.end
+    with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file, \
+            (links if links is not None else nullcontext()):
         # (the fastest writer measured: openpyxl, XlsxWriter and this, docs/audit.md)
         workbook = tabular.StreamingWorkbook(workbook_file)
         cases_text = io.TextIOWrapper(cases_file, encoding="utf-8", newline="")
@@ -323,8 +350,11 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                 seq = entry["seq"]
                 if seq > export.last_seq:
                     break
-                walker.step(entry, cases)
-                if export.includes(entry):
+                if links is None:
+                    walker.step(entry, cases)
+                else:
+                    batch.append((previous, entry, cases))
+                if entry["organisation"] == code and period_start <= entry["occurred_at"] < period_end:
                     jst = _jst_text(entry["occurred_at"])
                     entries_csv.writerow(entry_row(entry, previous, jst))
                     cases_csv.writerows((seq, n, case_id, case_no)
@@ -342,7 +372,13 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                     if progress:
                         progress(unreported)
                     unreported = 0
+                    if links is not None:  # this batch to the other process, the one before walked
+                        submit(batch, keep=1)
+                        batch = []
                     yield package.sink.take()
+        if links is not None:
+            submit(batch, keep=0)
+            links.close()
         walker.finish(expect_through=export.last_seq)
         if progress and unreported:
             progress(unreported)
@@ -636,10 +672,11 @@ def _parse_manifest(text: str) -> tuple[dict, list[tuple[str, int, str]], str, s
     return values, files, body, last.strip()
 
 
-def verify_file(path, key: bytes) -> ExportVerification:
+def verify_file(path, key: bytes, *, workers: int | None = None) -> ExportVerification:
     """Check a package offline: the manifest's HMAC, every file's size and
     SHA-256, no file added or missing, and every entry's own chain link,
-    organisation and time against the manifest."""
+    organisation and time against the manifest. ``workers``: processes that
+    check the entries (default ``os.cpu_count()``; 1: this process only)."""
     result = ExportVerification(ok=True)
 
     def problem(text):
@@ -681,36 +718,65 @@ def verify_file(path, key: bytes) -> ExportVerification:
         if values.get("chain_status") != "ok":
             problem(f"the log's chain was not intact when exported: {values.get('chain_status')}")
         if result.ok:
-            _verify_entries(archive, key, values, result, problem)
+            _verify_entries(archive, key, values, result, problem, workers)
     return result
 
 
-def _verify_entries(archive, key, values, result, problem) -> None:
+#: Packages of at least this many entries are checked in parallel first
+#: (:func:`export_check.check_parallel`); smaller ones in one process.
+PARALLEL_ENTRIES = 20_000
+
+
+def _verify_entries(archive, key, values, result, problem, workers: int | None = None) -> None:
     period = values["period"].split(" ")[0]
     date_from, date_to = (dt.date.fromisoformat(d) for d in period.split(".."))
     start, end = utc_start(date_from), utc_start(date_to + dt.timedelta(days=1))
     first, last = (int(v) for v in values["seq_range"].split("-"))
-    text = tabular.unquote if values.get("format") != "intranet-inspection-export/1" else str
+    plain = values.get("format") == "intranet-inspection-export/1"
+    text = str if plain else tabular.unquote
+    organisation = values["organisation"]
+    workers = export_check.workers() if workers is None else workers
+    if workers > 1 and int(values["entries"]) >= PARALLEL_ENTRIES:
+        # Every entry intact: the count. Anything else: the walk below reports it.
+        count = export_check.check_parallel(
+            archive, ENTRIES, CASES, key=key, organisation=organisation, start=start, end=end,
+            first=first, last=last, plain=plain, workers=workers)
+        if count is not None and count == int(values["entries"]):
+            result.entries = count
+            return
     cases = _case_groups(archive, text)
     pending = next(cases, None)
     count, last_seq = 0, first - 1
-    organisation, key_digest = values["organisation"], key
+    link, encode, fromisoformat = chain.link, chain.encode, dt.datetime.fromisoformat
     with archive.open(ENTRIES) as raw:
         reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
-        parse = _row_parser(next(reader, []), text)
+        header = next(reader, [])
+        parse = _row_parser(header, text)
+        encoder = export_check.RowEncoder(header, plain)
+        common = encoder.common
+        seq_at, at_at, org_at = encoder.seq_at, encoder.at_at, encoder.org_at
+        prev_at, chain_at = encoder.prev_at, encoder.chain_at
         for row in reader:
-            seq, at, org, previous, stored, content = parse(row)
+            if common(row):  # the same values as parse(row), without the mapping
+                seq, at, org = int(row[seq_at]), fromisoformat(row[at_at]), row[org_at] or None
+                previous, stored, content = row[prev_at], row[chain_at], None
+            else:
+                seq, at, org, previous, stored, content = parse(row)
             disclosed = []
             if pending is not None and pending[0] == seq:
                 disclosed, pending = pending[1], next(cases, None)
-            content["cases"] = disclosed
             count += 1
             if not last_seq < seq <= last:
                 problem(f"entry {seq}: outside the sequence range or out of order")
             last_seq = seq
             if org != organisation or not start <= at < end:
                 problem(f"entry {seq}: not of this organisation and period")
-            if chain.link(key_digest, previous, chain.encode(content)) != stored:
+            if content is None:
+                data = encoder.encode(row, disclosed, at)
+            else:
+                content["cases"] = disclosed
+                data = encode(content)
+            if link(key, previous, data) != stored:
                 problem(f"entry {seq}: chain link does not verify")
             if len(result.problems) > 20:
                 problem("too many problems; stopped")

@@ -363,3 +363,94 @@ def test_a_package_of_the_first_format_without_quotes_still_verifies(
     assert "'=quoted" in {r["user_agent"] for r in read_csv(zipfile.ZipFile(path), export.ENTRIES)}
     result = export.verify_file(path, wsgi_app.registry.access_log.key)
     assert result.ok, result.problems
+
+
+def _resigned(path, tmp_path, key, edit):
+    """The package with ``edit(lines)`` applied to the rows of entries.csv and
+    the manifest signed again with the key (someone holding it)."""
+    import hashlib
+
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    header, *lines = files[export.ENTRIES].decode("utf-8-sig").split("\r\n")[:-1]
+    text = "\r\n".join([header, *edit(lines)]) + "\r\n"
+    files[export.ENTRIES] = ("\ufeff" + text).encode()
+    values, listed, _, _ = export._parse_manifest(files["MANIFEST"].decode())
+    body = "".join(f"{k}: {v}\n" for k, v in values.items())
+    body += "".join(f"file: {hashlib.sha256(files[p]).hexdigest()} {len(files[p])} {p}\n"
+                    for p, _, _ in listed)
+    files["MANIFEST"] = (body + f"hmac-sha256: {export._signature(key, body)}\n").encode()
+    out = tmp_path / f"edited-{uuid.uuid4().hex[:6]}.zip"
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return out
+
+
+def test_checking_in_parallel_reports_what_one_process_reports(
+        testapp, wsgi_app, contractor, tmp_path, monkeypatch):
+    """verify-export checks blocks of rows in several processes (issue 21): an
+    intact package passes there; a tampered entry, a removed one or two rows
+    swapped, each at a block boundary (here every row is a block), get
+    exactly the report of the walk in one process."""
+    from intranet.audit import export_check
+
+    key = wsgi_app.registry.access_log.key
+    path = tmp_path / "p.zip"
+    path.write_bytes(download(testapp, contractor["code"]).body)
+    answers = []
+    check = export_check.check_parallel
+    monkeypatch.setattr(export_check, "check_parallel", lambda *a, **kw: answers.append(check(*a, **kw))
+                        or answers[-1])
+    monkeypatch.setattr(export, "PARALLEL_ENTRIES", 0)
+    monkeypatch.setattr(export_check, "BLOCK_CHARS", 1)  # one row a block
+
+    intact = export.verify_file(path, key, workers=2)
+    assert intact.ok and intact.entries == export.verify_file(path, key, workers=1).entries == 4
+    assert answers == [4]  # the parallel check answered on its own
+
+    def tampered(lines):
+        assert "login.success" in lines[1]
+        return [lines[0], lines[1].replace("login.success", "login.failure"), *lines[2:]]
+
+    def removed(lines):
+        return [lines[0], *lines[2:]]
+
+    def swapped(lines):
+        return [lines[0], lines[2], lines[1], *lines[3:]]
+
+    for edit, expected in [(tampered, "chain link does not verify"),
+                           (removed, "the manifest says"), (swapped, "out of order")]:
+        edited = _resigned(path, tmp_path, key, edit)
+        answers.clear()
+        parallel = export.verify_file(edited, key, workers=2)
+        serial = export.verify_file(edited, key, workers=1)
+        # The parallel check declined (or counted fewer rows than the manifest): the walk reported.
+        assert len(answers) == 1 and answers[0] != 4
+        assert not parallel.ok and parallel.problems == serial.problems
+        assert any(expected in p for p in parallel.problems), parallel.problems
+
+
+def test_links_computed_by_a_second_process_make_the_same_package(
+        testapp, wsgi_app, contractor, tmp_path, monkeypatch):
+    """A big export has its entries' links computed by a second process
+    (issue 21; here every export): the manifest says the same of the chain and
+    the package verifies."""
+    def chain_lines(body):
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            manifest = z.read("MANIFEST").decode()
+        return [line for line in manifest.splitlines()
+                if line.split(":")[0] in {"entries", "seq_range", "chain_start", "chain_end",
+                                          "chain_checked", "chain_status"}]
+
+    alone = download(testapp, contractor["code"]).body
+    started, links = [], export.export_check.Links
+    monkeypatch.setattr(export, "PARALLEL_LINKS", 0)
+    monkeypatch.setattr(export.export_check, "Links", lambda key: started.append(1) or links(key))
+    both = download(testapp, contractor["code"]).body
+    assert started == [1]
+    assert chain_lines(both) == chain_lines(alone) and len(chain_lines(alone)) == 6
+    assert "chain_status: ok" in chain_lines(both)
+    path = tmp_path / "p.zip"
+    path.write_bytes(both)
+    assert export.verify_file(path, wsgi_app.registry.access_log.key).ok

@@ -244,3 +244,51 @@ def test_every_kind_reason_and_source_has_a_message():
     keys = ([f"audit.verify.{k}" for k in chain.Break] + [f"audit.verify.reason.{r}" for r in chain.Reason]
             + [f"audit.verify.source.{s}" for s in chain.Source])
     assert [k for k in keys if k not in MESSAGES] == []
+
+
+def _broken_log():
+    """A log with an edited entry, a duplicate, a gap and swapped entries."""
+    rows = make_log(14)
+    rows[2][0]["login"] = "edited"
+    rows.insert(6, copy.deepcopy(rows[5]))
+    del rows[9]
+    rows[11], rows[12] = rows[12], rows[11]
+    return rows
+
+
+def _linked(rows, start=chain.GENESIS, key=KEY):
+    """What the export's second process answers (export_check.Links): each
+    entry's link from the previous row's stored chain value."""
+    previous, answers = start, []
+    for entry, cases in rows:
+        answers.append((previous, chain.link(key, previous, chain.canonical(entry, cases))
+                        == entry["chain"]))
+        previous = entry["chain"]
+    return answers
+
+
+@pytest.mark.parametrize("rows", [make_log(8), _broken_log()], ids=["intact", "broken"])
+def test_links_computed_elsewhere_give_the_same_report(rows):
+    """The export walks with links computed in another process (issue 21):
+    the report is the one of the walk that computes them itself."""
+    own = check(rows, checkpoints={4: rows[3][0]["chain"]})
+    assert own.ok == (len(rows) == 8) and own.checked >= 7
+    report = chain.Report()
+    walker = chain.Walker(KEY, report, chain.checkpoint_groups({4: rows[3][0]["chain"]}))
+    for (entry, cases), linked in zip(rows, _linked(rows)):
+        walker.step(entry, cases, linked)
+    walker.finish()
+    assert report.kinds() == own.kinds() and report.checked == own.checked
+    assert report.unverifiable == own.unverifiable and report.last_chain == own.last_chain
+
+
+def test_a_link_vouched_for_from_another_predecessor_is_checked_here():
+    """An answer about another predecessor than the walk's, or a false
+    answer, is not taken on its word."""
+    rows = make_log(3)
+    rows[1][0]["login"] = "edited"
+    report = chain.Report()
+    walker = chain.Walker(KEY, report)
+    for entry, cases in rows:
+        walker.step(entry, cases, ("0" * 63 + "1", True))  # not the walk's predecessor
+    assert report.kinds() == [(Break.Mismatch, 2)] and report.checked == 2

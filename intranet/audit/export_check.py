@@ -1,0 +1,429 @@
+"""Checking the entries of an inspection package (``verify-export``), fast.
+
+Each row of ``access_log/entries.csv`` carries its predecessor's chain value
+(``prev_chain``), so every entry's link ``chain == HMAC(key, prev_chain ||
+canonical(entry, cases))`` verifies on its own and the rows can be checked in
+parallel (issue 21). Nothing here changes the bytes the chain covers:
+
+* :class:`RowEncoder` writes an entry's canonical bytes straight from its CSV
+  row for the common row (no empty string kept, no cell beginning with the
+  formula quote, a time and a sequence number present): one string template
+  in :data:`chain.SORTED` key order filled with each value's JSON, the same
+  bytes as ``chain.encode`` of the mapping the row parser builds (which it
+  falls back to for every other row). ``tests/unit/audit/test_export_check.py``
+  compares both on awkward rows.
+* :func:`check_parallel` cuts ``entries.csv`` into blocks at row boundaries
+  (a newline outside quotes: an even number of ``"`` before it, as every CSV
+  writer quotes) and ``disclosed_cases.csv`` at the first entry of the next
+  block, and has ``os.cpu_count()`` processes check the blocks. A block
+  passes only if every row's link verifies, each row is of the organisation
+  and period, sequence numbers rise within the range, every case group
+  belongs to a row of the block, and the block starts after the previous
+  block's last entry. It answers only "all intact" (with the count) or "look
+  again": anything else, the caller re-checks the package in one process,
+  so a broken package gets exactly the report it got before.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+from concurrent.futures import ProcessPoolExecutor
+from json.encoder import encode_basestring
+from operator import itemgetter
+
+from .. import tabular
+from . import chain
+
+_ENCODE = chain._ENCODE
+INT_FIELDS = frozenset({"seq", "user_id", "session_id", "status", "duration_us", "case_count"})
+
+#: Characters of entries.csv per block handed to a worker (about 2,500 rows;
+#: at most 2 × workers + 2 blocks are held at a time).
+BLOCK_CHARS = 1 << 20
+
+
+class RowEncoder:
+    """:meth:`encode`: the canonical bytes of an ``entries.csv`` row (a list
+    of cells in ``header`` order) with its disclosed ``cases`` (``[[case_id,
+    case_no], ...]``), for the rows :meth:`common` accepts; the others go
+    through the row parser (``export._row_parser``) and ``chain.encode``."""
+
+    def __init__(self, header: list[str], plain: bool):
+        index = {name: n for n, name in enumerate(header)}
+        self.width = len(header)
+        self.seq_at, self.at_at = index["seq"], index["occurred_at"]
+        self.empty_at, self.org_at = index["empty_strings"], index["organisation"]
+        self.prev_at, self.chain_at = index["prev_chain"], index["chain"]
+        # Without the formula quote (format /1) a cell is read as written.
+        self.plain = plain
+        # One straight-line function per header: every text cell of the row
+        # JSON-encoded by one C call each (map), the numbers and the time put
+        # in, and the cells that were blank (NULL: a common row keeps no empty
+        # string) turned from "" into null. ':""' can only be such a value:
+        # a quote inside a JSON string is escaped, and a value's closing quote
+        # is followed by ',' or '}'.
+        texts = [name for name in chain.SORTED
+                 if name not in INT_FIELDS and name not in ("occurred_at", "cases")]
+        values, template = [], []
+        for name in chain.SORTED:
+            template.append(f'"{name}":%s')
+            if name == "cases":
+                values.append("cases")
+            elif name == "occurred_at":
+                values.append("at")
+            elif name in INT_FIELDS:
+                values.append(f"(_str(_int(row[{index[name]}])) if row[{index[name]}] else 'null')")
+            else:
+                values.append(f"text[{texts.index(name)}]")
+        source = (
+            "def values(row, cases, at):\n"
+            "    text = tuple(_map(_eb, _texts(row)))\n"
+            f"    return (_template % ({', '.join(values)},)).replace(':\"\"', ':null')\n"
+        )
+        scope = {"_template": "{" + ",".join(template) + "}", "_eb": encode_basestring,
+                 "_int": int, "_str": str, "_map": map,
+                 "_texts": itemgetter(*(index[name] for name in texts))}
+        exec(compile(source, "<entries.csv row>", "exec"), scope)  # noqa: S102 (built from the header's column numbers only)
+        self._values = scope["values"]
+
+    def common(self, row: list[str]) -> bool:
+        """Whether the template may encode ``row``: no field holding an empty
+        string, a time and a sequence number, no cell beginning with the
+        formula quote (format /2), and the header's width."""
+        return (len(row) == self.width and not row[self.empty_at] and bool(row[self.at_at])
+                and bool(row[self.seq_at])
+                and (self.plain or not (row[0][:1] == tabular.QUOTE
+                                        or "\x00'" in "\x00".join(row))))
+
+    def encode(self, row: list[str], cases: list, at: dt.datetime) -> bytes:
+        """The canonical bytes of a :meth:`common` row whose time parsed as ``at``."""
+        return self._values(row, _ENCODE(cases) if cases else "[]",
+                            '"' + at.isoformat(timespec="microseconds") + '"').encode("utf-8")
+
+
+# ------------------------------------------------------------------ parallel
+
+
+_JOB: dict = {}
+
+
+def _init(job: dict) -> None:
+    from .export import _row_parser
+
+    _JOB.clear()
+    _JOB.update(job)
+    text = str if job["plain"] else tabular.unquote
+    _JOB["encoder"] = RowEncoder(job["header"], job["plain"])
+    _JOB["parse"] = _row_parser(job["header"], text)
+    _JOB["text"] = text
+
+
+def _check_block(entries_text: str, cases_text: str) -> tuple[bool, int, int, int]:
+    """``(intact, rows, first seq, last seq)`` of one block (see the module's docstring)."""
+    try:
+        return _check_rows(entries_text, cases_text)
+    except (ValueError, TypeError, IndexError, csv.Error):
+        return False, 0, 0, 0  # the walk in one process says what it is
+
+
+def _check_rows(entries_text: str, cases_text: str) -> tuple[bool, int, int, int]:
+    job = _JOB
+    key, organisation, start, end = job["key"], job["organisation"], job["start"], job["end"]
+    first, last, encoder, parse, text = (job["first"], job["last"], job["encoder"], job["parse"],
+                                         job["text"])
+    link, encode, fromisoformat = chain.link, chain.encode, dt.datetime.fromisoformat
+    common, width = encoder.common, encoder.width
+    seq_at, at_at, org_at = encoder.seq_at, encoder.at_at, encoder.org_at
+    prev_at, chain_at = encoder.prev_at, encoder.chain_at
+    groups = iter(csv.reader(io.StringIO(cases_text, newline="")))
+    pending = next(groups, None)
+    count, first_seq, last_seq = 0, None, first - 1
+    for row in csv.reader(io.StringIO(entries_text, newline="")):
+        if len(row) != width:  # (also a block not cut at a row's end)
+            return False, count, first_seq or 0, last_seq
+        if common(row):
+            seq, at, org = int(row[seq_at]), fromisoformat(row[at_at]), row[org_at] or None
+            previous, stored, content = row[prev_at], row[chain_at], None
+        else:
+            seq, at, org, previous, stored, content = parse(row)
+        if first_seq is None:
+            first_seq = last_seq = seq  # the block's first row: ``_collect`` checks the order
+            if not first <= seq <= last:
+                return False, count, first_seq, last_seq
+        elif not last_seq < seq <= last:
+            return False, count, first_seq, last_seq
+        disclosed = []
+        while pending is not None and int(pending[0]) == seq:
+            disclosed.append([int(pending[2]), text(pending[3])])
+            pending = next(groups, None)
+        if org != organisation or not start <= at < end:
+            return False, count, first_seq, seq
+        if content is None:
+            data = encoder.encode(row, disclosed, at)
+        else:
+            content["cases"] = disclosed
+            data = encode(content)
+        if link(key, previous, data) != stored:
+            return False, count, first_seq, seq
+        count, last_seq = count + 1, seq
+    # A case group left over belongs to no row of the block.
+    return pending is None, count, first_seq or 0, last_seq
+
+
+def _row_start(text: str, limit: int) -> int:
+    """The start of the last row beginning before ``limit`` (just after a
+    newline outside quotes), 0 if there is none."""
+    while True:
+        nl = text.rfind("\n", 0, limit)
+        if nl < 0:
+            return 0
+        if text.count('"', 0, nl) % 2 == 0:
+            return nl + 1
+        limit = nl
+
+
+class _Cases:
+    """``disclosed_cases.csv`` (without its header) cut at entry boundaries."""
+
+    def __init__(self, stream):
+        self.stream, self.buffer, self.done = stream, "", False
+
+    def _lead(self, at: int) -> int:
+        """The entry number of the line starting at ``at``."""
+        return int(self.buffer[at:self.buffer.index(",", at)])
+
+    def before(self, seq: int | None) -> str | None:
+        """The lines of entries below ``seq`` (all the rest if None); None if
+        the file cannot be cut safely (a quoted cell)."""
+        while not self.done and (seq is None or not self._passed(seq)):
+            block = self.stream.read(BLOCK_CHARS)
+            if not block:
+                self.done = True
+            self.buffer += block
+        if '"' in self.buffer:
+            return None
+        if seq is None:
+            taken, self.buffer = self.buffer, ""
+            return taken
+        # The first line of an entry at or after ``seq``: a binary search over
+        # positions (no quotes, so every newline ends a line).
+        low, high = 0, len(self.buffer)
+        while low < high:
+            mid = (low + high) // 2
+            if self._from(self._line_at(mid), seq):
+                high = mid
+            else:
+                low = mid + 1
+        cut = self._line_at(low)
+        taken, self.buffer = self.buffer[:cut], self.buffer[cut:]
+        return taken
+
+    def _line_at(self, pos: int) -> int:
+        """The start of the first line starting at or after ``pos``."""
+        if pos == 0 or self.buffer[pos - 1] == "\n":
+            return pos
+        nl = self.buffer.find("\n", pos)
+        return len(self.buffer) if nl < 0 else nl + 1
+
+    def _from(self, line: int, seq: int) -> bool:
+        """Whether the line starting at ``line`` (or the end) is of ``seq`` or later."""
+        if line >= len(self.buffer):
+            return True
+        try:
+            return self._lead(line) >= seq
+        except ValueError:  # an unfinished last line
+            return True
+
+    def _passed(self, seq: int) -> bool:
+        """Whether the buffer holds a whole line of an entry at or after ``seq``."""
+        end = self.buffer.rfind("\n")
+        if end < 0:
+            return False
+        line = self.buffer.rfind("\n", 0, end) + 1
+        try:
+            return self._lead(line) >= seq
+        except ValueError:
+            return False
+
+
+def check_parallel(archive, entries_name: str, cases_name: str, *, key: bytes,
+                   organisation: str, start: dt.datetime, end: dt.datetime, first: int, last: int,
+                   plain: bool, workers: int) -> int | None:
+    """The number of rows of a package whose every entry is intact (see the
+    module's docstring), or None: look again in one process."""
+    with archive.open(entries_name) as raw_entries, archive.open(cases_name) as raw_cases:
+        entries = io.TextIOWrapper(raw_entries, encoding="utf-8-sig", newline="")
+        cases_stream = io.TextIOWrapper(raw_cases, encoding="utf-8-sig", newline="")
+        header_line = entries.readline()
+        header = next(csv.reader([header_line]), [])
+        cases_header = next(csv.reader([cases_stream.readline()]), [])
+        if cases_header != ["entry_seq", "position", "case_id", "case_no"]:
+            return None
+        try:
+            RowEncoder(header, plain)
+        except KeyError:
+            return None
+        cases = _Cases(cases_stream)
+        job = {"key": key, "organisation": organisation, "start": start, "end": end,
+               "first": first, "last": last, "header": header, "plain": plain}
+        window: list = []
+        with ProcessPoolExecutor(workers, initializer=_init, initargs=(job,)) as pool:
+            try:
+                return _run(pool, entries, cases, window, first, workers)
+            finally:
+                for future in window:  # after an early answer nothing more is needed
+                    future.cancel()
+
+
+def _run(pool, entries, cases, window: list, first: int, workers: int) -> int | None:
+    """Hand the blocks of ``entries`` (with their lines of ``cases``) to
+    ``pool``; the rows counted, or None at the first block that is not intact."""
+    total, previous_last = 0, first - 1
+
+    def blocks():
+        """Blocks of whole rows: each ends after a newline outside quotes."""
+        rest = ""
+        while True:
+            chunk = entries.read(BLOCK_CHARS)
+            text = rest + chunk
+            if not chunk:
+                if text:
+                    yield text
+                return
+            cut = _row_start(text, len(text))
+            if cut == 0:
+                rest = text
+                continue
+            block, rest = text[:cut], text[cut:]
+            yield block
+
+    pending_block = None
+    for block in blocks():
+        if pending_block is not None:
+            seq_text = block[:block.find(",")]
+            if not seq_text.isdigit():
+                return None
+            part = cases.before(int(seq_text))
+            if part is None:
+                return None
+            window.append(pool.submit(_check_block, pending_block, part))
+        pending_block = block
+        while len(window) > 2 * workers:
+            outcome = _collect(window.pop(0), previous_last)
+            if outcome is None:
+                return None
+            total, previous_last = total + outcome[0], outcome[1]
+    if pending_block is not None:
+        part = cases.before(None)
+        if part is None:
+            return None
+        window.append(pool.submit(_check_block, pending_block, part))
+    for future in window:
+        outcome = _collect(future, previous_last)
+        if outcome is None:
+            return None
+        total, previous_last = total + outcome[0], outcome[1]
+    return total
+
+
+def _collect(future, previous_last: int) -> tuple[int, int] | None:
+    intact, count, first_seq, last_seq = future.result()
+    if not intact or (count and first_seq <= previous_last):
+        return None
+    return count, (last_seq if count else previous_last)
+
+
+def workers() -> int:
+    return os.cpu_count() or 1
+
+
+# ------------------------------------------------------------------ exporting
+
+
+def _link_worker(connection, key: bytes) -> None:
+    """Answer batches of ``(previous, entry, cases)`` with whether each
+    entry's link from ``previous`` verifies, until ``None``."""
+    link, canonical = chain.link, chain.canonical
+    connection.send("ready")
+    while True:
+        batch = connection.recv()
+        if batch is None:
+            return
+        answers = []
+        for previous, entry, cases in batch:
+            try:
+                answers.append(link(key, previous, canonical(entry, cases)) == entry["chain"])
+            except Exception:  # noqa: BLE001 (the walk checks this entry itself)
+                answers.append(False)
+        connection.send(answers)
+
+
+class Links:
+    """Entries' own chain links computed in another process while the export
+    writes its files (issue 21): :meth:`submit` a batch, :meth:`take` the
+    oldest batch's answers (``(previous, verified)`` per entry, for
+    ``chain.Walker.step``). The walk itself (gaps, checkpoints, breaks) stays
+    in the exporting process, which checks every entry the other process did
+    not vouch for. Without a working process every answer is None."""
+
+    def __init__(self, key: bytes):
+        import multiprocessing
+
+        # spawn: the exporting process may be a threaded web server
+        context = multiprocessing.get_context("spawn")
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=_link_worker, args=(child, key), daemon=True,
+                                        name="intranet-export-links")
+        self._process.start()
+        child.close()
+        self._sent: list[list[str]] = []  # the previous values of each batch sent
+        self._ready = False
+
+    def submit(self, batch: list[tuple[str, dict, list]]) -> bool:
+        """Hand ``batch`` over: False while the other process is still
+        starting (the caller walks the batch itself, nothing waits for it)."""
+        if self._process is not None and not self._ready:
+            try:
+                self._ready = self._connection.poll() and self._connection.recv() == "ready"
+            except (OSError, EOFError, ValueError):
+                self.close()
+            if self._process is not None and not self._ready:
+                return False
+        if self._process is not None:
+            try:
+                self._connection.send(batch)
+            except (OSError, ValueError):
+                self.close()
+        self._sent.append([previous for previous, _, _ in batch])
+        return True
+
+    def take(self) -> list[tuple[str, bool] | None]:
+        previous = self._sent.pop(0)
+        if self._process is not None:
+            try:
+                return list(zip(previous, self._connection.recv()))
+            except (OSError, EOFError, ValueError):
+                self.close()
+        return [None] * len(previous)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._process is None:
+            return
+        process, self._process = self._process, None
+        try:
+            self._connection.send(None)
+        except (OSError, ValueError):
+            pass
+        self._connection.close()
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join()
