@@ -268,14 +268,8 @@ class Walker:
             self._next = next(self._groups, None)
         return found
 
-    def step(self, entry: dict, cases, linked: tuple[str, bool] | None = None) -> bool:
-        """Check one entry; True when its own link verified.
-
-        ``linked``: ``(previous, verified)`` computed elsewhere (another
-        process, :mod:`intranet.audit.export_check`): whether ``entry``'s link
-        from the chain value ``previous`` verified. Used only when
-        ``previous`` is the value this walk links the entry to and it
-        verified; otherwise the entry is checked here as usual."""
+    def step(self, entry: dict, cases) -> bool:
+        """Check one entry; True when its own link verified."""
         report, seq, stored = self.report, entry["seq"], entry["chain"] or ""
         if seq < self.expected:
             report.add(Finding(Break.Duplicate, seq))
@@ -288,14 +282,11 @@ class Walker:
         claimed_seq, claims = self._claims
         claims = claims if claimed_seq == seq - 1 else set()
         trusted_here = self._take(seq)
-        if linked is not None and linked[1] and linked[0] == self.previous:
-            verified = True  # (value == stored, as computed here below)
-        else:
-            content = canonical(entry, cases)
-            value = link(self.key, self.previous, content)
-            verified = hmac.compare_digest(value, stored) or any(
-                hmac.compare_digest(link(self.key, candidate, content), stored)
-                for candidate in (*self.recent, *claims))
+        content = canonical(entry, cases)
+        value = link(self.key, self.previous, content)
+        verified = hmac.compare_digest(value, stored) or any(
+            hmac.compare_digest(link(self.key, candidate, content), stored)
+            for candidate in (*self.recent, *claims))
         if verified:
             report.checked += 1
             self.recent.clear()

@@ -25,8 +25,7 @@ import io
 import tempfile
 import zipfile
 import zlib
-from collections import deque
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -299,11 +298,6 @@ class Segment:
         return f"broken at {first.where} ({first.key}); {count} finding{'s' if count > 1 else ''}"
 
 
-#: Exports whose sequence range holds at least this many entries have their
-#: links computed in a second process (:class:`export_check.Links`).
-PARALLEL_LINKS = 100_000
-
-
 def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> Iterator[bytes]:
     start_chain = export.start_chain
     segment = Segment(export.first_seq, export.last_seq, start_chain, start_chain,
@@ -314,28 +308,9 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
         database_checkpoints(conn, export.first_seq, export.last_seq)))
     sheets, sheet_rows = 0, SHEET_ROWS
     previous, unreported = start_chain, 0
-    # The entries' own links are computed by another process for big exports;
-    # the walk uses its answers one batch later (chain.Walker.step's ``linked``).
-    links = (export_check.Links(key) if export.last_seq - export.first_seq + 1 >= PARALLEL_LINKS
-             else None)
-    batch: list = []
-    submitted: deque = deque()
-
-    def submit(rows, keep: int):
-        """Hand ``rows`` over; walk the batches answered but the last ``keep``."""
-        if rows and links.submit(rows):
-            submitted.append(rows)
-        elif rows:  # the other process is not up yet (nothing is waiting for it: in order)
-            for _, entry, cases in rows:
-                walker.step(entry, cases)
-        while len(submitted) > keep:
-            for (_, entry, cases), linked in zip(submitted.popleft(), links.take()):
-                walker.step(entry, cases, linked)
-
     # export.includes(entry), with the period's bounds computed once (not twice an entry)
     code, period_start, period_end = export.code, export.start, export.end
-    with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file, \
-            (links if links is not None else nullcontext()):
+    with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
         # (the fastest writer measured: openpyxl, XlsxWriter and this, docs/audit.md)
         workbook = tabular.StreamingWorkbook(workbook_file)
         cases_text = io.TextIOWrapper(cases_file, encoding="utf-8", newline="")
@@ -350,10 +325,7 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                 seq = entry["seq"]
                 if seq > export.last_seq:
                     break
-                if links is None:
-                    walker.step(entry, cases)
-                else:
-                    batch.append((previous, entry, cases))
+                walker.step(entry, cases)
                 if entry["organisation"] == code and period_start <= entry["occurred_at"] < period_end:
                     jst = _jst_text(entry["occurred_at"])
                     entries_csv.writerow(entry_row(entry, previous, jst))
@@ -372,13 +344,7 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                     if progress:
                         progress(unreported)
                     unreported = 0
-                    if links is not None:  # this batch to the other process, the one before walked
-                        submit(batch, keep=1)
-                        batch = []
                     yield package.sink.take()
-        if links is not None:
-            submit(batch, keep=0)
-            links.close()
         walker.finish(expect_through=export.last_seq)
         if progress and unreported:
             progress(unreported)

@@ -429,28 +429,3 @@ def test_checking_in_parallel_reports_what_one_process_reports(
         assert len(answers) == 1 and answers[0] != 4
         assert not parallel.ok and parallel.problems == serial.problems
         assert any(expected in p for p in parallel.problems), parallel.problems
-
-
-def test_links_computed_by_a_second_process_make_the_same_package(
-        testapp, wsgi_app, contractor, tmp_path, monkeypatch):
-    """A big export has its entries' links computed by a second process
-    (issue 21; here every export): the manifest says the same of the chain and
-    the package verifies."""
-    def chain_lines(body):
-        with zipfile.ZipFile(io.BytesIO(body)) as z:
-            manifest = z.read("MANIFEST").decode()
-        return [line for line in manifest.splitlines()
-                if line.split(":")[0] in {"entries", "seq_range", "chain_start", "chain_end",
-                                          "chain_checked", "chain_status"}]
-
-    alone = download(testapp, contractor["code"]).body
-    started, links = [], export.export_check.Links
-    monkeypatch.setattr(export, "PARALLEL_LINKS", 0)
-    monkeypatch.setattr(export.export_check, "Links", lambda key: started.append(1) or links(key))
-    both = download(testapp, contractor["code"]).body
-    assert started == [1]
-    assert chain_lines(both) == chain_lines(alone) and len(chain_lines(alone)) == 6
-    assert "chain_status: ok" in chain_lines(both)
-    path = tmp_path / "p.zip"
-    path.write_bytes(both)
-    assert export.verify_file(path, wsgi_app.registry.access_log.key).ok
