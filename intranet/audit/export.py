@@ -706,7 +706,7 @@ def _verify_entries(archive, key, values, result, problem, workers: int | None =
         # Every entry intact: the count. Anything else: the walk below reports it.
         count = export_check.check_parallel(
             archive, ENTRIES, CASES, key=key, organisation=organisation, start=start, end=end,
-            first=first, last=last, plain=plain, workers=workers)
+            first=first, last=last, plain=plain, workers=workers, row_parser=_row_parser)
         if count is not None and count == int(values["entries"]):
             result.entries = count
             return

@@ -110,13 +110,11 @@ _JOB: dict = {}
 
 
 def _init(job: dict) -> None:
-    from .export import _row_parser
-
     _JOB.clear()
     _JOB.update(job)
     text = str if job["plain"] else tabular.unquote
     _JOB["encoder"] = RowEncoder(job["header"], job["plain"])
-    _JOB["parse"] = _row_parser(job["header"], text)
+    _JOB["parse"] = job["row_parser"](job["header"], text)
     _JOB["text"] = text
 
 
@@ -250,9 +248,11 @@ class _Cases:
 
 def check_parallel(archive, entries_name: str, cases_name: str, *, key: bytes,
                    organisation: str, start: dt.datetime, end: dt.datetime, first: int, last: int,
-                   plain: bool, workers: int) -> int | None:
+                   plain: bool, workers: int, row_parser) -> int | None:
     """The number of rows of a package whose every entry is intact (see the
-    module's docstring), or None: look again in one process."""
+    module's docstring), or None: look again in one process. ``row_parser``:
+    :func:`intranet.audit.export._row_parser` (passed in, so that this module
+    does not import the exporter that imports it)."""
     with archive.open(entries_name) as raw_entries, archive.open(cases_name) as raw_cases:
         entries = io.TextIOWrapper(raw_entries, encoding="utf-8-sig", newline="")
         cases_stream = io.TextIOWrapper(raw_cases, encoding="utf-8-sig", newline="")
@@ -267,7 +267,8 @@ def check_parallel(archive, entries_name: str, cases_name: str, *, key: bytes,
             return None
         cases = _Cases(cases_stream)
         job = {"key": key, "organisation": organisation, "start": start, "end": end,
-               "first": first, "last": last, "header": header, "plain": plain}
+               "first": first, "last": last, "header": header, "plain": plain,
+               "row_parser": row_parser}
         window: list = []
         with ProcessPoolExecutor(workers, initializer=_init, initargs=(job,)) as pool:
             try:

@@ -158,40 +158,39 @@ def shot(request):
 
 
 def log_in(page, origin: str, login: str, password: str) -> None:
-    """Log in afresh: no cookie of the previous user, then the login form.
+    """Log in afresh: no session of the previous user, then the login form.
 
     Chromium applies ``clear_cookies`` and the answers of requests still in
     flight from the previous page in no guaranteed order: on a loaded CI
-    machine the login form's CSRF cookie was once replaced or dropped before
-    the form was sent (400 「フォームの有効期限が切れたか…」, a correct refusal).
-    So wait until the jar is empty, and open the form again until the cookie
-    the browser holds is the one the form carries."""
-    page.context.clear_cookies()
-    _until(lambda: not page.context.cookies(), "cookies cleared")
+    machine the login form was once sent without its CSRF cookie (400
+    「フォームの有効期限が切れたか…」, a correct refusal), and once a cookie
+    was back in the jar right after clearing it. So clear and open the form
+    until the jar holds no session and the CSRF cookie the form carries."""
     for _ in range(5):
+        page.context.clear_cookies()
         page.goto(f"{origin}/login")
         token = page.input_value("#login-form input[name=csrf_token]")
-        try:
-            _until(lambda: _cookie(page, "intranet_csrf") == token, "login form's CSRF cookie")
+        if _jar_settles(page, lambda jar: jar.get("intranet_csrf") == token and "intranet_session" not in jar):
             break
-        except AssertionError:
-            continue
+    else:
+        raise AssertionError(f"no fresh login form; cookies: {sorted(_jar(page))}")
     page.fill("#login", login)
     page.fill("#password", password)
     with page.expect_navigation():
         page.click("#login-form button[type=submit]")
 
 
-def _cookie(page, name: str) -> str | None:
-    return next((c["value"] for c in page.context.cookies() if c["name"] == name), None)
+def _jar(page) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in page.context.cookies()}
 
 
-def _until(condition, what: str, seconds: float = 2.0) -> None:
+def _jar_settles(page, condition, seconds: float = 2.0) -> bool:
     deadline = time.monotonic() + seconds
-    while not condition():
+    while not condition(_jar(page)):
         if time.monotonic() > deadline:
-            raise AssertionError(f"browser state not reached: {what}")
+            return False
         time.sleep(0.05)
+    return True
 
 
 def usb_key(page) -> None:
