@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 from sqlalchemy import case as sql_case, func, select
 
-from ..models import CampaignDraft, Case, DraftState
+from ..models import CampaignDraft, Case, DraftState, Organisation
 from .campaigns import CampaignFilter, candidates_query
 from .creation import create
 from .forms import CampaignForm
@@ -136,3 +136,17 @@ def parse_comment(post, required: bool):
     errors = FormErrors()
     comment = _free_text(post, "comment", COMMENT_MAX, errors, "drafts.error.comment", required=required)
     return comment, errors
+
+
+def waiting_for_review(dbsession, limit: int = 20) -> tuple[int, list]:
+    """How many drafts wait for a ward supervisor's review and the oldest
+    ``limit`` of them, with the drafting organisation's name (the
+    supervisors' home page; a draft holds no case data)."""
+    where = CampaignDraft.state == DraftState.submitted
+    count = dbsession.scalar(select(func.count(CampaignDraft.id)).where(where))
+    rows = dbsession.execute(
+        select(CampaignDraft.id, CampaignDraft.name, CampaignDraft.submitted_at,
+               Organisation.name.label("organisation"))
+        .join(Organisation, Organisation.id == CampaignDraft.organisation_id)
+        .where(where).order_by(CampaignDraft.submitted_at, CampaignDraft.id).limit(limit)).all() if count else []
+    return count, rows

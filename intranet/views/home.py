@@ -11,14 +11,18 @@ from .forms import safe_next
 
 @view_config(context=Root, name="", renderer="home/index.jinja2", permission=Permission.HomeView)
 def home(request):
-    """Supervisors see the open incident reports (事故報告, issue 25) first."""
-    incidents = request.root["incidents"]
-    if request.has_permission(Permission.IncidentsHandle, incidents):
+    """Supervisors see the open incident reports (事故報告) and the call
+    center's campaign drafts waiting for their review first (issue 25)."""
+    page = {"open_incidents": None, "open_incident_count": 0, "waiting_drafts": None, "waiting_draft_count": 0}
+    if request.has_permission(Permission.IncidentsHandle, request.root["incidents"]):
         from ..incidents.service import open_incidents
 
-        count, rows = open_incidents(request.dbsession)
-        return {"open_incidents": rows, "open_incident_count": count}
-    return {"open_incidents": None, "open_incident_count": 0}
+        page["open_incident_count"], page["open_incidents"] = open_incidents(request.dbsession)
+    if request.has_permission(Permission.CampaignDraftsReview, request.root["calls"]["drafts"]):
+        from ..calls.drafts import waiting_for_review
+
+        page["waiting_draft_count"], page["waiting_drafts"] = waiting_for_review(request.dbsession)
+    return page
 
 
 @view_config(context=Root, name="lang", permission=NO_PERMISSION_REQUIRED, request_method="POST")

@@ -319,3 +319,24 @@ def test_errors_are_shown_in_english_too(testapp, world, dbsession):
                                              "csrf_token": _token(testapp)}, status=400)
     assert "Enter the reason (at most 2,000 characters)." in res.text
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(CampaignDraft)) == 0
+
+
+def test_the_supervisors_home_page_lists_drafts_waiting_for_review(testapp, world, dbsession):
+    """Issue 25: a submitted draft waits on the ward supervisors' home page
+    (linked, oldest first); a draft not yet submitted or already decided does
+    not; nobody else sees the section."""
+    users = world["users"]
+    waiting = factories.campaign_draft(dbsession, users["lead"], name="年末の納付案内")
+    factories.campaign_draft(dbsession, users["lead"], state=DraftState.draft)
+    factories.campaign_draft(dbsession, users["lead2"], state=DraftState.rejected)
+    dbsession.commit()
+    login(testapp, "boss")
+    home = testapp.get("/", status=200)
+    section = home.html.select_one("#waiting-drafts")
+    assert [li["data-draft"] for li in section.select("li")] == [str(waiting.id)]
+    assert "年末の納付案内" in section.text and "1件" in section.text
+    assert section.select_one(f"a[href='/calls/drafts/{waiting.id}/']")
+    for other in ("col", "lead", "op", "au"):
+        testapp.reset()
+        login(testapp, other)
+        assert testapp.get("/", status=200).html.select_one("#waiting-drafts") is None, other
