@@ -24,6 +24,10 @@ from ..params import text, whole_number
 from ..security.matrix import Facet
 from .statuses import kind_in_force_clause
 
+#: The largest amount a filter takes: ``cases.balance`` is a 32-bit integer
+#: on PostgreSQL, where a larger bound failed the whole query (500).
+MAX_AMOUNT = 2_147_483_647
+
 #: ``status=none``: cases with no collection status in force.
 NO_STATUS = "none"
 MAX_TEXT = 100
@@ -99,7 +103,7 @@ def _parse(name: str, raw):
         return year
     if name in ("balance_min", "balance_max"):
         amount = whole_number(raw.replace(",", ""), 12)
-        if amount is None:
+        if amount is None or amount > MAX_AMOUNT:
             raise ValueError(name)
         return amount
     value = text(raw, MAX_TEXT)
