@@ -1429,6 +1429,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "incident.acknowledge": ("受理して指示を記録する", "Acknowledge and record instructions"),
     "incident.close": ("完了とする", "Close the report"),
     "incident.open.title": ("未完了の事故報告", "Open incident reports"),
+    "incident.open.own_title": ("自社の未完了の事故報告（区の受理・指示・完了待ち）",
+                                "Your organisation's open incident reports (awaiting the ward)"),
     "incident.open.count": ("未完了の事故報告が{count}件あります。", "{count} incident report(s) are open."),
     "incident.link": ("事故報告", "Report an incident"),
     "incident.hidden_cases": ("（ほか{count}件は閲覧できる範囲外のため表示しません）", "({count} more outside what you may see)"),

@@ -91,10 +91,13 @@ def step(incident: Incident, name: str, text: str, *, user, now: dt.datetime) ->
     incident.state = after
 
 
-def open_incidents(dbsession, limit: int = 20) -> tuple[int, list[Incident]]:
-    """How many reports are open and the oldest ``limit`` of them (the
-    supervisors' home page)."""
+def open_incidents(dbsession, limit: int = 20, organisation_id: int | None = None) -> tuple[int, list[Incident]]:
+    """How many reports are open and the oldest ``limit`` of them: every
+    organisation's (the supervisors' home page) or one organisation's (its
+    leader's home page, where the ward's instructions are waiting)."""
     where = Incident.state.in_(sorted(OPEN_STATES))
+    if organisation_id is not None:
+        where = where & (Incident.organisation_id == organisation_id)
     count = dbsession.scalar(select(func.count(Incident.id)).where(where))
     rows = list(dbsession.scalars(select(Incident).where(where)
                                   .options(selectinload(Incident.organisation))

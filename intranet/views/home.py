@@ -12,12 +12,22 @@ from .forms import safe_next
 @view_config(context=Root, name="", renderer="home/index.jinja2", permission=Permission.HomeView)
 def home(request):
     """Supervisors see the open incident reports (事故報告) and the call
-    center's campaign drafts waiting for their review first (issue 25)."""
-    page = {"open_incidents": None, "open_incident_count": 0, "waiting_drafts": None, "waiting_draft_count": 0}
-    if request.has_permission(Permission.IncidentsHandle, request.root["incidents"]):
+    center's campaign drafts waiting for their review first (issue 25); a
+    contractor's leader sees their own organisation's open reports (the
+    ward's instructions to follow)."""
+    page = {"open_incidents": None, "open_incident_count": 0, "own_incidents": False,
+            "waiting_drafts": None, "waiting_draft_count": 0}
+    incidents = request.root["incidents"]
+    if request.has_permission(Permission.IncidentsHandle, incidents):
         from ..incidents.service import open_incidents
 
         page["open_incident_count"], page["open_incidents"] = open_incidents(request.dbsession)
+    elif request.has_permission(Permission.IncidentsFile, incidents):
+        from ..incidents.service import open_incidents
+
+        page["own_incidents"] = True
+        page["open_incident_count"], page["open_incidents"] = open_incidents(
+            request.dbsession, organisation_id=request.identity.organisation_id)
     if request.has_permission(Permission.CampaignDraftsReview, request.root["calls"]["drafts"]):
         from ..calls.drafts import waiting_for_review
 

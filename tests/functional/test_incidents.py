@@ -238,6 +238,26 @@ def test_the_supervisor_acknowledges_and_closes_and_wrong_steps_are_refused(test
     assert "対象者へ謝罪し経緯を書面で提出" in testapp.get(path).text
 
 
+def test_a_leader_sees_their_own_organisations_open_reports_on_the_home_page(testapp, world, dbsession):
+    """The leader follows the ward's instructions (特記事項11 「甲の指示に従う」):
+    their organisation's open reports are on their home page until closed;
+    another organisation's leader and a plain operator see none of them."""
+    login(testapp, "lead")
+    _file(testapp, case_no=world["inside"])
+    [incident] = _incidents(dbsession)
+    home = testapp.get("/")
+    assert home.html.select_one(f"#open-incidents li[data-incident='{incident.id}']") is not None
+    assert "自社の未完了の事故報告" in home.text
+    assert "コールセンター社" not in home.html.select_one("#open-incidents").text
+    for other in ("rival-lead", "op"):
+        login(testapp, other)
+        assert testapp.get("/").html.select_one("#open-incidents") is None
+    incident.state = IncidentState.closed
+    dbsession.commit()
+    login(testapp, "lead")
+    assert testapp.get("/").html.select_one("#open-incidents") is None
+
+
 def test_a_report_straight_from_a_call_record_and_a_letter(testapp, world, dbsession, wsgi_app, clock):
     login(testapp, "op")   # operators without the flag see no link
     assert "incident-link" not in testapp.get(f"/cases/{world['inside']}/").text
