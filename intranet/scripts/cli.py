@@ -63,6 +63,7 @@ def grant_app_role(args) -> int:
 
 def demo_data(args) -> int:
     from ..demo.calls import create_demo_campaign
+    from ..demo.contractors import create_demo_paperwork
     from ..demo.generator import create_demo_users, generate
 
     settings = ini_settings(args.ini)
@@ -79,6 +80,7 @@ def demo_data(args) -> int:
         counts = generate(dbsession, cases=args.cases, seed=args.seed,
                           today=clock.today(), now=clock.now())
         campaign = create_demo_campaign(dbsession, clock.today(), clock.now())
+        create_demo_paperwork(dbsession, clock.now())
     print(f"demo data: {counts.cases} cases, {counts.taxpayers} taxpayers, "
           f"{counts.installments} installments, a call campaign of {campaign['targets']} "
           f"targets in {time.monotonic() - started:.1f}s")

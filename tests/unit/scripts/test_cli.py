@@ -157,6 +157,19 @@ def test_demo_data_loads_users_cases_and_an_active_campaign(tmp_path, capsys):
     (status, targets), = _rows(tmp_path, "select c.status, count(t.id) from call_campaigns c "
                                          "join call_targets t on t.campaign_id = c.id group by c.id")
     assert status == "active" and targets > 10
+    # The call center's paperwork (issue 25): its training plan, whose course
+    # the demo operators completed, and its leader's open incident report on
+    # a case of the demo campaign.
+    [(plan_org, courses, completed)] = _rows(tmp_path, (
+        "select o.code, count(distinct c.id), count(r.id) from training_plans p "
+        "join organisations o on o.id = p.organisation_id join training_courses c on c.plan_id = p.id "
+        "left join training_records r on r.course_id = c.id group by o.code"))
+    assert (plan_org, courses, completed) == ("callcenter", 1, 3)   # operator1, operator2, leader1
+    [(filer, state, kind, in_campaign)] = _rows(tmp_path, (
+        "select u.login, i.state, i.kind, (select count(*) from incident_cases ic "
+        "join campaign_cases cc on cc.case_id = ic.case_id where ic.incident_id = i.id) "
+        "from incidents i join users u on u.id = i.filed_by"))
+    assert (filer, state, kind, in_campaign) == ("leader1", "filed", "wrong_person", 1)
     assert main(["demo-data", ini, "--if-empty"]) == 0
     assert "already present" in capsys.readouterr().out
 
