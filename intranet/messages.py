@@ -1639,6 +1639,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # ---- issue 21: lists (the case list's pager)
     "pager.first": ("最初", "First"),
     "pager.last": ("最後", "Last"),
+    "contracts.leader_badge": ("責任者", "leader"),
+    "contracts.no_leader": (
+        "この契約の取扱者に責任者（個人情報取扱責任者）のアカウントがありません。事故報告・研修計画は"
+        "責任者のアカウントから行います。利用者管理で取扱者の一人に責任者を設定してください。",
+        "No handler under this contract carries the leader flag (個人情報取扱責任者). Incident reports "
+        "and training plans are kept from the leader's account: set the flag on one handler under "
+        "Users."),
     # ---- issue 23: screening of forbidden categories (収集禁止事項・要配慮個人情報)
     "nav.screening": ("収集禁止事項の確認", "Forbidden-category review"),
     "permission.screening:flags:view": ("収集禁止事項の記載の確認状況（閲覧）", "Flagged forbidden-category text (read)"),

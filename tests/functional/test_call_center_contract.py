@@ -83,6 +83,14 @@ def test_supervisor_records_a_call_center_contract_and_names_the_operators(
     op1 = dbsession.get(User, ids["op1"])
     assert (op1.contract_id, op1.is_active) == (contract.id, True)
     assert op1.valid_until == contract.window()[1]
+    # the contract names its 個人情報取扱責任者 (情報保護対策1): until one handler
+    # carries the leader flag, the page says who files incidents and plans
+    assert testapp.get(path).html.select_one("#no-leader") is not None
+    op1.is_team_leader = True
+    dbsession.commit()
+    page = testapp.get(path)
+    assert page.html.select_one("#no-leader") is None
+    assert page.html.select_one('#contract-users tr[data-user="op1"] [data-leader]') is not None
 
     # named: logs in; not named (its organisation has a contract now): refused, told why
     login(testapp, "op1", status=303)
