@@ -560,10 +560,42 @@ def _contracts(settings) -> ContractSettings:
                             f"not {raw!r}") from None
 
 
-def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
-    """The typed settings; raises :class:`SettingsError` naming a bad setting."""
+#: Settings named ``<prefix><role or zone>`` (read by iterating, not by name).
+FAMILIES = ("intranet.session.idle_timeout.", "intranet.mfa.methods.", ZONE_PREFIX)
 
-    return AppSettings(
+
+class _ReadNames(dict):
+    """The settings, remembering every name read with ``get``."""
+
+    def __init__(self, settings: Mapping[str, Any]):
+        super().__init__(settings)
+        self.read: set[str] = set()
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+
+def _unknown(settings: _ReadNames) -> None:
+    """A misspelt ``intranet.*`` name would otherwise be ignored and its
+    default used in silence (``intranet.sesion.idle_timeout``): refuse it,
+    with the nearest known name."""
+    import difflib
+
+    for name in sorted(settings):
+        if not name.startswith("intranet.") or name in settings.read or name.startswith(FAMILIES):
+            continue
+        near = difflib.get_close_matches(name, sorted(settings.read), n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise SettingsError(f"{name}: unknown setting{hint}; the settings are listed in "
+                            "docs/operations.md")
+
+
+def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
+    """The typed settings; raises :class:`SettingsError` naming a bad
+    setting, or an ``intranet.*`` name the application does not know."""
+    settings = _ReadNames(settings)
+    parsed = AppSettings(
         session=_session(settings), login=_login(settings), mfa=_mfa(settings),
         webauthn=_webauthn(settings), argon2=argon2_params(settings), network=_network(settings),
         audit=_audit(settings),
@@ -571,6 +603,8 @@ def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
         cases=_cases(settings), calls=_calls(settings), documents=_documents(settings),
         survey=_survey(settings), contracts=_contracts(settings),
         screening_terms_file=_raw(settings, "intranet.screening.terms_file"))
+    _unknown(settings)
+    return parsed
 
 
 def app_settings(request) -> AppSettings:

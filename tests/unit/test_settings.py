@@ -234,6 +234,23 @@ def test_a_bad_value_stops_the_application_before_anything_starts(tmp_path):
     assert not (tmp_path / "never.sqlite").exists()  # refused before the database was opened
 
 
+def test_a_misspelt_setting_stops_the_application_naming_the_nearest_one(tmp_path):
+    """A typo would otherwise leave the default in force in silence (e.g. a
+    20-minute idle timeout meant, 15 in force)."""
+    with pytest.raises(SettingsError, match=re.escape(
+            "intranet.sesion.idle_timeout: unknown setting (did you mean intranet.session.idle_timeout?)")):
+        parse_settings({**KEY, "intranet.sesion.idle_timeout": "20"})
+    with pytest.raises(SettingsError, match=r"^intranet\.nonsense: unknown setting"):
+        parse_settings({**KEY, "intranet.nonsense": "1"})
+    settings = {**KEY, "sqlalchemy.url": f"sqlite:///{tmp_path}/never.sqlite", "intranet.mfa.requried": "operator"}
+    with pytest.raises(SettingsError, match=r"intranet\.mfa\.requried: unknown setting \(did you mean"):
+        intranet.main({}, **settings)
+    assert not (tmp_path / "never.sqlite").exists()
+    # per-role and per-zone families, and other packages' settings, pass
+    parse_settings({**KEY, "intranet.session.idle_timeout.auditor": "7", "pyramid.reload_templates": "false",
+                    "sqlalchemy.pool_size": "5"})
+
+
 def test_the_ini_files_shipped_parse(monkeypatch):
     monkeypatch.setenv("INTRANET_AUDIT_KEY", "p" * 40)
     development = parse_settings(get_appsettings(str(ROOT / "development.ini")))
