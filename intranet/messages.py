@@ -428,6 +428,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "Search terms must be at most {max} characters, without control "
                               "characters such as line breaks."),
     "cases.count": ("{total}件", "{total} cases"),
+    "cases.count_capped": ("{total}件を超えています（先頭の{total}件まで表示します。条件で絞り込んでください）",
+                           "More than {total} cases (the first {total} are listed; narrow the search)"),
     "pager.label": ("ページ送り", "Pages"),
     "pager.prev": ("前へ", "Previous"),
     "pager.next": ("次へ", "Next"),

@@ -22,13 +22,14 @@ class Window:
     reverse: bool
 
 
-def window(page: int, total: int, size: int) -> Window | None:
+def window(page: int, total: int, size: int, from_end: bool = True) -> Window | None:
     """The :class:`Window` of 1-based ``page`` of ``total`` rows, ``size`` a
-    page; None past the last page (nothing to read)."""
+    page; None past the last page (nothing to read). ``from_end=False`` when
+    ``total`` is not the list's end (a capped count: the list goes on past it)."""
     start = (max(1, page) - 1) * size
     end = min(start + size, total)
     if end <= start:
         return None
-    if start > total - end:
+    if from_end and start > total - end:
         return Window(total - end, end - start, True)
     return Window(start, end - start, False)

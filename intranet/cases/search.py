@@ -65,6 +65,8 @@ class Page:
     total: int
     number: int
     size: int = PAGE_SIZE
+    #: The count stopped at ``total``: more cases match (a capped count).
+    capped: bool = False
     pages: int = field(init=False)
 
     def __post_init__(self):
@@ -124,12 +126,16 @@ def address_condition(term: str, facets):
 
 
 def search_cases(dbsession, scope, facets, criteria: Criteria, page: int = 1,
-                 filters=()) -> Page:
+                 filters=(), count_cap: int | None = None) -> Page:
     """One page of the cases in ``scope`` (a WHERE clause over Case: the
     disclosure gate's) that match ``criteria`` and the ``filters``
     (conditions over Case, :func:`intranet.cases.filters.filter_conditions`).
 
-    Criteria on facets outside ``facets`` are ignored."""
+    Criteria on facets outside ``facets`` are ignored. ``count_cap``: count
+    at most that many matches (the list then shows that many and says there
+    are more): a scope of grants (the call center's entrusted cases) is
+    evaluated row by row, so its full count costs the whole scope on every
+    page (docs/performance.md, "Operators' case list")."""
     allowed = set(criteria.allowed_fields(facets))
     conditions = [scope, *filters]
     if criteria.case_no and "case_no" in allowed:
@@ -164,13 +170,16 @@ def search_cases(dbsession, scope, facets, criteria: Criteria, page: int = 1,
     matching = select(Case.id).where(where)
     if any(table is not Case.__table__ for table in matching.get_final_froms()):
         matching = select(Case.id).join(Case.taxpayer).where(where)
-    total = dbsession.scalar(select(func.count()).select_from(matching.subquery()))
+    counted = matching if count_cap is None else matching.limit(count_cap + 1)
+    total = dbsession.scalar(select(func.count()).select_from(counted.subquery()))
+    capped = count_cap is not None and total > count_cap
+    total = count_cap if capped else total
     page = max(1, page)
     # The page's case numbers, read from the nearer end of the list
     # (intranet.paging): the last page is read backwards from the end of
     # uq_cases_case_no. Case numbers, not ids: the unique index on case_no
     # alone answers ``ORDER BY case_no`` (an index-only scan on PostgreSQL).
-    part = window(page, total, PAGE_SIZE)
+    part = window(page, total, PAGE_SIZE, from_end=not capped)
     cases = []
     if part is not None:
         order = Case.case_no.desc() if part.reverse else Case.case_no
@@ -179,4 +188,4 @@ def search_cases(dbsession, scope, facets, criteria: Criteria, page: int = 1,
         cases = list(dbsession.scalars(
             select(Case).join(Case.taxpayer).options(contains_eager(Case.taxpayer))
             .where(Case.case_no.in_(keys)).order_by(Case.case_no)))
-    return Page(cases=cases, total=total, number=page)
+    return Page(cases=cases, total=total, number=page, capped=capped)

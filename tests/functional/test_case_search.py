@@ -307,3 +307,49 @@ def test_the_data_link_fills_and_refreshes_the_search_address(dbsession):
     result = importer.run(dbsession, taxpayers("東京都新宿区西新宿二丁目8番1号"), TODAY)
     assert result.ok and result.counts["taxpayers"].changed == 1
     assert stored() == "東京都新宿区西新宿2-8-1こーぽ西203"
+
+
+def test_a_scope_of_grants_counts_up_to_the_cap_and_says_there_are_more(
+        testapp, dbsession, password_context, monkeypatch):
+    """The call center's entrusted scope is evaluated case by case, so its
+    list counts at most ``SCOPED_COUNT_CAP`` matches (docs/performance.md,
+    "Operators' case list"): past it the list says there are more, shows the
+    first ones in case order (never the scope's last ones, which the
+    nearer-end read of an exact count would give) and asks for a narrower
+    search. A search within the cap is counted exactly. A collector's scope
+    (every case) is always counted exactly."""
+    from intranet.cases import views
+
+    monkeypatch.setattr(views, "SCOPED_COUNT_CAP", 3)
+    cases = [factories.case(dbsession, name=f"架電 {n}", balance=10000 + n) for n in range(5)]
+    factories.campaign(dbsession, cases)
+    factories.user(dbsession, password_context, Role.operator, login="op1")
+    factories.user(dbsession, password_context, Role.collector, login="c1")
+    dbsession.commit()
+    ordered = sorted(c.case_no for c in cases)
+    login(testapp, "op1")
+    res = testapp.get("/cases/")
+    assert res.html.select_one(".result-count[data-capped]") is not None
+    assert "3件を超えています" in res.text
+    assert [a.text for a in res.html.select("table.data td:first-child a")] == ordered[:3]
+    exact = testapp.get("/cases/?balance_min=10003")   # two match: within the cap
+    assert exact.html.select_one(".result-count[data-capped]") is None and "2件" in exact.text
+    assert numbers(exact) == {c.case_no for c in cases[3:]}
+    login(testapp, "c1")
+    res = testapp.get("/cases/")
+    assert res.html.select_one(".result-count[data-capped]") is None
+    assert f"{len(cases)}件" in res.html.select_one(".result-count").text
+
+
+def test_search_cases_with_a_cap_never_reads_from_the_end(dbsession):
+    """A capped total is not the list's end: every page is read from the
+    start (a page past the cap is empty)."""
+    cases = [factories.case(dbsession, name=f"上限 {n}") for n in range(7)]
+    dbsession.commit()
+    ordered = sorted(c.case_no for c in cases)
+    scope = Case.id.in_([c.id for c in cases])
+    page = search_cases(dbsession, scope, set(Facet), Criteria(), 1, count_cap=5)
+    assert (page.total, page.capped, [c.case_no for c in page.cases]) == (5, True, ordered[:5])
+    exact = search_cases(dbsession, scope, set(Facet), Criteria(), 1, count_cap=7)
+    assert (exact.total, exact.capped, len(exact.cases)) == (7, False, 7)
+    assert search_cases(dbsession, scope, set(Facet), Criteria(), 2, count_cap=5).cases == []
