@@ -5,6 +5,8 @@ string is looked up by key, so there is no compile step and a missing
 translation fails the test suite rather than showing a key to a user.
 The language comes from the ``lang`` cookie, defaulting to Japanese.
 """
+import functools
+
 from pyramid.events import BeforeRender, subscriber
 
 from .messages import MESSAGES
@@ -25,6 +27,20 @@ def translate(locale: str, key: str, **kw) -> str:
     return text.format(**kw) if kw else text
 
 
+@functools.cache
+def translator(locale: str):
+    """``translate`` with the locale fixed: the templates' ``_``, called
+    about 190 times by a case page (one call less per string than going
+    through the request)."""
+    index = 1 if locale == "en" else 0
+
+    def _(key, **kw):
+        text = MESSAGES[key][index]
+        return text.format(**kw) if kw else text
+
+    return _
+
+
 def _t(request, key, **kw):
     return translate(request.locale_name, key, **kw)
 
@@ -33,7 +49,7 @@ def _t(request, key, **kw):
 def add_translator(event):
     request = event.get("request")
     if request is not None:
-        event["_"] = request.t
+        event["_"] = translator(request.locale_name)
         event["locale"] = request.locale_name
 
 

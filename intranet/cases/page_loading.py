@@ -33,7 +33,7 @@ import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import Integer, and_, bindparam, inspect, literal_column, select, union_all
-from sqlalchemy.orm import aliased, lazyload
+from sqlalchemy.orm import aliased, lazyload, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import (
@@ -137,8 +137,11 @@ def _statement(names: tuple[str, ...], split: bool = False):
             stmt = stmt.outerjoin(entity, and_(slots.c.k == number(n), on))
     # where the rows go: the class, or the alias's name for the two user aliases
     keys = [{recorder: "recorder", step_recorder: "step_recorder"}.get(e, e) for e in entities]
-    # the rows' own joined relationships (a user's organisation) are not shown
-    return stmt.options(lazyload("*")), entities, keys
+    # the rows' own joined relationships (a user's organisation) are not
+    # shown, and of a recorder only the name is (not the whole account row)
+    options = [lazyload("*")] + [load_only(user.display_name) for user in (recorder, step_recorder)
+                                 if user in entities]
+    return stmt.options(*options), entities, keys
 
 
 def _wanted(case, facets) -> list[str]:
