@@ -36,7 +36,6 @@ from operator import itemgetter
 from .. import tabular
 from . import chain
 
-_ENCODE = chain._ENCODE
 INT_FIELDS = frozenset({"seq", "user_id", "session_id", "status", "duration_us", "case_count"})
 
 #: Characters of entries.csv per block handed to a worker (about 2,500 rows;
@@ -99,8 +98,13 @@ class RowEncoder:
 
     def encode(self, row: list[str], cases: list, at: dt.datetime) -> bytes:
         """The canonical bytes of a :meth:`common` row whose time parsed as ``at``."""
-        return self._values(row, _ENCODE(cases) if cases else "[]",
-                            '"' + at.isoformat(timespec="microseconds") + '"').encode("utf-8")
+        return self.encode_text(row, cases, at.isoformat(timespec="microseconds"))
+
+    def encode_text(self, row: list[str], cases: list, at: str) -> bytes:
+        """:meth:`encode` with the time as the chain writes it (``at``: ISO
+        text to the microsecond)."""
+        return self._values(row, chain.cases_json(cases) if cases else "[]",
+                            '"' + at + '"').encode("utf-8")
 
 
 # ------------------------------------------------------------------ parallel
@@ -128,10 +132,12 @@ def _check_block(entries_text: str, cases_text: str) -> tuple[bool, int, int, in
 
 def _check_rows(entries_text: str, cases_text: str) -> tuple[bool, int, int, int]:
     job = _JOB
-    key, organisation, start, end = job["key"], job["organisation"], job["start"], job["end"]
+    key, organisation = job["key"], job["organisation"]
+    # (the period's bounds as the times' text: the rows' times are compared as text)
+    start, end = (job[name].isoformat(timespec="microseconds") for name in ("start", "end"))
     first, last, encoder, parse, text = (job["first"], job["last"], job["encoder"], job["parse"],
                                          job["text"])
-    link, encode, fromisoformat = chain.link, chain.encode, dt.datetime.fromisoformat
+    link, encode = chain.link, chain.encode
     common, width = encoder.common, encoder.width
     seq_at, at_at, org_at = encoder.seq_at, encoder.at_at, encoder.org_at
     prev_at, chain_at = encoder.prev_at, encoder.chain_at
@@ -141,11 +147,18 @@ def _check_rows(entries_text: str, cases_text: str) -> tuple[bool, int, int, int
     for row in csv.reader(io.StringIO(entries_text, newline="")):
         if len(row) != width:  # (also a block not cut at a row's end)
             return False, count, first_seq or 0, last_seq
-        if common(row):
-            seq, at, org = int(row[seq_at]), fromisoformat(row[at_at]), row[org_at] or None
+        at = row[at_at]
+        if common(row) and len(at) == 26 and at[10] == "T" and at[19] == ".":
+            # The time as the chain writes it (ISO to the microsecond, naive):
+            # compared and encoded as text, which orders as the times do. Any
+            # other text of that shape does not verify: the link covers it.
+            seq, org = int(row[seq_at]), row[org_at] or None
             previous, stored, content = row[prev_at], row[chain_at], None
         else:
             seq, at, org, previous, stored, content = parse(row)
+            if at is None or at.tzinfo is not None:
+                return False, count, first_seq or 0, last_seq  # (the walk reports it)
+            at = at.isoformat(timespec="microseconds")
         if first_seq is None:
             first_seq = last_seq = seq  # the block's first row: ``_collect`` checks the order
             if not first <= seq <= last:
@@ -159,7 +172,7 @@ def _check_rows(entries_text: str, cases_text: str) -> tuple[bool, int, int, int
         if org != organisation or not start <= at < end:
             return False, count, first_seq, seq
         if content is None:
-            data = encoder.encode(row, disclosed, at)
+            data = encoder.encode_text(row, disclosed, at)
         else:
             content["cases"] = disclosed
             data = encode(content)
