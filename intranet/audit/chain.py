@@ -24,6 +24,7 @@ import json
 import sys
 from collections import deque
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Iterable, Mapping
 
 GENESIS = "0" * 64
@@ -58,14 +59,76 @@ def canonical(entry: dict, cases: Iterable[tuple[int, str]]) -> bytes:
     its disclosed ``(case_id, case_no)`` pairs in order: their JSON with
     sorted keys, no spaces, non-ASCII as UTF-8, datetimes as ISO text to the
     microsecond."""
+    values = tuple(map(entry.get, FIELDS))
+    fill = _FILLS.get(tuple(map(type, values)))
+    if fill is None:
+        fill = _fill_for(tuple(map(type, values)))
+    if fill:
+        return fill(values, cases_json(cases)).encode("utf-8")
+    cases = [[int(case_id), str(case_no)] for case_id, case_no in cases]
     get = entry.get
     content = dict.fromkeys(_SORTED)
     for name in FIELDS:
         value = get(name)
         content[name] = (value.isoformat(timespec="microseconds")
                          if isinstance(value, _DATETIME) else value)
-    content["cases"] = [[int(case_id), str(case_no)] for case_id, case_no in cases]
+    content["cases"] = cases
     return _ENCODE(content).encode("utf-8")
+
+
+#: One straight-line function per combination of the fields' exact types
+#: (an entry's "shape": which fields are NULL, text, numbers, a time), made
+#: the first time it is met: the JSON text of the content written by one
+#: %-template in :data:`SORTED` order, NULLs written into the template, each
+#: text through the C function the JSON encoder itself uses for strings, each
+#: number as the encoder writes an ``int`` (``int.__repr__``), the time as its
+#: ISO text (digits and ``-:T.+`` only, which JSON writes as they are). The
+#: same bytes as the encoder's (tests/unit/audit/test_chain_compat.py); any
+#: other type (bool, float, a subclass such as an enum) takes the encoder
+#: (``False`` in the cache). Issue 21: about three times faster.
+_FILLS: dict = {}
+_SIMPLE = {type(None), int, str, _DATETIME}
+_int_repr, _string = int.__repr__, encode_basestring
+
+
+def _fill_for(types: tuple):
+    if len(_FILLS) > 4096:  # (a bound; entries have a handful of shapes)
+        _FILLS.clear()
+    if not set(types) <= _SIMPLE:
+        _FILLS[types] = False
+        return False
+    kinds = dict(zip(FIELDS, types))
+    parts, args = [], []
+    for name in _SORTED:
+        if name == "cases":
+            parts.append('"cases":%s')
+            args.append("cases")
+            continue
+        kind, n = kinds[name], FIELDS.index(name)
+        if kind is type(None):
+            parts.append(f'"{name}":null')
+        elif kind is int:
+            parts.append(f'"{name}":%s')
+            args.append(f"_int_repr(v[{n}])")
+        elif kind is str:
+            parts.append(f'"{name}":%s')
+            args.append(f"_string(v[{n}])")
+        else:
+            parts.append(f'"{name}":"%s"')
+            args.append(f"v[{n}].isoformat(timespec='microseconds')")
+    template = "{" + ",".join(parts) + "}"
+    source = f"def fill(v, cases):\n    return _template % ({', '.join(args)},)\n"
+    scope = {"_template": template, "_int_repr": int.__repr__, "_string": encode_basestring}
+    exec(compile(source, "<canonical>", "exec"), scope)  # noqa: S102 (field names and indexes only)
+    _FILLS[types] = scope["fill"]
+    return scope["fill"]
+
+
+def cases_json(cases: Iterable[tuple[int, str]]) -> str:
+    """The JSON text of ``[[int(case_id), str(case_no)], ...]`` as the
+    content's encoder writes it, without making an encoder for it."""
+    return "[" + ",".join([f"[{_int_repr(int(case_id))},{_string(str(case_no))}]"
+                           for case_id, case_no in cases]) + "]"
 
 
 def encode(content: dict) -> bytes:
@@ -270,6 +333,22 @@ class Walker:
 
     def step(self, entry: dict, cases) -> bool:
         """Check one entry; True when its own link verified."""
+        seq, upcoming = entry["seq"], self._next
+        if seq == self.expected and (upcoming is None or upcoming[0] > seq):
+            # The usual entry: next in order, no checkpoint at or before it
+            # left to take; if its link verifies this is all the walk does.
+            stored = entry["chain"] or ""
+            if hmac.compare_digest(link(self.key, self.previous, canonical(entry, cases)), stored):
+                report = self.report
+                report.checked += 1
+                if self.recent:
+                    self.recent.clear()
+                self.previous, self.expected = stored, seq + 1
+                report.last_seq, report.last_chain = seq, stored
+                return True
+        return self._step(entry, cases)
+
+    def _step(self, entry: dict, cases) -> bool:
         report, seq, stored = self.report, entry["seq"], entry["chain"] or ""
         if seq < self.expected:
             report.add(Finding(Break.Duplicate, seq))

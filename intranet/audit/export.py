@@ -27,12 +27,13 @@ import zipfile
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Callable, Iterator
 
 from sqlalchemy import and_, func, select
 
 from .. import tabular
-from ..clock import to_jst
+from ..clock import jst_wall, to_jst
 from ..models import (
     AccessLogArchive, AccessLogCheckpoint, AccessLogEntry, Contract, ErasureRecord, HandoverSlip,
     Medium, MediumEvent, Organisation, TrainingCourse, TrainingPlan, TrainingRecord, User,
@@ -229,7 +230,40 @@ _ROW_FIELDS = chain.FIELDS[1:]
 assert chain.FIELDS[0] == "seq"
 
 
+def _csv_entry_row(entry: dict, prev_chain: str, jst: str) -> list:
+    """:func:`entry_row` as ``tabular.CsvWriter`` writes it (text that a
+    spreadsheet would take for a formula quoted), for a plain ``csv.writer``:
+    one pass over the entry (the export's inner loop, issue 21)."""
+    row = [entry["seq"], jst]
+    empty = []
+    for name in _ROW_FIELDS:
+        value = entry[name]
+        if value is None:
+            row.append("")
+        elif value.__class__ is str:
+            if not value:
+                empty.append(name)
+            elif value[0] in _STARTERS:
+                value = tabular.neutralise(value)
+            row.append(value)
+        elif value.__class__ is int:
+            row.append(value)
+        elif value.__class__ is dt.datetime:  # (digits first: never quoted)
+            row.append(value.isoformat(timespec="microseconds"))
+        else:
+            if value == "":
+                empty.append(name)
+            row.append(tabular.neutralise(_cell(value)))
+    row += (prev_chain, entry["chain"], " ".join(empty))
+    return row
+
+
+_STARTERS = tabular.TRIGGERS | {tabular.QUOTE}
+
+
 def _jst_text(value: dt.datetime) -> str:
+    if value.tzinfo is None and value.year >= 1000:  # (as strftime below, without a time zone)
+        return jst_wall(value).isoformat(" ", "seconds")
     return to_jst(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -319,8 +353,10 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
         cases_csv.writerow(("entry_seq", "position", "case_id", "case_no"))
         with package.member(ENTRIES) as out:
             out.write(BOM)
-            entries_csv = tabular.CsvWriter(out)
-            entries_csv.writerow(ENTRY_COLUMNS)
+            tabular.CsvWriter(out).writerow(ENTRY_COLUMNS)
+            # rows gathered here and handed to the ZIP member a block at a time
+            buffer = io.StringIO()
+            entries_csv, buffered = csv.writer(buffer, lineterminator="\r\n"), 0
             for entry, cases in stored_rows(conn, export.first_seq - 1):
                 seq = entry["seq"]
                 if seq > export.last_seq:
@@ -328,9 +364,16 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                 walker.step(entry, cases)
                 if entry["organisation"] == code and period_start <= entry["occurred_at"] < period_end:
                     jst = _jst_text(entry["occurred_at"])
-                    entries_csv.writerow(entry_row(entry, previous, jst))
-                    cases_csv.writerows((seq, n, case_id, case_no)
-                                        for n, (case_id, case_no) in enumerate(cases))
+                    entries_csv.writerow(_csv_entry_row(entry, previous, jst))
+                    buffered += 1
+                    if buffered >= 500:
+                        out.write(buffer.getvalue())
+                        buffer.seek(0)
+                        buffer.truncate()
+                        buffered = 0
+                    if cases:
+                        cases_csv.writerows((seq, n, case_id, case_no)
+                                            for n, (case_id, case_no) in enumerate(cases))
                     if sheet_rows >= SHEET_ROWS:
                         sheets += 1
                         workbook.add_sheet(f"アクセスログ{sheets}")
@@ -345,6 +388,7 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                         progress(unreported)
                     unreported = 0
                     yield package.sink.take()
+            out.write(buffer.getvalue())
         walker.finish(expect_through=export.last_seq)
         if progress and unreported:
             progress(unreported)
@@ -361,9 +405,12 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
         yield from package.copy_member(WORKBOOK, workbook_file)
 
 
-def _workbook_row(entry: dict, jst: str | None = None) -> list:
-    return [jst or _jst_text(entry["occurred_at"]) if name == "occurred_at_jst" else entry[name]
-            for name, _ in WORKBOOK_COLUMNS]
+def _workbook_row(entry: dict, jst: str | None = None) -> tuple:
+    return (entry["seq"], jst or _jst_text(entry["occurred_at"]), *_WORKBOOK_REST(entry))
+
+
+_WORKBOOK_REST = itemgetter(*(name for name, _ in WORKBOOK_COLUMNS[2:]))
+assert [name for name, _ in WORKBOOK_COLUMNS[:2]] == ["seq", "occurred_at_jst"]
 
 
 def _jst(value: dt.datetime | None) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hmac
 import io
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -36,7 +37,6 @@ from operator import itemgetter
 from .. import tabular
 from . import chain
 
-_ENCODE = chain._ENCODE
 INT_FIELDS = frozenset({"seq", "user_id", "session_id", "status", "duration_us", "case_count"})
 
 #: Characters of entries.csv per block handed to a worker (about 2,500 rows;
@@ -99,8 +99,13 @@ class RowEncoder:
 
     def encode(self, row: list[str], cases: list, at: dt.datetime) -> bytes:
         """The canonical bytes of a :meth:`common` row whose time parsed as ``at``."""
-        return self._values(row, _ENCODE(cases) if cases else "[]",
-                            '"' + at.isoformat(timespec="microseconds") + '"').encode("utf-8")
+        return self.encode_text(row, cases, at.isoformat(timespec="microseconds"))
+
+    def encode_text(self, row: list[str], cases: list, at: str) -> bytes:
+        """:meth:`encode` with the time as the chain writes it (``at``: ISO
+        text to the microsecond)."""
+        return self._values(row, chain.cases_json(cases) if cases else "[]",
+                            '"' + at + '"').encode("utf-8")
 
 
 # ------------------------------------------------------------------ parallel
@@ -128,12 +133,14 @@ def _check_block(entries_text: str, cases_text: str) -> tuple[bool, int, int, in
 
 def _check_rows(entries_text: str, cases_text: str) -> tuple[bool, int, int, int]:
     job = _JOB
-    key, organisation, start, end = job["key"], job["organisation"], job["start"], job["end"]
+    key, organisation = job["key"], job["organisation"]
+    # (the period's bounds as the times' text: the rows' times are compared as text)
+    start, end = (job[name].isoformat(timespec="microseconds") for name in ("start", "end"))
     first, last, encoder, parse, text = (job["first"], job["last"], job["encoder"], job["parse"],
                                          job["text"])
-    link, encode, fromisoformat = chain.link, chain.encode, dt.datetime.fromisoformat
-    common, width = encoder.common, encoder.width
-    seq_at, at_at, org_at = encoder.seq_at, encoder.at_at, encoder.org_at
+    link, encode, digest, cases_json = chain.link, chain.encode, hmac.digest, chain.cases_json
+    values, width, plain, quote = encoder._values, encoder.width, encoder.plain, tabular.QUOTE
+    seq_at, at_at, org_at, empty_at = encoder.seq_at, encoder.at_at, encoder.org_at, encoder.empty_at
     prev_at, chain_at = encoder.prev_at, encoder.chain_at
     groups = iter(csv.reader(io.StringIO(cases_text, newline="")))
     pending = next(groups, None)
@@ -141,11 +148,20 @@ def _check_rows(entries_text: str, cases_text: str) -> tuple[bool, int, int, int
     for row in csv.reader(io.StringIO(entries_text, newline="")):
         if len(row) != width:  # (also a block not cut at a row's end)
             return False, count, first_seq or 0, last_seq
-        if common(row):
-            seq, at, org = int(row[seq_at]), fromisoformat(row[at_at]), row[org_at] or None
+        at = row[at_at]
+        # RowEncoder.common(row), and the time as the chain writes it (ISO to
+        # the microsecond, naive): compared and encoded as text, which orders
+        # as the times do. Any other text of that shape does not verify: the
+        # link covers it.
+        if (not row[empty_at] and len(at) == 26 and at[10] == "T" and at[19] == "."
+                and (plain or not (row[0][:1] == quote or "\x00'" in "\x00".join(row)))):
+            seq, org = int(row[seq_at]), row[org_at] or None
             previous, stored, content = row[prev_at], row[chain_at], None
         else:
             seq, at, org, previous, stored, content = parse(row)
+            if at is None or at.tzinfo is not None:
+                return False, count, first_seq or 0, last_seq  # (the walk reports it)
+            at = at.isoformat(timespec="microseconds")
         if first_seq is None:
             first_seq = last_seq = seq  # the block's first row: ``_collect`` checks the order
             if not first <= seq <= last:
@@ -153,18 +169,22 @@ def _check_rows(entries_text: str, cases_text: str) -> tuple[bool, int, int, int
         elif not last_seq < seq <= last:
             return False, count, first_seq, last_seq
         disclosed = []
-        while pending is not None and int(pending[0]) == seq:
+        # (the sequence number as written: any other spelling leaves a group over)
+        while pending is not None and pending[0] == row[seq_at]:
             disclosed.append([int(pending[2]), text(pending[3])])
             pending = next(groups, None)
         if org != organisation or not start <= at < end:
             return False, count, first_seq, seq
         if content is None:
-            data = encoder.encode(row, disclosed, at)
+            # chain.link of encoder.encode_text(...), in one piece: a
+            # prev_chain that is not ASCII does not verify either
+            data = values(row, cases_json(disclosed) if disclosed else "[]", f'"{at}"')
+            if digest(key, f"{previous}\n{data}".encode("utf-8"), "sha256").hex() != stored:
+                return False, count, first_seq, seq
         else:
             content["cases"] = disclosed
-            data = encode(content)
-        if link(key, previous, data) != stored:
-            return False, count, first_seq, seq
+            if link(key, previous, encode(content)) != stored:
+                return False, count, first_seq, seq
         count, last_seq = count + 1, seq
     # A case group left over belongs to no row of the block.
     return pending is None, count, first_seq or 0, last_seq

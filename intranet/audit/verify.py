@@ -43,7 +43,7 @@ def stored_rows(conn, after_seq: int = 0, batch: int = BATCH):
     while True:
         entries = [dict(zip(_NAMES, row)) for row in conn.execute(
             select(*_COLUMNS).where(AccessLogEntry.seq > last)
-            .order_by(AccessLogEntry.seq).limit(batch))]
+            .order_by(AccessLogEntry.seq).limit(batch)).all()]  # (one fetch, not one a row)
         if not entries:
             return
         low, high = entries[0]["seq"], entries[-1]["seq"]
@@ -52,7 +52,7 @@ def stored_rows(conn, after_seq: int = 0, batch: int = BATCH):
             for seq, rows in groupby(conn.execute(
                 select(cases_t.c.entry_seq, cases_t.c.case_id, cases_t.c.case_no)
                 .where(cases_t.c.entry_seq.between(low, high))
-                .order_by(cases_t.c.entry_seq, cases_t.c.position)), key=lambda r: r.entry_seq)
+                .order_by(cases_t.c.entry_seq, cases_t.c.position)).all(), key=lambda r: r.entry_seq)
         }
         for entry in entries:
             yield entry, disclosed.get(entry["seq"], [])

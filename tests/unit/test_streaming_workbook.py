@@ -66,3 +66,31 @@ def test_rows_are_not_kept_in_memory():
     # Only the compressed output (a BytesIO here, a temporary file in the
     # export) grows: 40,000 rows kept as XML text would take some 4 MB more.
     assert peak(40_000) < peak(4_000) + 1_500_000
+
+
+def test_the_row_template_writes_what_the_cell_by_cell_path_writes():
+    """Rows of plain texts and numbers go through one template per shape of
+    the row (issue 21); every row must come out as the general path writes it."""
+    import random
+    import zipfile
+
+    rnd = random.Random(21)
+    texts = ["", "田中 太郎", "plain", " lead", "trail ", "a&b", "<x>", "=1+2", "'q", "-5", "@x",
+             "＝全角", "tab\tin", "\tlead", "x\x00y", "\x1f", "\ufffe", "\u3000full", "é", "x\ny",
+             "\x00", "a\x00"]
+    outs = io.BytesIO(), io.BytesIO()
+    fast, slow = (tabular.StreamingWorkbook(out) for out in outs)
+    general = []
+    fast._append = lambda row: (general.append(row), tabular.StreamingWorkbook._append(fast, row))
+    for book in (fast, slow):
+        book.add_sheet("s")
+    for _ in range(3000):
+        row = [rnd.choice([None, rnd.randrange(-10**9, 10**9), rnd.choice(texts) * rnd.randrange(1, 3)])
+               for _ in range(rnd.randrange(1, 8))]
+        fast.append(row)
+        slow._append(tuple(row))
+    for book in (fast, slow):
+        book.close()
+    assert 300 < len(general) < 2700  # both paths taken
+    sheets = [zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml") for out in outs]
+    assert sheets[0] == sheets[1]

@@ -70,3 +70,25 @@ def test_rows_the_encoder_declines_are_those_it_could_not_encode():
     for entry in declined:  # an empty string kept, or a cell the writer quoted
         texts = [v for v in entry.values() if isinstance(v, str)]
         assert "" in texts or any(tabular.needs_quote(v) or v.startswith("'") for v in texts)
+
+
+def test_the_exporter_writes_the_rows_tabular_csvwriter_writes():
+    """The export's inner loop quotes the cells itself for a plain csv.writer
+    (issue 21): the same entries.csv text as entry_row through CsvWriter,
+    awkward content, NULLs and empty strings included."""
+    quoted, plain = io.StringIO(), io.StringIO()
+    by_tabular, by_exporter = tabular.CsvWriter(quoted), csv.writer(plain, lineterminator="\r\n")
+    previous = chain.GENESIS
+    for entry, _ in entries():
+        jst = export._jst_text(entry["occurred_at"])
+        assert jst == tabular_jst(entry["occurred_at"])
+        by_tabular.writerow(export.entry_row(entry, previous, jst))
+        by_exporter.writerow(export._csv_entry_row(entry, previous, jst))
+        previous = entry["chain"]
+    assert plain.getvalue() == quoted.getvalue()
+
+
+def tabular_jst(value):
+    from intranet.clock import to_jst
+
+    return to_jst(value).strftime("%Y-%m-%d %H:%M:%S")
