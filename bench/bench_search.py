@@ -116,7 +116,7 @@ def measure(app, backend: str, repeat: int, label: str, terms: dict, client, csr
                 client.post("/cases/", {"csrf_token": csrf, "address": term}, status=200)
 
             for kind, fn in (("sql", sql), ("page", page)):
-                median, p95 = timed(fn, repeat)
+                median, p95, _statements = timed(fn, repeat)
                 rows.append((label, name, kind, found, median, p95, plan if kind == "sql" else ""))
     return rows
 
