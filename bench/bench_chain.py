@@ -12,8 +12,8 @@ process count starts that many worker processes (``spawn``: nothing shared).
 Each builds the application from its settings (``intranet.main``, as pserve
 does) and, from a common start, appends in a loop for ``--seconds`` through
 the app's own append path: ``registry.access_log.append`` (the writer the
-tween calls: head row lock, chain HMAC, entry and disclosed case in one
-statement, commit, the bounded waits) followed by
+tween calls: the bounded waits and the head row lock in one round trip, chain
+HMAC, entry and disclosed case in one statement, commit) followed by
 ``registry.access_checkpointer.maybe_write`` (the tween's checkpoint step).
 Each append is a case-page entry with one disclosed case, the shape of most
 requests.
@@ -98,7 +98,8 @@ def worker(url: str, n: int, batch: int, ready, commands, out) -> None:
 
     @event.listens_for(engine, "after_cursor_execute")
     def head_locked(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("UPDATE access_log_head") and "RETURNING" in statement:
+        if "access_log_head" in statement and ("FOR UPDATE" in statement  # psycopg: BEGIN; ...
+                                               or "RETURNING" in statement):
             locked[0] = time.perf_counter()
 
     @event.listens_for(engine, "commit")

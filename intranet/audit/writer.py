@@ -1,16 +1,23 @@
 """Appending entries to the access log, in a transaction of their own.
 
-Every append starts by updating the single :class:`AccessLogHead` row. That
-first statement takes the row lock on PostgreSQL (READ COMMITTED re-reads the
-row once the lock is granted, so ``RETURNING`` yields the latest committed
-head) and the database write lock on SQLite (a transaction that begins with
-a write never reads a stale snapshot). Appenders are therefore serialized
-from reading the head until commit, and the chain cannot fork.
+Every append starts by locking the single :class:`AccessLogHead` row: on
+PostgreSQL ``SELECT ... FOR UPDATE`` takes the row lock (READ COMMITTED
+re-reads the row once the lock is granted, so it yields the latest committed
+head), on SQLite an update of the row takes the database write lock (a
+transaction that begins with a write never reads a stale snapshot).
+Appenders are therefore serialized from reading the head until commit, and
+the chain cannot fork.
+
+**Round trips** (PostgreSQL with psycopg, issue 21): three per append. One
+simple-protocol query opens the transaction, sets its timeouts and locks and
+reads the head (:func:`_lock_sql`); one statement inserts the entries and
+their cases and moves the head (:func:`_postgresql_append`); ``COMMIT``.
 
 **Bounded waits.** No wait of an append is longer than the write timeout
 (``intranet.audit.write_timeout_seconds``, default 5 s): on PostgreSQL
-``lock_timeout`` and ``statement_timeout`` are set for the append's own
-transaction, on SQLite the connection's busy timeout for the append. A
+``lock_timeout`` and ``statement_timeout`` are set (``SET LOCAL``) for the
+append's own transaction, before its first lock is asked for; on SQLite the
+connection's busy timeout for the append. A
 blocked write fails, and the tween answers 503. The time spent waiting for
 the head is added to ``duration_us`` of the request entries it writes.
 
@@ -30,7 +37,7 @@ import logging
 import threading
 import time
 
-from sqlalchemy import ARRAY, Integer, String, bindparam, func, insert, select, update
+from sqlalchemy import ARRAY, Integer, String, bindparam, event, func, insert, select, update
 
 from ..db import SQLITE_BUSY_TIMEOUT_MS
 from ..models import AccessLogArchive, AccessLogCase, AccessLogEntry, AccessLogHead
@@ -56,6 +63,9 @@ class AccessLogWriter:
         self._seen: tuple[int, str] | None = None          # newest (seq, chain) written
         self._rollback: tuple[int, str, int] | None = None  # (remembered seq, chain, found seq)
         self._recovering = threading.Lock()    # one recovery at a time in this process
+        if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg" \
+                and not event.contains(engine, "do_execute", _to_last_result):
+            event.listen(engine, "do_execute", _to_last_result)
 
     @property
     def refusing(self) -> tuple[int, str, int] | None:
@@ -78,45 +88,90 @@ class AccessLogWriter:
 
     def _append(self, rows):
         started = time.perf_counter()
-        head = AccessLogHead.__table__
         with self.engine.connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            try:
-                with conn.begin():
-                    self._bound_waits(conn, sqlite)
-                    seq, previous = conn.execute(
-                        update(head).where(head.c.id == HEAD_ID).values(seq=head.c.seq)
-                        .returning(head.c.seq, head.c.chain)).one()
-                    waited_us = int((time.perf_counter() - started) * 1e6)
-                    alarm = self._check_head(conn, seq, previous, rows)
-                    entries, cases = [], []
-                    for fields, disclosed in [*alarm, *rows]:
-                        seq += 1
-                        fields = {**fields, "seq": seq}
-                        if fields.get("duration_us") is not None:
-                            fields["duration_us"] += waited_us
-                        previous = chain.link(self.key, previous, chain.canonical(fields, disclosed))
-                        entries.append({**fields, "chain": previous})
-                        cases.extend({"entry_seq": seq, "position": position, "case_id": case_id,
-                                      "case_no": case_no}
-                                     for position, (case_id, case_no) in enumerate(disclosed))
-                    move = update(head).where(head.c.id == HEAD_ID).values(seq=seq, chain=previous)
-                    if sqlite:
-                        conn.execute(insert(AccessLogEntry.__table__), entries)
-                        if cases:
-                            conn.execute(insert(AccessLogCase.__table__), cases)
-                        conn.execute(move)
-                    else:  # one statement: the inserts as CTEs of the head's move (issue 21)
-                        conn.execute(*_postgresql_append(entries, cases, seq, previous))
-            finally:
-                if sqlite and self.timeout_ms != SQLITE_BUSY_TIMEOUT_MS:
-                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            dialect = conn.dialect
+            if dialect.name == "postgresql" and dialect.driver == "psycopg":
+                seq, previous, alarm = self._append_psycopg(conn, rows, started)
+            else:
+                seq, previous, alarm = self._append_portable(conn, rows, started)
         with self._lock:
             if alarm:  # the head is trusted again from here
                 self._rollback, self._seen = None, (seq, previous)
             elif self._seen is None or seq > self._seen[0]:
                 self._seen = (seq, previous)
         return seq, previous
+
+    def _append_psycopg(self, conn, rows, started):
+        """PostgreSQL with psycopg: three round trips. The first is one
+        simple-protocol query ``BEGIN; SET LOCAL lock_timeout ...; SET LOCAL
+        statement_timeout ...; SELECT ... FOR UPDATE`` (:func:`_lock_sql`):
+        the server runs its statements in order, so both timeouts are in
+        force before the head's statement takes any lock (table or row) and
+        bound it as a whole. The connection is in autocommit mode for the
+        append so that psycopg sends no ``BEGIN`` of its own; the query's
+        opens the transaction, which ``commit()``/``rollback()`` end as usual
+        (psycopg ends a transaction the server has open whatever the mode).
+        Then the entries, their cases and the head's move in one statement,
+        and ``COMMIT``."""
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with conn.begin():
+                seq, previous = conn.exec_driver_sql(
+                    _lock_sql(self.timeout_ms), execution_options={LAST_RESULT: True}).one()
+                waited_us = int((time.perf_counter() - started) * 1e6)
+                alarm = self._check_head(conn, seq, previous, rows)
+                entries, cases, seq, previous = self._link([*alarm, *rows], seq, previous, waited_us)
+                conn.execute(*_postgresql_append(entries, cases, seq, previous))
+        except BaseException:
+            _discard_if_in_transaction(conn)
+            raise
+        return seq, previous, alarm
+
+    def _append_portable(self, conn, rows, started):
+        """SQLite (and PostgreSQL through another driver): bound the waits,
+        lock the head by updating it, insert, move the head."""
+        head = AccessLogHead.__table__
+        sqlite = conn.dialect.name == "sqlite"
+        try:
+            with conn.begin():
+                self._bound_waits(conn, sqlite)
+                seq, previous = conn.execute(
+                    update(head).where(head.c.id == HEAD_ID).values(seq=head.c.seq)
+                    .returning(head.c.seq, head.c.chain)).one()
+                waited_us = int((time.perf_counter() - started) * 1e6)
+                alarm = self._check_head(conn, seq, previous, rows)
+                entries, cases, seq, previous = self._link([*alarm, *rows], seq, previous, waited_us)
+                if sqlite:
+                    conn.execute(insert(AccessLogEntry.__table__), entries)
+                    if cases:
+                        conn.execute(insert(AccessLogCase.__table__), cases)
+                    conn.execute(update(head).where(head.c.id == HEAD_ID)
+                                 .values(seq=seq, chain=previous))
+                else:  # one statement: the inserts as CTEs of the head's move (issue 21)
+                    conn.execute(*_postgresql_append(entries, cases, seq, previous))
+        finally:
+            if sqlite and self.timeout_ms != SQLITE_BUSY_TIMEOUT_MS:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        return seq, previous, alarm
+
+    def _link(self, rows, seq: int, previous: str, waited_us: int):
+        """The entries (numbered and chained after ``(seq, previous)``), their
+        disclosed cases' rows, and the new head."""
+        key, link, canonical = self.key, chain.link, chain.canonical
+        entries, cases = [], []
+        for fields, disclosed in rows:
+            seq += 1
+            fields = {**fields, "seq": seq}
+            if fields.get("duration_us") is not None:
+                fields["duration_us"] += waited_us
+            previous = link(key, previous, canonical(fields, disclosed))
+            fields["chain"] = previous
+            entries.append(fields)
+            if disclosed:
+                cases.extend({"entry_seq": seq, "position": position, "case_id": case_id,
+                              "case_no": case_no}
+                             for position, (case_id, case_no) in enumerate(disclosed))
+        return entries, cases, seq, previous
 
     def _bound_waits(self, conn, sqlite: bool) -> None:
         if sqlite:
@@ -200,6 +255,49 @@ class AccessLogWriter:
                     self.key, previous, chain.canonical(entry, disclosed)) == entry["chain"]:
                 return seq
         return None
+
+
+#: Execution option: the statement is several, sent in one simple-protocol
+#: query; the result is the last one's (:func:`_to_last_result`).
+LAST_RESULT = "intranet_last_result"
+
+
+@functools.lru_cache(maxsize=4)
+def _lock_sql(timeout_ms: int) -> str:
+    """The append's first round trip on PostgreSQL: open the transaction,
+    bound its waits, lock and read the head.
+
+    ``SELECT ... FOR UPDATE`` takes the row lock without writing a row
+    version (the ``UPDATE ... SET seq = seq`` SQLite needs wrote one per
+    append); under READ COMMITTED it returns the row as last committed once
+    the lock is granted, as the update did."""
+    ms = int(timeout_ms)  # an integer from the settings: nothing else is interpolated
+    return (f"BEGIN; SET LOCAL lock_timeout = '{ms}ms'; SET LOCAL statement_timeout = '{ms}ms'; "
+            f"SELECT seq, chain FROM access_log_head WHERE id = {HEAD_ID} FOR UPDATE")
+
+
+def _to_last_result(cursor, statement, parameters, context):
+    """``do_execute`` hook: run a :data:`LAST_RESULT` statement and leave the
+    psycopg cursor on its last result set (psycopg starts on the first)."""
+    if context is None or not context.execution_options.get(LAST_RESULT):
+        return None  # every other statement: SQLAlchemy executes it as usual
+    if parameters:
+        raise ValueError("a multi-statement query takes no parameters")
+    cursor.execute(statement)  # no parameters: psycopg uses the simple query protocol
+    while cursor.nextset():
+        pass
+    return True
+
+
+def _discard_if_in_transaction(conn) -> None:
+    """After a failed append: a connection whose transaction is still open
+    (e.g. ``skip_autocommit_rollback``, which skips the rollback in
+    autocommit mode) is closed, never pooled holding the head's lock."""
+    if conn.closed or conn.invalidated:
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None or dbapi.info.transaction_status != 0:  # 0: idle
+        conn.invalidate()
 
 
 def _postgresql_append(entries: list[dict], cases: list[dict], seq: int, chain_value: str):
