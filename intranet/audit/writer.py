@@ -8,10 +8,11 @@ transaction that begins with a write never reads a stale snapshot).
 Appenders are therefore serialized from reading the head until commit, and
 the chain cannot fork.
 
-**Round trips** (PostgreSQL with psycopg, issue 21): three per append. One
+**Round trips** (PostgreSQL with psycopg, issue 21): two per append. One
 simple-protocol query opens the transaction, sets its timeouts and locks and
-reads the head (:func:`_lock_sql`); one statement inserts the entries and
-their cases and moves the head (:func:`_postgresql_append`); ``COMMIT``.
+reads the head (:func:`_lock_sql`); then, pipelined, one statement inserts
+the entries and their cases and moves the head (:func:`_postgresql_append`),
+and ``COMMIT``.
 
 **Bounded waits.** No wait of an append is longer than the write timeout
 (``intranet.audit.write_timeout_seconds``, default 5 s): on PostgreSQL
@@ -63,9 +64,13 @@ class AccessLogWriter:
         self._seen: tuple[int, str] | None = None          # newest (seq, chain) written
         self._rollback: tuple[int, str, int] | None = None  # (remembered seq, chain, found seq)
         self._recovering = threading.Lock()    # one recovery at a time in this process
-        if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg" \
-                and not event.contains(engine, "do_execute", _to_last_result):
-            event.listen(engine, "do_execute", _to_last_result)
+        self._pipeline = False  # psycopg's pipeline mode (libpq 14 or later)
+        if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+            import psycopg
+
+            self._pipeline = psycopg.Pipeline.is_supported()
+            if not event.contains(engine, "do_execute", _to_last_result):
+                event.listen(engine, "do_execute", _to_last_result)
 
     @property
     def refusing(self) -> tuple[int, str, int] | None:
@@ -102,17 +107,18 @@ class AccessLogWriter:
         return seq, previous
 
     def _append_psycopg(self, conn, rows, started):
-        """PostgreSQL with psycopg: three round trips. The first is one
+        """PostgreSQL with psycopg: two round trips. The first is one
         simple-protocol query ``BEGIN; SET LOCAL lock_timeout ...; SET LOCAL
         statement_timeout ...; SELECT ... FOR UPDATE`` (:func:`_lock_sql`):
         the server runs its statements in order, so both timeouts are in
-        force before the head's statement takes any lock (table or row) and
-        bound it as a whole. The connection is in autocommit mode for the
+        force before the head's statement asks for any lock (table or row)
+        and bound it as a whole. The connection is in autocommit mode for the
         append so that psycopg sends no ``BEGIN`` of its own; the query's
-        opens the transaction, which ``commit()``/``rollback()`` end as usual
-        (psycopg ends a transaction the server has open whatever the mode).
-        Then the entries, their cases and the head's move in one statement,
-        and ``COMMIT``."""
+        opens the transaction (psycopg's ``commit()``/``rollback()`` end a
+        transaction the server has open whatever the mode). The second sends
+        the entries, their cases and the head's move (one statement) and
+        ``COMMIT`` together, in psycopg's pipeline mode (without it, where
+        libpq is older than 14: a third round trip)."""
         conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
             with conn.begin():
@@ -121,7 +127,14 @@ class AccessLogWriter:
                 waited_us = int((time.perf_counter() - started) * 1e6)
                 alarm = self._check_head(conn, seq, previous, rows)
                 entries, cases, seq, previous = self._link([*alarm, *rows], seq, previous, waited_us)
-                conn.execute(*_postgresql_append(entries, cases, seq, previous))
+                append = _postgresql_append(entries, cases, seq, previous)
+                if self._pipeline:
+                    dbapi = conn.connection.dbapi_connection
+                    with dbapi.pipeline():  # the statement and COMMIT in one round trip;
+                        conn.execute(*append)  # their error, if any, is raised on leaving
+                        dbapi.execute("COMMIT")
+                else:
+                    conn.execute(*append)  # COMMIT: when conn.begin() ends
         except BaseException:
             _discard_if_in_transaction(conn)
             raise

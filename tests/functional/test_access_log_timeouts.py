@@ -187,3 +187,17 @@ def test_a_failed_append_never_pools_a_connection_holding_the_head(engine, admin
             conn.close()
     writer.append([synthetic_entry(at, "c1", "ward")])  # the head is free
     assert len(entries_since(engine, mark)) == 1
+
+
+def test_without_pipeline_mode_the_append_commits_in_a_third_round_trip(engine):
+    """libpq older than 14 has no pipeline mode: the same append, COMMIT apart."""
+    if engine.dialect.driver != "psycopg":
+        pytest.skip("PostgreSQL with psycopg")
+    writer = AccessLogWriter(engine, KEY)
+    writer._pipeline = False
+    mark = log_mark(engine)
+    seq, value = writer.append([synthetic_entry(dt.datetime(2026, 10, 15, 10), "c1", "ward", cases=[7])])
+    (entry,) = entries_since(engine, mark)
+    assert (entry.seq, entry.chain) == (seq, value)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT seq, chain FROM access_log_head").one() == (seq, value)
