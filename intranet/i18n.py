@@ -7,6 +7,8 @@ The language comes from the ``lang`` cookie, defaulting to Japanese.
 """
 import functools
 
+from jinja2.ext import Extension
+from jinja2.lexer import Token
 from pyramid.events import BeforeRender, subscriber
 
 from .messages import MESSAGES
@@ -41,6 +43,50 @@ def translator(locale: str):
     return _
 
 
+class MissingMessage(RuntimeError):
+    """A template asked for a key the catalog lacks (a RuntimeError, not a
+    KeyError: Jinja would turn a LookupError into a blank)."""
+
+
+class Catalog(dict):
+    """One locale's texts by key (``_messages`` in templates)."""
+
+    def __missing__(self, key):
+        raise MissingMessage(key)
+
+
+@functools.cache
+def catalog(locale: str) -> Catalog:
+    index = 1 if locale == "en" else 0
+    return Catalog({key: texts[index] for key, texts in MESSAGES.items()})
+
+
+class ConstantMessages(Extension):
+    """Compiles ``_('key')`` — a constant key and no arguments, as most of a
+    page's ~190 texts are — to ``_messages['key']``: the same text (``_``
+    formats only with arguments) for a subscript instead of a call through
+    Jinja's ``Context.call``, which cost the case page ~0.5 ms (issue 21).
+    ``_`` with arguments or a computed key stays a call."""
+
+    def filter_stream(self, stream):
+        tokens = list(stream)
+        i, n = 0, len(tokens)
+        while i < n:
+            token = tokens[i]
+            if (token.type == "name" and token.value == "_" and i + 3 < n
+                    and (i == 0 or tokens[i - 1].type != "dot")
+                    and [t.type for t in tokens[i + 1:i + 4]] == ["lparen", "string", "rparen"]):
+                key = tokens[i + 2]
+                yield Token(token.lineno, "name", "_messages")
+                yield Token(tokens[i + 1].lineno, "lbracket", "[")
+                yield key
+                yield Token(tokens[i + 3].lineno, "rbracket", "]")
+                i += 4
+                continue
+            yield token
+            i += 1
+
+
 def _t(request, key, **kw):
     return translate(request.locale_name, key, **kw)
 
@@ -50,6 +96,7 @@ def add_translator(event):
     request = event.get("request")
     if request is not None:
         event["_"] = translator(request.locale_name)
+        event["_messages"] = catalog(request.locale_name)  # see ConstantMessages
         event["locale"] = request.locale_name
 
 

@@ -191,8 +191,18 @@ class CaseResource(Resource):
         return self.case.case_no
 
     def __acl__(self):
+        """The roles' case permissions for the principals reaching the case.
+
+        Only the scopes of the roles this request holds are asked: as in
+        :func:`~intranet.cases.scopes.visible_cases_clause` (the case list),
+        a scope counts for a request holding its role. The entries left out
+        name principals of other roles (``role:operator``, an investigator's
+        ``user:<id>``), which this request does not hold, so its decisions
+        are the same; a collector, supervisor or auditor (whose roles reach
+        every case) then needs no query at all (issue 21)."""
         if self._acl is None:  # computed once per request (one query at most)
-            grants = case_grants(self.request.dbsession, self.case.id, self.request.today)
+            roles = frozenset(principals.roles_in(self.request.principals))
+            grants = case_grants(self.request.dbsession, self.case.id, self.request.today, roles)
             self.scope_grants = grants  # the disclosure gate reuses them (no second query)
             self._acl = [(Allow, principal, sorted(matrix.case_permissions(role)))
                          for role, principal in grants]

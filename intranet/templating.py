@@ -7,6 +7,7 @@ from .clock import to_jst
 from .taxes.latecharge import installment_late_charge
 from .taxes.rates import UnknownRate
 from .wareki import wareki
+from .i18n import ConstantMessages
 from .messages import MESSAGES
 from .navigation import has_work, navigation
 
@@ -107,6 +108,7 @@ def includeme(config):
     env.filters.update(wareki=wareki, date=date_filter, datetime=datetime_filter,
                        datetime_seconds=datetime_seconds_filter, yen=yen)
     env.autoescape = True
+    env.add_extension(ConstantMessages)
     env.globals.update(navigation=navigation, has_work=has_work, message_keys=MESSAGES,
                        late_charge_of=late_charge_of, survey_reports=survey_reports,
                        plan_evaluation_of=plan_evaluation_of,
