@@ -18,7 +18,7 @@ import functools
 import re
 
 from pyramid.authorization import DENY_ALL, Allow, Deny
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from .cases.scopes import case_grants, case_reach, roles_reaching_every_case
@@ -159,6 +159,13 @@ class RowContainer(Area):
 
 # ---------------------------------------------------------------- cases
 
+@functools.cache
+def _case_by_number():
+    """The case of a case number, one statement object for the process (its
+    cache key is kept, not rebuilt per request; issue 21)."""
+    return select(Case).where(Case.case_no == bindparam("case_no"))
+
+
 class CaseContainer(Area):
     __name__ = "cases"
 
@@ -166,7 +173,7 @@ class CaseContainer(Area):
         if not CASE_NO.match(case_no):  # malformed: not found, no query
             raise KeyError(case_no)
         dbsession: Session = self.request.dbsession
-        case = dbsession.scalar(select(Case).where(Case.case_no == case_no))
+        case = dbsession.scalar(_case_by_number(), {"case_no": case_no})
         if case is None:
             return MissingCaseResource(case_no, self)
         return CaseResource(case, self)
