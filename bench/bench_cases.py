@@ -11,7 +11,9 @@ For each backend it builds two throwaway databases (``--small`` and
 generator), then times requests through the whole WSGI app with WebTest,
 logged in as ``collector1``, and the case page of each role (collector,
 supervisor, operator, auditor). It prints the median and 95th percentile per
-request, the ratio large/small and the SQL statements per request, which shows whether a page's cost grows with
+request (for the case pages also of the same request as a raw WSGI call,
+WebTest's lint middleware and response parsing left out: the goals are timed
+through WebTest all the same), the ratio large/small and the SQL statements per request, which shows whether a page's cost grows with
 the number of cases (a list page should not: it filters and pages in SQL).
 ``--only lists`` times the case list alone (page 1, last page, page 1 as
 an operator and the list with a filter), skipping searches and case pages.
@@ -20,6 +22,7 @@ Numbers only; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import statistics
@@ -217,7 +220,31 @@ def case_page_per_role(app, terms) -> dict:
             case_no = found[0]
         requests[f"case page: {label}"] = (
             lambda t=testapp, no=case_no: t.get(f"/cases/{no}/", status=200))
+        requests[f"  raw WSGI call: {label}"] = raw_wsgi(testapp, f"/cases/{case_no}/")
     return requests
+
+
+def raw_wsgi(testapp, path: str):
+    """The request ``testapp.get(path)`` makes (same cookies, same client
+    address) as a bare WSGI call of the application: without WebTest's lint
+    middleware, request building and response parsing. Printed under each
+    case page line, so that WebTest's own share of the time shows; the goals
+    are still timed through WebTest."""
+    app = testapp.app
+    cookies = "; ".join(f"{c.name}={c.value}" for c in testapp.cookiejar)
+    environ = webtest.TestRequest.blank(path, dict(testapp.extra_environ, HTTP_COOKIE=cookies)).environ
+
+    def call():
+        status = []
+        body = app(dict(environ, **{"wsgi.input": io.BytesIO()}),
+                   lambda s, headers, exc_info=None: status.append(s))
+        try:
+            b"".join(body)
+        finally:
+            getattr(body, "close", lambda: None)()
+        if not status[0].startswith("200"):
+            raise AssertionError(status[0])
+    return call
 
 
 def requests_for(testapp, terms):

@@ -18,7 +18,7 @@ import functools
 import re
 
 from pyramid.authorization import DENY_ALL, Allow, Deny
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from .cases.scopes import case_grants, case_reach, roles_reaching_every_case
@@ -159,6 +159,13 @@ class RowContainer(Area):
 
 # ---------------------------------------------------------------- cases
 
+@functools.cache
+def _case_by_number():
+    """The case of a case number, one statement object for the process (its
+    cache key is kept, not rebuilt per request; issue 21)."""
+    return select(Case).where(Case.case_no == bindparam("case_no"))
+
+
 class CaseContainer(Area):
     __name__ = "cases"
 
@@ -166,7 +173,7 @@ class CaseContainer(Area):
         if not CASE_NO.match(case_no):  # malformed: not found, no query
             raise KeyError(case_no)
         dbsession: Session = self.request.dbsession
-        case = dbsession.scalar(select(Case).where(Case.case_no == case_no))
+        case = dbsession.scalar(_case_by_number(), {"case_no": case_no})
         if case is None:
             return MissingCaseResource(case_no, self)
         return CaseResource(case, self)
@@ -191,8 +198,18 @@ class CaseResource(Resource):
         return self.case.case_no
 
     def __acl__(self):
+        """The roles' case permissions for the principals reaching the case.
+
+        Only the scopes of the roles this request holds are asked: as in
+        :func:`~intranet.cases.scopes.visible_cases_clause` (the case list),
+        a scope counts for a request holding its role. The entries left out
+        name principals of other roles (``role:operator``, an investigator's
+        ``user:<id>``), which this request does not hold, so its decisions
+        are the same; a collector, supervisor or auditor (whose roles reach
+        every case) then needs no query at all (issue 21)."""
         if self._acl is None:  # computed once per request (one query at most)
-            grants = case_grants(self.request.dbsession, self.case.id, self.request.today)
+            roles = frozenset(principals.roles_in(self.request.principals))
+            grants = case_grants(self.request.dbsession, self.case.id, self.request.today, roles)
             self.scope_grants = grants  # the disclosure gate reuses them (no second query)
             self._acl = [(Allow, principal, sorted(matrix.case_permissions(role)))
                          for role, principal in grants]

@@ -112,11 +112,12 @@ SCOPES: dict[Role, CaseScope] = {
 }
 
 
-def _grant_union(today: dt.date):
-    """All scopes' grants as one subquery of (case_id, principal, role)."""
+def _grant_union(today: dt.date, roles: frozenset[Role] | None = None):
+    """All scopes' grants (of ``roles`` only, if given) as one subquery of
+    (case_id, principal, role)."""
     queries = []
     for scope in SCOPES.values():
-        if scope.grants is not None:
+        if scope.grants is not None and (roles is None or scope.role in roles):
             grants = scope.grants(today).subquery()
             queries.append(select(grants.c.case_id, grants.c.principal,
                                   literal(scope.role.value).label("role")))
@@ -144,9 +145,13 @@ def roles_reaching_every_case() -> list[Role]:
     return [scope.role for scope in SCOPES.values() if scope.all_cases]
 
 
-def case_grants(dbsession, case_id: int, today: dt.date) -> list[tuple[Role, str]]:
-    """``(role, principal)`` pairs that reach ``case_id``, sorted (one query)."""
-    reach = case_reach(dbsession, [case_id], today)
+def case_grants(dbsession, case_id: int, today: dt.date,
+                roles: frozenset[Role] | None = None) -> list[tuple[Role, str]]:
+    """``(role, principal)`` pairs that reach ``case_id``, sorted (one query
+    at most). With ``roles``, only those roles' scopes are asked: the pairs of
+    other roles are left out, and no query runs when every role in ``roles``
+    reaches every case (or ``roles`` holds no scoped role)."""
+    reach = case_reach(dbsession, [case_id], today, roles)
     return sorted(grant for grant, count in reach.reached.items() if count)
 
 
@@ -158,9 +163,11 @@ class Reach:
     reached: dict[tuple[Role, str], int]   # (role, principal) -> cases it reaches
 
 
-def case_reach(dbsession, case_ids: Select | list[int], today: dt.date) -> Reach:
+def case_reach(dbsession, case_ids: Select | list[int], today: dt.date,
+               roles: frozenset[Role] | None = None) -> Reach:
     """Which principals reach how many of ``case_ids`` (a list, or a SELECT of
-    case ids): two queries at most, whatever the number of cases."""
+    case ids): two queries at most, whatever the number of cases. With
+    ``roles``, only the principals of those roles' scopes."""
     if isinstance(case_ids, list):
         ids = sorted(set(case_ids))
         total, id_clause = len(ids), ids
@@ -169,19 +176,20 @@ def case_reach(dbsession, case_ids: Select | list[int], today: dt.date) -> Reach
         ids = case_ids.subquery()
         total = dbsession.scalar(select(func.count(ids.c[0].distinct())))
     reached = {(scope.role, principals.role(scope.role)): total
-               for scope in SCOPES.values() if scope.all_cases}
+               for scope in SCOPES.values()
+               if scope.all_cases and (roles is None or scope.role in roles)}
     if isinstance(case_ids, list):
-        stmt, params = _reach_of_ids(today), {"ids": id_clause}
+        stmt, params = _reach_of_ids(today, roles), {"ids": id_clause}
     else:
-        stmt, params = _reach_statement(today, id_clause), {}
+        stmt, params = _reach_statement(today, id_clause, roles), {}
     if stmt is not None and total:
         rows = dbsession.execute(stmt, params)
         reached.update({(Role(role), principal): n for role, principal, n in rows})
     return Reach(total, reached)
 
 
-def _reach_statement(today: dt.date, id_clause):
-    union = _grant_union(today)
+def _reach_statement(today: dt.date, id_clause, roles: frozenset[Role] | None = None):
+    union = _grant_union(today, roles)
     if union is None:
         return None
     return (select(union.c.role, union.c.principal, func.count(union.c.case_id.distinct()))
@@ -189,8 +197,9 @@ def _reach_statement(today: dt.date, id_clause):
             .group_by(union.c.role, union.c.principal))
 
 
-@functools.lru_cache(maxsize=4)
-def _reach_of_ids(today: dt.date):
+@functools.lru_cache(maxsize=16)
+def _reach_of_ids(today: dt.date, roles: frozenset[Role] | None = None):
     """The statement of :func:`case_reach` for a list of ids (``ids``), built
-    once a day: building it costs more than running it (issue 21)."""
-    return _reach_statement(today, bindparam("ids", expanding=True))
+    once a day (per set of roles): building it costs more than running it
+    (issue 21)."""
+    return _reach_statement(today, bindparam("ids", expanding=True), roles)

@@ -9,11 +9,12 @@ concurrent-session limit per role (``intranet.session.max_per_role``)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from webob.cookies import make_cookie
 
@@ -190,14 +191,21 @@ def end_in_own_transaction(request, session_id: int, reason: str, now: dt.dateti
             .values(ended_at=now, end_reason=reason))
 
 
+@functools.cache
+def _by_token_hash():
+    """The session of a token hash: one statement object for the process, so
+    that SQLAlchemy keeps its cache key instead of building the statement
+    and its key again on every request (issue 21)."""
+    return select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash"))
+
+
 def lookup(request) -> LoginSession | None:
     """The live session of this request's cookie, ending it if it expired or
     its user is no longer valid. ``request.login_session`` caches this."""
     token = request.cookies.get(COOKIE_NAME)
     if not token or len(token) > 100:
         return None
-    login_session = request.dbsession.scalar(
-        select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+    login_session = request.dbsession.scalar(_by_token_hash(), {"token_hash": token_hash(token)})
     if login_session is None or login_session.ended_at is not None:
         return None
     now = request.now
