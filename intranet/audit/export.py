@@ -22,10 +22,12 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import re
 import tempfile
+import threading
 import zipfile
 import zlib
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Callable, Iterator
@@ -54,6 +56,8 @@ MANIFEST = "MANIFEST"
 #: Excel holds 1,048,576 rows a sheet; the entries continue on the next sheet.
 SHEET_ROWS = 1_000_000
 BOM = "\ufeff"
+#: ``entries.csv`` rows formatted before they are handed to the ZIP member
+BLOCK_ROWS = 1000
 
 #: entries.csv: every chained field (``occurred_at`` as stored, UTC), the JST
 #: time for people, the chain values, and the names of fields holding an
@@ -127,22 +131,26 @@ def plan(conn, organisation: Organisation, date_from: dt.date, date_to: dt.date,
 
 
 class _Sink:
-    """The ZIP's output: bytes wait here until the generator yields them."""
+    """The ZIP's output: bytes wait here until the generator yields them
+    (written by the export's background writer while the generator takes)."""
 
     def __init__(self):
         self.chunks: list[bytes] = []
+        self.lock = threading.Lock()
 
     def write(self, data) -> int:
-        self.chunks.append(bytes(data))
+        data = bytes(data)
+        with self.lock:
+            self.chunks.append(data)
         return len(data)
 
     def flush(self) -> None:
         pass
 
     def take(self) -> bytes:
-        data = b"".join(self.chunks)
-        self.chunks.clear()
-        return data
+        with self.lock:
+            chunks, self.chunks = self.chunks, []
+        return b"".join(chunks)
 
 
 class _HashingWriter:
@@ -233,7 +241,25 @@ assert chain.FIELDS[0] == "seq"
 def _csv_entry_row(entry: dict, prev_chain: str, jst: str) -> list:
     """:func:`entry_row` as ``tabular.CsvWriter`` writes it (text that a
     spreadsheet would take for a formula quoted), for a plain ``csv.writer``:
-    one pass over the entry (the export's inner loop, issue 21)."""
+    one pass over the entry (the export's inner loop, issue 21).
+
+    The usual entry (fields of the exact types ``str``, ``int``, datetime or
+    None, no empty text, no text beginning with a formula trigger or a
+    quote) takes one straight-line function per shape (the fields' types),
+    as ``chain.canonical`` does; any other the loop below, the same cells."""
+    values = _ROW_VALUES(entry)
+    shape = tuple(map(type, values))
+    fast = _CSV_ROWS.get(shape)
+    if fast is None:
+        fast = _csv_row_for(shape)
+    if fast:
+        make, texts = fast
+        if not _CSV_SPECIAL.search("\x00" + "\x00".join(texts(values)) + "\x00"):
+            return make(values, entry["seq"], jst, prev_chain, entry["chain"])
+    return _csv_entry_row_slow(entry, prev_chain, jst)
+
+
+def _csv_entry_row_slow(entry: dict, prev_chain: str, jst: str) -> list:
     row = [entry["seq"], jst]
     empty = []
     for name in _ROW_FIELDS:
@@ -259,6 +285,44 @@ def _csv_entry_row(entry: dict, prev_chain: str, jst: str) -> list:
 
 
 _STARTERS = tabular.TRIGGERS | {tabular.QUOTE}
+_ROW_VALUES = itemgetter(*_ROW_FIELDS)
+#: in the texts joined with NUL and NUL-enclosed: an empty text (two NULs
+#: in a row) or one beginning with a starter; a NUL inside a text may only
+#: send a row to the loop for nothing, never miss one.
+_CSV_SPECIAL = re.compile("\x00(?:\x00|[%s])" % re.escape("".join(sorted(_STARTERS))))
+_CSV_ROWS: dict = {}
+
+
+def _csv_row_for(shape: tuple):
+    """``(make, texts)`` for entries of this shape (``make(values, seq, jst,
+    prev_chain, chain)``: the row; ``texts(values)``: its texts), or False."""
+    if len(_CSV_ROWS) > 4096:  # (a bound; entries have a handful of shapes)
+        _CSV_ROWS.clear()
+    if not set(shape) <= {type(None), int, str, dt.datetime}:
+        _CSV_ROWS[shape] = False
+        return False
+    cells, texts = ["seq", "jst"], []
+    for n, kind in enumerate(shape):
+        if kind is type(None):
+            cells.append('""')
+        elif kind is dt.datetime:  # (digits first: never quoted)
+            cells.append(f"v[{n}].isoformat(timespec='microseconds')")
+        else:
+            cells.append(f"v[{n}]")
+            if kind is str:
+                texts.append(n)
+    cells += ["prev_chain", "chain", '""']
+    source = f"def make(v, seq, jst, prev_chain, chain):\n    return [{', '.join(cells)}]\n"
+    scope: dict = {}
+    exec(compile(source, "<csv row>", "exec"), scope)  # noqa: S102 (indexes only)
+    if len(texts) > 1:
+        getter = itemgetter(*texts)
+    elif texts:
+        getter = lambda values, n=texts[0]: (values[n],)  # noqa: E731
+    else:
+        getter = lambda values: ()  # noqa: E731
+    _CSV_ROWS[shape] = fast = (scope["make"], getter)
+    return fast
 
 
 def _jst_text(value: dt.datetime) -> str:
@@ -344,9 +408,14 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
     previous, unreported = start_chain, 0
     # export.includes(entry), with the period's bounds computed once (not twice an entry)
     code, period_start, period_end = export.code, export.start, export.end
-    with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
+    # ``entries.csv``'s and the sheet's blocks are compressed (and hashed) by
+    # one background thread while this one reads and formats the next rows:
+    # the same bytes, in the same order (issue 21).
+    with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file, \
+            closing(tabular.BackgroundWriter()) as writer:
         # (the fastest writer measured: openpyxl, XlsxWriter and this, docs/audit.md)
-        workbook = tabular.StreamingWorkbook(workbook_file)
+        workbook = tabular.StreamingWorkbook(workbook_file, writer=writer,
+                                             date_time=package.date_time)
         cases_text = io.TextIOWrapper(cases_file, encoding="utf-8", newline="")
         cases_text.write(BOM)
         cases_csv = tabular.CsvWriter(cases_text)
@@ -357,38 +426,43 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
             # rows gathered here and handed to the ZIP member a block at a time
             buffer = io.StringIO()
             entries_csv, buffered = csv.writer(buffer, lineterminator="\r\n"), 0
-            for entry, cases in stored_rows(conn, export.first_seq - 1):
-                seq = entry["seq"]
-                if seq > export.last_seq:
-                    break
-                walker.step(entry, cases)
-                if entry["organisation"] == code and period_start <= entry["occurred_at"] < period_end:
-                    jst = _jst_text(entry["occurred_at"])
-                    entries_csv.writerow(_csv_entry_row(entry, previous, jst))
-                    buffered += 1
-                    if buffered >= 500:
-                        out.write(buffer.getvalue())
-                        buffer.seek(0)
-                        buffer.truncate()
-                        buffered = 0
-                    if cases:
-                        cases_csv.writerows((seq, n, case_id, case_no)
-                                            for n, (case_id, case_no) in enumerate(cases))
-                    if sheet_rows >= SHEET_ROWS:
-                        sheets += 1
-                        workbook.add_sheet(f"アクセスログ{sheets}")
-                        workbook.append([ja for _, ja in WORKBOOK_COLUMNS])
-                        sheet_rows = 0
-                    workbook.append(_workbook_row(entry, jst))
-                    sheet_rows += 1
-                previous = entry["chain"]
-                unreported += 1
-                if unreported >= 2000:
-                    if progress:
-                        progress(unreported)
-                    unreported = 0
-                    yield package.sink.take()
-            out.write(buffer.getvalue())
+            try:
+                for entry, cases in stored_rows(conn, export.first_seq - 1):
+                    seq = entry["seq"]
+                    if seq > export.last_seq:
+                        break
+                    walker.step(entry, cases)
+                    if entry["organisation"] == code and period_start <= entry["occurred_at"] < period_end:
+                        jst = _jst_text(entry["occurred_at"])
+                        entries_csv.writerow(_csv_entry_row(entry, previous, jst))
+                        buffered += 1
+                        if buffered >= BLOCK_ROWS:
+                            writer.put(out.write, buffer.getvalue().encode("utf-8"))
+                            buffer.seek(0)
+                            buffer.truncate()
+                            buffered = 0
+                        if cases:
+                            cases_csv.writerows((seq, n, case_id, case_no)
+                                                for n, (case_id, case_no) in enumerate(cases))
+                        if sheet_rows >= SHEET_ROWS:
+                            sheets += 1
+                            workbook.add_sheet(f"アクセスログ{sheets}")
+                            workbook.append([ja for _, ja in WORKBOOK_COLUMNS])
+                            sheet_rows = 0
+                        workbook.append(_workbook_row(entry, jst))
+                        sheet_rows += 1
+                    previous = entry["chain"]
+                    unreported += 1
+                    if unreported >= 2000:
+                        if progress:
+                            progress(unreported)
+                        unreported = 0
+                        yield package.sink.take()
+                writer.put(out.write, buffer.getvalue().encode("utf-8"))
+                writer.drain()  # (before the member is closed)
+            except BaseException:  # (a failure, or the response abandoned)
+                writer.close(discard=True)  # the thread ends before the member does
+                raise
         walker.finish(expect_through=export.last_seq)
         if progress and unreported:
             progress(unreported)
