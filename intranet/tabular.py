@@ -276,6 +276,8 @@ class StreamingWorkbook:
         self._letters: list[str] = []
         self._shapes: dict = {}
         self._writer = writer
+        # (bigger blocks for the background thread: fewer hand-overs of the GIL)
+        self._flush_rows = self.FLUSH_ROWS * (4 if writer is not None else 1)
         self._date_time = date_time
         self._compresslevel = compresslevel
 
@@ -301,7 +303,7 @@ class StreamingWorkbook:
             if _plain("\x00".join(texts(row)), count):
                 self._row += 1
                 self._rows.append(template.format(self._row, *row))
-                if len(self._rows) >= self.FLUSH_ROWS:
+                if len(self._rows) >= self._flush_rows:
                     self._flush()
                 return
         self._append(row)
@@ -331,7 +333,7 @@ class StreamingWorkbook:
                 cells.append(f'<c r="{letters[n]}{number}" t="inlineStr"><is><t xml:space="preserve">'
                              f"{_xml_text(neutralise(str(value)))}</t></is></c>")
         self._rows.append(f'<row r="{number}">{"".join(cells)}</row>')
-        if len(self._rows) >= self.FLUSH_ROWS:
+        if len(self._rows) >= self._flush_rows:
             self._flush()
 
     def _flush(self) -> None:

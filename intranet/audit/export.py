@@ -57,7 +57,7 @@ MANIFEST = "MANIFEST"
 SHEET_ROWS = 1_000_000
 BOM = "\ufeff"
 #: ``entries.csv`` rows formatted before they are handed to the ZIP member
-BLOCK_ROWS = 1000
+BLOCK_ROWS = 4000
 
 #: entries.csv: every chained field (``occurred_at`` as stored, UTC), the JST
 #: time for people, the chain values, and the names of fields holding an
