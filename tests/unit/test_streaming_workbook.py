@@ -94,3 +94,39 @@ def test_the_row_template_writes_what_the_cell_by_cell_path_writes():
     assert 300 < len(general) < 2700  # both paths taken
     sheets = [zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml") for out in outs]
     assert sheets[0] == sheets[1]
+
+
+def test_a_background_writer_writes_the_same_bytes():
+    """Blocks compressed in the background thread (the inspection export, issue
+    21): the same file as written in line; a fixed time stamp makes it the same
+    bytes on every run."""
+    rows = [(n, f"テキスト{n}", None, "x" * (n % 50)) for n in range(5000)]
+    outs = []
+    for writer in (None, tabular.BackgroundWriter(depth=2)):
+        out = io.BytesIO()
+        book = tabular.StreamingWorkbook(out, writer=writer, date_time=(2026, 11, 24, 9, 0, 0))
+        for sheet in ("一", "二"):
+            book.add_sheet(sheet)
+            for row in rows:
+                book.append(row)
+        book.close()
+        if writer is not None:
+            writer.close()
+        outs.append(out.getvalue())
+    assert outs[0] == outs[1]
+
+
+def test_a_background_write_that_fails_is_raised():
+    writer = tabular.BackgroundWriter()
+
+    def fail(data):
+        raise OSError("disk full")
+
+    writer.put(fail, b"x")
+    try:
+        writer.drain()
+    except RuntimeError as exc:
+        assert isinstance(exc.__cause__, OSError)
+    else:
+        raise AssertionError("not raised")
+    writer.close()
