@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import csv
 import io
-import queue
 import re
-import threading
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 #: First characters that make a spreadsheet read a cell as a formula.
 TRIGGERS = frozenset("=+-@\t\r＝＋－＠")
@@ -193,57 +191,6 @@ def _row_template(shape: tuple):
     return '<row r="{0}">' + "".join(cells) + "</row>", getter, len(texts) - 1
 
 
-class BackgroundWriter:
-    """Calls ``write(data)`` in one background thread, in the order handed
-    over (:meth:`put`), so that deflate, CRC-32 and SHA-256 over the data,
-    which release the GIL, overlap the caller's Python work (issue 21: the
-    inspection export on two cores). The bytes written are the same as the
-    caller writing them itself; at most ``depth`` blocks wait (bounded
-    memory). :meth:`drain` waits for every write handed over and raises the
-    first error one of them raised; :meth:`close` ends the thread."""
-
-    def __init__(self, depth: int = 8):
-        self._queue: queue.Queue = queue.Queue(depth)
-        self._error: BaseException | None = None
-        self._discard = False
-        self._thread = threading.Thread(target=self._run, name="background-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                if self._error is None and not self._discard:  # (after an error: dropped)
-                    item[0](item[1])
-            except BaseException as exc:  # noqa: BLE001 (raised again by put/drain)
-                self._error = exc
-            finally:
-                self._queue.task_done()
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise RuntimeError("background write failed") from self._error
-
-    def put(self, write: Callable[[Any], Any], data) -> None:
-        self._raise()
-        self._queue.put((write, data))
-
-    def drain(self) -> None:
-        self._queue.join()
-        self._raise()
-
-    def close(self, discard: bool = False) -> None:
-        """End the thread once the writes handed over are done, or dropped
-        (``discard``: the output is abandoned). Errors are not raised here:
-        :meth:`drain` first to see them."""
-        self._discard = self._discard or discard
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-
-
 class StreamingWorkbook:
     """An .xlsx written row by row into ``out`` (a binary file), in constant
     memory and about five times faster than openpyxl's write-only mode or
@@ -259,10 +206,8 @@ class StreamingWorkbook:
     #: rows joined before they are handed to the ZIP member
     FLUSH_ROWS = 500
 
-    def __init__(self, out, compresslevel: int = 1, writer: BackgroundWriter | None = None,
-                 date_time: tuple | None = None):
-        """``writer``: compress the sheet's blocks in that background thread.
-        ``date_time``: the time stamp of the workbook's small parts (the time
+    def __init__(self, out, compresslevel: int = 1, date_time: tuple | None = None):
+        """``date_time``: the time stamp of the workbook's small parts (the time
         of writing when None; the sheets' is zipfile's 1980-01-01): a fixed
         one makes the same rows the same bytes."""
         import zipfile
@@ -275,9 +220,6 @@ class StreamingWorkbook:
         self._row = 0
         self._letters: list[str] = []
         self._shapes: dict = {}
-        self._writer = writer
-        # (bigger blocks for the background thread: fewer hand-overs of the GIL)
-        self._flush_rows = self.FLUSH_ROWS * (4 if writer is not None else 1)
         self._date_time = date_time
         self._compresslevel = compresslevel
 
@@ -303,7 +245,7 @@ class StreamingWorkbook:
             if _plain("\x00".join(texts(row)), count):
                 self._row += 1
                 self._rows.append(template.format(self._row, *row))
-                if len(self._rows) >= self._flush_rows:
+                if len(self._rows) >= self.FLUSH_ROWS:
                     self._flush()
                 return
         self._append(row)
@@ -333,22 +275,16 @@ class StreamingWorkbook:
                 cells.append(f'<c r="{letters[n]}{number}" t="inlineStr"><is><t xml:space="preserve">'
                              f"{_xml_text(neutralise(str(value)))}</t></is></c>")
         self._rows.append(f'<row r="{number}">{"".join(cells)}</row>')
-        if len(self._rows) >= self._flush_rows:
+        if len(self._rows) >= self.FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
-        data = "".join(self._rows).encode("utf-8")
+        self._member.write("".join(self._rows).encode("utf-8"))
         self._rows.clear()
-        if self._writer is None:
-            self._member.write(data)
-        else:
-            self._writer.put(self._member.write, data)
 
     def _end_sheet(self) -> None:
         if self._member is not None:
             self._flush()
-            if self._writer is not None:
-                self._writer.drain()
             self._member.write(b"</sheetData></worksheet>")
             self._member.close()
             self._member = None

@@ -24,10 +24,9 @@ import hmac
 import io
 import re
 import tempfile
-import threading
 import zipfile
 import zlib
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Callable, Iterator
@@ -57,7 +56,7 @@ MANIFEST = "MANIFEST"
 SHEET_ROWS = 1_000_000
 BOM = "\ufeff"
 #: ``entries.csv`` rows formatted before they are handed to the ZIP member
-BLOCK_ROWS = 4000
+BLOCK_ROWS = 500
 
 #: entries.csv: every chained field (``occurred_at`` as stored, UTC), the JST
 #: time for people, the chain values, and the names of fields holding an
@@ -131,26 +130,22 @@ def plan(conn, organisation: Organisation, date_from: dt.date, date_to: dt.date,
 
 
 class _Sink:
-    """The ZIP's output: bytes wait here until the generator yields them
-    (written by the export's background writer while the generator takes)."""
+    """The ZIP's output: bytes wait here until the generator yields them."""
 
     def __init__(self):
         self.chunks: list[bytes] = []
-        self.lock = threading.Lock()
 
     def write(self, data) -> int:
-        data = bytes(data)
-        with self.lock:
-            self.chunks.append(data)
+        self.chunks.append(bytes(data))
         return len(data)
 
     def flush(self) -> None:
         pass
 
     def take(self) -> bytes:
-        with self.lock:
-            chunks, self.chunks = self.chunks, []
-        return b"".join(chunks)
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
 
 
 class _HashingWriter:
@@ -408,14 +403,10 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
     previous, unreported = start_chain, 0
     # export.includes(entry), with the period's bounds computed once (not twice an entry)
     code, period_start, period_end = export.code, export.start, export.end
-    # ``entries.csv``'s and the sheet's blocks are compressed (and hashed) by
-    # one background thread while this one reads and formats the next rows:
-    # the same bytes, in the same order (issue 21).
-    with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file, \
-            closing(tabular.BackgroundWriter()) as writer:
+    with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
         # (the fastest writer measured: openpyxl, XlsxWriter and this, docs/audit.md)
-        workbook = tabular.StreamingWorkbook(workbook_file, writer=writer,
-                                             date_time=package.date_time)
+        # (the package's time stamp on its parts: the same data, the same bytes)
+        workbook = tabular.StreamingWorkbook(workbook_file, date_time=package.date_time)
         cases_text = io.TextIOWrapper(cases_file, encoding="utf-8", newline="")
         cases_text.write(BOM)
         cases_csv = tabular.CsvWriter(cases_text)
@@ -426,43 +417,38 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
             # rows gathered here and handed to the ZIP member a block at a time
             buffer = io.StringIO()
             entries_csv, buffered = csv.writer(buffer, lineterminator="\r\n"), 0
-            try:
-                for entry, cases in stored_rows(conn, export.first_seq - 1):
-                    seq = entry["seq"]
-                    if seq > export.last_seq:
-                        break
-                    walker.step(entry, cases)
-                    if entry["organisation"] == code and period_start <= entry["occurred_at"] < period_end:
-                        jst = _jst_text(entry["occurred_at"])
-                        entries_csv.writerow(_csv_entry_row(entry, previous, jst))
-                        buffered += 1
-                        if buffered >= BLOCK_ROWS:
-                            writer.put(out.write, buffer.getvalue().encode("utf-8"))
-                            buffer.seek(0)
-                            buffer.truncate()
-                            buffered = 0
-                        if cases:
-                            cases_csv.writerows((seq, n, case_id, case_no)
-                                                for n, (case_id, case_no) in enumerate(cases))
-                        if sheet_rows >= SHEET_ROWS:
-                            sheets += 1
-                            workbook.add_sheet(f"アクセスログ{sheets}")
-                            workbook.append([ja for _, ja in WORKBOOK_COLUMNS])
-                            sheet_rows = 0
-                        workbook.append(_workbook_row(entry, jst))
-                        sheet_rows += 1
-                    previous = entry["chain"]
-                    unreported += 1
-                    if unreported >= 2000:
-                        if progress:
-                            progress(unreported)
-                        unreported = 0
-                        yield package.sink.take()
-                writer.put(out.write, buffer.getvalue().encode("utf-8"))
-                writer.drain()  # (before the member is closed)
-            except BaseException:  # (a failure, or the response abandoned)
-                writer.close(discard=True)  # the thread ends before the member does
-                raise
+            for entry, cases in stored_rows(conn, export.first_seq - 1):
+                seq = entry["seq"]
+                if seq > export.last_seq:
+                    break
+                walker.step(entry, cases)
+                if entry["organisation"] == code and period_start <= entry["occurred_at"] < period_end:
+                    jst = _jst_text(entry["occurred_at"])
+                    entries_csv.writerow(_csv_entry_row(entry, previous, jst))
+                    buffered += 1
+                    if buffered >= BLOCK_ROWS:
+                        out.write(buffer.getvalue())
+                        buffer.seek(0)
+                        buffer.truncate()
+                        buffered = 0
+                    if cases:
+                        cases_csv.writerows((seq, n, case_id, case_no)
+                                            for n, (case_id, case_no) in enumerate(cases))
+                    if sheet_rows >= SHEET_ROWS:
+                        sheets += 1
+                        workbook.add_sheet(f"アクセスログ{sheets}")
+                        workbook.append([ja for _, ja in WORKBOOK_COLUMNS])
+                        sheet_rows = 0
+                    workbook.append(_workbook_row(entry, jst))
+                    sheet_rows += 1
+                previous = entry["chain"]
+                unreported += 1
+                if unreported >= 2000:
+                    if progress:
+                        progress(unreported)
+                    unreported = 0
+                    yield package.sink.take()
+            out.write(buffer.getvalue())
         walker.finish(expect_through=export.last_seq)
         if progress and unreported:
             progress(unreported)

@@ -434,7 +434,7 @@ def test_checking_in_parallel_reports_what_one_process_reports(
 def test_the_same_data_makes_the_same_package(engine, wsgi_app, contractor):
     """Two exports of the same data at the same generated time are the same
     bytes, the workbook's parts included (their ZIP time stamps were the
-    wall clock's), whatever the background writer's timing (issue 21)."""
+    wall clock's: issue 21)."""
     key = wsgi_app.registry.access_log.key
     with engine.connect() as conn:
         org = conn.execute(sa.select(Organisation).where(Organisation.code == contractor["code"])).one()
