@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import hmac
 import io
-import re
 import tempfile
 import zipfile
 import zlib
@@ -55,8 +54,6 @@ MANIFEST = "MANIFEST"
 #: Excel holds 1,048,576 rows a sheet; the entries continue on the next sheet.
 SHEET_ROWS = 1_000_000
 BOM = "\ufeff"
-#: ``entries.csv`` rows formatted before they are handed to the ZIP member
-BLOCK_ROWS = 500
 
 #: entries.csv: every chained field (``occurred_at`` as stored, UTC), the JST
 #: time for people, the chain values, and the names of fields holding an
@@ -236,25 +233,7 @@ assert chain.FIELDS[0] == "seq"
 def _csv_entry_row(entry: dict, prev_chain: str, jst: str) -> list:
     """:func:`entry_row` as ``tabular.CsvWriter`` writes it (text that a
     spreadsheet would take for a formula quoted), for a plain ``csv.writer``:
-    one pass over the entry (the export's inner loop, issue 21).
-
-    The usual entry (fields of the exact types ``str``, ``int``, datetime or
-    None, no empty text, no text beginning with a formula trigger or a
-    quote) takes one straight-line function per shape (the fields' types),
-    as ``chain.canonical`` does; any other the loop below, the same cells."""
-    values = _ROW_VALUES(entry)
-    shape = tuple(map(type, values))
-    fast = _CSV_ROWS.get(shape)
-    if fast is None:
-        fast = _csv_row_for(shape)
-    if fast:
-        make, texts = fast
-        if not _CSV_SPECIAL.search("\x00" + "\x00".join(texts(values)) + "\x00"):
-            return make(values, entry["seq"], jst, prev_chain, entry["chain"])
-    return _csv_entry_row_slow(entry, prev_chain, jst)
-
-
-def _csv_entry_row_slow(entry: dict, prev_chain: str, jst: str) -> list:
+    one pass over the entry (the export's inner loop, issue 21)."""
     row = [entry["seq"], jst]
     empty = []
     for name in _ROW_FIELDS:
@@ -280,44 +259,6 @@ def _csv_entry_row_slow(entry: dict, prev_chain: str, jst: str) -> list:
 
 
 _STARTERS = tabular.TRIGGERS | {tabular.QUOTE}
-_ROW_VALUES = itemgetter(*_ROW_FIELDS)
-#: in the texts joined with NUL and NUL-enclosed: an empty text (two NULs
-#: in a row) or one beginning with a starter; a NUL inside a text may only
-#: send a row to the loop for nothing, never miss one.
-_CSV_SPECIAL = re.compile("\x00(?:\x00|[%s])" % re.escape("".join(sorted(_STARTERS))))
-_CSV_ROWS: dict = {}
-
-
-def _csv_row_for(shape: tuple):
-    """``(make, texts)`` for entries of this shape (``make(values, seq, jst,
-    prev_chain, chain)``: the row; ``texts(values)``: its texts), or False."""
-    if len(_CSV_ROWS) > 4096:  # (a bound; entries have a handful of shapes)
-        _CSV_ROWS.clear()
-    if not set(shape) <= {type(None), int, str, dt.datetime}:
-        _CSV_ROWS[shape] = False
-        return False
-    cells, texts = ["seq", "jst"], []
-    for n, kind in enumerate(shape):
-        if kind is type(None):
-            cells.append('""')
-        elif kind is dt.datetime:  # (digits first: never quoted)
-            cells.append(f"v[{n}].isoformat(timespec='microseconds')")
-        else:
-            cells.append(f"v[{n}]")
-            if kind is str:
-                texts.append(n)
-    cells += ["prev_chain", "chain", '""']
-    source = f"def make(v, seq, jst, prev_chain, chain):\n    return [{', '.join(cells)}]\n"
-    scope: dict = {}
-    exec(compile(source, "<csv row>", "exec"), scope)  # noqa: S102 (indexes only)
-    if len(texts) > 1:
-        getter = itemgetter(*texts)
-    elif texts:
-        getter = lambda values, n=texts[0]: (values[n],)  # noqa: E731
-    else:
-        getter = lambda values: ()  # noqa: E731
-    _CSV_ROWS[shape] = fast = (scope["make"], getter)
-    return fast
 
 
 def _jst_text(value: dt.datetime) -> str:
@@ -426,7 +367,7 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                     jst = _jst_text(entry["occurred_at"])
                     entries_csv.writerow(_csv_entry_row(entry, previous, jst))
                     buffered += 1
-                    if buffered >= BLOCK_ROWS:
+                    if buffered >= 500:
                         out.write(buffer.getvalue())
                         buffer.seek(0)
                         buffer.truncate()

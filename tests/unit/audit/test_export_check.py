@@ -92,19 +92,3 @@ def tabular_jst(value):
     from intranet.clock import to_jst
 
     return to_jst(value).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def test_the_exporter_rows_per_shape_are_the_rows_of_its_loop():
-    """The export's row function per shape of entry (issue 21) writes the same
-    cells as its loop over the fields, which every awkward entry still takes."""
-    previous, fast = chain.GENESIS, 0
-    for entry, _ in entries():
-        jst = export._jst_text(entry["occurred_at"])
-        row = export._csv_entry_row(entry, previous, jst)
-        assert row == export._csv_entry_row_slow(entry, previous, jst)
-        assert [type(cell) for cell in row] == [
-            type(cell) for cell in export._csv_entry_row_slow(entry, previous, jst)]
-        texts = [v for v in entry.values() if isinstance(v, str)]
-        fast += all(texts) and not any(v[0] in export._STARTERS for v in texts)
-        previous = entry["chain"]
-    assert fast >= 10 and any(export._CSV_ROWS.values())
