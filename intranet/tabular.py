@@ -206,7 +206,10 @@ class StreamingWorkbook:
     #: rows joined before they are handed to the ZIP member
     FLUSH_ROWS = 500
 
-    def __init__(self, out, compresslevel: int = 1):
+    def __init__(self, out, compresslevel: int = 1, date_time: tuple | None = None):
+        """``date_time``: the time stamp of the workbook's small parts (the time
+        of writing when None; the sheets' is zipfile's 1980-01-01): a fixed
+        one makes the same rows the same bytes."""
         import zipfile
 
         self._zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED,
@@ -217,6 +220,8 @@ class StreamingWorkbook:
         self._row = 0
         self._letters: list[str] = []
         self._shapes: dict = {}
+        self._date_time = date_time
+        self._compresslevel = compresslevel
 
     def add_sheet(self, name: str) -> None:
         self._end_sheet()
@@ -319,6 +324,13 @@ class StreamingWorkbook:
                           f'Target="worksheets/sheet{n}.xml"/>' for n in range(1, len(sheets) + 1))
                 + "</Relationships>",
         }
+        import time
+        import zipfile
+
         for path, text in files.items():
-            self._zip.writestr(path, text.encode("utf-8"))
+            # (as writestr(path, ...) makes it, with the given time stamp)
+            info = zipfile.ZipInfo(path, date_time=self._date_time or time.localtime(time.time())[:6])
+            info.external_attr = 0o600 << 16
+            self._zip.writestr(info, text.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED,
+                               compresslevel=self._compresslevel)
         self._zip.close()

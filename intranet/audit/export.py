@@ -346,7 +346,8 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
     code, period_start, period_end = export.code, export.start, export.end
     with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
         # (the fastest writer measured: openpyxl, XlsxWriter and this, docs/audit.md)
-        workbook = tabular.StreamingWorkbook(workbook_file)
+        # (the package's time stamp on its parts: the same data, the same bytes)
+        workbook = tabular.StreamingWorkbook(workbook_file, date_time=package.date_time)
         cases_text = io.TextIOWrapper(cases_file, encoding="utf-8", newline="")
         cases_text.write(BOM)
         cases_csv = tabular.CsvWriter(cases_text)

@@ -429,3 +429,20 @@ def test_checking_in_parallel_reports_what_one_process_reports(
         assert len(answers) == 1 and answers[0] != 4
         assert not parallel.ok and parallel.problems == serial.problems
         assert any(expected in p for p in parallel.problems), parallel.problems
+
+
+def test_the_same_data_makes_the_same_package(engine, wsgi_app, contractor):
+    """Two exports of the same data at the same generated time are the same
+    bytes, the workbook's parts included (their ZIP time stamps were the
+    wall clock's: issue 21)."""
+    key = wsgi_app.registry.access_log.key
+    with engine.connect() as conn:
+        org = conn.execute(sa.select(Organisation).where(Organisation.code == contractor["code"])).one()
+        plan = export.plan(conn, org, dt.date(2026, 10, 1), dt.date(2026, 10, 31), J(2026, 11, 24))
+    first = b"".join(export.stream(engine, key, plan))
+    second = b"".join(export.stream(engine, key, plan))
+    assert plan.entries and first == second
+    archive = zipfile.ZipFile(io.BytesIO(first))
+    workbook = zipfile.ZipFile(io.BytesIO(archive.read(export.WORKBOOK)))
+    assert {part.date_time for part in workbook.infolist()} <= {
+        (1980, 1, 1, 0, 0, 0), archive.getinfo(export.WORKBOOK).date_time}

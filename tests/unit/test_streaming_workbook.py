@@ -94,3 +94,24 @@ def test_the_row_template_writes_what_the_cell_by_cell_path_writes():
     assert 300 < len(general) < 2700  # both paths taken
     sheets = [zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml") for out in outs]
     assert sheets[0] == sheets[1]
+
+
+def test_a_fixed_time_stamp_makes_the_same_bytes():
+    """The inspection export gives its time (issue 21): two workbooks of the
+    same rows are the same bytes, every part stamped with it or 1980."""
+    rows = [(n, f"テキスト{n}", None, "x" * (n % 50)) for n in range(2000)]
+    outs = []
+    for _ in range(2):
+        out = io.BytesIO()
+        book = tabular.StreamingWorkbook(out, date_time=(2026, 11, 24, 9, 0, 0))
+        for sheet in ("一", "二"):
+            book.add_sheet(sheet)
+            for row in rows:
+                book.append(row)
+        book.close()
+        outs.append(out.getvalue())
+    assert outs[0] == outs[1]
+    import zipfile
+
+    stamps = {part.date_time for part in zipfile.ZipFile(io.BytesIO(outs[0])).infolist()}
+    assert stamps == {(2026, 11, 24, 9, 0, 0), (1980, 1, 1, 0, 0, 0)}
