@@ -308,8 +308,10 @@ def _discard_if_in_transaction(conn) -> None:
     autocommit mode) is closed, never pooled holding the head's lock."""
     if conn.closed or conn.invalidated:
         return
+    from psycopg.pq import TransactionStatus
+
     dbapi = conn.connection.dbapi_connection
-    if dbapi is None or dbapi.info.transaction_status != 0:  # 0: idle
+    if dbapi is None or dbapi.info.transaction_status != TransactionStatus.IDLE:
         conn.invalidate()
 
 
