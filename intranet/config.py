@@ -37,7 +37,8 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool
 
 from .accounts.training import COURSE_MAX, OUTSOURCED_ROLES, TrainingSettings
-from .audit.checkpoints import CheckpointSettings
+from .audit.checkpoints import DEFAULT_ORIGIN, CheckpointSettings
+from .audit.signed_note import NoteError, Signer, format_checkpoint
 from .audit.settings import DEFAULT_WRITE_TIMEOUT_SECONDS, RETENTION_FLOOR_YEARS, AuditSettings
 from .calls.queue import QueueSettings
 from .contracts.rules import ContractSettings, Enforce
@@ -328,13 +329,43 @@ def audit_settings(settings) -> AuditSettings:
 
 def checkpoint_settings(settings) -> CheckpointSettings:
     """``intranet.audit.checkpoint_minutes``, ``checkpoint_entries``,
-    ``checkpoint_retry_seconds`` (all positive) and ``checkpoint_file``."""
+    ``checkpoint_retry_seconds`` (all positive), ``checkpoint_file``,
+    ``signing_key`` and ``log_origin``."""
+    origin = _str(settings, "intranet.audit.log_origin", DEFAULT_ORIGIN)
+    try:
+        format_checkpoint(origin, 0, bytes(32))
+    except NoteError:
+        raise SettingsError(f"intranet.audit.log_origin: not a checkpoint origin: {origin!r}") from None
     return CheckpointSettings(
         interval=dt.timedelta(minutes=_float(settings, "intranet.audit.checkpoint_minutes", 1, 0, above=True)),
         every_entries=_int(settings, "intranet.audit.checkpoint_entries", 1000, 1),
         path=_raw(settings, "intranet.audit.checkpoint_file"),
         retry=dt.timedelta(seconds=_float(settings, "intranet.audit.checkpoint_retry_seconds", 30, 0,
-                                          above=True)))
+                                          above=True)),
+        signer=signing_key(settings), origin=origin)
+
+
+def signing_key(settings) -> Signer | None:
+    """``intranet.audit.signing_key``: the Ed25519 key that signs the
+    checkpoints, as ``PRIVATE+KEY+name+hash+key`` (``intranet audit keygen``
+    makes one); ``env:NAME`` reads it from the environment, ``file:PATH``
+    from a file. Unset: checkpoints are not signed (``/health`` says so)."""
+    value = str(settings.get("intranet.audit.signing_key") or "").strip()
+    if value.startswith("env:"):
+        value = os.environ.get(value[4:], "").strip()
+    elif value.startswith("file:"):
+        try:
+            with open(value[5:], encoding="ascii") as f:
+                value = f.read().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"intranet.audit.signing_key: cannot read {value[5:]}: "
+                                f"{type(exc).__name__}") from None
+    if not value:
+        return None
+    try:
+        return Signer.from_key_string(value)
+    except NoteError as exc:  # (the message never holds the key)
+        raise SettingsError(f"intranet.audit.signing_key: {exc}") from None
 
 
 def _audit(settings) -> AuditArea:

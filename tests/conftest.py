@@ -53,6 +53,9 @@ TEST_SETTINGS = {
     "intranet.login.address_max_failures": "0",
     "pyramid.default_locale_name": "ja",
     "intranet.audit.hmac_key": "test-access-log-key-0123456789abcdef",
+    # tests/helpers.py TEST_PUBLIC_KEY verifies it
+    "intranet.audit.signing_key": "PRIVATE+KEY+intranet-test+1272cb19+AcfE8Umq9zFtN7MAkn6FYUdxZvfqM0h4iAleunyxoU3+",
+    "intranet.audit.log_origin": "test.invalid/intranet/access-log",
     # No role must pass a second factor unless a test says so (the default,
     # operators and investigators with security keys, is tested on its own).
     "intranet.mfa.required_roles": "",

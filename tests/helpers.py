@@ -94,6 +94,19 @@ def xlsx_formulas(data: bytes) -> list[str]:
 
 #: The tables of the access log, whose triggers refuse changes.
 LOG_TABLES = ("access_log", "access_log_cases", "access_log_checkpoints", "access_log_archives")
+#: The Merkle tree's append-only tables (issue 22).
+TREE_TABLES = ("access_log_leaves", "access_log_tree_nodes")
+#: The public key of tests/conftest.py's ``intranet.audit.signing_key``.
+TEST_PUBLIC_KEY = "intranet-test+1272cb19+ASD0gThrnV4xPnR8IO/xW64fAc2DYGr0g8alICrTcmFj"
+
+
+def trusted_test_keys():
+    """A key ring trusting only :data:`TEST_PUBLIC_KEY`."""
+    from intranet.audit.signed_note import KeyRing
+
+    ring = KeyRing()
+    ring.add(TEST_PUBLIC_KEY)
+    return ring
 
 
 def drop_log_guards(conn, *tables):

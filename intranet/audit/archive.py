@@ -10,7 +10,8 @@ The procedure (``intranet audit archive``), documented in docs/audit.md:
    JSON lines, then re-read the file and verify its chain;
 4. append an ``audit.archived`` event naming the range and the file's
    SHA-256, so the removal is in the log before it happens;
-5. in one transaction: record the cut in ``access_log_archives`` (last
+5. in one transaction: extend the Merkle tree over the entries (its leaves
+   are kept), record the cut in ``access_log_archives`` (last
    sequence number, its chain value, the file's SHA-256, sealed with the log
    key: :func:`intranet.audit.chain.seal`), after which the triggers allow,
    and only then, deleting those entries; delete them;
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select
 
 from ..models import AccessLogArchive, AccessLogCase, AccessLogEntry
-from . import chain
+from . import chain, tree
 from .checkpoints import Checkpointer
 from .events import AuditEvent
 from .verify import RETENTION_YEARS, archivable, retention_limit, stored_rows, verify_database
@@ -158,6 +159,10 @@ def archive(engine, key: bytes, *, before: dt.datetime, now: dt.datetime, retent
                   detail=json.dumps(detail, sort_keys=True))
     writer.append([(fields, [])])  # first: the cut's proof (see the module docstring)
     with engine.begin() as conn:
+        try:  # the tree must hold the entries before they go (issue 22): its proofs outlive them
+            tree.extend(conn, key, archive_plan.upto_seq)
+        except tree.TreeError as exc:
+            raise ArchiveError(f"the Merkle tree does not reach the cut: {exc}; nothing removed") from None
         conn.execute(insert(AccessLogArchive.__table__).values(
             upto_seq=archive_plan.upto_seq, chain=last_chain, entries=archive_plan.entries,
             before=before, file_sha256=sha256, created_at=now,

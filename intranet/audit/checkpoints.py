@@ -20,9 +20,19 @@ The application writes one after an append when the newest is older than
 ``intranet.audit.checkpoint_minutes`` (default 1) or more than
 ``intranet.audit.checkpoint_entries`` entries old (default 1,000);
 ``intranet audit checkpoint <ini>`` (cron) covers quiet periods.
+
+Issue 22: each checkpoint first extends the Merkle tree to its sequence
+number (:mod:`intranet.audit.tree`) and, with ``intranet.audit.signing_key``
+set, carries a C2SP signed checkpoint note (:func:`checkpoint_text`): origin,
+tree size, root, the time and every organisation's chain head, signed with
+Ed25519. The note is witnessed with the rest. If the tree cannot be extended
+(an entry failing its HMAC link, or missing), the checkpoint is still written
+without a note and the witness reports the tree's problem: nothing that does
+not verify is signed.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
@@ -33,7 +43,8 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 
 from ..models import AccessLogCheckpoint, AccessLogHead
-from . import chain
+from . import chain, tree
+from .signed_note import Signer, format_checkpoint, sign_note
 
 log = logging.getLogger("intranet.audit.checkpoint")
 
@@ -41,6 +52,9 @@ log = logging.getLogger("intranet.audit.checkpoint")
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
 #: How many of the newest rows to look through for the newest valid one.
 RECENT_ROWS = 50
+#: ``intranet.audit.log_origin`` unless set: the first line of every signed
+#: checkpoint, naming the log (docs/audit.md: set it to the ward's own name).
+DEFAULT_ORIGIN = "intranet.example/access-log"
 
 
 class CheckpointFailed(Exception):
@@ -53,12 +67,32 @@ class CheckpointSettings:
     every_entries: int
     path: str | None
     retry: dt.timedelta
+    signer: Signer | None = None
+    origin: str = DEFAULT_ORIGIN
 
 
-def checkpoint_line(seq: int, chain_value: str, at: dt.datetime, mac: str) -> str:
-    return json.dumps({"seq": seq, "chain": chain_value,
-                       "at": at.isoformat(timespec="microseconds") + "Z", "mac": mac},
-                      sort_keys=True)
+def checkpoint_line(seq: int, chain_value: str, at: dt.datetime, mac: str,
+                    root: str | None = None, note: str | None = None) -> str:
+    line = {"seq": seq, "chain": chain_value,
+            "at": at.isoformat(timespec="microseconds") + "Z", "mac": mac}
+    if root is not None:
+        line.update(root=root, note=note)
+    return json.dumps(line, sort_keys=True)
+
+
+def time_text(at: dt.datetime) -> str:
+    """A checkpoint's ``time`` extension value: UTC, to the microsecond."""
+    return at.isoformat(timespec="microseconds") + "Z"
+
+
+def checkpoint_text(origin: str, head: tree.TreeHead, at: dt.datetime) -> str:
+    """The checkpoint body (C2SP tlog-checkpoint): origin, size, root, then
+    the extension lines ``time <UTC>`` and ``org <key> <seq> <leaf hash,
+    base64>`` for every organisation's chain head, sorted by key."""
+    extensions = [f"time {time_text(at)}"] + [
+        f"org {key} {seq} {base64.b64encode(bytes.fromhex(leaf)).decode()}"
+        for key, (seq, leaf) in sorted(head.org_heads.items())]
+    return format_checkpoint(origin, head.size, head.root, extensions)
 
 
 @dataclass(frozen=True)
@@ -92,13 +126,14 @@ class Checkpointer:
         self._failed_at: dt.datetime | None = None  # since when writing fails (None: fine)
         self._next_try: dt.datetime | None = None
         self._status: tuple[dt.datetime, dict] | None = None  # (when computed, status)
+        self.tree_problem: str | None = None  # why the tree stopped (None: fine)
         self._lock = threading.Lock()
 
     # ---- state
 
     @property
     def failing(self) -> bool:
-        return self._failed_at is not None
+        return self._failed_at is not None or self.tree_problem is not None
 
     def _due(self, seq: int, now: dt.datetime) -> bool:
         witnessed = self._witnessed
@@ -129,10 +164,36 @@ class Checkpointer:
             self.write(seq, value, now)
             return True
 
-    def write(self, seq: int, value: str, now: dt.datetime) -> None:
-        """Outside witnesses first, then the row; all or nothing."""
+    def _tree(self, seq: int, value: str) -> tree.TreeHead | None:
+        """The tree extended to at least ``seq``; None (and the problem kept
+        for the health report) when it cannot be."""
+        try:
+            with self.engine.begin() as conn:
+                head = tree.extend(conn, self.key, seq)
+                if head.size > seq:  # another process took it further: the tree as at seq
+                    head = tree.head_at(conn, seq, head, value)
+        except tree.TreeError as exc:
+            self.tree_problem = str(exc)
+        except Exception as exc:  # the database: the checkpoint itself is tried all the same
+            self.tree_problem = f"the tree could not be stored ({type(exc).__name__})"
+        else:
+            self.tree_problem = None
+            return head
+        log.error("access log tree not extended: %s", self.tree_problem)
+        return None
+
+    def write(self, seq: int, value: str, now: dt.datetime) -> tuple[int, str]:
+        """Outside witnesses first, then the row; all or nothing. Returns
+        (``seq``, ``value``)."""
+        head = self._tree(seq, value)
+        root = note = None
+        if head is not None:
+            root = head.root.hex()
+            if self.settings.signer is not None:
+                note = sign_note(checkpoint_text(self.settings.origin, head, now),
+                                 [self.settings.signer]).decode()
         mac = chain.seal(self.key, "checkpoint", seq, value, now)
-        line = checkpoint_line(seq, value, now, mac)
+        line = checkpoint_line(seq, value, now, mac, root, note)
         try:
             if self.settings.path:
                 with open(self.settings.path, "a", encoding="utf-8") as f:
@@ -142,7 +203,8 @@ class Checkpointer:
             log.info("access log checkpoint %s", line)
             with self.engine.begin() as conn:
                 conn.execute(insert(AccessLogCheckpoint.__table__).values(
-                    seq=seq, chain=value, created_at=now, mac=mac))
+                    seq=seq, chain=value, created_at=now, mac=mac,
+                    tree_size=seq if root else None, root=root, note=note))
         except Exception as exc:
             if self._failed_at is None:
                 self._failed_at = now
@@ -151,13 +213,13 @@ class Checkpointer:
         self._witnessed = Witnessed(seq, now)
         self._loaded = True
         self._failed_at = self._next_try = None
+        return seq, value
 
     def write_current(self, now: dt.datetime) -> tuple[int, str]:
         """A checkpoint of the log as it stands (``intranet audit checkpoint``)."""
         with self.engine.connect() as conn:
             seq, value = conn.execute(select(AccessLogHead.seq, AccessLogHead.chain)).one()
-        self.write(seq, value, now)
-        return seq, value
+        return self.write(seq, value, now)
 
     # ---- health
 
@@ -185,6 +247,8 @@ class Checkpointer:
         return {
             "status": "degraded" if self.failing or stale else "ok",
             "witness_failing_since": self._failed_at.isoformat() + "Z" if self._failed_at else None,
+            "tree": "stopped" if self.tree_problem else "ok",
+            "checkpoints_signed": self.settings.signer is not None,
             "last_checkpoint_age_seconds": int(age.total_seconds()) if age is not None else None,
             "unwitnessed_entries": unwitnessed,
         }

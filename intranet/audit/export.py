@@ -39,13 +39,17 @@ from ..models import (
     Medium, MediumEvent, Organisation, TrainingCourse, TrainingPlan, TrainingRecord, User,
 )
 from ..security import report as matrix_report
-from . import chain, export_check
+from . import chain, export_check, package_tlog
+from .package_verifier import MANIFEST_SIG
 from .search import utc_start
 from .verify import checkpoint_stream, database_checkpoints, stored_rows
 
 #: /2: text cells that a spreadsheet would take for a formula carry a leading
 #: quote (intranet.tabular), which verifying removes; /1 packages had none.
 FORMAT = "intranet-inspection-export/2"
+#: /3: /2 and the signed checkpoints and proofs of issue 22 (``tlog/``,
+#: ``MANIFEST.sig``), checked by ``intranet audit verify-package``.
+FORMAT_SIGNED = "intranet-inspection-export/3"
 ENTRIES = "access_log/entries.csv"
 CASES = "access_log/disclosed_cases.csv"
 WORKBOOK = "access_log/entries.xlsx"
@@ -90,6 +94,8 @@ class ExportPlan:
     entries: int            # the organisation's entries in the period
     generated_at: dt.datetime  # UTC
     start_chain: str = chain.GENESIS  # the chain value before ``first_seq``
+    #: the signed checkpoints and proofs (issue 22); None: checkpoints are not signed
+    tlog: package_tlog.TlogPlan | None = None
 
     @property
     def start(self) -> dt.datetime:
@@ -109,8 +115,11 @@ class ExportPlan:
 
 
 def plan(conn, organisation: Organisation, date_from: dt.date, date_to: dt.date,
-         now: dt.datetime) -> ExportPlan:
-    """Fix the sequence range now: entries appended later are not in it."""
+         now: dt.datetime, checkpointer=None, previous_checkpoint: str | None = None) -> ExportPlan:
+    """Fix the sequence range now: entries appended later are not in it.
+    With the app's ``checkpointer`` (whose key signs checkpoints) the package
+    carries proofs (:mod:`intranet.audit.package_tlog`), optionally from
+    ``previous_checkpoint``, the signed checkpoint of the last inspection."""
     start, end = utc_start(date_from), utc_start(date_to + dt.timedelta(days=1))
     in_period = and_(AccessLogEntry.occurred_at >= start, AccessLogEntry.occurred_at < end)
     first, last = conn.execute(select(func.min(AccessLogEntry.seq), func.max(AccessLogEntry.seq))
@@ -119,8 +128,14 @@ def plan(conn, organisation: Organisation, date_from: dt.date, date_to: dt.date,
     count = conn.scalar(select(func.count()).select_from(AccessLogEntry).where(
         in_period, AccessLogEntry.organisation == organisation.code,
         AccessLogEntry.seq.between(first, last)))
-    return ExportPlan(organisation.id, organisation.code, organisation.name, date_from, date_to,
-                      first, last, count, now, _start_chain(conn, first))
+    export = ExportPlan(organisation.id, organisation.code, organisation.name, date_from, date_to,
+                        first, last, count, now, _start_chain(conn, first))
+    if checkpointer is not None:
+        try:
+            export.tlog = package_tlog.plan(conn.engine, export, checkpointer, previous_checkpoint, now)
+        except package_tlog.TlogError as error:
+            raise ExportError(error.key) from None
+    return export
 
 
 # ------------------------------------------------------------------ writing
@@ -287,8 +302,22 @@ def stream(engine, key: bytes, export: ExportPlan, *,
             out.write(_summary_html(conn, export))
         package.csv_member(CHECKPOINTS, _checkpoint_rows(conn, export))
         yield package.sink.take()
+        if export.tlog is not None:
+            for path, content in package_tlog.members(conn, export, export.tlog):
+                with package.member(path) as out:
+                    if isinstance(content, bytes):
+                        out.write(content)
+                    else:
+                        for block in content:
+                            out.write(block)
+                            yield package.sink.take()
+                yield package.sink.take()
+    manifest = manifest_text(key, export, package.files, package.segment)
     with package.member(MANIFEST) as out:
-        out.write(manifest_text(key, export, package.files, package.segment))
+        out.write(manifest)
+    if export.tlog is not None:
+        with package.member(MANIFEST_SIG) as out:
+            out.write(package_tlog.manifest_signature(export.tlog, manifest.encode("utf-8")))
     yield package.close()
 
 
@@ -344,6 +373,7 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
     previous, unreported = start_chain, 0
     # export.includes(entry), with the period's bounds computed once (not twice an entry)
     code, period_start, period_end = export.code, export.start, export.end
+    stragglers = export.tlog.stragglers if export.tlog is not None else None
     with tempfile.TemporaryFile() as cases_file, tempfile.TemporaryFile() as workbook_file:
         # (the fastest writer measured: openpyxl, XlsxWriter and this, docs/audit.md)
         # (the package's time stamp on its parts: the same data, the same bytes)
@@ -363,7 +393,12 @@ def _log_members(conn, key, export: ExportPlan, package: _Package, progress) -> 
                 if seq > export.last_seq:
                     break
                 walker.step(entry, cases)
-                if entry["organisation"] == code and period_start <= entry["occurred_at"] < period_end:
+                if entry["organisation"] != code:
+                    pass
+                elif not period_start <= entry["occurred_at"] < period_end:
+                    if stragglers is not None:  # (the organisation's, out of the period: a proof needs it)
+                        stragglers[seq] = chain.canonical(entry, cases)
+                else:
                     jst = _jst_text(entry["occurred_at"])
                     entries_csv.writerow(_csv_entry_row(entry, previous, jst))
                     buffered += 1
@@ -641,7 +676,7 @@ def _signature(key: bytes, body: str) -> str:
 
 def manifest_text(key: bytes, export: ExportPlan, files, segment: Segment) -> str:
     lines = [
-        f"format: {FORMAT}",
+        f"format: {FORMAT_SIGNED if export.tlog is not None else FORMAT}",
         f"organisation: {export.code}",
         f"organisation_name: {export.name}",
         f"period: {export.date_from.isoformat()}..{export.date_to.isoformat()} (JST)",
@@ -653,6 +688,8 @@ def manifest_text(key: bytes, export: ExportPlan, files, segment: Segment) -> st
         f"chain_checked: {segment.checked}",
         f"chain_status: {segment.status}",
     ]
+    if export.tlog is not None:
+        lines += export.tlog.manifest_lines()
     lines += [f"file: {sha} {size} {path}" for path, size, sha in files]
     body = "\n".join(lines) + "\n"
     return body + f"hmac-sha256: {_signature(key, body)}\n"
@@ -708,7 +745,7 @@ def verify_file(path, key: bytes, *, workers: int | None = None) -> ExportVerifi
             return ExportVerification(False, problems=[f"MANIFEST missing or unreadable: {exc}"])
         if not hmac.compare_digest(_signature(key, body), signature):
             problem("MANIFEST signature does not match (edited, or another key)")
-        names = set(archive.namelist()) - {MANIFEST}
+        names = set(archive.namelist()) - {MANIFEST, MANIFEST_SIG}
         listed = {p for p, _, _ in files}
         for name in sorted(names - listed):
             problem(f"{name}: not in the manifest")

@@ -106,31 +106,67 @@ def review_sign(request):
     return HTTPSeeOther(request.resource_path(request.context))
 
 
+#: A signed checkpoint is a few hundred bytes; anything far larger is not one.
+PREVIOUS_CHECKPOINT_MAX = 64 * 1024
+
+
+def _previous_checkpoint(params) -> str | None:
+    """The previous inspection's signed checkpoint: pasted, or uploaded as a
+    file (``tlog/checkpoint.end`` of last year's package). ValueError: not
+    readable text of a sensible size."""
+    upload = params.get("previous_checkpoint_file")
+    text = params.get("previous_checkpoint", "")
+    if getattr(upload, "file", None) is not None:
+        data = upload.file.read(PREVIOUS_CHECKPOINT_MAX + 1)
+        if len(data) > PREVIOUS_CHECKPOINT_MAX:
+            raise ValueError
+        text = data.decode("utf-8")  # (UnicodeDecodeError is a ValueError)
+    if not isinstance(text, str) or len(text) > PREVIOUS_CHECKPOINT_MAX:
+        raise ValueError
+    return text.strip() + "\n" if text.strip() else None
+
+
 @view_config(context=AuditArea, name="exports", renderer="audit/exports.jinja2",
              permission=Permission.InspectionExport, request_method="GET")
+@view_config(context=AuditArea, name="exports", renderer="audit/exports.jinja2",
+             permission=Permission.InspectionExport, request_method="POST")
 def inspection_export(request):
     """The inspection package for one organisation and period, streamed as a
-    ZIP (``?download=1``); otherwise the form. The log entry of the download
-    records how many log entries it holds."""
-    period = activity.Period.from_params(request.dbsession, request.GET, request.today)
-    if "download" in request.GET and period.organisation is None and not period.errors:
+    ZIP (``download=1``, from the form's POST or a GET); otherwise the form.
+    With signed checkpoints the package carries the proofs of issue 22, from
+    the previous inspection's checkpoint if the auditor gives it. The log
+    entry of the download records how many log entries it holds."""
+    params = request.POST if request.method == "POST" else request.GET
+    period = activity.Period.from_params(request.dbsession, params, request.today)
+    if "download" in params and period.organisation is None and not period.errors:
         period.errors.append("export.error.organisation")
+    previous = None
+    try:
+        previous = _previous_checkpoint(params)
+    except ValueError:
+        period.errors.append("export.error.previous_unreadable")
     if period.errors:
         request.response.status = 400
     package = None
-    if "download" in request.GET and not period.errors:
+    if "download" in params and not period.errors:
         try:
             package = export.plan(request.dbsession.connection(), period.organisation,
-                                  period.date_from, period.date_to, request.now)
+                                  period.date_from, period.date_to, request.now,
+                                  request.registry.access_checkpointer, previous)
         except export.ExportError as error:
             request.response.status = 409
             period.errors.append(error.key)
     if package is None:
         organisations = request.dbsession.scalars(
             select(Organisation).order_by(Organisation.kind, Organisation.code)).all()
-        return {"period": period, "organisations": organisations}
+        return {"period": period, "organisations": organisations,
+                "previous_checkpoint": params.get("previous_checkpoint", "")
+                if isinstance(params.get("previous_checkpoint", ""), str) else ""}
     request.audit.note(rows=package.entries, organisation=package.code,
-                       date_from=package.date_from.isoformat(), date_to=package.date_to.isoformat())
+                       date_from=package.date_from.isoformat(), date_to=package.date_to.isoformat(),
+                       tree_size=package.tlog.end.size if package.tlog else None,
+                       previous_size=package.tlog.previous.size if package.tlog and package.tlog.previous
+                       else None)
     response = Response(content_type="application/zip", app_iter=export.stream(
         request.registry["db_engine"], request.registry.access_log.key, package))
     response.content_disposition = f'attachment; filename="{package.filename}"'

@@ -14,6 +14,7 @@ from .cases import (  # noqa: F401
 )
 from .audit import (  # noqa: F401
     AccessLogArchive, AccessLogCase, AccessLogCheckpoint, AccessLogEntry, AccessLogHead,
+    AccessLogLeaf, AccessLogTreeHead, AccessLogTreeNode,
 )
 from .calls import (  # noqa: F401
     REACHED, ActionKind, CallAction, CallAttempt, CallCampaign, CallRecord, CallTarget,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base
@@ -100,6 +100,12 @@ class AccessLogCheckpoint(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     #: chain.seal(key, "checkpoint", seq, chain, created_at): only the key's holder writes one.
     mac: Mapped[str | None] = mapped_column(String(64))
+    #: The Merkle tree at ``seq`` (issue 22): its size (= ``seq``) and root,
+    #: and the C2SP signed checkpoint note over them (NULL: written before
+    #: the tree, or without a signing key).
+    tree_size: Mapped[int | None] = mapped_column(BigInteger)
+    root: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class AccessLogArchive(Base):
@@ -118,3 +124,54 @@ class AccessLogArchive(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     #: chain.seal(key, "cut", upto_seq, chain, file_sha256, before, created_at).
     mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AccessLogLeaf(Base):
+    """The Merkle tree's leaf of entry ``seq`` (leaf index ``seq - 1``) and
+    its link in the organisation's own chain (:mod:`intranet.audit.tree`).
+
+    Kept when an archive cut removes the entry: the tree's proofs outlive it."""
+
+    __tablename__ = "access_log_leaves"
+    __table_args__ = (
+        Index("ix_access_log_leaves_organisation_seq", "organisation", "seq"),
+        APPEND_ONLY,
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    organisation: Mapped[str | None] = mapped_column(String(40))
+    #: leaf hash (hex) of the previous entry of the same organisation; zeros for the first
+    org_prev: Mapped[str] = mapped_column(String(64))
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccessLogTreeNode(Base):
+    """An interior node of the tree: the root of the perfect subtree over
+    leaves ``[idx * 2**level, (idx + 1) * 2**level)``. Only levels that are
+    multiples of :data:`intranet.audit.tree.STRIDE` are stored; any other
+    node is at most ``2**(STRIDE-1)`` stored nodes away."""
+
+    __tablename__ = "access_log_tree_nodes"
+    __table_args__ = APPEND_ONLY
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccessLogTreeHead(Base):
+    """The single row saying how far the tree reaches: its size, the chain
+    value of its last entry and its right edge (the compact range, hex
+    hashes concatenated). A cache for extending the tree: proofs and
+    verification recompute from the leaves and nodes. (Left alone by the
+    tests' cleanup like the tables it describes; no triggers: it moves.)"""
+
+    __tablename__ = "access_log_tree_head"
+    __table_args__ = APPEND_ONLY
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    chain: Mapped[str] = mapped_column(String(64))
+    compact: Mapped[str] = mapped_column(Text)
+    #: each organisation's chain head at ``size``: JSON {code or "": [seq, leaf hash]}
+    org_heads: Mapped[str] = mapped_column(Text)

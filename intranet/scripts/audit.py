@@ -149,10 +149,20 @@ def export(args) -> int:
     if os.path.exists(args.output):
         print(f"{args.output} exists; not overwritten / 既存のファイルは上書きしません", file=sys.stderr)
         return 2
+    previous = None
+    if args.previous_checkpoint:
+        try:
+            with open(args.previous_checkpoint, encoding="utf-8") as f:
+                previous = f.read(64 * 1024)
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"cannot read {args.previous_checkpoint}: {exc} / 前回調査のチェックポイントを読めません",
+                  file=sys.stderr)
+            return 2
     settings = ini_settings(args.ini)
     key = hmac_key(settings)
     engine = get_engine(settings)
     now = SystemClock().now()
+    checkpointer = Checkpointer(engine, key, checkpoint_settings(settings))
     try:
         with Session(engine) as session:
             organisation = session.scalar(select(Organisation).where(Organisation.code == args.organisation))
@@ -160,7 +170,8 @@ def export(args) -> int:
                 print(f"unknown organisation {args.organisation!r} / 組織が見つかりません", file=sys.stderr)
                 return 2
             try:
-                plan = package.plan(session.connection(), organisation, date_from, date_to, now)
+                plan = package.plan(session.connection(), organisation, date_from, date_to, now,
+                                    checkpointer, previous)
             except package.ExportError as error:
                 print(f"{translate('ja', error.key)} / {translate('en', error.key)}", file=sys.stderr)
                 return 1
@@ -191,6 +202,37 @@ def verify_export(args) -> int:
     result = verify_file(args.file, hmac_key(ini_settings(args.ini)))
     print(result, file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
+
+
+def verify_package(args) -> int:
+    from ..audit import package_verifier
+
+    argv = [args.file, "--public-key", args.public_key]
+    return package_verifier.main(argv)
+
+
+def keygen(args) -> int:
+    """A new Ed25519 signing key for the checkpoints: the secret key to the
+    file named (created with mode 0600, never overwritten), the public key
+    on stdout (to publish: docs/audit.md)."""
+    import os
+
+    from ..audit.signed_note import NoteError, Signer
+
+    try:
+        signer = Signer.generate(args.name)
+    except NoteError as exc:
+        print(f"{exc} / 鍵の名前が不正です", file=sys.stderr)
+        return 2
+    try:
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        print(f"{args.output}: {exc.strerror}; not overwritten / 既存のファイルは上書きしません", file=sys.stderr)
+        return 2
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(signer.key_string() + "\n")
+    print(signer.verifier().key_string())
+    return 0
 
 
 def add_parser(sub) -> None:
@@ -224,7 +266,22 @@ def add_parser(sub) -> None:
     s.add_argument("--to", dest="date_to", required=True, help="last day (JST), YYYY-MM-DD")
     s.add_argument("--output", required=True, help="ZIP file to create (must not exist)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--previous-checkpoint", metavar="FILE",
+                   help="the previous inspection's signed checkpoint (its tlog/checkpoint.end): "
+                        "the package then proves the log extends it")
     s.set_defaults(func=export)
+
+    s = commands.add_parser("verify-package",
+                            help="check an inspection package with the public key alone (no secret)")
+    s.add_argument("file")
+    s.add_argument("--public-key", required=True, metavar="FILE",
+                   help="trusted public keys, one a line: NAME+HASH+KEY [NOT-BEFORE [NOT-AFTER]]")
+    s.set_defaults(func=verify_package)
+
+    s = commands.add_parser("keygen", help="make an Ed25519 key that signs the checkpoints")
+    s.add_argument("--name", required=True, help="the key's name, e.g. the ward's domain and the year")
+    s.add_argument("--output", required=True, help="file for the secret key (must not exist; mode 0600)")
+    s.set_defaults(func=keygen)
 
     s = commands.add_parser("verify-export", help="check an inspection package offline")
     s.add_argument("ini", help="ini file holding intranet.audit.hmac_key")

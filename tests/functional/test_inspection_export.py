@@ -18,7 +18,8 @@ from intranet.models import (
 )
 from intranet.scripts.cli import main
 from tests import factories
-from tests.helpers import entries_since, log_mark, login, synthetic_entry
+from intranet.audit.package_verifier import verify_package
+from tests.helpers import entries_since, log_mark, login, synthetic_entry, trusted_test_keys
 from tests.unit.scripts.test_cli import _ini
 
 J = dt.datetime
@@ -172,6 +173,9 @@ def test_editing_any_byte_of_any_file_fails_verification(testapp, wsgi_app, cont
     for name in names:
         edited = tmp_path / "edited.zip"
         _rewrite(path, edited, name, _flip)
+        if name == "MANIFEST.sig":  # the public key's business (test_inspection_package_proofs.py)
+            assert not verify_package(edited, trusted_test_keys()).ok
+            continue
         result = export.verify_file(edited, key)
         assert not result.ok, name
     extra = tmp_path / "extra.zip"
@@ -357,6 +361,7 @@ def test_a_package_of_the_first_format_without_quotes_still_verifies(
 
     _plant_formulas(wsgi_app, dbsession, contractor)
     monkeypatch.setattr(export, "FORMAT", "intranet-inspection-export/1")
+    monkeypatch.setattr(export, "FORMAT_SIGNED", "intranet-inspection-export/1")
     monkeypatch.setattr(tabular, "neutralise", lambda value: value)
     path = tmp_path / "old.zip"
     path.write_bytes(download(testapp, contractor["code"]).body)
