@@ -39,12 +39,14 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import sys
 import zipfile
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from .merkle import HASH_SIZE, ProofError, node_hash, verify_consistency, verify_inclusion
+from .merkle import HASH_SIZE, ProofError, verify_consistency, verify_inclusion
 from .signed_note import KeyRing, NoteError, open_note, parse_checkpoint
 
 FORMAT = "intranet-inspection-export/3"
@@ -130,37 +132,11 @@ def decode_proof(text: str) -> list[bytes]:
     return [raw[i:i + HASH_SIZE] for i in range(0, len(raw), HASH_SIZE)]
 
 
-def canonical(content: dict) -> bytes:
-    """The bytes the log's chain and tree cover: the fields and ``cases``
-    as JSON with sorted keys, no spaces, UTF-8."""
-    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
 def _unquote(text: str) -> str:
     if text.startswith("'") and text.lstrip("'")[:1] in FORMULA_STARTS:
         return text[1:]
     return text
 
-
-def entry_from_row(row: list[str], index: dict[str, int]) -> dict:
-    """The chained fields of an ``entries.csv`` row, as the log stored them."""
-    empty = set(row[index["empty_strings"]].split())
-    content = {}
-    for name in FIELDS:
-        value = row[index[name]]
-        if value == "":
-            content[name] = "" if name in empty else None
-        elif name in INT_FIELDS:
-            content[name] = int(value)
-        elif name == "occurred_at":
-            content[name] = dt.datetime.fromisoformat(value).isoformat(timespec="microseconds")
-        else:
-            content[name] = _unquote(value)
-    return content
-
-
-def _occurred(content: dict) -> dt.datetime:
-    return dt.datetime.fromisoformat(content["occurred_at"])
 
 
 # ---------------------------------------------------------------- keys
@@ -223,26 +199,30 @@ class _Proofs:
 
     def __init__(self, size: int, root: bytes):
         self.size, self.root = size, root
-        self.known: tuple | None = None  # (block, upper proof, block node)
+        self.known: tuple | None = None  # (block, upper proof bytes, block node)
 
-    @staticmethod
-    def _block_node(leaf: bytes, index: int, lower) -> bytes:
-        h = leaf
-        for level, sibling in enumerate(lower):
-            h = node_hash(sibling, h) if index >> level & 1 else node_hash(h, sibling)
-        return h
-
-    def check(self, leaf: bytes, index: int, proof: list[bytes]) -> None:
+    def check(self, leaf: bytes, index: int, raw: bytes) -> None:
+        """``raw``: the proof's hashes, concatenated."""
+        if len(raw) % HASH_SIZE:
+            raise ProofError(f"proof of {len(raw)} bytes is not a list of {HASH_SIZE}-byte hashes")
         block = index >> 4
-        if (index | 15) < self.size and len(proof) >= 4:
-            upper = b"".join(proof[4:])
-            node = self._block_node(leaf, index, proof[:4])
-            if self.known is not None and self.known[:2] == (block, upper) and self.known[2] == node:
+        if (index | 15) < self.size and len(raw) >= 4 * HASH_SIZE:
+            h, sha256 = leaf, hashlib.sha256
+            for level in range(4):  # (node_hash inlined: the verifier's inner loop)
+                sibling = raw[level * HASH_SIZE:(level + 1) * HASH_SIZE]
+                h = sha256(b"\x01" + sibling + h if index >> level & 1 else b"\x01" + h + sibling).digest()
+            upper = raw[4 * HASH_SIZE:]
+            known = self.known
+            if known is not None and known[0] == block and known[2] == h and known[1] == upper:
                 return
-            verify_inclusion(leaf, index, self.size, proof, self.root)
-            self.known = (block, upper, node)
+            verify_inclusion(leaf, index, self.size, _hashes(raw), self.root)
+            self.known = (block, upper, h)
             return
-        verify_inclusion(leaf, index, self.size, proof, self.root)
+        verify_inclusion(leaf, index, self.size, _hashes(raw), self.root)
+
+
+def _hashes(raw: bytes) -> list[bytes]:
+    return [raw[i:i + HASH_SIZE] for i in range(0, len(raw), HASH_SIZE)]
 
 
 # ---------------------------------------------------------------- checking
@@ -359,120 +339,238 @@ def _consistency(archive, checkpoints: dict, verdict: Verdict) -> None:
         verdict.problem(f"{name} からの一貫性証明がありません", f"no consistency proof from the {name} checkpoint")
 
 
-def _entry_rows(archive):
-    """``(seq, content)`` of entries.csv with the disclosed cases, in order."""
+class _RowContent:
+    """An ``entries.csv`` row's canonical bytes, its organisation and time:
+    the columns located once, the content built in sorted-key order and
+    written by the JSON encoder's C implementation (the verifier's inner
+    loop)."""
+
+    def __init__(self, header: list[str]):
+        index = {name: n for n, name in enumerate(header)}
+        self.columns = [(name, index[name], 1 if name in INT_FIELDS else 2 if name == "occurred_at" else 0)
+                        for name in FIELDS]
+        self.empty_at = index["empty_strings"]
+
+    def __call__(self, row: list[str], cases: list) -> tuple[bytes, str | None, dt.datetime]:
+        content = dict.fromkeys(_SORTED)
+        empty = row[self.empty_at]
+        empty = empty.split() if empty else ()
+        at = None
+        for name, n, kind in self.columns:
+            value = row[n]
+            if not value:
+                content[name] = "" if name in empty else None
+            elif not kind:
+                content[name] = _unquote(value) if value[0] == "'" else value
+            elif kind == 1:
+                content[name] = int(value)
+            else:
+                at = dt.datetime.fromisoformat(value)
+                content[name] = at.isoformat(timespec="microseconds")
+        content["cases"] = cases
+        return _ENCODE(content).encode("utf-8"), content["organisation"], at
+
+
+_SORTED = tuple(sorted((*FIELDS, "cases")))
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def _csv_rows(archive, name: str):
+    raw = archive.open(name)
+    return csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+
+
+def _case_groups(archive):
+    """``(entry seq, [[case_id, case_no], ...])`` of disclosed_cases.csv in order."""
     from itertools import groupby
 
-    with archive.open(CASES) as raw_cases:
-        cases_reader = csv.reader(io.TextIOWrapper(raw_cases, encoding="utf-8-sig", newline=""))
-        index = {name: n for n, name in enumerate(next(cases_reader, []))}
-        groups = groupby(cases_reader, key=lambda r: int(r[index["entry_seq"]]))
-        groups = ((seq, [[int(r[index["case_id"]]), _unquote(r[index["case_no"]])] for r in rows])
-                  for seq, rows in groups)
-        pending = next(groups, None)
-        with archive.open(ENTRIES) as raw:
-            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
-            header = {name: n for n, name in enumerate(next(reader, []))}
-            for row in reader:
-                content = entry_from_row(row, header)
-                seq = content["seq"]
-                disclosed = []
-                if pending is not None and pending[0] == seq:
-                    disclosed, pending = pending[1], next(groups, None)
-                content["cases"] = disclosed
-                yield seq, content
-        if pending is not None:
-            yield pending[0], None  # cases of no entry
+    reader = _csv_rows(archive, CASES)
+    index = {name: n for n, name in enumerate(next(reader, []))}
+    seq_at, id_at, no_at = index["entry_seq"], index["case_id"], index["case_no"]
+    for seq, rows in groupby(reader, key=lambda r: int(r[seq_at])):
+        yield seq, [[int(r[id_at]), _unquote(r[no_at])] for r in rows]
 
 
-def _context_rows(archive):
-    with archive.open(CONTEXT) as raw:
-        for line in raw:
-            data = line.rstrip(b"\n")
+@dataclass
+class _Job:
+    """What a batch of entries is checked against (sent to worker processes)."""
+    header: list
+    code: str
+    period_start: dt.datetime
+    period_end: dt.datetime
+    size: int
+    root: bytes
+
+
+def _check_batch(job: _Job, batch: list) -> list[tuple[str, str]]:
+    """Check entries: each ``(seq, in_period, org_prev, leaf hash hex, proof
+    (base64), source)``, ``source`` an ``entries.csv`` row with its cases or
+    the canonical bytes of a context entry. Their content must give the leaf
+    hash, be the organisation's, in or out of the period as said, and the
+    leaf must be in the tree by its proof. The problems found."""
+    problems = []
+    encode = _RowContent(job.header)
+    proofs = _Proofs(job.size, job.root)
+    sha256 = hashlib.sha256
+    for seq, in_period, org_prev, stored_leaf, proof, source in batch:
+        if in_period:
+            data, organisation, occurred = encode(*source)
+        else:
+            data = source
             content = json.loads(data)
-            yield content["seq"], content, data
+            organisation, occurred = content.get("organisation"), dt.datetime.fromisoformat(content["occurred_at"])
+        leaf = sha256(b"\x00" + org_prev.encode("ascii") + b"\n" + data).digest()
+        if leaf.hex() != stored_leaf:
+            problems.append((f"エントリ {seq}: 内容がリーフハッシュと一致しません（改変）",
+                             f"entry {seq}: its content does not match its leaf hash (altered)"))
+        if organisation != job.code:
+            problems.append((f"エントリ {seq}: この組織のエントリではありません",
+                             f"entry {seq}: not an entry of this organisation"))
+        if (job.period_start <= occurred < job.period_end) != in_period:
+            problems.append((f"エントリ {seq}: 期間内外の区分が日時と合いません",
+                             f"entry {seq}: in or out of the period, against its time"))
+        try:
+            proofs.check(leaf, seq - 1, base64.b64decode(proof, validate=True))
+        except (ProofError, ValueError, binascii.Error) as exc:
+            problems.append((f"エントリ {seq}: 包含証明が検証できません: {exc}",
+                             f"entry {seq}: the inclusion proof does not verify: {exc}"))
+        if len(problems) > MAX_PROBLEMS:
+            break
+    return problems
 
 
-def _walk(archive, values: dict, checkpoints: dict, verdict: Verdict) -> None:
-    """The organisation's chain from the start checkpoint to the end one."""
-    end, start = checkpoints["end"], checkpoints.get("start")
-    code, key = values["organisation"], org_key(values["organisation"])
+_WORKER_JOB: _Job | None = None
+
+
+def _init_worker(job: _Job) -> None:
+    global _WORKER_JOB
+    _WORKER_JOB = job
+
+
+def _check_in_worker(batch: list) -> list[tuple[str, str]]:
+    return _check_batch(_WORKER_JOB, batch)
+
+
+#: Packages of at least this many entries are checked by several processes.
+PARALLEL_ENTRIES = 20_000
+BATCH = 2_000
+
+
+def _period_bounds(values: dict) -> tuple[dt.datetime, dt.datetime]:
+    """The period's bounds in UTC (naive, as the log stores times)."""
     period = values["period"].split(" ")[0]
     date_from, date_to = (dt.date.fromisoformat(d) for d in period.split(".."))
     jst = dt.timezone(dt.timedelta(hours=9))
-    period_start = dt.datetime.combine(date_from, dt.time(), jst).astimezone(dt.timezone.utc).replace(tzinfo=None)
-    period_end = (dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), jst)
-                  .astimezone(dt.timezone.utc).replace(tzinfo=None))
+
+    def utc(day):
+        return dt.datetime.combine(day, dt.time(), jst).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return utc(date_from), utc(date_to + dt.timedelta(days=1))
+
+
+def _walk(archive, values: dict, checkpoints: dict, verdict: Verdict, workers: int | None = None) -> None:
+    """The organisation's chain from the start checkpoint to the end one:
+    order, links and heads here; each entry's content and proof in
+    :func:`_check_batch` (in worker processes for large packages)."""
+    end, start = checkpoints["end"], checkpoints.get("start")
+    code, key = values["organisation"], org_key(values["organisation"])
+    period_start, period_end = _period_bounds(values)
     start_size = start.size if start else 0
     expected = checkpoint_org_heads(start).get(key, (0, ZERO))[1] if start else ZERO
     if start is not None and checkpoint_time(start).replace(tzinfo=None) > period_start:
         verdict.problem("開始のチェックポイントが期間の始まりより後です",
                         "the start checkpoint is later than the period's start")
     end_time = checkpoint_time(end).replace(tzinfo=None)
-    proofs = _Proofs(end.size, end.root_hash)
-    entries, context = _entry_rows(archive), _context_rows(archive)
-    next_entry, next_context = next(entries, None), next(context, None)
+    entries = _csv_rows(archive, ENTRIES)
+    header = next(entries, [])
+    job = _Job(header, code, period_start, period_end, end.size, end.root_hash)
+    try:
+        _RowContent(header)
+    except KeyError as exc:
+        verdict.problem(f"{ENTRIES}: 列 {exc} がありません", f"{ENTRIES}: no column {exc}")
+        return
+    seq_at = header.index("seq")
+    cases = _case_groups(archive)
+    context = archive.open(CONTEXT)
+    next_cases, next_context = next(cases, None), context.readline()
+    next_entry = next(entries, None)
+    chain_rows = _csv_rows(archive, ORG_CHAIN)
+    if tuple(next(chain_rows, ())) != ORG_CHAIN_COLUMNS:
+        verdict.problem(f"{ORG_CHAIN}: 見出しが違います", f"{ORG_CHAIN}: unexpected header")
+        return
+    workers = workers or os.cpu_count() or 1
+    parallel = workers > 1 and int(values.get("entries", 0)) >= PARALLEL_ENTRIES
+    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(job,)) if parallel else None
+    pending, batch = [], []
+
+    def submit():
+        if pool is None:
+            for problem in _check_batch(job, batch):
+                verdict.problem(*problem)
+        else:
+            pending.append(pool.submit(_check_in_worker, list(batch)))
+            while len(pending) > 2 * workers:
+                for problem in pending.pop(0).result():
+                    verdict.problem(*problem)
+        batch.clear()
+
     last_seq, count, in_package = start_size, 0, 0
-    with archive.open(ORG_CHAIN) as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
-        if tuple(next(reader, ())) != ORG_CHAIN_COLUMNS:
-            verdict.problem(f"{ORG_CHAIN}: 見出しが違います", f"{ORG_CHAIN}: unexpected header")
-            return
-        for row in reader:
+    try:
+        for row in chain_rows:
             try:
-                seq, in_period, org_prev, stored_leaf = int(row[0]), row[1] == "1", row[2], row[3]
-                proof = decode_proof(row[4])
-            except (ValueError, IndexError, binascii.Error, ProofError) as exc:
-                verdict.problem(f"{ORG_CHAIN}: 読めない行 {row[:1]}（{exc}）", f"{ORG_CHAIN}: unreadable row {row[:1]} ({exc})")
+                seq, in_period, org_prev, stored_leaf, proof = int(row[0]), row[1] == "1", row[2], row[3], row[4]
+            except (ValueError, IndexError) as exc:
+                verdict.problem(f"{ORG_CHAIN}: 読めない行 {row[:1]}（{exc}）",
+                                f"{ORG_CHAIN}: unreadable row {row[:1]} ({exc})")
                 return
             if not last_seq < seq <= end.size:
                 verdict.problem(f"エントリ {seq}: 順序が違うか範囲外です",
                                 f"entry {seq}: out of order or outside the checkpoints' range")
             last_seq = seq
             if in_period:
-                if next_entry is None or next_entry[0] != seq or next_entry[1] is None:
+                if next_entry is None or int(next_entry[seq_at]) != seq:
                     verdict.problem(f"エントリ {seq}: entries.csv にありません（除かれたエントリ）",
                                     f"entry {seq}: missing from entries.csv (an entry was left out)")
                     continue
-                content, data = next_entry[1], canonical(next_entry[1])
+                disclosed = []
+                if next_cases is not None and next_cases[0] == seq:
+                    disclosed, next_cases = next_cases[1], next(cases, None)
+                source = (next_entry, disclosed)
                 next_entry = next(entries, None)
                 in_package += 1
             else:
-                if next_context is None or next_context[0] != seq:
+                data = next_context.rstrip(b"\n")
+                if not data or json.loads(data).get("seq") != seq:
                     verdict.problem(f"エントリ {seq}: {CONTEXT} にありません",
                                     f"entry {seq}: missing from {CONTEXT}")
                     continue
-                _, content, data = next_context
-                next_context = next(context, None)
+                source = data
+                next_context = context.readline()
             count += 1
-            leaf = leaf_hash_of(org_prev, data)
-            if leaf.hex() != stored_leaf:
-                verdict.problem(f"エントリ {seq}: 内容がリーフハッシュと一致しません（改変）",
-                                f"entry {seq}: its content does not match its leaf hash (altered)")
-            if content.get("organisation") != code:
-                verdict.problem(f"エントリ {seq}: この組織のエントリではありません",
-                                f"entry {seq}: not an entry of this organisation")
-            occurred = _occurred(content)
-            if (period_start <= occurred < period_end) != in_period:
-                verdict.problem(f"エントリ {seq}: 期間内外の区分が日時と合いません",
-                                f"entry {seq}: in or out of the period, against its time")
             if org_prev != expected:
                 verdict.problem(f"エントリ {seq}: 組織のチェーンが途切れています（前のエントリが欠けています）",
                                 f"entry {seq}: the organisation's chain is broken (an entry before it is missing)")
-            expected = leaf.hex()
-            try:
-                proofs.check(leaf, seq - 1, proof)
-            except ProofError as exc:
-                verdict.problem(f"エントリ {seq}: 包含証明が検証できません: {exc}",
-                                f"entry {seq}: the inclusion proof does not verify: {exc}")
-            if not verdict.ok and len(verdict.problems) > MAX_PROBLEMS:
+            expected = stored_leaf  # (_check_batch confirms it is the content's)
+            batch.append((seq, in_period, org_prev, stored_leaf, proof, source))
+            if len(batch) >= BATCH:
+                submit()
+            if len(verdict.problems) > MAX_PROBLEMS:
                 return
+        submit()
+        for future in pending:
+            for problem in future.result():
+                verdict.problem(*problem)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if next_entry is not None:
-        verdict.problem(f"エントリ {next_entry[0]}: 組織のチェーンにないエントリです（追加されたエントリ）",
-                        f"entry {next_entry[0]}: not in the organisation's chain (an added entry)")
-    if next_context is not None:
-        verdict.problem(f"エントリ {next_context[0]}: 組織のチェーンにないエントリです",
-                        f"entry {next_context[0]}: not in the organisation's chain")
+        verdict.problem(f"エントリ {next_entry[seq_at]}: 組織のチェーンにないエントリです（追加されたエントリ）",
+                        f"entry {next_entry[seq_at]}: not in the organisation's chain (an added entry)")
+    if next_cases is not None:
+        verdict.problem(f"エントリ {next_cases[0]} の閲覧案件: 対応するエントリがありません",
+                        f"disclosed cases of entry {next_cases[0]} belong to no exported entry")
+    if next_context:
+        verdict.problem(f"{CONTEXT}: 組織のチェーンにないエントリがあります",
+                        f"{CONTEXT}: an entry that is not in the organisation's chain")
     head = checkpoint_org_heads(end).get(key, (0, ZERO))[1]
     if expected != head:
         verdict.problem("組織のチェーンの末尾が終了チェックポイントの先頭と一致しません（エントリが欠けています）",
@@ -492,9 +590,11 @@ def _walk(archive, values: dict, checkpoints: dict, verdict: Verdict) -> None:
             f"{count}, of which {in_package} in the period"))
 
 
-def verify_package(path, ring: KeyRing) -> Verdict:
+def verify_package(path, ring: KeyRing, *, workers: int | None = None) -> Verdict:
     """Check a package with trusted public keys only; every problem found is
-    in the verdict (none is skipped: there is no option to skip a check)."""
+    in the verdict (none is skipped: there is no option to skip a check).
+    ``workers``: processes checking the entries of a large package (default
+    ``os.cpu_count()``)."""
     verdict = Verdict()
     try:
         archive = zipfile.ZipFile(path)
@@ -524,7 +624,7 @@ def verify_package(path, ring: KeyRing) -> Verdict:
                                   "no previous inspection's checkpoint was given"))
         try:
             _consistency(archive, checkpoints, verdict)
-            _walk(archive, values, checkpoints, verdict)
+            _walk(archive, values, checkpoints, verdict, workers)
         except (KeyError, ValueError, NoteError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError) as exc:
             verdict.problem(f"パッケージの内容が読めません: {exc}", f"the package's content is unreadable: {exc}")
     return verdict

@@ -111,16 +111,10 @@ PREVIOUS_CHECKPOINT_MAX = 64 * 1024
 
 
 def _previous_checkpoint(params) -> str | None:
-    """The previous inspection's signed checkpoint: pasted, or uploaded as a
-    file (``tlog/checkpoint.end`` of last year's package). ValueError: not
-    readable text of a sensible size."""
-    upload = params.get("previous_checkpoint_file")
+    """The previous inspection's signed checkpoint, pasted (the text of
+    ``tlog/checkpoint.end`` of last year's package; no upload: auditors are
+    offered no upload form). ValueError: not text of a sensible size."""
     text = params.get("previous_checkpoint", "")
-    if getattr(upload, "file", None) is not None:
-        data = upload.file.read(PREVIOUS_CHECKPOINT_MAX + 1)
-        if len(data) > PREVIOUS_CHECKPOINT_MAX:
-            raise ValueError
-        text = data.decode("utf-8")  # (UnicodeDecodeError is a ValueError)
     if not isinstance(text, str) or len(text) > PREVIOUS_CHECKPOINT_MAX:
         raise ValueError
     return text.strip() + "\n" if text.strip() else None

@@ -150,10 +150,11 @@ WRITES = {
     ("UserResource", "reset-password"): "/admin/users/{boss}/reset-password",
 }
 #: POST views that change nothing: the case search (terms in the body, not the
-#: URL), signing in and out, the language switch.
+#: URL), signing in and out, the language switch, the inspection package (the
+#: previous inspection's checkpoint travels in the body; issue 22).
 READ_POSTS = {("CaseContainer", ""), ("Root", "login"), ("Root", "logout"), ("Root", "lang"),
               ("Root", "second-factor"), ("Root", "second-factor-options"),
-              ("Root", "second-factor-key")}
+              ("Root", "second-factor-key"), ("AuditArea", "exports")}
 #: POST views auditors use: their own records, not case data (確認記録票:
 #: start, save, complete; the monthly log review's sign-off).
 AUDIT_RECORDS = {
@@ -188,7 +189,7 @@ READS = [
 ]
 #: Forms an auditor may be shown: they change no case data (the own-account
 #: forms end the auditor's own other sessions, see OWN_ACCOUNT).
-HARMLESS_ACTIONS = {"/logout", "/lang", "/cases/", *OWN_ACCOUNT.values()}
+HARMLESS_ACTIONS = {"/logout", "/lang", "/cases/", "/audit/exports", *OWN_ACCOUNT.values()}
 #: Pages that also offer an auditor the form of their own records, and only
 #: that one (a completed checklist offers none).
 AUDIT_RECORD_FORMS = {url: {url} for url in AUDIT_RECORDS.values()}

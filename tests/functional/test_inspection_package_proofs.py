@@ -254,3 +254,20 @@ def test_proof_sizes_are_logarithmic():
     for size in (1, 2, 3, 15, 16, 17, 1000, 1 << 20, (1 << 20) + 1):
         for index in {0, size // 2, size - 1}:
             assert merkle._inclusion_length(index, size) <= max(1, (size - 1).bit_length())
+
+
+def test_several_processes_give_the_verdict_of_one(package, tmp_path, monkeypatch):
+    from intranet.audit import package_verifier
+
+    monkeypatch.setattr(package_verifier, "PARALLEL_ENTRIES", 1)
+    monkeypatch.setattr(package_verifier, "BATCH", 2)
+    files = _members(package)
+    rows = _csv(files[ORG_CHAIN])
+    rows[1][4], rows[3][4] = rows[3][4], rows[1][4]
+    swapped = _repack(package, tmp_path, dict(files, **{ORG_CHAIN: _csv_bytes(rows, bom=False)}), resign=True)
+    for path in (package, swapped):
+        one = verify_package(path, trusted_test_keys(), workers=1)
+        two = verify_package(path, trusted_test_keys(), workers=2)
+        assert (one.ok, one.entries, one.problems) == (two.ok, two.entries, two.problems)
+    assert verify_package(package, trusted_test_keys(), workers=2).ok
+    assert not verify_package(swapped, trusted_test_keys(), workers=2).ok
