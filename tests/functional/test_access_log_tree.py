@@ -202,3 +202,29 @@ def test_the_tree_tables_refuse_update_delete_and_replace(app_of_own):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             with engine.begin() as conn:
                 conn.execute(sa.text(statement))
+
+
+def test_keygen_makes_a_secret_file_of_its_own_and_prints_the_public_key(tmp_path, capsys):
+    import os
+    import stat
+
+    from intranet.audit.signed_note import Signer, Verifier
+    from intranet.scripts.cli import main
+
+    path = tmp_path / "signing.key"
+    assert main(["audit", "keygen", "--name", "ward.example/2027", "--output", str(path)]) == 0
+    public = capsys.readouterr().out.strip()
+    signer = Signer.from_key_string(path.read_text().strip())
+    assert Verifier.from_key_string(public).key_string() == signer.verifier().key_string()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    before = path.read_bytes()
+    assert main(["audit", "keygen", "--name", "ward.example/2027", "--output", str(path)]) == 2
+    assert path.read_bytes() == before and "not overwritten" in capsys.readouterr().err
+
+
+def test_health_says_whether_checkpoints_are_signed_and_the_tree_grows(app_of_own):
+    app, testapp = app_of_own()
+    health = testapp.get("/health").json["access_log"]
+    assert health["tree"] == "ok" and health["checkpoints_signed"] is True
+    app, testapp = app_of_own(**{"intranet.audit.signing_key": ""})
+    assert testapp.get("/health").json["access_log"]["checkpoints_signed"] is False

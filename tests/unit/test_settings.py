@@ -87,6 +87,8 @@ EVERY = {
     "intranet.audit.checkpoint_entries": "50",
     "intranet.audit.checkpoint_retry_seconds": "10",
     "intranet.audit.checkpoint_file": "/var/log/cp.jsonl",
+    "intranet.audit.signing_key": "PRIVATE+KEY+intranet-test+1272cb19+AcfE8Umq9zFtN7MAkn6FYUdxZvfqM0h4iAleunyxoU3+",
+    "intranet.audit.log_origin": "intranet.example-ku.lg.jp/access-log",
     "intranet.training.required_roles": "contractor",
     "intranet.training.valid_months": "24",
     "intranet.training.due_soon_days": "14",
@@ -135,6 +137,8 @@ def test_every_setting_is_parsed():
     assert (s.audit.checkpoints.interval, s.audit.checkpoints.every_entries,
             s.audit.checkpoints.path, s.audit.checkpoints.retry) == (
         dt.timedelta(minutes=5), 50, "/var/log/cp.jsonl", dt.timedelta(seconds=10))
+    assert s.audit.checkpoints.signer.key_id == "intranet-test+1272cb19"
+    assert s.audit.checkpoints.origin == "intranet.example-ku.lg.jp/access-log"
     assert (s.training.required_roles, s.training.valid_months, s.training.due_soon_days,
             s.training.courses) == ({Role.contractor}, 24, 14, ("個人情報保護研修", "情報セキュリティ研修"))
     assert (s.cases.plan_grace_days, s.cases.status_approval, s.cases.floor_segments) == (5, True, False)
@@ -201,6 +205,9 @@ def test_the_every_setting_test_sets_every_setting():
     ("intranet.audit.checkpoint_minutes", "0"),
     ("intranet.audit.checkpoint_entries", "many"),
     ("intranet.audit.checkpoint_retry_seconds", "-1"),
+    ("intranet.audit.signing_key", "PRIVATE+KEY+intranet-test+1272cb19+AAAA"),
+    ("intranet.audit.signing_key", "file:/nonexistent/signing.key"),
+    ("intranet.audit.log_origin", "two\tparts"),
     ("intranet.training.required_roles", "collector"),     # ward staff: not outsourced
     ("intranet.training.required_roles", "operater"),
     ("intranet.training.valid_months", "0"),
@@ -251,8 +258,31 @@ def test_a_misspelt_setting_stops_the_application_naming_the_nearest_one(tmp_pat
                     "sqlalchemy.pool_size": "5"})
 
 
+def test_the_signing_key_comes_from_the_environment_or_a_file_and_never_shows_in_errors(
+        tmp_path, monkeypatch):
+    """Issue 22: ``env:NAME`` and ``file:PATH`` as for the HMAC key; unset:
+    checkpoints are not signed; a wrong key stops the start without printing it."""
+    from intranet.audit.signed_note import Signer
+
+    secret = Signer.generate("ward-2027").key_string()
+    monkeypatch.setenv("SIGNING", secret)
+    assert parse_settings({**KEY, "intranet.audit.signing_key": "env:SIGNING"}).audit.checkpoints.signer.name == \
+        "ward-2027"
+    (tmp_path / "key").write_text(secret + "\n")
+    parsed = parse_settings({**KEY, "intranet.audit.signing_key": f"file:{tmp_path / 'key'}"})
+    assert parsed.audit.checkpoints.signer.key_string() == secret
+    assert parse_settings(KEY).audit.checkpoints.signer is None
+    broken = secret[:-6] + "AAAAAA"
+    with pytest.raises(SettingsError, match="intranet.audit.signing_key") as refused:
+        parse_settings({**KEY, "intranet.audit.signing_key": broken})
+    assert secret.rsplit("+", 1)[1][:20] not in str(refused.value)
+
+
 def test_the_ini_files_shipped_parse(monkeypatch):
+    from intranet.audit.signed_note import Signer
+
     monkeypatch.setenv("INTRANET_AUDIT_KEY", "p" * 40)
+    monkeypatch.setenv("INTRANET_AUDIT_SIGNING_KEY", Signer.generate("ward").key_string())
     development = parse_settings(get_appsettings(str(ROOT / "development.ini")))
     production = parse_settings(get_appsettings(str(ROOT / "production.ini")))
     assert not development.session.secure_cookie and production.session.secure_cookie
