@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote
 
 from sqlalchemy import insert, select, update
 
-from ..models import AccessLogHead, AccessLogLeaf, AccessLogTreeHead, AccessLogTreeNode
+from ..models import AccessLogCheckpoint, AccessLogHead, AccessLogLeaf, AccessLogTreeHead, AccessLogTreeNode
 from . import chain, merkle
 from .verify import stored_rows
 
@@ -221,6 +221,73 @@ class NodeReader:
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         return merkle.consistency_proof(old_size, new_size, self.get_node)
+
+
+def verify(conn, *, limit: int = 20) -> tuple[int, list[str]]:
+    """Recompute the stored tree from the entries (``intranet audit
+    verify-tree``): every leaf and its organisation link, every stored node,
+    the head, and the root of every checkpoint that names one. Returns the
+    leaves checked and the problems found (at most ``limit``). Entries
+    removed by an archive cut are taken as their stored leaves (their
+    content is in the archive file, checked by ``verify-archive``)."""
+    problems: list[str] = []
+    stored_head = head(conn)
+    roots = dict(conn.execute(select(AccessLogCheckpoint.tree_size, AccessLogCheckpoint.root)
+                              .where(AccessLogCheckpoint.root.is_not(None))).all())
+    t = AccessLogLeaf.__table__
+    stored = conn.execute(select(t.c.seq, t.c.organisation, t.c.org_prev, t.c.leaf_hash)
+                          .order_by(t.c.seq)).yield_per(5000)
+    entries = stored_rows(conn, 0)
+    pending = next(entries, None)
+    compact, heads, nodes = merkle.CompactRange(), {}, {}
+    node_t = AccessLogTreeNode.__table__
+    checked = 0
+
+    def problem(text):
+        if len(problems) < limit:
+            problems.append(text)
+
+    for seq, organisation, org_prev, leaf in stored:
+        if seq != compact.size + 1:
+            problem(f"leaf {compact.size + 1} is missing")
+            break
+        key_ = org_key(organisation)
+        if org_prev != heads.get(key_, ZERO):
+            problem(f"leaf {seq}: its organisation link is not the previous leaf of {key_}")
+        while pending is not None and pending[0]["seq"] < seq:
+            pending = next(entries, None)
+        if pending is not None and pending[0]["seq"] == seq:
+            entry, cases = pending
+            if entry["organisation"] != organisation:
+                problem(f"leaf {seq}: organisation differs from the entry's")
+            if merkle.leaf_hash(leaf_input(org_prev, chain.canonical(entry, cases))).hex() != leaf:
+                problem(f"leaf {seq}: does not match its entry")
+        for level, idx, value in compact.append(bytes.fromhex(leaf))[STRIDE::STRIDE]:
+            nodes[(level, idx)] = value
+        heads[key_] = leaf
+        checked += 1
+        if seq in roots and compact.root().hex() != roots[seq]:
+            problem(f"checkpoint at {seq}: its root is not the tree's")
+        if len(nodes) >= 5000:
+            _check_nodes(conn, node_t, nodes, problem)
+    _check_nodes(conn, node_t, nodes, problem)
+    if stored_head.size != compact.size or stored_head.root != compact.root():
+        problem(f"the tree head ({stored_head.size}) is not the tree of the stored leaves ({compact.size})")
+    return checked, problems
+
+
+def _check_nodes(conn, t, nodes: dict, problem) -> None:
+    if not nodes:
+        return
+    levels = {level for level, _ in nodes}
+    for level in levels:
+        wanted = {idx: v for (lv, idx), v in nodes.items() if lv == level}
+        found = dict(conn.execute(select(t.c.idx, t.c.hash).where(
+            t.c.level == level, t.c.idx.between(min(wanted), max(wanted)))).all())
+        for idx, value in wanted.items():
+            if found.get(idx) != value.hex():
+                problem(f"tree node ({level}, {idx}) is missing or wrong")
+    nodes.clear()
 
 
 def leaves(conn, first_seq: int, last_seq: int, organisation: str | None = ...) -> Iterable:

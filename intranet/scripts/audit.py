@@ -204,6 +204,27 @@ def verify_export(args) -> int:
     return 0 if result.ok else 1
 
 
+def verify_tree(args) -> int:
+    """Recompute the Merkle tree from the entries (issue 22)."""
+    from ..audit import tree
+
+    settings = ini_settings(args.ini)
+    engine = get_engine(settings)
+    try:
+        with engine.connect() as conn:
+            checked, problems = tree.verify(conn)
+    finally:
+        engine.dispose()
+    if not problems:
+        print(f"OK: {checked} leaves, their organisation links, nodes and checkpoint roots "
+              "recomputed from the entries / 木を再計算し一致しました")
+        return 0
+    print(f"FAILED: {len(problems)} problem(s) / 木が一致しません", file=sys.stderr)
+    for line in problems:
+        print(f"  - {line}", file=sys.stderr)
+    return 1
+
+
 def verify_package(args) -> int:
     from ..audit import package_verifier
 
@@ -277,6 +298,10 @@ def add_parser(sub) -> None:
     s.add_argument("--public-key", required=True, metavar="FILE",
                    help="trusted public keys, one a line: NAME+HASH+KEY [NOT-BEFORE [NOT-AFTER]]")
     s.set_defaults(func=verify_package)
+
+    s = commands.add_parser("verify-tree", help="recompute the Merkle tree from the entries")
+    s.add_argument("ini")
+    s.set_defaults(func=verify_tree)
 
     s = commands.add_parser("keygen", help="make an Ed25519 key that signs the checkpoints")
     s.add_argument("--name", required=True, help="the key's name, e.g. the ward's domain and the year")

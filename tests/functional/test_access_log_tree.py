@@ -228,3 +228,23 @@ def test_health_says_whether_checkpoints_are_signed_and_the_tree_grows(app_of_ow
     assert health["tree"] == "ok" and health["checkpoints_signed"] is True
     app, testapp = app_of_own(**{"intranet.audit.signing_key": ""})
     assert testapp.get("/health").json["access_log"]["checkpoints_signed"] is False
+
+
+def test_verify_tree_recomputes_leaves_nodes_and_roots_and_names_what_was_changed(app_of_own):
+    app, testapp = app_of_own(**{"intranet.audit.checkpoint_entries": "5"})
+    _browse(testapp, app.registry.clock, 40)
+    engine = app.registry["db_engine"]
+    with engine.connect() as conn:
+        checked, problems = tree.verify(conn)
+        size = tree.head(conn).size
+    assert problems == [] and checked == size >= 35
+    with engine.begin() as conn:
+        drop_log_guards(conn, "access_log_leaves", "access_log_tree_nodes")
+        conn.execute(sa.text("UPDATE access_log_leaves SET leaf_hash = :h WHERE seq = 7"), {"h": "ab" * 32})
+        conn.execute(sa.text("DELETE FROM access_log_tree_nodes WHERE level = 4 AND idx = 1"))
+    with engine.connect() as conn:
+        _, problems = tree.verify(conn)
+    assert "leaf 7: does not match its entry" in problems
+    assert "leaf 8: its organisation link is not the previous leaf of (none)" in problems
+    assert "tree node (4, 1) is missing or wrong" in problems
+    assert any(p.startswith("checkpoint at ") and p.endswith("its root is not the tree's") for p in problems)
