@@ -1105,7 +1105,8 @@ def _consistency(archive, checkpoints: dict, verdict: Verdict) -> None:
                 if (int(row[1]), int(row[2])) != (old.size, end.size):
                     raise ProofError(f"the proof is for sizes {row[1]}..{row[2]}, "
                                      f"the checkpoints are {old.size}..{end.size}")
-                verify_consistency(old.size, end.size, old.root_hash, end.root_hash, decode_proof(row[3]))
+                verify_consistency(old.size, end.size, old.root_hash, end.root_hash,
+                                   decode_proof(_unquote(row[3])))
             except (ProofError, ValueError, binascii.Error) as exc:
                 verdict.problem(f"{name} から終了チェックポイントまでの一貫性証明が検証できません: {exc}",
                                 f"the consistency proof from the {name} checkpoint to the end one "
@@ -1212,7 +1213,7 @@ def _check_batch(job: _Job, batch: list) -> list[tuple[str, str]]:
             problems.append((f"エントリ {seq}: 期間内外の区分が日時と合いません",
                              f"entry {seq}: in or out of the period, against its time"))
         try:
-            proofs.check(leaf, seq - 1, base64.b64decode(proof, validate=True))
+            proofs.check(leaf, seq - 1, base64.b64decode(_unquote(proof), validate=True))
         except (ProofError, ValueError, binascii.Error) as exc:
             problems.append((f"エントリ {seq}: 包含証明が検証できません: {exc}",
                              f"entry {seq}: the inclusion proof does not verify: {exc}"))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..models import AccessLogCheckpoint, AccessLogLeaf, AccessLogTreeNode
+from ..tabular import neutralise
 from . import chain, merkle, tree
 from .package_verifier import (
     CONSISTENCY_COLUMNS, ORG_CHAIN_COLUMNS, checkpoint_org_heads, checkpoint_time, encode_proof,
@@ -246,7 +247,8 @@ def _org_chain(conn, export, tlog: TlogPlan, context: set[int]):
 def _block_rows(maker, mine, leaves, context):
     for seq, org_prev, leaf_hash in mine:
         proof = maker.proof(seq - 1, leaves)
-        yield (seq, "0" if seq in context else "1", org_prev, leaf_hash, encode_proof(proof))
+        # (base64 may begin with "+": quoted like every CSV text a spreadsheet would take for a formula)
+        yield (seq, "0" if seq in context else "1", org_prev, leaf_hash, neutralise(encode_proof(proof)))
 
 
 def _consistency(conn, tlog: TlogPlan):
@@ -255,7 +257,7 @@ def _consistency(conn, tlog: TlogPlan):
     for name, old in (("start", tlog.start), ("previous", tlog.previous)):
         if old is not None:
             proof = reader.consistency_proof(old.size, tlog.end.size)
-            rows.append((name, old.size, tlog.end.size, encode_proof(proof)))
+            rows.append((name, old.size, tlog.end.size, neutralise(encode_proof(proof))))
     return _rows_csv(rows)
 
 

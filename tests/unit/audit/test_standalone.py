@@ -33,3 +33,16 @@ def test_the_verifier_knows_the_fields_and_format_of_the_exporter():
     assert package_verifier.INT_FIELDS == export.INT_FIELDS
     assert package_verifier.FORMAT == export.FORMAT_SIGNED
     assert package_verifier.ENTRIES == export.ENTRIES and package_verifier.CASES == export.CASES
+
+
+def test_a_proof_beginning_with_a_formula_character_is_quoted_and_read_back():
+    """Base64 may begin with "+": the package's CSVs quote it like any text a
+    spreadsheet would take for a formula, and the verifier reads it back."""
+    from intranet.tabular import TRIGGERS, neutralise
+
+    for first in (b"\xf8", b"\xfc", b"\x00"):
+        raw = first + bytes(63)
+        cell = neutralise(package_verifier.encode_proof([raw[:32], raw[32:]]))
+        assert cell[:1] not in TRIGGERS
+        assert package_verifier.decode_proof(package_verifier._unquote(cell)) == [raw[:32], raw[32:]]
+    assert neutralise(package_verifier.encode_proof([b"\xf8" + bytes(31)])).startswith("'+")
