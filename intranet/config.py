@@ -38,7 +38,7 @@ from pyramid.settings import asbool
 
 from .accounts.training import COURSE_MAX, OUTSOURCED_ROLES, TrainingSettings
 from .audit.checkpoints import DEFAULT_ORIGIN, CheckpointSettings
-from .audit.signed_note import NoteError, Signer, format_checkpoint
+from .audit.signed_note import NoteError, Signer, Verifier, format_checkpoint
 from .audit.settings import DEFAULT_WRITE_TIMEOUT_SECONDS, RETENTION_FLOOR_YEARS, AuditSettings
 from .calls.queue import QueueSettings
 from .contracts.rules import ContractSettings, Enforce
@@ -342,7 +342,18 @@ def checkpoint_settings(settings) -> CheckpointSettings:
         path=_raw(settings, "intranet.audit.checkpoint_file"),
         retry=dt.timedelta(seconds=_float(settings, "intranet.audit.checkpoint_retry_seconds", 30, 0,
                                           above=True)),
-        signer=signing_key(settings), origin=origin)
+        signer=signing_key(settings), origin=origin, retired=retired_public_keys(settings))
+
+
+def retired_public_keys(settings) -> tuple[Verifier, ...]:
+    """``intranet.audit.retired_public_keys``: the public keys
+    (``NAME+HASH+KEY``, whitespace-separated) of signing keys no longer in
+    use, whose checkpoints an inspection package may still start from."""
+    words = str(settings.get("intranet.audit.retired_public_keys") or "").split()
+    try:
+        return tuple(Verifier.from_key_string(word) for word in words)
+    except NoteError as exc:
+        raise SettingsError(f"intranet.audit.retired_public_keys: {exc}") from None
 
 
 def signing_key(settings) -> Signer | None:

@@ -44,7 +44,7 @@ from sqlalchemy import insert, select
 
 from ..models import AccessLogCheckpoint, AccessLogHead
 from . import chain, tree
-from .signed_note import Signer, format_checkpoint, sign_note
+from .signed_note import Signer, Verifier, format_checkpoint, sign_note
 
 log = logging.getLogger("intranet.audit.checkpoint")
 
@@ -69,6 +69,9 @@ class CheckpointSettings:
     retry: dt.timedelta
     signer: Signer | None = None
     origin: str = DEFAULT_ORIGIN
+    #: public keys of retired signing keys: checkpoints they signed still
+    #: serve as an inspection package's start (``intranet.audit.retired_public_keys``)
+    retired: tuple[Verifier, ...] = ()
 
 
 def checkpoint_line(seq: int, chain_value: str, at: dt.datetime, mac: str,

@@ -88,11 +88,11 @@ def _opened(note: str, ring, origin: str) -> SignedCheckpoint | None:
     return SignedCheckpoint(body.size, body.root_hash, note, at.replace(tzinfo=None), heads)
 
 
-def _first(conn, query, verifier, origin, reader) -> SignedCheckpoint | None:
-    """The first row of ``query`` whose note verifies with our key and whose
+def _first(conn, query, verifiers, origin, reader) -> SignedCheckpoint | None:
+    """The first row of ``query`` whose note verifies with our keys and whose
     root is the stored tree's (a row inserted by hand is passed over)."""
     for (note,) in conn.execute(query.limit(20)):
-        found = _opened(note, [verifier], origin)
+        found = _opened(note, verifiers, origin)
         if found is not None and reader.root(found.size) == found.root:
             return found
     return None
@@ -104,26 +104,26 @@ def plan(engine, export, checkpointer, previous_note: str | None, now: dt.dateti
     settings = checkpointer.settings
     if settings.signer is None:
         return None
-    verifier, origin = settings.signer.verifier(), settings.origin
+    verifiers, origin = [settings.signer.verifier(), *settings.retired], settings.origin
     c = AccessLogCheckpoint
     signed = select(c.note).where(c.note.is_not(None))
     end_query = signed.where(c.tree_size >= export.last_seq,
                              c.created_at >= min(export.end, now)).order_by(c.tree_size, c.id)
     with engine.connect() as conn:
-        end = _first(conn, end_query, verifier, origin, tree.NodeReader(conn))
+        end = _first(conn, end_query, verifiers, origin, tree.NodeReader(conn))
     if end is None:
         try:
             checkpointer.write_current(now)
         except Exception:
             raise TlogError("export.error.checkpoint") from None
         with engine.connect() as conn:
-            end = _first(conn, end_query, verifier, origin, tree.NodeReader(conn))
+            end = _first(conn, end_query, verifiers, origin, tree.NodeReader(conn))
         if end is None:
             raise TlogError("export.error.checkpoint")
     with engine.connect() as conn:
         reader = tree.NodeReader(conn)
         start = _first(conn, signed.where(c.created_at <= export.start, c.tree_size <= end.size)
-                       .order_by(c.created_at.desc(), c.id.desc()), verifier, origin, reader)
+                       .order_by(c.created_at.desc(), c.id.desc()), verifiers, origin, reader)
         previous = None
         if previous_note:
             previous = _opened(previous_note.replace("\r\n", "\n"), None, origin)

@@ -271,3 +271,47 @@ def test_several_processes_give_the_verdict_of_one(package, tmp_path, monkeypatc
         assert (one.ok, one.entries, one.problems) == (two.ok, two.entries, two.problems)
     assert verify_package(package, trusted_test_keys(), workers=2).ok
     assert not verify_package(swapped, trusted_test_keys(), workers=2).ok
+
+
+def test_after_a_key_rotation_packages_start_from_checkpoints_of_the_retired_key(fresh_database, tmp_path):
+    """Key A signs until the rotation, key B after it; with A listed as
+    retired, a package of a period that began under A starts from A's
+    checkpoint and verifies with both keys, each within its validity."""
+    from sqlalchemy.orm import Session
+
+    import intranet
+    from intranet.models import Organisation, OrganisationKind
+    from tests.conftest import FrozenClock
+
+    old, new = Signer.generate("ward-2026"), Signer.generate("ward-2027")
+    code = "rot-org"
+    app_a = intranet.main({}, **{**fresh_database, "intranet.audit.signing_key": old.key_string()})
+    app_a.registry.clock = FrozenClock(J(2026, 9, 30, 10))  # 19:00 JST, before the period
+    engine = app_a.registry["db_engine"]
+    with Session(engine) as session:
+        session.add(Organisation(code=code, name="委託", kind=OrganisationKind.contractor))
+        session.commit()
+    app_a.registry.access_log.append([synthetic_entry(J(2026, 9, 30, 18), "op", code)])
+    app_a.registry.access_checkpointer.write_current(J(2026, 9, 30, 10))
+    app_b = intranet.main({}, **{**fresh_database, "intranet.audit.signing_key": new.key_string(),
+                                 "intranet.audit.retired_public_keys": old.verifier().key_string()})
+    app_b.registry.access_log.append([synthetic_entry(J(2026, 10, 2 + n, 9), "op", code) for n in range(3)])
+    with Session(engine) as session:
+        org = session.query(Organisation).filter_by(code=code).one()
+        plan = export.plan(session.connection(), org, dt.date(2026, 10, 1), dt.date(2026, 10, 31),
+                           J(2026, 11, 5), app_b.registry.access_checkpointer)
+    assert plan.tlog.start is not None and plan.tlog.start.size >= 1
+    path = tmp_path / "rotated.zip"
+    path.write_bytes(b"".join(export.stream(engine, app_b.registry.access_log.key, plan)))
+    both = KeyRing()
+    both.add(old.verifier(), not_after=dt.date(2026, 10, 15))
+    both.add(new.verifier(), not_before=dt.date(2026, 10, 15))
+    verdict = verify_package(path, both)
+    assert verdict.ok, verdict.problems
+    assert verdict.entries == 3
+    only_new = KeyRing()
+    only_new.add(new.verifier())
+    assert "the start signed checkpoint does not verify: note has no verifiable signatures" in _problems(
+        path, only_new)
+    for app in (app_a, app_b):
+        app.registry["db_engine"].dispose()

@@ -89,6 +89,7 @@ EVERY = {
     "intranet.audit.checkpoint_file": "/var/log/cp.jsonl",
     "intranet.audit.signing_key": "PRIVATE+KEY+intranet-test+1272cb19+AcfE8Umq9zFtN7MAkn6FYUdxZvfqM0h4iAleunyxoU3+",
     "intranet.audit.log_origin": "intranet.example-ku.lg.jp/access-log",
+    "intranet.audit.retired_public_keys": "intranet-test+1272cb19+ASD0gThrnV4xPnR8IO/xW64fAc2DYGr0g8alICrTcmFj",
     "intranet.training.required_roles": "contractor",
     "intranet.training.valid_months": "24",
     "intranet.training.due_soon_days": "14",
@@ -139,6 +140,7 @@ def test_every_setting_is_parsed():
         dt.timedelta(minutes=5), 50, "/var/log/cp.jsonl", dt.timedelta(seconds=10))
     assert s.audit.checkpoints.signer.key_id == "intranet-test+1272cb19"
     assert s.audit.checkpoints.origin == "intranet.example-ku.lg.jp/access-log"
+    assert [v.key_id for v in s.audit.checkpoints.retired] == ["intranet-test+1272cb19"]
     assert (s.training.required_roles, s.training.valid_months, s.training.due_soon_days,
             s.training.courses) == ({Role.contractor}, 24, 14, ("個人情報保護研修", "情報セキュリティ研修"))
     assert (s.cases.plan_grace_days, s.cases.status_approval, s.cases.floor_segments) == (5, True, False)
@@ -208,6 +210,7 @@ def test_the_every_setting_test_sets_every_setting():
     ("intranet.audit.signing_key", "PRIVATE+KEY+intranet-test+1272cb19+AAAA"),
     ("intranet.audit.signing_key", "file:/nonexistent/signing.key"),
     ("intranet.audit.log_origin", "two\tparts"),
+    ("intranet.audit.retired_public_keys", "not-a-key"),
     ("intranet.training.required_roles", "collector"),     # ward staff: not outsourced
     ("intranet.training.required_roles", "operater"),
     ("intranet.training.valid_months", "0"),
