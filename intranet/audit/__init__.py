@@ -19,7 +19,7 @@ def includeme(config):
         check_restricted_role(engine)
     config.registry.access_log = AccessLogWriter(engine, key, timeout=parsed.write_timeout)
     config.registry.access_checkpointer = Checkpointer(
-        engine, key, audit.checkpoints)
+        engine, key, audit.checkpoints, lock_timeout=parsed.write_timeout)
     config.add_request_method(AccessRecord, "audit", reify=True)
     config.add_tween("intranet.audit.tweens.access_log_tween_factory",
                      over="pyramid_tm.tm_tween_factory",

@@ -120,10 +120,12 @@ def newest_valid(conn, key: bytes, now: dt.datetime) -> Witnessed | None:
 
 
 class Checkpointer:
-    def __init__(self, engine, key: bytes, settings: CheckpointSettings):
+    def __init__(self, engine, key: bytes, settings: CheckpointSettings, *, lock_timeout: float = 5.0):
         self.engine = engine
         self.key = key
         self.settings = settings
+        #: the longest wait of the tree's extension for its head row (a request pays it)
+        self.lock_timeout = lock_timeout
         self._witnessed: Witnessed | None = None
         self._loaded = False
         self._failed_at: dt.datetime | None = None  # since when writing fails (None: fine)
@@ -172,6 +174,8 @@ class Checkpointer:
         for the health report) when it cannot be."""
         try:
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":  # (SQLite: the engine's busy timeout)
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
                 head = tree.extend(conn, self.key, seq)
                 if head.size > seq:  # another process took it further: the tree as at seq
                     head = tree.head_at(conn, seq, head, value)

@@ -248,3 +248,35 @@ def test_verify_tree_recomputes_leaves_nodes_and_roots_and_names_what_was_change
     assert "leaf 8: its organisation link is not the previous leaf of (none)" in problems
     assert "tree node (4, 1) is missing or wrong" in problems
     assert any(p.startswith("checkpoint at ") and p.endswith("its root is not the tree's") for p in problems)
+
+
+@pytest.mark.postgresql
+def test_a_locked_tree_head_delays_a_checkpoint_by_the_write_timeout_at_most(app_of_own, database):
+    """An administrator's lock on the tree's head row: the request that
+    makes a checkpoint due waits at most ``write_timeout_seconds``, is
+    answered, and the checkpoint is written without a signature; the tree
+    catches up at the next checkpoint."""
+    import time
+
+    if not database["sqlalchemy.url"].startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL")
+    app, testapp = app_of_own(**{"intranet.audit.checkpoint_entries": "2",
+                                 "intranet.audit.write_timeout_seconds": "1"})
+    clock = app.registry.clock
+    _browse(testapp, clock, 3)
+    engine = app.registry["db_engine"]
+    blocker = engine.connect()
+    try:
+        transaction = blocker.begin()
+        blocker.execute(sa.text("SELECT size FROM access_log_tree_head WHERE id = 1 FOR UPDATE"))
+        started = time.monotonic()
+        _browse(testapp, clock, 2)
+        assert time.monotonic() - started < 4
+        assert app.registry.access_checkpointer.tree_problem is not None
+        transaction.rollback()
+    finally:
+        blocker.close()
+    _browse(testapp, clock, 2)
+    assert app.registry.access_checkpointer.tree_problem is None
+    with engine.connect() as conn:
+        assert tree.verify(conn)[1] == []
