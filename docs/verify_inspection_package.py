@@ -1062,13 +1062,17 @@ def _read_manifest(archive, ring: KeyRing, verdict: Verdict):
     return values, files
 
 
-def _check_files(archive, files, verdict: Verdict) -> None:
+def member_problems(archive, files) -> list[tuple[str, str]]:
+    """``(Japanese, English)`` for each member not as the manifest lists it
+    (``files``: ``(path, size, sha256)``): added, missing, unreadable, or of
+    another size or SHA-256. Also used by ``verify-export``."""
+    problems = []
     names = set(archive.namelist()) - {MANIFEST, MANIFEST_SIG}
     listed = {p for p, _, _ in files}
     for name in sorted(names - listed):
-        verdict.problem(f"{name}: MANIFEST にないファイルです", f"{name}: not in the manifest")
+        problems.append((f"{name}: MANIFEST にないファイルです", f"{name}: not in the manifest"))
     for name in sorted(listed - names):
-        verdict.problem(f"{name}: ファイルがありません", f"{name}: missing")
+        problems.append((f"{name}: ファイルがありません", f"{name}: missing"))
     for name, size, sha in files:
         if name not in names:
             continue
@@ -1078,12 +1082,14 @@ def _check_files(archive, files, verdict: Verdict) -> None:
                 while block := f.read(1 << 20):
                     digest.update(block)
                     length += len(block)
+        # CRC errors land here, and corrupt deflate data as zlib.error
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-            verdict.problem(f"{name}: 読めません（{exc}）", f"{name}: unreadable ({exc})")
+            problems.append((f"{name}: 読めません（{exc}）", f"{name}: unreadable ({exc})"))
             continue
         if length != size or digest.hexdigest() != sha:
-            verdict.problem(f"{name}: SHA-256 または大きさが MANIFEST と違います",
-                            f"{name}: SHA-256 or size differs from the manifest")
+            problems.append((f"{name}: SHA-256 または大きさが MANIFEST と違います",
+                             f"{name}: SHA-256 or size differs from the manifest"))
+    return problems
 
 
 def _consistency(archive, checkpoints: dict, verdict: Verdict) -> None:
@@ -1388,7 +1394,8 @@ def verify_package(path, ring: KeyRing, *, workers: int | None = None) -> Verdic
         values, files = _read_manifest(archive, ring, verdict)
         if values is None:
             return verdict
-        _check_files(archive, files, verdict)
+        for problem in member_problems(archive, files):
+            verdict.problem(*problem)
         if not verdict.ok:
             return verdict  # the members below are not the ones the manifest names
         origin = values.get("tlog_origin", "")

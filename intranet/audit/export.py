@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..security import report as matrix_report
 from . import chain, export_check, package_tlog
-from .package_verifier import MANIFEST_SIG
+from .package_verifier import MANIFEST_SIG, member_problems
 from .search import utc_start
 from .verify import checkpoint_stream, database_checkpoints, stored_rows
 
@@ -745,27 +745,8 @@ def verify_file(path, key: bytes, *, workers: int | None = None) -> ExportVerifi
             return ExportVerification(False, problems=[f"MANIFEST missing or unreadable: {exc}"])
         if not hmac.compare_digest(_signature(key, body), signature):
             problem("MANIFEST signature does not match (edited, or another key)")
-        names = set(archive.namelist()) - {MANIFEST, MANIFEST_SIG}
-        listed = {p for p, _, _ in files}
-        for name in sorted(names - listed):
-            problem(f"{name}: not in the manifest")
-        for name in sorted(listed - names):
-            problem(f"{name}: missing")
-        for name, size, sha in files:
-            if name not in names:
-                continue
-            digest, length = hashlib.sha256(), 0
-            try:
-                with archive.open(name) as f:
-                    while block := f.read(1 << 20):
-                        digest.update(block)
-                        length += len(block)
-            # CRC errors land here, and corrupt deflate data as zlib.error
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-                problem(f"{name}: unreadable ({exc})")
-                continue
-            if length != size or digest.hexdigest() != sha:
-                problem(f"{name}: SHA-256 or size differs from the manifest")
+        for _, text in member_problems(archive, files):
+            problem(text)
         if values.get("chain_status") != "ok":
             problem(f"the log's chain was not intact when exported: {values.get('chain_status')}")
         if result.ok:
