@@ -1129,39 +1129,45 @@ def _consistency(archive, checkpoints: dict, verdict: Verdict) -> None:
 
 
 class _RowContent:
-    """An ``entries.csv`` row's canonical bytes, its organisation and time:
-    the columns located once, the content built in sorted-key order and
-    written by the JSON encoder's C implementation (the verifier's inner
-    loop)."""
+    """An ``entries.csv`` row's canonical bytes, organisation and time: each
+    cell written as the log's JSON encoder writes it (text through the
+    encoder's own C string function), the pieces joined by one template in
+    sorted-key order (the verifier's inner loop)."""
 
     def __init__(self, header: list[str]):
         index = {name: n for n, name in enumerate(header)}
         self.columns = [(name, index[name], 1 if name in INT_FIELDS else 2 if name == "occurred_at" else 0)
-                        for name in FIELDS]
+                        for name in _SORTED if name != "cases"]
         self.empty_at = index["empty_strings"]
+        self.org_at, self.at_at = index["organisation"], index["occurred_at"]
+        self.template = "{" + ",".join(f'"{name}":%s' for name in _SORTED) + "}"
 
-    def __call__(self, row: list[str], cases: list) -> tuple[bytes, str | None, dt.datetime]:
-        content = dict.fromkeys(_SORTED)
+    def __call__(self, row: list[str], cases: str) -> tuple[bytes, str | None, dt.datetime]:
+        parts = []
+        append = parts.append
         empty = row[self.empty_at]
-        empty = empty.split() if empty else ()
         at = None
         for name, n, kind in self.columns:
             value = row[n]
             if not value:
-                content[name] = "" if name in empty else None
+                append('""' if empty and name in empty.split() else "null")
             elif not kind:
-                content[name] = _unquote(value) if value[0] == "'" else value
+                append(_string(_unquote(value) if value[0] == "'" else value))
             elif kind == 1:
-                content[name] = int(value)
+                append(repr(int(value)))
             else:
                 at = dt.datetime.fromisoformat(value)
-                content[name] = at.isoformat(timespec="microseconds")
-        content["cases"] = cases
-        return _ENCODE(content).encode("utf-8"), content["organisation"], at
+                append('"' + at.isoformat(timespec="microseconds") + '"')
+        parts.insert(_CASES_AT, cases)
+        organisation = row[self.org_at]
+        if organisation and organisation[0] == "'":
+            organisation = _unquote(organisation)
+        return (self.template % tuple(parts)).encode("utf-8"), organisation or None, at
 
 
 _SORTED = tuple(sorted((*FIELDS, "cases")))
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_CASES_AT = _SORTED.index("cases")
+_string = json.encoder.encode_basestring
 
 
 def _csv_rows(archive, name: str):
@@ -1170,79 +1176,144 @@ def _csv_rows(archive, name: str):
 
 
 def _case_groups(archive):
-    """``(entry seq, [[case_id, case_no], ...])`` of disclosed_cases.csv in order."""
+    """``(entry seq, rows)`` of disclosed_cases.csv in order, and a function
+    giving the rows' JSON as the canonical bytes hold it."""
     from itertools import groupby
 
     reader = _csv_rows(archive, CASES)
     index = {name: n for n, name in enumerate(next(reader, []))}
     seq_at, id_at, no_at = index["entry_seq"], index["case_id"], index["case_no"]
-    for seq, rows in groupby(reader, key=lambda r: int(r[seq_at])):
-        yield seq, [[int(r[id_at]), _unquote(r[no_at])] for r in rows]
+
+    def as_json(rows) -> str:
+        return "[" + ",".join(f"[{int(r[id_at])!r},{_string(_unquote(r[no_at]))}]" for r in rows) + "]"
+    return groupby(reader, key=lambda r: int(r[seq_at])), as_json
 
 
 @dataclass
-class _Job:
-    """What a batch of entries is checked against (sent to worker processes)."""
-    header: list
-    code: str
-    period_start: dt.datetime
-    period_end: dt.datetime
-    size: int
-    root: bytes
+class _Part:
+    """What one pass over the package found for the entries in ``(lo, hi]``."""
+    problems: list = field(default_factory=list)
+    count: int = 0        # chain rows in the part
+    in_package: int = 0   # of which in entries.csv
+    last_leaf: str | None = None  # the whole chain's last leaf (the last part only)
 
 
-def _check_batch(job: _Job, batch: list) -> list[tuple[str, str]]:
-    """Check entries: each ``(seq, in_period, org_prev, leaf hash hex, proof
-    (base64), source)``, ``source`` an ``entries.csv`` row with its cases or
-    the canonical bytes of a context entry. Their content must give the leaf
-    hash, be the organisation's, in or out of the period as said, and the
-    leaf must be in the tree by its proof. The problems found."""
-    problems = []
-    encode = _RowContent(job.header)
-    proofs = _Proofs(job.size, job.root)
-    sha256 = hashlib.sha256
-    for seq, in_period, org_prev, stored_leaf, proof, source in batch:
-        if in_period:
-            data, organisation, occurred = encode(*source)
-        else:
-            data = source
-            content = json.loads(data)
-            organisation, occurred = content.get("organisation"), dt.datetime.fromisoformat(content["occurred_at"])
-        leaf = sha256(b"\x00" + org_prev.encode("ascii") + b"\n" + data).digest()
-        if leaf.hex() != stored_leaf:
-            problems.append((f"エントリ {seq}: 内容がリーフハッシュと一致しません（改変）",
-                             f"entry {seq}: its content does not match its leaf hash (altered)"))
-        if organisation != job.code:
-            problems.append((f"エントリ {seq}: この組織のエントリではありません",
-                             f"entry {seq}: not an entry of this organisation"))
-        if (job.period_start <= occurred < job.period_end) != in_period:
-            problems.append((f"エントリ {seq}: 期間内外の区分が日時と合いません",
-                             f"entry {seq}: in or out of the period, against its time"))
+def _check_part(path, values: dict, start_size: int, start_head: str, end_size: int, end_root: bytes,
+                lo: int, hi: int, last: bool) -> _Part:
+    """One pass over the organisation's chain and its entries, checking in
+    full the entries numbered in ``(lo, hi]``: each row in order and linked
+    to the previous one (the first to ``start_head``), paired with its entry
+    (``entries.csv`` with its cases, or a context line), whose content gives
+    its leaf hash, of the organisation, in or out of the period as said, and
+    in the end checkpoint's tree by its proof. Several processes each take a
+    part (each reads the whole files; deflate streams cannot be entered in
+    the middle); the last one also checks what is left over."""
+    part = _Part()
+    problems = part.problems
+
+    def problem(ja, en):
+        if len(problems) <= MAX_PROBLEMS:
+            problems.append((ja, en))
+
+    code = values["organisation"]
+    period_start, period_end = _period_bounds(values)
+    proofs = _Proofs(end_size, end_root)
+    sha256, b64decode = hashlib.sha256, base64.b64decode
+    with zipfile.ZipFile(path) as archive:
+        entries = _csv_rows(archive, ENTRIES)
+        header = next(entries, [])
         try:
-            proofs.check(leaf, seq - 1, base64.b64decode(_unquote(proof), validate=True))
-        except (ProofError, ValueError, binascii.Error) as exc:
-            problems.append((f"エントリ {seq}: 包含証明が検証できません: {exc}",
-                             f"entry {seq}: the inclusion proof does not verify: {exc}"))
-        if len(problems) > MAX_PROBLEMS:
-            break
-    return problems
-
-
-_WORKER_JOB: _Job | None = None
-
-
-def _init_worker(job: _Job) -> None:
-    global _WORKER_JOB
-    _WORKER_JOB = job
-
-
-def _check_in_worker(batch: list) -> list[tuple[str, str]]:
-    return _check_batch(_WORKER_JOB, batch)
-
-
-#: Packages of at least this many entries are checked by several processes.
-PARALLEL_ENTRIES = 20_000
-BATCH = 2_000
+            encode = _RowContent(header)
+        except KeyError as exc:
+            problem(f"{ENTRIES}: 列 {exc} がありません", f"{ENTRIES}: no column {exc}")
+            return part
+        seq_at = header.index("seq")
+        groups, cases_json = _case_groups(archive)
+        next_cases = next(groups, None)
+        context = archive.open(CONTEXT)
+        next_context = context.readline()
+        next_entry = next(entries, None)
+        # (ASCII cells without commas or quotes: split, four times faster than the csv module)
+        chain_rows = io.BufferedReader(archive.open(ORG_CHAIN), 1 << 20)
+        if chain_rows.readline().rstrip(b"\r\n").split(b",") != [c.encode() for c in ORG_CHAIN_COLUMNS]:
+            problem(f"{ORG_CHAIN}: 見出しが違います", f"{ORG_CHAIN}: unexpected header")
+            return part
+        last_seq, expected = start_size, start_head
+        for line in chain_rows:
+            try:
+                text, flag, org_prev, stored_leaf, proof = line.rstrip(b"\r\n").decode("ascii").split(",")
+                seq, in_period = int(text), flag == "1"
+            except (ValueError, UnicodeDecodeError) as exc:
+                problem(f"{ORG_CHAIN}: 読めない行 {line[:12]!r}（{exc}）",
+                        f"{ORG_CHAIN}: unreadable row {line[:12]!r} ({exc})")
+                return part
+            mine = lo < seq <= hi
+            source = None
+            if in_period:
+                if next_entry is not None and next_entry[seq_at] == text:
+                    disclosed = "[]"
+                    if next_cases is not None and next_cases[0] == seq:
+                        if mine:
+                            disclosed = cases_json(next_cases[1])
+                        next_cases = next(groups, None)
+                    source = (next_entry, disclosed)
+                    next_entry = next(entries, None)
+                elif mine:
+                    problem(f"エントリ {seq}: entries.csv にありません（除かれたエントリ）",
+                            f"entry {seq}: missing from entries.csv (an entry was left out)")
+            else:
+                data = next_context.rstrip(b"\n")
+                if data and json.loads(data).get("seq") == seq:
+                    source = data
+                    next_context = context.readline()
+                elif mine:
+                    problem(f"エントリ {seq}: {CONTEXT} にありません", f"entry {seq}: missing from {CONTEXT}")
+            if mine:
+                if not last_seq < seq <= end_size:
+                    problem(f"エントリ {seq}: 順序が違うか範囲外です",
+                            f"entry {seq}: out of order or outside the checkpoints' range")
+                if org_prev != expected:
+                    problem(f"エントリ {seq}: 組織のチェーンが途切れています（前のエントリが欠けています）",
+                            f"entry {seq}: the organisation's chain is broken (an entry before it is missing)")
+                if source is not None:
+                    part.count += 1
+                    if in_period:
+                        part.in_package += 1
+                        data, organisation, occurred = encode(*source)
+                    else:
+                        content = json.loads(data)
+                        organisation = content.get("organisation")
+                        occurred = dt.datetime.fromisoformat(content["occurred_at"])
+                    leaf = sha256(b"\x00" + org_prev.encode("ascii") + b"\n" + data).digest()
+                    if leaf.hex() != stored_leaf:
+                        problem(f"エントリ {seq}: 内容がリーフハッシュと一致しません（改変）",
+                                f"entry {seq}: its content does not match its leaf hash (altered)")
+                    if organisation != code:
+                        problem(f"エントリ {seq}: この組織のエントリではありません",
+                                f"entry {seq}: not an entry of this organisation")
+                    if (period_start <= occurred < period_end) != in_period:
+                        problem(f"エントリ {seq}: 期間内外の区分が日時と合いません",
+                                f"entry {seq}: in or out of the period, against its time")
+                    try:
+                        proofs.check(leaf, seq - 1, b64decode(_unquote(proof), validate=True))
+                    except (ProofError, ValueError, binascii.Error) as exc:
+                        problem(f"エントリ {seq}: 包含証明が検証できません: {exc}",
+                                f"entry {seq}: the inclusion proof does not verify: {exc}")
+                if len(problems) > MAX_PROBLEMS:
+                    return part
+            last_seq, expected = seq, stored_leaf  # (each part confirms its rows' leaf hashes)
+        if last:
+            part.last_leaf = expected
+            if next_entry is not None:
+                problem(f"エントリ {next_entry[seq_at]}: 組織のチェーンにないエントリです（追加されたエントリ）",
+                        f"entry {next_entry[seq_at]}: not in the organisation's chain (an added entry)")
+            if next_cases is not None:
+                problem(f"エントリ {next_cases[0]} の閲覧案件: 対応するエントリがありません",
+                        f"disclosed cases of entry {next_cases[0]} belong to no exported entry")
+            if next_context:
+                problem(f"{CONTEXT}: 組織のチェーンにないエントリがあります",
+                        f"{CONTEXT}: an entry that is not in the organisation's chain")
+    return part
 
 
 def _period_bounds(values: dict) -> tuple[dt.datetime, dt.datetime]:
@@ -1256,112 +1327,39 @@ def _period_bounds(values: dict) -> tuple[dt.datetime, dt.datetime]:
     return utc(date_from), utc(date_to + dt.timedelta(days=1))
 
 
-def _walk(archive, values: dict, checkpoints: dict, verdict: Verdict, workers: int | None = None) -> None:
-    """The organisation's chain from the start checkpoint to the end one:
-    order, links and heads here; each entry's content and proof in
-    :func:`_check_batch` (in worker processes for large packages)."""
+#: Packages of at least this many entries are checked by several processes.
+PARALLEL_ENTRIES = 20_000
+
+
+def _walk(path, values: dict, checkpoints: dict, verdict: Verdict, workers: int | None = None) -> None:
+    """The organisation's chain from the start checkpoint to the end one, in
+    ``workers`` parts (processes) for a large package."""
     end, start = checkpoints["end"], checkpoints.get("start")
-    code, key = values["organisation"], org_key(values["organisation"])
-    period_start, period_end = _period_bounds(values)
+    key = org_key(values["organisation"])
+    period_start, _ = _period_bounds(values)
     start_size = start.size if start else 0
-    expected = checkpoint_org_heads(start).get(key, (0, ZERO))[1] if start else ZERO
+    start_head = checkpoint_org_heads(start).get(key, (0, ZERO))[1] if start else ZERO
     if start is not None and checkpoint_time(start).replace(tzinfo=None) > period_start:
         verdict.problem("開始のチェックポイントが期間の始まりより後です",
                         "the start checkpoint is later than the period's start")
-    end_time = checkpoint_time(end).replace(tzinfo=None)
-    entries = _csv_rows(archive, ENTRIES)
-    header = next(entries, [])
-    job = _Job(header, code, period_start, period_end, end.size, end.root_hash)
-    try:
-        _RowContent(header)
-    except KeyError as exc:
-        verdict.problem(f"{ENTRIES}: 列 {exc} がありません", f"{ENTRIES}: no column {exc}")
-        return
-    seq_at = header.index("seq")
-    cases = _case_groups(archive)
-    context = archive.open(CONTEXT)
-    next_cases, next_context = next(cases, None), context.readline()
-    next_entry = next(entries, None)
-    chain_rows = _csv_rows(archive, ORG_CHAIN)
-    if tuple(next(chain_rows, ())) != ORG_CHAIN_COLUMNS:
-        verdict.problem(f"{ORG_CHAIN}: 見出しが違います", f"{ORG_CHAIN}: unexpected header")
-        return
     workers = workers or os.cpu_count() or 1
-    parallel = workers > 1 and int(values.get("entries", 0)) >= PARALLEL_ENTRIES
-    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(job,)) if parallel else None
-    pending, batch = [], []
-
-    def submit():
-        if pool is None:
-            for problem in _check_batch(job, batch):
-                verdict.problem(*problem)
-        else:
-            pending.append(pool.submit(_check_in_worker, list(batch)))
-            while len(pending) > 2 * workers:
-                for problem in pending.pop(0).result():
-                    verdict.problem(*problem)
-        batch.clear()
-
-    last_seq, count, in_package = start_size, 0, 0
-    try:
-        for row in chain_rows:
-            try:
-                seq, in_period, org_prev, stored_leaf, proof = int(row[0]), row[1] == "1", row[2], row[3], row[4]
-            except (ValueError, IndexError) as exc:
-                verdict.problem(f"{ORG_CHAIN}: 読めない行 {row[:1]}（{exc}）",
-                                f"{ORG_CHAIN}: unreadable row {row[:1]} ({exc})")
-                return
-            if not last_seq < seq <= end.size:
-                verdict.problem(f"エントリ {seq}: 順序が違うか範囲外です",
-                                f"entry {seq}: out of order or outside the checkpoints' range")
-            last_seq = seq
-            if in_period:
-                if next_entry is None or int(next_entry[seq_at]) != seq:
-                    verdict.problem(f"エントリ {seq}: entries.csv にありません（除かれたエントリ）",
-                                    f"entry {seq}: missing from entries.csv (an entry was left out)")
-                    continue
-                disclosed = []
-                if next_cases is not None and next_cases[0] == seq:
-                    disclosed, next_cases = next_cases[1], next(cases, None)
-                source = (next_entry, disclosed)
-                next_entry = next(entries, None)
-                in_package += 1
-            else:
-                data = next_context.rstrip(b"\n")
-                if not data or json.loads(data).get("seq") != seq:
-                    verdict.problem(f"エントリ {seq}: {CONTEXT} にありません",
-                                    f"entry {seq}: missing from {CONTEXT}")
-                    continue
-                source = data
-                next_context = context.readline()
-            count += 1
-            if org_prev != expected:
-                verdict.problem(f"エントリ {seq}: 組織のチェーンが途切れています（前のエントリが欠けています）",
-                                f"entry {seq}: the organisation's chain is broken (an entry before it is missing)")
-            expected = stored_leaf  # (_check_batch confirms it is the content's)
-            batch.append((seq, in_period, org_prev, stored_leaf, proof, source))
-            if len(batch) >= BATCH:
-                submit()
-            if len(verdict.problems) > MAX_PROBLEMS:
-                return
-        submit()
-        for future in pending:
-            for problem in future.result():
-                verdict.problem(*problem)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    if next_entry is not None:
-        verdict.problem(f"エントリ {next_entry[seq_at]}: 組織のチェーンにないエントリです（追加されたエントリ）",
-                        f"entry {next_entry[seq_at]}: not in the organisation's chain (an added entry)")
-    if next_cases is not None:
-        verdict.problem(f"エントリ {next_cases[0]} の閲覧案件: 対応するエントリがありません",
-                        f"disclosed cases of entry {next_cases[0]} belong to no exported entry")
-    if next_context:
-        verdict.problem(f"{CONTEXT}: 組織のチェーンにないエントリがあります",
-                        f"{CONTEXT}: an entry that is not in the organisation's chain")
+    if workers < 2 or int(values.get("entries", 0)) < PARALLEL_ENTRIES:
+        workers = 1
+    bounds = [start_size + (end.size - start_size) * k // workers for k in range(workers + 1)]
+    bounds[0], bounds[-1] = -1, 1 << 63  # (rows out of range: the first or the last part reports them)
+    args = [(path, values, start_size, start_head, end.size, end.root_hash, bounds[k], bounds[k + 1],
+             k == workers - 1) for k in range(workers)]
+    if workers == 1:
+        parts = [_check_part(*args[0])]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            parts = list(pool.map(_check_part, *zip(*args)))
+    for part in parts:
+        for problem in part.problems:
+            verdict.problem(*problem)
+    count, in_package = sum(p.count for p in parts), sum(p.in_package for p in parts)
     head = checkpoint_org_heads(end).get(key, (0, ZERO))[1]
-    if expected != head:
+    if parts[-1].last_leaf != head:
         verdict.problem("組織のチェーンの末尾が終了チェックポイントの先頭と一致しません（エントリが欠けています）",
                         "the organisation's chain does not end at the end checkpoint's head "
                         "(entries are missing)")
@@ -1370,6 +1368,8 @@ def _walk(archive, values: dict, checkpoints: dict, verdict: Verdict, workers: i
                         f"{in_package} entries in entries.csv, the manifest says {values.get('entries')}")
     verdict.entries = in_package
     if verdict.ok:
+        end_time = checkpoint_time(end).replace(tzinfo=None)
+        code = values["organisation"]
         verdict.facts.append((
             f"組織 {code} のエントリは、開始のチェックポイント（{start_size}件）から終了のチェックポイント"
             f"（{end.size}件、{end_time:%Y-%m-%d %H:%M:%S} UTC）までの {count} 件がすべて含まれ、うち期間内は"
@@ -1414,7 +1414,7 @@ def verify_package(path, ring: KeyRing, *, workers: int | None = None) -> Verdic
                                   "no previous inspection's checkpoint was given"))
         try:
             _consistency(archive, checkpoints, verdict)
-            _walk(archive, values, checkpoints, verdict, workers)
+            _walk(path, values, checkpoints, verdict, workers)
         except (KeyError, ValueError, NoteError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError) as exc:
             verdict.problem(f"パッケージの内容が読めません: {exc}", f"the package's content is unreadable: {exc}")
     return verdict

@@ -205,11 +205,20 @@ class _ProofMaker:
             return merkle.inclusion_proof(index, self.size, self.reader.get_node)
         if block != self.block:
             self.block = block
-            self.upper = merkle.inclusion_proof(index, self.size, self.reader.get_node)[4:]
+            if block % 4096 == 0:  # forget the nodes left behind (memory stays flat)
+                start = block << 4
+                memo = self.reader.memo
+                self.reader.memo = {k: v for k, v in memo.items()
+                                    if k[0] >= 3 * tree.STRIDE or (k[1] + 1) << k[0] > start}
             self.levels = [block_leaves]
             for _ in range(3):
                 below = self.levels[-1]
                 self.levels.append([merkle.node_hash(below[i], below[i + 1]) for i in range(0, len(below), 2)])
+            memo = self.reader.memo  # (the lower steps from the block itself, not the database)
+            for level, nodes in enumerate(self.levels):
+                for i, value in enumerate(nodes, (block << 4) >> level):
+                    memo[(level, i)] = value
+            self.upper = merkle.inclusion_proof(index, self.size, self.reader.get_node)[4:]
         j = index & 15
         return [self.levels[level][(j >> level) ^ 1] for level in range(4)] + self.upper
 

@@ -184,6 +184,10 @@ class NodeReader:
         self.memo: dict[tuple[int, int], bytes] = {}
 
     def _stored(self, level: int, first: int, count: int) -> list[bytes]:
+        memo = self.memo
+        known = [memo.get((level, i)) for i in range(first, first + count)]
+        if None not in known:
+            return known
         if level == 0:
             t = AccessLogLeaf.__table__
             rows = self.conn.execute(select(t.c.seq, t.c.leaf_hash).where(
@@ -195,9 +199,12 @@ class NodeReader:
                 t.c.level == level, t.c.idx.between(first, first + count - 1))).all()
             found = dict(rows)
         try:
-            return [bytes.fromhex(found[i]) for i in range(first, first + count)]
+            layer = [bytes.fromhex(found[i]) for i in range(first, first + count)]
         except KeyError as exc:
             raise TreeError(f"tree node ({level}, {exc.args[0]}) is not stored") from None
+        for i, value in enumerate(layer, first):
+            memo[(level, i)] = value
+        return layer
 
     def get_node(self, level: int, index: int) -> bytes:
         known = self.memo.get((level, index))

@@ -260,7 +260,6 @@ def test_several_processes_give_the_verdict_of_one(package, tmp_path, monkeypatc
     from intranet.audit import package_verifier
 
     monkeypatch.setattr(package_verifier, "PARALLEL_ENTRIES", 1)
-    monkeypatch.setattr(package_verifier, "BATCH", 2)
     files = _members(package)
     rows = _csv(files[ORG_CHAIN])
     rows[1][4], rows[3][4] = rows[3][4], rows[1][4]
