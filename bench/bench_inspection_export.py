@@ -230,7 +230,7 @@ def main() -> None:
                       f"{checked['entries'] / checked['verify_s']:,.0f} entries/s; "
                       f"peak memory {checked['maxrss_kb'] / 1024:.0f} MB (load average {load()})")
             proved = in_child("--child", "verify-package", path)
-            print(f"verify-package (public key, 1 process): "
+            print(f"verify-package (public key, {os.cpu_count()} processes): "
                   f"{'OK' if proved['ok'] else 'FAILED ' + str(proved['problems'])} "
                   f"{proved['entries']:,} entries in {proved['verify_s']:.1f} s = "
                   f"{proved['entries'] / proved['verify_s']:,.0f} entries/s; peak memory "

@@ -205,7 +205,7 @@ class _ProofMaker:
             return merkle.inclusion_proof(index, self.size, self.reader.get_node)
         if block != self.block:
             self.block = block
-            if block % 4096 == 0:  # forget the nodes left behind (memory stays flat)
+            if block % 1024 == 0:  # forget the nodes left behind (memory stays flat)
                 start = block << 4
                 memo = self.reader.memo
                 self.reader.memo = {k: v for k, v in memo.items()
@@ -215,10 +215,12 @@ class _ProofMaker:
                 below = self.levels[-1]
                 self.levels.append([merkle.node_hash(below[i], below[i + 1]) for i in range(0, len(below), 2)])
             memo = self.reader.memo  # (the lower steps from the block itself, not the database)
-            for level, nodes in enumerate(self.levels):
-                for i, value in enumerate(nodes, (block << 4) >> level):
-                    memo[(level, i)] = value
+            seeded = [((level, i), value) for level, nodes in enumerate(self.levels)
+                      for i, value in enumerate(nodes, (block << 4) >> level)]
+            memo.update(seeded)
             self.upper = merkle.inclusion_proof(index, self.size, self.reader.get_node)[4:]
+            for key, _ in seeded:
+                del memo[key]
         j = index & 15
         return [self.levels[level][(j >> level) ^ 1] for level in range(4)] + self.upper
 
