@@ -1032,17 +1032,24 @@ def what_en(what: str) -> str:
     return {"終了": "end", "開始": "start", "前回調査": "previous inspection's"}.get(what, what)
 
 
+def manifest_lines(text: str) -> tuple[dict[str, str], list[tuple[str, int, str]]]:
+    """The manifest's ``name: value`` lines and its ``file: sha256 size path``
+    lines as ``(path, size, sha256)`` (also read by ``verify-export``)."""
+    values, files = {}, []
+    for line in text.splitlines():
+        name, _, value = line.partition(": ")
+        if name == "file":
+            sha, size, path = value.split(" ", 2)
+            files.append((path, int(size), sha))
+        else:
+            values[name] = value
+    return values, files
+
+
 def _read_manifest(archive, ring: KeyRing, verdict: Verdict):
     try:
         raw = archive.read(MANIFEST)
-        values, files = {}, []
-        for line in raw.decode("utf-8").splitlines():
-            name, _, value = line.partition(": ")
-            if name == "file":
-                sha, size, path = value.split(" ", 2)
-                files.append((path, int(size), sha))
-            else:
-                values[name] = value
+        values, files = manifest_lines(raw.decode("utf-8"))
     except (KeyError, UnicodeDecodeError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
         verdict.problem(f"MANIFEST がないか読めません: {exc}", f"MANIFEST missing or unreadable: {exc}")
         return None, None

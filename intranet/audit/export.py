@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..security import report as matrix_report
 from . import chain, export_check, package_tlog
-from .package_verifier import MANIFEST_SIG, member_problems
+from .package_verifier import MANIFEST_SIG, manifest_lines, member_problems
 from .search import utc_start
 from .verify import checkpoint_stream, database_checkpoints, stored_rows
 
@@ -712,14 +712,7 @@ class ExportVerification:
 
 def _parse_manifest(text: str) -> tuple[dict, list[tuple[str, int, str]], str, str]:
     body, _, last = text.rpartition("hmac-sha256: ")
-    values, files = {}, []
-    for line in body.splitlines():
-        name, _, value = line.partition(": ")
-        if name == "file":
-            sha, size, path = value.split(" ", 2)
-            files.append((path, int(size), sha))
-        else:
-            values[name] = value
+    values, files = manifest_lines(body)
     return values, files, body, last.strip()
 
 
