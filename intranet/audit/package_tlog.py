@@ -78,8 +78,7 @@ def _opened(note: str, ring, origin: str) -> SignedCheckpoint | None:
         text = data.split(b"\n\n", 1)[0].decode("utf-8") + "\n"
         body = parse_checkpoint(text)
         at = checkpoint_time(body)
-        if ring is not None:
-            open_note(data, ring)
+        open_note(data, ring)
         heads = checkpoint_org_heads(body)
     except (NoteError, ValueError, UnicodeError):
         return None
@@ -126,7 +125,7 @@ def plan(engine, export, checkpointer, previous_note: str | None, now: dt.dateti
                        .order_by(c.created_at.desc(), c.id.desc()), verifiers, origin, reader)
         previous = None
         if previous_note:
-            previous = _opened(previous_note.replace("\r\n", "\n"), None, origin)
+            previous = _opened(previous_note.replace("\r\n", "\n"), verifiers, origin)
             if previous is None:
                 raise TlogError("export.error.previous_unreadable")
             if previous.size > end.size or reader.root(previous.size) != previous.root:

@@ -219,8 +219,14 @@ def test_the_link_to_the_previous_inspection(testapp, wsgi_app, contractor, pack
     res = testapp.post("/audit/exports", {
         "organisation": contractor["code"], "download": "1", **PERIOD,
         "previous_checkpoint": "=HYPERLINK(\"x\")<script>", "csrf_token": _csrf(testapp)}, status=409)
-    assert "読めません" in res.html.select_one(".error").text
+    assert "読めないか" in res.html.select_one(".error").text
     assert "<script>" not in res.text.split("<textarea")[0]
+    # a checkpoint of this log's size and root, signed by another key: refused as well
+    forged = sign_note(previous.split("\n\n")[0] + "\n", [Signer.generate("someone")]).decode()
+    res = testapp.post("/audit/exports", {
+        "organisation": contractor["code"], "download": "1", **PERIOD,
+        "previous_checkpoint": forged, "csrf_token": _csrf(testapp)}, status=409)
+    assert "このログの鍵の署名がありません" in res.html.select_one(".error").text
 
 
 def _csrf(testapp):
