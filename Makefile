@@ -37,7 +37,7 @@ run: demo-data
 	$(BIN)/pserve $(INI)
 
 test: install-test
-	$(BIN)/ruff check intranet tests bench alembic
+	$(BIN)/ruff check intranet tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Numbers, never assertions: list/search/case-page latency at 300 vs 22,000

@@ -42,6 +42,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 import intranet  # noqa: E402
+from intranet.db import MIGRATIONS  # noqa: E402
 from intranet.clock import SystemClock  # noqa: E402
 from intranet.db import get_session_factory, get_tm_session  # noqa: E402
 from intranet.demo.generator import create_demo_users, generate  # noqa: E402
@@ -61,7 +62,7 @@ FAST_ARGON = {"intranet.argon2.time_cost": "1", "intranet.argon2.memory_cost": "
 
 def migrate(url: str) -> None:
     cfg = AlembicConfig(os.path.join(ROOT, "development.ini"))
-    cfg.set_main_option("script_location", os.path.join(ROOT, "alembic"))
+    cfg.set_main_option("script_location", MIGRATIONS)
     cfg.attributes["settings"] = {"sqlalchemy.url": url}
     cfg.attributes["configure_logging"] = False
     alembic_command.upgrade(cfg, "head")

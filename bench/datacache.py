@@ -26,7 +26,7 @@ import sqlalchemy as sa
 ENV = "INTRANET_BENCH_CACHE"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = "intranet_benchcache_"
-SHAPING_CODE = ("intranet/demo", "intranet/models", "intranet/taxes", "alembic/versions")
+SHAPING_CODE = ("intranet/demo", "intranet/models", "intranet/taxes", "intranet/migrations/versions")
 
 
 def _key(dialect: str, cases: int) -> str:

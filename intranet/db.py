@@ -16,6 +16,11 @@ from . import models  # noqa: F401  (configures every mapper)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
+#: Alembic's ``script_location``: the migrations are a subpackage, shipped in
+#: the wheel, so ``intranet initdb`` works from any directory with any ini.
+MIGRATIONS = "intranet:migrations"
+
+
 def database_url(settings) -> str:
     """``sqlalchemy.url``, where ``env:NAME`` reads the URL from the environment."""
     url = settings.get("sqlalchemy.url", "")

@@ -29,7 +29,7 @@ from alembic.config import Config as AlembicConfig
 
 import intranet
 from intranet.audit.dbrole import grant_app_role
-from intranet.db import get_engine, get_session_factory
+from intranet.db import MIGRATIONS, get_engine, get_session_factory
 from intranet.models import Base
 
 HERE = os.path.dirname(__file__)
@@ -104,7 +104,7 @@ def _pg_reachable() -> str | None:
 
 def _migrate(settings) -> None:
     cfg = AlembicConfig(os.path.join(ROOT, "development.ini"))
-    cfg.set_main_option("script_location", os.path.join(ROOT, "alembic"))
+    cfg.set_main_option("script_location", MIGRATIONS)
     cfg.attributes["settings"] = settings
     cfg.attributes["configure_logging"] = False
     alembic_command.upgrade(cfg, "head")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from ..clock import SystemClock
 from ..config import argon2_params
-from ..db import get_engine
+from ..db import MIGRATIONS, get_engine
 from ..models import Organisation, OrganisationKind, Role, User
 from ..security.passwords import make_context, policy_problems
 from . import audit, datalink, latecharge, plans
@@ -24,6 +24,7 @@ def initdb(args) -> int:
     """Create or upgrade the schema: ``alembic upgrade head``."""
     settings = ini_settings(args.ini)
     cfg = AlembicConfig(args.ini)
+    cfg.set_main_option("script_location", MIGRATIONS)  # (the package's own, whatever the ini says)
     cfg.attributes["settings"] = settings
     cfg.attributes["configure_logging"] = False
     alembic_command.upgrade(cfg, "head")

@@ -10,6 +10,7 @@ import os
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from intranet.db import MIGRATIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -42,7 +43,7 @@ EXPECTED = {  # id -> (result, [(kind, amount, on, at)])
 
 def _config(url):
     cfg = Config(os.path.join(ROOT, "development.ini"))
-    cfg.set_main_option("script_location", os.path.join(ROOT, "alembic"))
+    cfg.set_main_option("script_location", MIGRATIONS)
     cfg.attributes["settings"] = {"sqlalchemy.url": url}
     cfg.attributes["configure_logging"] = False
     return cfg

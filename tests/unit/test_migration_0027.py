@@ -7,13 +7,14 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 
 from intranet.text import address_key
+from intranet.db import MIGRATIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _alembic(url: str) -> AlembicConfig:
     cfg = AlembicConfig(os.path.join(ROOT, "development.ini"))
-    cfg.set_main_option("script_location", os.path.join(ROOT, "alembic"))
+    cfg.set_main_option("script_location", MIGRATIONS)
     cfg.attributes["settings"] = {"sqlalchemy.url": url}
     cfg.attributes["configure_logging"] = False
     return cfg

@@ -16,7 +16,7 @@ intranet.audit.hmac_key = cli-test-access-log-key-0123456789abcdef
 intranet.audit.checkpoint_file = {tmp_path}/checkpoints.jsonl
 
 [alembic]
-script_location = {__file__.rsplit('/tests/', 1)[0]}/alembic
+script_location = intranet:migrations
 """)
     return str(ini)
 
