@@ -332,3 +332,25 @@ def test_create_user_with_a_temporary_password_and_reset_password(tmp_path, caps
     assert [(e, login) for e, login, _ in events] == [
         ("user.created", "kato"), ("user.created", "ito"), ("user.password_reset", "kato")]
     assert not any(p in (d or "") for _, _, d in events for p in (generated, reset, "Correct-Horse-42"))
+
+
+def test_initdb_brings_the_access_log_tree_up_to_date(tmp_path, capsys):
+    """After an upgrade that added the Merkle tree (issue 22) the tree of an
+    existing log is built by initdb, not by the first request."""
+    import datetime as dt
+
+    from intranet.audit.writer import AccessLogWriter
+    from tests.helpers import synthetic_entry
+
+    ini = _ini(tmp_path)
+    assert main(["initdb", ini]) == 0
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/cli.sqlite")
+    AccessLogWriter(engine, b"cli-test-access-log-key-0123456789abcdef").append(
+        [synthetic_entry(dt.datetime(2026, 10, 1, 9) + dt.timedelta(minutes=n), "u", "org") for n in range(25)])
+    engine.dispose()
+    capsys.readouterr()
+    assert main(["initdb", ini]) == 0
+    assert "Merkle tree extended by 25 entries to 25" in capsys.readouterr().out
+    assert _rows(tmp_path, "select count(*) from access_log_leaves")[0][0] == 25
+    assert main(["initdb", ini]) == 0
+    assert "Merkle tree" not in capsys.readouterr().out
