@@ -320,3 +320,24 @@ def test_after_a_key_rotation_packages_start_from_checkpoints_of_the_retired_key
         path, only_new)
     for app in (app_a, app_b):
         app.registry["db_engine"].dispose()
+
+
+def test_a_package_without_signed_checkpoints_is_of_the_earlier_format(engine, wsgi_app, contractor, tmp_path):  # noqa: F811
+    """Without a signing key (or as made before issue 22) a package is of
+    format /2: ``verify-export`` checks it with the HMAC key as before, and
+    ``verify-package`` says it cannot, naming the command that can."""
+    from sqlalchemy.orm import Session
+
+    from intranet.models import Organisation
+
+    with Session(engine) as session:
+        org = session.query(Organisation).filter_by(code=contractor["code"]).one()
+        plan = export.plan(session.connection(), org, dt.date(2026, 10, 1), dt.date(2026, 10, 31),
+                           J(2026, 11, 5))
+    path = tmp_path / "old.zip"
+    path.write_bytes(b"".join(export.stream(engine, wsgi_app.registry.access_log.key, plan)))
+    files = _members(path)
+    assert "format: intranet-inspection-export/2" in files["MANIFEST"].decode()
+    assert not any(name.startswith("tlog/") or name == "MANIFEST.sig" for name in files)
+    assert export.verify_file(path, wsgi_app.registry.access_log.key).ok
+    assert "packages made before issue 22 verify with `intranet audit verify-export`" in _problems(path)
