@@ -16,7 +16,7 @@ from ..config import argon2_params
 from ..db import MIGRATIONS, get_engine
 from ..models import Organisation, OrganisationKind, Role, User
 from ..security.passwords import make_context, policy_problems
-from . import audit, datalink, latecharge, plans
+from . import audit, backup, datalink, latecharge, plans
 from .common import ini_settings, tm_session
 
 
@@ -290,6 +290,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=reset_password)
 
     audit.add_parser(sub)
+    backup.add_parser(sub)
     latecharge.add_parser(sub)
     datalink.add_parser(sub)
     plans.add_parser(sub)
