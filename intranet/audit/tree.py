@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Iterable
 from urllib.parse import quote, unquote
 
 from sqlalchemy import insert, select, update
@@ -295,15 +294,3 @@ def _check_nodes(conn, t, nodes: dict, problem) -> None:
             if found.get(idx) != value.hex():
                 problem(f"tree node ({level}, {idx}) is missing or wrong")
     nodes.clear()
-
-
-def leaves(conn, first_seq: int, last_seq: int, organisation: str | None = ...) -> Iterable:
-    """Stored leaf rows ``(seq, organisation, org_prev, leaf_hash)`` in order."""
-    t = AccessLogLeaf.__table__
-    query = select(t.c.seq, t.c.organisation, t.c.org_prev, t.c.leaf_hash).where(
-        t.c.seq.between(first_seq, last_seq)).order_by(t.c.seq)
-    if organisation is not ...:
-        query = query.where(t.c.organisation.is_(None) if organisation is None
-                            else t.c.organisation == organisation)
-    return conn.execute(query)
-
