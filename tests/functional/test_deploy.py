@@ -188,8 +188,30 @@ def test_every_service_runs_hardened_as_the_intranet_user():
         if _one(unit, "Service", "Type") == "simple":  # the long-running ones
             assert _one(unit, "Service", "Restart") == "on-failure"
             assert _one(unit, "Install", "WantedBy") == "multi-user.target"
-    web = _unit(UNITS / "intranet-web@.service")
-    assert "PROMETHEUS_MULTIPROC_DIR=/run/intranet/metrics" in _values(web, "Service", "Environment")
+    for name in ("intranet-web@.service", "intranet-worker.service"):  # requests; jobs
+        assert "PROMETHEUS_MULTIPROC_DIR=/run/intranet/metrics" in _values(
+            _unit(UNITS / name), "Service", "Environment")
+
+
+def test_the_archive_unit_cuts_at_a_month_five_years_back(tmp_path):
+    """The shell line of intranet-archive.service, run with a stand-in for
+    ``intranet`` that prints its arguments."""
+    (line,) = _values(_unit(UNITS / "intranet-archive.service"), "Service", "ExecStart")
+    script = shlex.split(line.replace("$$", "$").replace("%%", "%"))[2]
+    (tmp_path / "bin").mkdir()
+    stub = tmp_path / "bin" / "intranet"
+    stub.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    stub.chmod(0o755)
+    done = subprocess.run(["/bin/sh", "-c", script.replace(PREFIX, str(tmp_path))],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    today = dt.date.fromisoformat(subprocess.run(["date", "+%F"], capture_output=True, text=True,
+                                                 check=True).stdout.strip())
+    months = today.year * 12 + today.month - 1 - 5 * 12 - 1
+    cut = dt.date(months // 12, months % 12 + 1, 1).isoformat()
+    assert done.stdout.splitlines() == [
+        "audit", "archive", INI, "--before", cut,
+        "--output", f"/var/lib/intranet/archive/access-log-before-{cut}.jsonl", "--execute"]
 
 
 def test_what_the_units_write_is_where_production_ini_and_tmpfiles_put_it():
@@ -630,7 +652,7 @@ def test_roles_sql_gives_each_role_exactly_its_rights(tmp_path):
             check_restricted_role(engine)  # the application starts with either
             engine.dispose()
         owner_check = engine_of("intranet_owner")
-        with pytest.raises(Exception):
+        with pytest.raises(RuntimeError, match="could switch off the access log's append-only"):
             check_restricted_role(owner_check)  # the owner could switch the triggers off
         owner_check.dispose()
 
