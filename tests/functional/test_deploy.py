@@ -65,7 +65,8 @@ def _tool(name: str) -> str:
     path = shutil.which(name, path=os.pathsep.join(
         [os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin"]))
     if path is None:
-        message = f"{name} is not installed (apt-get install nginx-light logrotate systemd)"
+        package = {"nginx": "nginx-light", "psql": "postgresql-client"}.get(name, name.split("-")[0])
+        message = f"{name} is not installed (apt-get install {package})"
         if REQUIRE_TOOLS:
             pytest.fail(f"INTRANET_REQUIRE_DEPLOY_TOOLS=1 but {message}")
         pytest.skip(f"{message}; set INTRANET_REQUIRE_DEPLOY_TOOLS=1 to make this an error")
@@ -487,16 +488,17 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, what: str, seconds: float = 30) -> None:
+def _wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path,
+                   seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{what} exited: {process.stderr.read()}")
+            raise AssertionError(f"{what} exited: {log.read_text()}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise AssertionError(f"{what} did not listen on {port} within {seconds} s")
+    raise AssertionError(f"{what} did not listen on {port} within {seconds} s: {log.read_text()}")
 
 
 def _live_ini(tmp_path) -> Path:
@@ -539,18 +541,22 @@ def test_live_nginx_in_front_of_two_waitress_processes(tmp_path):
     ports = dict(zip(["http", "https", 6543, 6544], _free_ports(4)))
     processes = []
     try:
+        logs = {name: tmp_path / f"{name}.log" for name in (6543, 6544, "nginx")}
         for instance in (6543, 6544):  # as intranet-web@.service starts them
-            processes.append(subprocess.Popen(
-                [str(BIN / "pserve"), str(ini), f"http_port={ports[instance]}"], env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path))
+            with logs[instance].open("w") as log:
+                processes.append(subprocess.Popen(
+                    [str(BIN / "pserve"), str(ini), f"http_port={ports[instance]}"], env=env,
+                    stdout=subprocess.DEVNULL, stderr=log, cwd=tmp_path))
         (tmp_path / "nginx").mkdir()
         main = _nginx_config(tmp_path / "nginx", ports)
-        nginx = subprocess.Popen([tool, "-p", str(tmp_path / "nginx"), "-c", str(main)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        with logs["nginx"].open("w") as log:
+            nginx = subprocess.Popen([tool, "-p", str(tmp_path / "nginx"), "-c", str(main)],
+                                     stdout=subprocess.DEVNULL, stderr=log)
         processes.append(nginx)
         for instance, process in zip((6543, 6544), processes):
-            _wait_for_port(ports[instance], process, f"pserve http_port={ports[instance]}")
-        _wait_for_port(ports["https"], nginx, "nginx")
+            _wait_for_port(ports[instance], process, f"pserve http_port={ports[instance]}",
+                           logs[instance])
+        _wait_for_port(ports["https"], nginx, "nginx", logs["nginx"])
         cafile = tmp_path / "nginx" / "fullchain.pem"
 
         # a client on 127.0.0.2 that forges X-Forwarded-For
@@ -596,15 +602,13 @@ def test_live_nginx_in_front_of_two_waitress_processes(tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            if process.stderr:
-                process.stderr.close()
 
 
 # ------------------------------------------------------------------ PostgreSQL roles
 
 def _psql(url: str, script: str) -> subprocess.CompletedProcess:
     plain = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", plain], input=script,
+    return subprocess.run([_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", plain], input=script,
                           capture_output=True, text=True, timeout=60)
 
 
