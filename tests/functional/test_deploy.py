@@ -250,8 +250,8 @@ def test_every_timer_starts_its_service_and_every_oneshot_has_a_timer():
     assert _app_setting("intranet.audit.checkpoint_minutes") == "1"
     for timer in TIMERS:
         assert _one(_unit(timer), "Install", "WantedBy") == "timers.target"
-    # the backup and the archive run with the owner's / maintenance role's URL
-    for name, env in [("intranet-backup", "owner.env"), ("intranet-archive", "maintenance.env")]:
+    # the backup and the archive run with the backup / maintenance role's URL
+    for name, env in [("intranet-backup", "backup.env"), ("intranet-archive", "maintenance.env")]:
         assert _values(_unit(UNITS / f"{name}.service"), "Service", "EnvironmentFile") == [
             "/etc/intranet/intranet.env", f"/etc/intranet/{env}"]
 
@@ -622,9 +622,10 @@ def test_roles_sql_gives_each_role_exactly_its_rights(tmp_path):
             pytest.fail(f"INTRANET_REQUIRE_PG=1 but PostgreSQL is not reachable: {problem}")
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem})")
     suffix = uuid.uuid4().hex[:8]
-    names = {"intranet_owner": f"t_owner_{suffix}", "intranet_app": f"t_app_{suffix}",
-             "intranet_maint": f"t_maint_{suffix}", "intranet": f"intranet_deploy_{suffix}"}
-    pattern = re.compile(r"\b(intranet_owner|intranet_app|intranet_maint|intranet)\b(?![-./])")
+    roles = ("intranet_owner", "intranet_app", "intranet_maint", "intranet_backup")
+    names = {role: f"t_{role.split('_')[1]}_{suffix}" for role in roles}
+    names["intranet"] = f"intranet_deploy_{suffix}"
+    pattern = re.compile(r"\b(intranet_owner|intranet_app|intranet_maint|intranet_backup|intranet)\b(?![-./])")
 
     def named(sql: str) -> str:
         code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
@@ -675,12 +676,29 @@ def test_roles_sql_gives_each_role_exactly_its_rights(tmp_path):
             assert can("intranet_maint", "access_log_archives", "INSERT")
             assert can("intranet_app", "access_log_head", "UPDATE")
             assert can("intranet_app", "jobs", "DELETE")
+            for table in ("access_log", "access_log_head", "jobs", "users"):
+                assert can("intranet_backup", table, "SELECT")
+                assert not any(can("intranet_backup", table, p) for p in ("INSERT", "UPDATE", "DELETE"))
             rights = conn.execute(sa.text(
                 "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
                 "WHERE rolname = ANY(:n)"), {"n": list(names.values())}).all()
-            assert len(rights) == 3 and not any(r.rolsuper or r.rolcreaterole or r.rolcreatedb
+            assert len(rights) == 4 and not any(r.rolsuper or r.rolcreaterole or r.rolcreatedb
                                                 for r in rights)
         check.dispose()
+        # `intranet backup` (pg_dump) works as the backup role
+        from intranet.scripts.cli import main
+
+        witness = tmp_path / "checkpoints.jsonl"
+        witness.write_text("")
+        backup_url = url.set(username=names["intranet_backup"], password=None)
+        ini = tmp_path / "backup.ini"
+        ini.write_text(f"[app:main]\nuse = egg:intranet\n"
+                       f"sqlalchemy.url = {backup_url.render_as_string(hide_password=False)}\n"
+                       f"intranet.audit.hmac_key = {TEST_SETTINGS['intranet.audit.hmac_key']}\n"
+                       f"intranet.audit.checkpoint_file = {witness}\n")
+        assert main(["backup", str(ini), "--output", str(tmp_path / "backups")]) == 0
+        (folder,) = (tmp_path / "backups").iterdir()
+        assert (folder / "database.dump").stat().st_size > 0
         # and as the app role itself, a DELETE on the log is refused
         app = engine_of("intranet_app")
         with app.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
@@ -689,7 +707,7 @@ def test_roles_sql_gives_each_role_exactly_its_rights(tmp_path):
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{names["intranet"]}" WITH (FORCE)'))
-            for role in ("intranet_app", "intranet_maint", "intranet_owner"):
+            for role in ("intranet_app", "intranet_maint", "intranet_backup", "intranet_owner"):
                 conn.execute(sa.text(f'DROP ROLE IF EXISTS "{names[role]}"'))
         admin.dispose()
 
