@@ -308,6 +308,24 @@ def test_tmpfiles_creates_the_directories_and_never_truncates_the_checkpoint_fil
     assert witness.read_text() == '{"seq": 1}\n'  # created twice, removed once: still there
     assert not (root / "run/intranet/metrics/x.db").exists()  # old metrics are wiped
 
+    # chattr +a (docs/deploy.md): the application still appends, nobody
+    # truncates, and tmpfiles at the next boot has nothing to change
+    chattr = shutil.which("chattr", path="/usr/bin:/bin:/usr/sbin:/sbin")
+    if os.geteuid() != 0 or not chattr or subprocess.run(
+            [chattr, "+a", str(witness)], capture_output=True).returncode != 0:
+        return  # (not root, or a file system without the attribute)
+    try:
+        done = subprocess.run([tool, "--create", f"--root={root}", str(config)], capture_output=True,
+                              text=True, timeout=30)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        with witness.open("a") as f:
+            f.write('{"seq": 2}\n')
+        with pytest.raises(PermissionError):
+            witness.open("w")
+        assert witness.read_text() == '{"seq": 1}\n{"seq": 2}\n'
+    finally:
+        subprocess.run([chattr, "-a", str(witness)], check=True)
+
 
 # ------------------------------------------------------------------ logrotate, rsyslog
 
@@ -346,7 +364,7 @@ def test_rsyslog_forwards_what_production_ini_sends_to_syslog():
     assert "[%(name)s:" in production["formatter_generic"]["format"]
     rules = (DEPLOY / "rsyslog" / "intranet-witness.conf").read_text()
     assert '$syslogfacility-text == "authpriv"' in rules
-    assert '$msg contains "[intranet.audit.checkpoint:"' in rules
+    assert '$rawmsg contains "[intranet.audit.checkpoint:"' in rules
 
 
 # ------------------------------------------------------------------ nginx
