@@ -14,7 +14,8 @@
   application sees the client's address (not a forged X-Forwarded-For) and
   the https scheme.
 * roles.sql and maintenance-grants.sql, run against PostgreSQL with role
-  names of their own, give exactly the documented rights.
+  names of their own, give exactly the documented rights (and the backup
+  role makes a backup).
 
 Without systemd-analyze, nginx, logrotate or systemd-tmpfiles those tests
 skip with the reason, unless INTRANET_REQUIRE_DEPLOY_TOOLS=1 (CI), where
@@ -56,7 +57,9 @@ GUIDE = ROOT / "docs" / "deploy.md"
 PRODUCTION_INI = ROOT / "production.ini"
 PREFIX = "/opt/intranet/venv"  # where docs/deploy.md installs the application
 INI = "/etc/intranet/production.ini"
-BIN = Path(sys.prefix) / "bin"  # this run's intranet and pserve
+# this run's intranet and pserve: the virtualenv's, else the ones on PATH
+BIN = (Path(sys.prefix) / "bin" if (Path(sys.prefix) / "bin" / "intranet").exists()
+       else Path(shutil.which("intranet") or sys.executable).parent)
 REQUIRE_TOOLS = os.environ.get("INTRANET_REQUIRE_DEPLOY_TOOLS") == "1"
 SITE_HOST = "intranet.example-ward.lg.jp"
 
@@ -261,7 +264,7 @@ def _verify_units(tmp_path, names, extra=None):
     units = tmp_path / "units"
     units.mkdir(parents=True)
     for path in [*SERVICES, *TIMERS]:
-        text = path.read_text().replace(PREFIX, sys.prefix)
+        text = path.read_text().replace(PREFIX, str(BIN.parent))
         if extra:
             text = extra(path.name, text)
         (units / path.name).write_text(text)
