@@ -30,6 +30,7 @@ def make_configurator(settings) -> Configurator:
     config.include(".datalink")
     config.include(".screening")
     config.include(".incidents")
+    config.include(".monitoring")
     return config
 
 

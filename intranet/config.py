@@ -50,13 +50,16 @@ from .documents.barcode import CvsSettings
 from .documents.content import Office
 from .models import Role
 from .security.passwords import DEFAULTS as ARGON2_DEFAULTS
-from .security.network import ZONE_PREFIX, TrustedProxies, Zones, parse_networks
+from .security.network import MONITORING_ZONE, ZONE_PREFIX, TrustedProxies, Zones, parse_networks
 from .security.second_factor import DEFAULT_REQUIRED as DEFAULT_MFA_REQUIRED
 from .security.second_factor import METHODS as MFA_METHODS
 from .security.sessions import DEFAULT_MAX_PER_ROLE, parse_limits
 from .security.throttle import ThrottleSettings
 from .survey.selection import DEFAULT_NO_CONTACT_DAYS
 from .taxes.owed import AmountRules, fee_schedule
+
+#: The monitoring network (issue 24): not a role's zone.
+MONITORING_SETTING = "intranet.zones.monitoring"
 
 T = TypeVar("T")
 
@@ -360,7 +363,7 @@ def signing_key(settings) -> Signer | None:
     """``intranet.audit.signing_key``: the Ed25519 key that signs the
     checkpoints, as ``PRIVATE+KEY+name+hash+key`` (``intranet audit keygen``
     makes one); ``env:NAME`` reads it from the environment, ``file:PATH``
-    from a file. Unset: checkpoints are not signed (``/health`` says so)."""
+    from a file. Unset: checkpoints are not signed (``/healthz`` says so)."""
     value = str(settings.get("intranet.audit.signing_key") or "").strip()
     if value.startswith("env:"):
         value = os.environ.get(value[4:], "").strip()
@@ -517,17 +520,23 @@ class NetworkSettings:
 
 def zones_from_settings(settings) -> Zones:
     """``intranet.zones.<role>``: the networks a role may work from (a role
-    not named is unrestricted)."""
+    not named is unrestricted); ``intranet.zones.monitoring``: the monitoring
+    network (unset: none)."""
     by_role = {}
+    monitoring = ()
     for key, value in settings.items():
         if not key.startswith(ZONE_PREFIX):
             continue
         name = key[len(ZONE_PREFIX):]
+        if key == MONITORING_SETTING:
+            monitoring = _area(key, lambda: parse_networks(key, value))
+            continue
         try:
             role = Role(name)
         except ValueError:
             raise SettingsError(
-                f"{key}: {name!r} is not a role (roles: {', '.join(r.value for r in Role)})"
+                f"{key}: {name!r} is not a role (roles: {', '.join(r.value for r in Role)}; "
+                f"or {ZONE_PREFIX}{MONITORING_ZONE})"
             ) from None
         networks = _area(key, lambda: parse_networks(key, value))
         if not networks:
@@ -535,7 +544,7 @@ def zones_from_settings(settings) -> Zones:
                 f"{key} is empty: list the role's networks, or remove the setting to leave "
                 f"the role unrestricted")
         by_role[role] = networks
-    return Zones(by_role)
+    return Zones(by_role, monitoring)
 
 
 def _network(settings) -> NetworkSettings:

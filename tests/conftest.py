@@ -59,6 +59,9 @@ TEST_SETTINGS = {
     # No role must pass a second factor unless a test says so (the default,
     # operators and investigators with security keys, is tested on its own).
     "intranet.mfa.required_roles": "",
+    # The monitoring network (/healthz, /metrics): tests.helpers.MONITORING_ADDR,
+    # a documentation address no other test client uses (they are 10.0.0.1).
+    "intranet.zones.monitoring": "192.0.2.10",
 }
 
 

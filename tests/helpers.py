@@ -187,3 +187,13 @@ def typed_settings(**raw):
     from tests.conftest import TEST_SETTINGS
 
     return parse_settings({**TEST_SETTINGS, **raw})
+
+
+#: The client address of the monitoring network in the tests (TEST_SETTINGS'
+#: ``intranet.zones.monitoring``).
+MONITORING_ADDR = "192.0.2.10"
+
+
+def healthz(testapp, status="*"):
+    """``/healthz`` as the monitoring network asks for it."""
+    return testapp.get("/healthz", extra_environ={"REMOTE_ADDR": MONITORING_ADDR}, status=status)

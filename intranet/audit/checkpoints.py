@@ -8,7 +8,7 @@ docs/audit.md) — and only when that succeeded is it inserted into
 ``access_log_checkpoints`` (append-only, in the auditors' exports). A failed
 witness therefore leaves no row that pretends otherwise; it is retried at a
 bounded rate (never per request), recorded as an ``audit.checkpoint.failed``
-event, shown to supervisors and auditors and reported by ``/health``.
+event, shown to supervisors and auditors and reported by ``/healthz``.
 
 Every checkpoint carries a MAC under the log key (:func:`chain.seal`), so a
 row someone inserts or edits in the database is recognised as forged. When a
@@ -240,7 +240,7 @@ class Checkpointer:
         return self._status[1]["status"] != "ok"
 
     def status(self, now: dt.datetime) -> dict:
-        """The witness's health, for ``/health`` and the supervisors' banner:
+        """The witness's health, for ``/healthz`` and the supervisors' banner:
         degraded while writing fails, or while entries exist that no valid
         checkpoint has covered for longer than twice the interval (plus the
         retry time). No personal data."""

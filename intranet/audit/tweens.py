@@ -33,11 +33,22 @@ import logging
 from pyramid.response import Response
 from pyramid_retry import is_error_retryable, is_last_attempt
 
+from ..monitoring import MONITORING_PATHS
 from .checkpoints import CheckpointFailed
 
 log = logging.getLogger(__name__)
 
 UNLOGGED_PREFIXES = ("/static/",)
+
+
+def unlogged(request) -> bool:
+    """Static files, and the monitoring network's reads of ``/healthz`` and
+    ``/metrics`` (issue 24): no personal data, a scrape every few seconds
+    would fill the log, and the health page must answer when the log cannot
+    be written. Anyone else asking for them is logged (and denied)."""
+    if request.path.startswith(UNLOGGED_PREFIXES):
+        return True
+    return request.path in MONITORING_PATHS and request.in_monitoring_zone
 
 LOG_FAILURE_PAGE = """<!DOCTYPE html>
 <html lang="ja"><head><meta charset="utf-8"><title>アクセス記録エラー / Access log error</title></head>
@@ -70,7 +81,7 @@ def failure_response(request_id: str, page: str = LOG_FAILURE_PAGE, status: int 
 
 def access_log_tween_factory(handler, registry):
     def access_log_tween(request):
-        if request.path.startswith(UNLOGGED_PREFIXES):
+        if unlogged(request):
             return handler(request)
         record = request.audit
         response, error = None, None
@@ -109,7 +120,7 @@ def _checkpoint(registry, request, seq: int, value: str) -> None:
     """A due checkpoint after the append. Its failure does not touch the
     response (the entry itself is safe) but is loud: an event in the log (at
     the checkpointer's bounded retry rate, never per request), the banner and
-    ``/health``."""
+    ``/healthz``."""
     now = registry.clock.now()
     try:
         registry.access_checkpointer.maybe_write(seq, value, now)
@@ -117,7 +128,7 @@ def _checkpoint(registry, request, seq: int, value: str) -> None:
         log.error("access log checkpoint failed (request %s): %s", request.audit.request_id, exc)
         try:
             registry.access_log.append(request.audit.witness_failure(request, str(exc)))
-        except Exception as inner:  # noqa: BLE001 - the banner and /health still say it
+        except Exception as inner:  # noqa: BLE001 - the banner and /healthz still say it
             log.error("access log: the checkpoint failure could not be logged: %s",
                       type(inner).__name__)
     except Exception as exc:  # noqa: BLE001 - reading the newest checkpoint failed

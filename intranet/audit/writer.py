@@ -64,6 +64,7 @@ class AccessLogWriter:
         self._seen: tuple[int, str] | None = None          # newest (seq, chain) written
         self._rollback: tuple[int, str, int] | None = None  # (remembered seq, chain, found seq)
         self._recovering = threading.Lock()    # one recovery at a time in this process
+        self.failing_since: float | None = None  # time.time() of the first failed append in a row (/healthz)
         self._pipeline = False  # psycopg's pipeline mode (libpq 14 or later)
         if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
             import psycopg
@@ -80,6 +81,22 @@ class AccessLogWriter:
     def append(self, rows: list[tuple[dict, list]]) -> tuple[int, str]:
         """Append ``rows`` (``(entry fields, [(case_id, case_no), ...])``) and
         commit. Returns the last sequence number and chain value."""
+        try:
+            result = self._append_or_recover(rows)
+        except Exception:
+            if self.failing_since is None:
+                self.failing_since = time.time()
+            raise
+        self.failing_since = None
+        return result
+
+    def status(self) -> str:
+        """``ok``, ``refusing`` (head rolled back) or ``failing`` (the last append failed)."""
+        if self._rollback is not None:
+            return "refusing"
+        return "failing" if self.failing_since is not None else "ok"
+
+    def _append_or_recover(self, rows):
         if self._rollback is None:
             return self._append(rows)
         # refusing: one append at a time checks whether the log is back (and

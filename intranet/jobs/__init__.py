@@ -35,7 +35,7 @@ from typing import Callable
 from sqlalchemy import or_, select, update
 
 from ..audit.events import AuditEvent
-from ..models import Job, JobState, User
+from ..models import Job, JobState, JobWorker, User
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ STALE_AFTER = dt.timedelta(minutes=5)
 HEARTBEAT_EVERY = dt.timedelta(seconds=20)
 #: An abandoned job is queued again this many times, then failed.
 MAX_ATTEMPTS = 2
+#: How often a worker process writes that it is alive (``job_workers``).
+WORKER_BEAT_EVERY = dt.timedelta(seconds=30)
+#: A worker not seen for this long counts as gone (/healthz, the metrics).
+WORKER_ALIVE_WITHIN = dt.timedelta(minutes=2)
 
 
 class JobError(Exception):
@@ -193,6 +197,31 @@ class Runner:
 
     # ---- running
 
+    # ---- being seen alive (issue 24)
+
+    def beat(self) -> None:
+        """Write that this worker is alive (its ``job_workers`` row), idle or
+        busy; best effort (a busy SQLite database skips a beat)."""
+        now = self.clock.now()
+        try:
+            with self.session_factory() as session:
+                row = session.get(JobWorker, self.worker)
+                if row is None:
+                    session.add(JobWorker(name=self.worker, started_at=now, seen_at=now))
+                else:
+                    row.seen_at = now
+                session.commit()
+        except Exception:  # noqa: BLE001 - a missed beat is not a failure of the jobs
+            log.debug("worker %s: beat not written now", self.worker)
+
+    def leave(self) -> None:
+        """Remove this worker's row (it stops cleanly)."""
+        with self.session_factory() as session:
+            row = session.get(JobWorker, self.worker)
+            if row is not None:
+                session.delete(row)
+                session.commit()
+
     def write_job(self, job_id: int, values: dict, best_effort: bool = False) -> None:
         """A short transaction of its own on the job row."""
         try:
@@ -223,6 +252,7 @@ class Runner:
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
         while not stop.wait(HEARTBEAT_EVERY.total_seconds()):
             self.write_job(job_id, {"heartbeat_at": self.clock.now()}, best_effort=True)
+            self.beat()
 
     def _run(self, job_id: int) -> JobState:
         error = None

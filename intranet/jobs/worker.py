@@ -6,8 +6,9 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 
-from . import STALE_AFTER, Runner
+from . import STALE_AFTER, WORKER_BEAT_EVERY, Runner
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,19 @@ def main(args) -> int:
     try:
         recovered = runner.recover_stale()
         log.info("worker %s started (%d abandoned jobs recovered)", runner.worker, len(recovered))
+        beaten = None
         while not stop.is_set():
+            if beaten is None or time.monotonic() - beaten >= WORKER_BEAT_EVERY.total_seconds():
+                runner.beat()  # /healthz: a worker is alive
+                beaten = time.monotonic()
             ran = runner.run_pending()
             if args.once:
                 break
             if not ran:
                 stop.wait(args.poll)
     finally:
-        engine.dispose()
+        try:
+            runner.leave()
+        finally:
+            engine.dispose()
     return 0

@@ -41,6 +41,6 @@ from .checklists import CheckResult, InspectionChecklist, InspectionChecklistIte
 from .survey import MediumEventKind, MediumState  # noqa: F401  (issue 23)
 
 from .screening import FlagState, ScreenedRecord, ScreeningFlag  # noqa: F401  (issue 23)
-from .jobs import Job, JobState  # noqa: F401  (issue 21)
+from .jobs import Job, JobState, JobWorker  # noqa: F401  (issues 21, 24)
 from .incidents import Incident, IncidentCase, IncidentKind, IncidentMedium, IncidentState  # noqa: F401  (issue 25)
 from .campaign_drafts import CampaignDraft, DraftState  # noqa: F401  (issue 25)

@@ -64,3 +64,16 @@ class Job(Base):
         if not self.progress_total:
             return 0
         return min(100, int(100 * self.progress_done / self.progress_total))
+
+
+class JobWorker(Base):
+    """A running ``intranet worker`` process (issue 24): it writes ``seen_at``
+    while it runs, idle or not, and removes its row when it stops. ``/healthz``
+    counts the workers seen lately: jobs queued with none alive is an outage
+    a job's own heartbeat cannot show (no job is running)."""
+
+    __tablename__ = "job_workers"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)  # host:pid, as Job.worker
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -440,10 +440,20 @@ def facet_exceptions(held) -> dict[Facet, Condition]:
     return exceptions
 
 
+#: Actions held by a place rather than a user (issue 24): a request from the
+#: monitoring network (``intranet.zones.monitoring``), logged in or not, reads
+#: the health status and the metrics, which hold no personal data. No role
+#: holds them: monitoring has no account, and a user's browser has no need.
+ZONE_ACTIONS: Mapping[str, frozenset[P]] = _frozen({
+    principals.MONITORING: frozenset({P.HealthView, P.MetricsView}),
+})
+
+
 def global_acl() -> list[tuple]:
     """Allow entries for the actions that are not about one case (root ACL)."""
     acl = [(Allow, role_principal(role), sorted(ROLE_ACTIONS[role]))
            for role in Role if ROLE_ACTIONS[role]]
+    acl.extend((Allow, principal, sorted(actions)) for principal, actions in ZONE_ACTIONS.items())
     acl.append((Allow, principals.SUPERVISOR, sorted(SUPERVISOR_ACTIONS)))
     for role, actions in TEAM_LEADER_ACTIONS.items():
         acl.append((Allow, principals.team_leader_role(role), sorted(actions)))

@@ -7,6 +7,9 @@ proxies, and the network zones each role may work from (docs/security.md).
   not itself a trusted proxy is the client. Otherwise the header is ignored.
 * ``intranet.zones.<role>``: the networks a role may work from. A role
   without the setting is unrestricted.
+* ``intranet.zones.monitoring``: the monitoring network (issue 24). A request
+  from it holds the principal ``zone:monitoring``, logged in or not, which
+  the matrix grants ``/healthz`` and ``/metrics`` only. Unset: nobody.
 
 ``request.client_addr`` is replaced by the resolved address, so the access
 log, sessions, zones and login throttling all see the same one. Bad values
@@ -24,6 +27,8 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ZONE_PREFIX = "intranet.zones."
+#: The zone of the monitoring network (not a role): ``intranet.zones.monitoring``.
+MONITORING_ZONE = "monitoring"
 #: Longer X-Forwarded-For values are ignored (a proxy chain is a few entries).
 MAX_FORWARDED_LENGTH = 1024
 
@@ -88,8 +93,15 @@ class TrustedProxies:
 class Zones:
     """The networks of each restricted role."""
 
-    def __init__(self, by_role: dict[Role, tuple[Network, ...]] | None = None):
+    def __init__(self, by_role: dict[Role, tuple[Network, ...]] | None = None,
+                 monitoring: tuple[Network, ...] = ()):
         self.by_role = dict(by_role or {})
+        self.monitoring = monitoring
+
+    def monitors(self, client_addr: str | None) -> bool:
+        """Whether the address is in the monitoring network."""
+        address = parse_address(client_addr)
+        return address is not None and _within(address, self.monitoring)
 
     def allows(self, role, client_addr: str | None) -> bool:
         networks = self.by_role.get(Role(role))
@@ -114,7 +126,13 @@ def outside_zone(request) -> bool:
     return user is not None and not request.app_settings.network.zones.allows(user.role, request.client_addr)
 
 
+def in_monitoring_zone(request) -> bool:
+    """``request.in_monitoring_zone``: the client is in ``intranet.zones.monitoring``."""
+    return request.app_settings.network.zones.monitors(request.client_addr)
+
+
 def includeme(config):
     # Replaces WebOb's own client_addr, which believes any X-Forwarded-For.
     config.add_request_method(client_addr, "client_addr", property=True, reify=True)
     config.add_request_method(outside_zone, "outside_zone", property=True, reify=True)
+    config.add_request_method(in_monitoring_zone, "in_monitoring_zone", property=True, reify=True)

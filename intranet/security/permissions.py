@@ -106,6 +106,10 @@ class Permission(enum.StrEnum):
     CallTargetView = "calls:target:view"
     CallTargetRecord = "calls:target:record"    # record a result, hand over, register a number
 
+    # Operations (issue 24): held only by the monitoring network (matrix.ZONE_ACTIONS)
+    HealthView = "ops:health:view"      # /healthz: database, access log, witness, worker
+    MetricsView = "ops:metrics:view"    # /metrics: Prometheus text, no personal data
+
     # Incident reports (事故報告, issue 25; seed 000 特記事項11, seed 004 特記事項19)
     IncidentsView = "incidents:reports:view"      # incident reports: one's own organisation's, or all
     IncidentsViewAll = "incidents:reports:all"    # every organisation's incident reports

@@ -13,6 +13,10 @@ permission but :attr:`Permission.OwnPassword`, with
 :class:`PasswordChangeRequired` as the reason: the forbidden view sends pages
 to ``/password`` and answers JSON requests 403 with the reason. Views needing
 no permission (login, logout, the second factor, static files) still work.
+
+A request from the monitoring network (``intranet.zones.monitoring``) holds
+:data:`~intranet.security.principals.MONITORING` whoever is logged in, and
+the matrix grants that principal the health and metrics pages alone.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.security import Denied
 
 from . import sessions
+from .principals import MONITORING
 from .permissions import Permission
 
 
@@ -49,6 +54,8 @@ class SecurityPolicy:
 
     def principals(self, request) -> set[str]:
         principals = {Everyone}
+        if request.in_monitoring_zone:  # a place, not a user: /healthz and /metrics only
+            principals.add(MONITORING)
         user = request.identity
         # sessions.lookup already ended sessions of users outside their
         # validity window, so an identity here is a valid account.

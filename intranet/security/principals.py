@@ -14,6 +14,9 @@ SUPERVISOR = "supervisor"
 #: A contractor's 責任者 (operators or investigators flagged team leader); see ``matrix.TEAM_LEADER_ROLES``.
 TEAM_LEADER = "team_leader"
 
+#: A request from the monitoring network (``intranet.zones.monitoring``), logged in or not.
+MONITORING = "zone:monitoring"
+
 USER_PREFIX = "user:"
 ROLE_PREFIX = "role:"
 ORGANISATION_PREFIX = "org:"

@@ -43,6 +43,8 @@ class MatrixReport:
     scopes: dict[Role, str]          # role -> message key of the cases it reaches
     supervisor_roles: tuple[Role, ...]
     team_leader_roles: tuple[Role, ...] = ()
+    #: (zone principal, permissions) held by a place, not a role (issue 24)
+    zones: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -50,6 +52,8 @@ class MatrixReport:
         data = [[r.detail, {str(k): v for k, v in r.cells.items()}] for r in self.facets + self.actions]
         data += [{str(k): v for k, v in self.scopes.items()}, [str(r) for r in self.supervisor_roles],
                  [str(r) for r in self.team_leader_roles]]
+        if self.zones:  # (fingerprints of matrices without zones stay as they were)
+            data.append([[zone, list(permissions)] for zone, permissions in self.zones])
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -100,7 +104,9 @@ def build() -> MatrixReport:
     scopes = {role: f"matrix.scope.{matrix.ROLE_SCOPES[role]}" for role in roles}
     return MatrixReport(roles, facets, actions, scopes,
                         tuple(r for r in roles if r in matrix.SUPERVISOR_ROLES),
-                        tuple(r for r in roles if r in matrix.TEAM_LEADER_ROLES))
+                        tuple(r for r in roles if r in matrix.TEAM_LEADER_ROLES),
+                        tuple((zone, tuple(sorted(str(p) for p in actions)))
+                              for zone, actions in matrix.ZONE_ACTIONS.items()))
 
 
 def table(report: MatrixReport, locale: str = "ja") -> list[list[str]]:

@@ -20,7 +20,7 @@ from intranet.models import (
 )
 from tests import factories
 from tests.conftest import FrozenClock
-from tests.helpers import TEST_PUBLIC_KEY, TREE_TABLES, drop_log_guards, login
+from tests.helpers import TEST_PUBLIC_KEY, TREE_TABLES, drop_log_guards, healthz, login
 
 KEY = b"test-access-log-key-0123456789abcdef"
 START = dt.datetime(2026, 11, 24, 0, 30)
@@ -224,10 +224,10 @@ def test_keygen_makes_a_secret_file_of_its_own_and_prints_the_public_key(tmp_pat
 
 def test_health_says_whether_checkpoints_are_signed_and_the_tree_grows(app_of_own):
     app, testapp = app_of_own()
-    health = testapp.get("/health").json["access_log"]
+    health = healthz(testapp).json["access_log"]
     assert health["tree"] == "ok" and health["checkpoints_signed"] is True
     app, testapp = app_of_own(**{"intranet.audit.signing_key": ""})
-    assert testapp.get("/health").json["access_log"]["checkpoints_signed"] is False
+    assert healthz(testapp).json["access_log"]["checkpoints_signed"] is False
 
 
 def test_verify_tree_recomputes_leaves_nodes_and_roots_and_names_what_was_changed(app_of_own):

@@ -17,7 +17,7 @@ from intranet.audit import chain
 from intranet.models import AccessLogCheckpoint, AccessLogEntry, AccessLogHead, Role
 from tests import factories
 from tests.conftest import FrozenClock
-from tests.helpers import login
+from tests.helpers import healthz, login
 
 KEY = b"test-access-log-key-0123456789abcdef"
 START = dt.datetime(2026, 11, 24, 0, 30)  # 09:30 JST, a Tuesday
@@ -82,7 +82,7 @@ def test_checkpoints_come_every_minute_or_every_1000_entries_with_a_mac(witness,
 def test_a_witness_that_cannot_be_written_leaves_no_row_and_is_loud(
         witness, tmp_path, password_context, caplog):
     """The file cannot be written (its folder is gone): no checkpoint row at
-    all, a failure event at most every 30 s (not per request), /health says
+    all, a failure event at most every 30 s (not per request), /healthz says
     degraded, supervisors see the banner; once the file can be written again
     the next retry succeeds."""
     app, testapp = witness(**{"intranet.audit.checkpoint_file":
@@ -100,7 +100,7 @@ def test_a_witness_that_cannot_be_written_leaves_no_row_and_is_loud(
     # the witness logger says nothing the file did not get first
     assert not [r for r in caplog.records if r.name == "intranet.audit.checkpoint"]
     assert 2 <= _events(app, "audit.checkpoint.failed") <= 3
-    health = testapp.get("/health", status=503).json["access_log"]
+    health = healthz(testapp, status=503).json["access_log"]
     assert health["status"] == "degraded" and health["unwitnessed_entries"] > 15
     login(testapp, "boss")
     assert testapp.get("/").html.select_one("#witness-banner") is not None
@@ -109,7 +109,7 @@ def test_a_witness_that_cannot_be_written_leaves_no_row_and_is_loud(
     clock.advance(seconds=31)
     testapp.get("/")
     assert len(_rows(app)) == 1
-    assert testapp.get("/health").json["access_log"]["status"] == "ok"
+    assert healthz(testapp).json["access_log"]["status"] == "ok"
     clock.advance(seconds=31)
     assert testapp.get("/").html.select_one("#witness-banner") is None
 

@@ -149,3 +149,50 @@ def test_intranet_backup_writes_a_folder_that_restores_and_verifies(backend, tmp
                     with admin.connect() as conn:
                         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 admin.dispose()
+
+
+def test_intranet_backup_copies_every_retention_cuts_archive_file_or_says_it_is_missing(
+        fresh_database, tmp_path, capsys):
+    """``--archives DIR``: the file of every retention cut is found by the
+    SHA-256 the cut recorded (whatever it is called now), copied, named in
+    the manifest, and still verifies; a missing one is ``MISSING`` in the
+    manifest and the command exits 1 (the entries exist nowhere else)."""
+    from intranet.audit.archive import archive, verify_archive_file
+
+    witness = tmp_path / "checkpoints.jsonl"
+    app = intranet.main({}, **{**fresh_database, "intranet.audit.checkpoint_file": str(witness)})
+    key = TEST_SETTINGS["intranet.audit.hmac_key"].encode()
+    try:
+        app.registry.clock = FrozenClock(dt.datetime(2020, 6, 1, 1, 0))
+        testapp = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "10.0.0.1"})
+        for _ in range(4):
+            testapp.get("/login")
+        app.registry.clock = FrozenClock(START)
+        testapp.get("/login")
+        store = tmp_path / "archives"
+        store.mkdir()
+        archive(app.registry["db_engine"], key, before=dt.datetime(2020, 12, 31, 15), now=START,
+                retention_years=5, path=str(store / "access-log-2020.jsonl"), writer=app.registry.access_log,
+                checkpointer=app.registry.access_checkpointer, execute=True)
+        (store / "access-log-2020.jsonl").rename(store / "renamed-by-someone.jsonl")
+        (store / "unrelated.txt").write_text("not an archive")
+        ini = tmp_path / "site.ini"
+        ini.write_text(f"[app:main]\nuse = egg:intranet\nsqlalchemy.url = {fresh_database['sqlalchemy.url']}\n"
+                       f"intranet.audit.hmac_key = {TEST_SETTINGS['intranet.audit.hmac_key']}\n"
+                       f"intranet.audit.checkpoint_file = {witness}\n")
+        capsys.readouterr()
+        assert main(["backup", str(ini), "--output", str(tmp_path / "b1"), "--archives", str(store)]) == 0
+        folder = tmp_path / "b1" / capsys.readouterr().out.strip().rsplit("/", 1)[1]
+        manifest = (folder / "MANIFEST.txt").read_text()
+        copied = folder / "archives" / "renamed-by-someone.jsonl"
+        assert verify_archive_file(str(copied), key).ok
+        assert "archives/renamed-by-someone.jsonl" in manifest and "unrelated" not in manifest
+        assert list((folder / "archives").iterdir()) == [copied]
+
+        (store / "renamed-by-someone.jsonl").write_text("lost\n")
+        assert main(["backup", str(ini), "--output", str(tmp_path / "b2"), "--archives", str(store)]) == 1
+        out = capsys.readouterr()
+        manifest = (tmp_path / "b2" / out.out.strip().rsplit("/", 1)[1] / "MANIFEST.txt").read_text()
+        assert " MISSING" in manifest and "MISSING" in out.err and "アーカイブ" in out.err
+    finally:
+        app.registry["db_engine"].dispose()

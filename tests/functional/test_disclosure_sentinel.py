@@ -429,7 +429,8 @@ def _rows(prefix: str, attribute: str, suffix: str = "/"):
 GET_URLS = {
     ("Root", ""): lambda w: ["/"],
     ("Root", "late-charge"): lambda w: ["/late-charge"],
-    ("Root", "health"): lambda w: ["/health"],
+    ("Root", "healthz"): lambda w: ["/healthz"],
+    ("Root", "metrics"): lambda w: ["/metrics"],
     ("Root", "password"): lambda w: ["/password"],
     ("Root", "login"): lambda w: ["/login"],
     ("Root", "second-factor"): lambda w: ["/second-factor"],

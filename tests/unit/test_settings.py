@@ -36,6 +36,7 @@ def test_defaults_are_the_ones_the_code_had():
     assert s.network.trusted_proxies.client_addr({"REMOTE_ADDR": "10.0.0.5",
                                                   "HTTP_X_FORWARDED_FOR": "1.2.3.4"}) == "10.0.0.5"
     assert s.network.zones.describe(Role.operator) == ""
+    assert not s.network.zones.monitors("127.0.0.1")  # no monitoring network unless named
     assert s.audit.hmac_key == b"k" * 32
     assert (s.audit.log.retention_years, s.audit.log.write_timeout,
             s.audit.log.require_restricted_role) == (5, 5.0, False)
@@ -80,6 +81,7 @@ EVERY = {
     "intranet.argon2.parallelism": "2",
     "intranet.trusted_proxies": "10.0.0.5",
     "intranet.zones.operator": "10.20.0.0/24",
+    "intranet.zones.monitoring": "10.0.9.5 ::1",
     "intranet.audit.retention_years": "7",
     "intranet.audit.write_timeout_seconds": "2.5",
     "intranet.audit.require_restricted_role": "yes",
@@ -133,6 +135,8 @@ def test_every_setting_is_parsed():
     assert s.network.trusted_proxies.client_addr({"REMOTE_ADDR": "10.0.0.5",
                                                   "HTTP_X_FORWARDED_FOR": "10.20.0.7"}) == "10.20.0.7"
     assert s.network.zones.describe(Role.operator) == "10.20.0.0/24"
+    assert s.network.zones.monitors("10.0.9.5") and s.network.zones.monitors("::1")
+    assert not s.network.zones.monitors("10.0.9.6") and not s.network.zones.monitors(None)
     assert (s.audit.log.retention_years, s.audit.log.write_timeout,
             s.audit.log.require_restricted_role) == (7, 2.5, True)
     assert (s.audit.checkpoints.interval, s.audit.checkpoints.every_entries,
@@ -199,6 +203,7 @@ def test_the_every_setting_test_sets_every_setting():
     ("intranet.argon2.memory_cost", "lots"),
     ("intranet.trusted_proxies", "proxy.example"),
     ("intranet.zones.operater", "10.0.0.0/8"),
+    ("intranet.zones.monitoring", "prometheus.example"),
     ("intranet.audit.hmac_key", "short"),
     ("intranet.audit.retention_years", "4"),
     ("intranet.audit.write_timeout_seconds", "0"),
