@@ -192,9 +192,10 @@ def test_every_service_runs_hardened_as_the_intranet_user():
         if _one(unit, "Service", "Type") == "simple":  # the long-running ones
             assert _one(unit, "Service", "Restart") == "on-failure"
             assert _one(unit, "Install", "WantedBy") == "multi-user.target"
-    for name in ("intranet-web@.service", "intranet-worker.service"):  # requests; jobs
-        assert "PROMETHEUS_MULTIPROC_DIR=/run/intranet/metrics" in _values(
-            _unit(UNITS / name), "Service", "Environment")
+    # the web processes' request metrics, added up by /metrics (the worker's
+    # figures come from the database)
+    assert "PROMETHEUS_MULTIPROC_DIR=/run/intranet/metrics" in _values(
+        _unit(UNITS / "intranet-web@.service"), "Service", "Environment")
 
 
 def test_the_archive_unit_cuts_at_a_month_five_years_back(tmp_path):
@@ -419,7 +420,8 @@ def test_nginx_site_matches_the_units_production_ini_and_upload_limits():
     assert general >= MAX_PHOTOS * MAX_BYTES + 1024 ** 2
     datalink = blocks[f"^~ /{vars(DataLinkArea)['__name__']}/"]  # the import page
     assert _size(re.search(r"client_max_body_size (\w+);", datalink).group(1)) >= MAX_FILE_BYTES + 1024 ** 2
-    for name in ("/health", "/healthz", "/metrics"):
+    assert "= /health {" not in site  # /healthz replaced it (issue 24)
+    for name in ("/healthz", "/metrics"):
         body = blocks[f"= {name}"]
         assert body.strip().startswith("allow 127.0.0.1;") and "deny all;" in body
 
@@ -600,11 +602,17 @@ def test_live_nginx_in_front_of_two_waitress_processes(tmp_path):
         location = urlsplit(response.headers["Location"])
         assert response.status == 303 and (location.scheme, location.path) == ("https", "/login")
 
-        # health: from this host yes, from elsewhere nginx refuses
-        response, body, _ = _get(ports["https"], "/health", "127.0.0.2", cafile)
-        assert response.status == 403
-        response, body, _ = _get(ports["https"], "/health", "127.0.0.1", cafile)
-        assert response.status in (200, 503) and "access_log" in json.loads(body)
+        # health and metrics: from this host (production.ini's monitoring
+        # zone, the address nginx passes on) yes, from elsewhere nginx refuses
+        for path in ("/healthz", "/metrics"):
+            response, body, _ = _get(ports["https"], path, "127.0.0.2", cafile)
+            assert response.status == 403
+        response, body, _ = _get(ports["https"], "/healthz", "127.0.0.1", cafile)
+        health = json.loads(body)
+        assert response.status in (200, 503) and health["database"] == {"status": "ok"}
+        assert {"access_log", "worker"} <= set(health)
+        response, body, _ = _get(ports["https"], "/metrics", "127.0.0.1", cafile)
+        assert response.status == 200 and b"intranet_database_up 1.0" in body
 
         # plain HTTP only redirects
         conn = http.client.HTTPConnection("127.0.0.1", ports["http"], timeout=20)
