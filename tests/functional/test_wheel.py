@@ -2,7 +2,7 @@
 templates and static files. Built from a copy of the sources, installed
 into a new virtualenv, it migrates a new database with ``intranet initdb``
 run from another directory, with the ini elsewhere again, and serves the
-login page and its stylesheet; nothing is read from the checkout.
+login page, its stylesheet and the health page; nothing is read from the checkout.
 
 The new virtualenv takes the third-party dependencies from this one's
 site-packages (a ``.pth`` line: no download in the tests); the checkout's
@@ -62,6 +62,7 @@ def test_the_wheel_installs_migrates_and_serves_outside_the_checkout(tmp_path):
         sqlalchemy.url = sqlite:///{tmp_path / 'db' / 'intranet.sqlite'}
         intranet.audit.hmac_key = wheel-test-access-log-key-0123456789
         intranet.audit.checkpoint_file = {tmp_path / 'checkpoints.jsonl'}
+        intranet.zones.monitoring = 127.0.0.1
         pyramid.default_locale_name = ja
 
         [alembic]
@@ -79,7 +80,10 @@ def test_the_wheel_installs_migrates_and_serves_outside_the_checkout(tmp_path):
         app = get_app({str(ini)!r})
         page = Request.blank("/login").get_response(app)
         css = Request.blank("/static/app.css").get_response(app)
-        print(page.status_int, css.status_int, "login-form" in page.text, len(css.body))
+        health = Request.blank("/healthz", remote_addr="127.0.0.1").get_response(app)
+        print(page.status_int, css.status_int, "login-form" in page.text, len(css.body),
+              health.json["database"]["status"])
         """), cwd=elsewhere, env=env)
-    status, css_status, has_form, css_bytes = served.split()
+    status, css_status, has_form, css_bytes, database = served.split()
     assert (status, css_status, has_form) == ("200", "200", "True") and int(css_bytes) > 100
+    assert database == "ok"  # the monitoring network's health page (no worker runs: 503)
