@@ -363,19 +363,32 @@ def signing_key(settings) -> Signer | None:
     """``intranet.audit.signing_key``: the Ed25519 key that signs the
     checkpoints, as ``PRIVATE+KEY+name+hash+key`` (``intranet audit keygen``
     makes one); ``env:NAME`` reads it from the environment, ``file:PATH``
-    from a file. Unset: checkpoints are not signed (``/healthz`` says so)."""
+    from a file. Unset or empty: checkpoints are not signed (``/healthz``
+    says so). A key source that yields nothing (an ``env:`` variable not set,
+    an empty file) refuses the start, as a missing ``hmac_key`` does: a
+    production host whose environment file lost the key must not go on
+    writing unsigned checkpoints unnoticed."""
     value = str(settings.get("intranet.audit.signing_key") or "").strip()
-    if value.startswith("env:"):
-        value = os.environ.get(value[4:], "").strip()
-    elif value.startswith("file:"):
-        try:
-            with open(value[5:], encoding="ascii") as f:
-                value = f.read().strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"intranet.audit.signing_key: cannot read {value[5:]}: "
-                                f"{type(exc).__name__}") from None
     if not value:
         return None
+    if value.startswith("env:"):
+        name = value[4:]
+        value = os.environ.get(name, "").strip()
+        if not value:
+            raise SettingsError(
+                f"intranet.audit.signing_key: the environment variable {name} is empty or not set "
+                f"(leave the setting empty to run without signed checkpoints) / "
+                f"署名鍵の環境変数 {name} が設定されていません")
+    elif value.startswith("file:"):
+        value_path = value[5:]
+        try:
+            with open(value_path, encoding="ascii") as f:
+                value = f.read().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"intranet.audit.signing_key: cannot read {value_path}: "
+                                f"{type(exc).__name__}") from None
+        if not value:
+            raise SettingsError(f"intranet.audit.signing_key: {value_path} is empty / 署名鍵のファイルが空です")
     try:
         return Signer.from_key_string(value)
     except NoteError as exc:  # (the message never holds the key)

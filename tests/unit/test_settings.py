@@ -214,6 +214,8 @@ def test_the_every_setting_test_sets_every_setting():
     ("intranet.audit.checkpoint_retry_seconds", "-1"),
     ("intranet.audit.signing_key", "PRIVATE+KEY+intranet-test+1272cb19+AAAA"),
     ("intranet.audit.signing_key", "file:/nonexistent/signing.key"),
+    # a key source that yields nothing refuses the start (issue 24): unset = unsigned
+    ("intranet.audit.signing_key", "env:INTRANET_TEST_SIGNING_KEY_NEVER_SET"),
     ("intranet.audit.log_origin", "two\tparts"),
     ("intranet.audit.retired_public_keys", "not-a-key"),
     ("intranet.training.required_roles", "collector"),     # ward staff: not outsourced
@@ -280,6 +282,14 @@ def test_the_signing_key_comes_from_the_environment_or_a_file_and_never_shows_in
     parsed = parse_settings({**KEY, "intranet.audit.signing_key": f"file:{tmp_path / 'key'}"})
     assert parsed.audit.checkpoints.signer.key_string() == secret
     assert parse_settings(KEY).audit.checkpoints.signer is None
+    assert parse_settings({**KEY, "intranet.audit.signing_key": ""}).audit.checkpoints.signer is None
+    # named but empty: a lost key is a refusal to start, not unsigned checkpoints (issue 24)
+    monkeypatch.setenv("SIGNING", "")
+    with pytest.raises(SettingsError, match="SIGNING is empty or not set"):
+        parse_settings({**KEY, "intranet.audit.signing_key": "env:SIGNING"})
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(SettingsError, match="is empty"):
+        parse_settings({**KEY, "intranet.audit.signing_key": f"file:{tmp_path / 'empty'}"})
     broken = secret[:-6] + "AAAAAA"
     with pytest.raises(SettingsError, match="intranet.audit.signing_key") as refused:
         parse_settings({**KEY, "intranet.audit.signing_key": broken})
