@@ -211,6 +211,25 @@ def fresh_database(database, tmp_path_factory):
         yield {**TEST_SETTINGS, **settings}
 
 
+@pytest.fixture
+def app_of_own(fresh_database, tmp_path):
+    """``make(**settings)`` -> (app, client): an app on a database of its own
+    (its own log, checkpoint file, jobs), its clock frozen at a weekday
+    morning (JST); the client comes from 10.0.0.1."""
+    apps = []
+
+    def make(**settings):
+        app = intranet.main({}, **{**fresh_database, **{
+            "intranet.audit.checkpoint_file": str(tmp_path / "checkpoints.jsonl"), **settings}})
+        app.registry.clock = FrozenClock(dt.datetime(2026, 11, 24, 0, 30))  # 09:30 JST, a Tuesday
+        apps.append(app)
+        return app, webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "10.0.0.1"})
+
+    yield make
+    for app in apps:
+        app.registry["db_engine"].dispose()
+
+
 @pytest.fixture(scope="session")
 def app_settings(database, tmp_path_factory):
     return {**TEST_SETTINGS, **database,

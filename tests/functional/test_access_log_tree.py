@@ -10,36 +10,17 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-import webtest
 
-import intranet
 from intranet.audit import chain, merkle, tree
 from intranet.audit.signed_note import KeyRing, open_note, parse_checkpoint
 from intranet.models import (
     AccessLogCase, AccessLogCheckpoint, AccessLogEntry, AccessLogLeaf, AccessLogTreeNode, Role,
 )
 from tests import factories
-from tests.conftest import FrozenClock
 from tests.helpers import TEST_PUBLIC_KEY, TREE_TABLES, drop_log_guards, healthz, login
 
 KEY = b"test-access-log-key-0123456789abcdef"
 START = dt.datetime(2026, 11, 24, 0, 30)
-
-
-@pytest.fixture
-def app_of_own(fresh_database, tmp_path):
-    apps = []
-
-    def make(**settings):
-        app = intranet.main({}, **{**fresh_database, **{
-            "intranet.audit.checkpoint_file": str(tmp_path / "checkpoints.jsonl"), **settings}})
-        app.registry.clock = FrozenClock(START)
-        apps.append(app)
-        return app, webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "10.0.0.1"})
-
-    yield make
-    for app in apps:
-        app.registry["db_engine"].dispose()
 
 
 def _entries(conn):

@@ -25,28 +25,11 @@ from intranet.security import report as matrix_report
 from intranet.security.permissions import Permission
 from intranet.security.principals import MONITORING
 from tests import factories
-from tests.conftest import ROOT, TEST_SETTINGS, FrozenClock, _migrate
+from tests.conftest import ROOT, TEST_SETTINGS, _migrate
 from tests.helpers import MONITORING_ADDR, login
 
 START = dt.datetime(2026, 11, 24, 0, 30)  # 09:30 JST, a Tuesday
 FROM_MONITORING = {"REMOTE_ADDR": MONITORING_ADDR}
-
-
-@pytest.fixture
-def own_app(fresh_database, tmp_path):
-    """An app on a database of its own (its log, its jobs, its workers)."""
-    apps = []
-
-    def make(**settings):
-        app = intranet.main({}, **{**fresh_database, **{
-            "intranet.audit.checkpoint_file": str(tmp_path / "checkpoints.jsonl"), **settings}})
-        app.registry.clock = FrozenClock(START)
-        apps.append(app)
-        return app, webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "10.0.0.1"})
-
-    yield make
-    for app in apps:
-        app.registry["db_engine"].dispose()
 
 
 def _head(app) -> int:
@@ -68,11 +51,11 @@ def _scrape(testapp) -> dict:
     return samples
 
 
-def test_only_the_monitoring_network_reads_health_and_metrics(own_app, password_context):
+def test_only_the_monitoring_network_reads_health_and_metrics(app_of_own, password_context):
     """Deny by default: anyone else, logged in or not, is refused and logged;
     the monitoring network gets JSON and the text format, unlogged. A spoofed
     X-Forwarded-For from an untrusted peer does not make a monitoring host."""
-    app, testapp = own_app(**{"intranet.trusted_proxies": "127.0.0.1"})
+    app, testapp = app_of_own(**{"intranet.trusted_proxies": "127.0.0.1"})
     session = app.registry["dbsession_factory"]()
     factories.user(session, password_context, Role.collector, login="boss", is_supervisor=True)
     factories.user(session, password_context, Role.auditor, login="audit")
@@ -114,11 +97,11 @@ def test_only_the_monitoring_network_reads_health_and_metrics(own_app, password_
     assert zone_row is not None and "ops:health:view" in zone_row.text and "intranet.zones.monitoring" in zone_row.text
 
 
-def test_health_reports_workers_queue_and_stalled_jobs(own_app):
+def test_health_reports_workers_queue_and_stalled_jobs(app_of_own):
     """No worker alive is an outage even with nothing queued; a beat within
     two minutes counts; a job waiting over ten minutes, or a running job
     whose heartbeat stopped, degrades the worker part."""
-    app, _ = own_app()
+    app, _ = app_of_own()
     monitor = webtest.TestApp(app, extra_environ=FROM_MONITORING)
     clock, runner = app.registry.clock, _runner(app)
 
@@ -149,10 +132,10 @@ def test_health_reports_workers_queue_and_stalled_jobs(own_app):
     session.close()
 
 
-def test_the_worker_command_is_seen_while_it_runs_and_leaves_when_it_stops(own_app, fresh_database, tmp_path):
+def test_the_worker_command_is_seen_while_it_runs_and_leaves_when_it_stops(app_of_own, fresh_database, tmp_path):
     """``intranet worker --once``: its row appears (seen by a concurrent look
     at the table is racy, so the job it ran checks it) and is gone after."""
-    app, _ = own_app()
+    app, _ = app_of_own()
     ini = tmp_path / "worker.ini"
     settings = {**fresh_database, "intranet.audit.checkpoint_file": str(tmp_path / "checkpoints.jsonl")}
     ini.write_text("[app:main]\nuse = egg:intranet\n" + "".join(
@@ -171,11 +154,11 @@ def test_the_worker_command_is_seen_while_it_runs_and_leaves_when_it_stops(own_a
     session.close()
 
 
-def test_a_failing_log_writer_degrades_health(own_app, monkeypatch):
+def test_a_failing_log_writer_degrades_health(app_of_own, monkeypatch):
     """An append that fails (the database refuses it) makes the request a
     503 with no data; /healthz says the writer is failing until an append
     succeeds again, and still answers (its own reads are not logged)."""
-    app, testapp = own_app()
+    app, testapp = app_of_own()
     _runner(app).beat()
     monitor = webtest.TestApp(app, extra_environ=FROM_MONITORING)
     writer = app.registry.access_log
@@ -213,11 +196,11 @@ def test_an_unreadable_database_is_reported_not_raised(tmp_path):
     app.registry["db_engine"].dispose()
 
 
-def test_metrics_count_requests_log_jobs_and_workers_without_personal_data(own_app, password_context):
+def test_metrics_count_requests_log_jobs_and_workers_without_personal_data(app_of_own, password_context):
     """Requests by view (never by path: a case number or a name planted in
     the path or the query stays out), the log's appends (its head), jobs by
     state, job durations as a histogram, workers alive, checkpoint age."""
-    app, testapp = own_app()
+    app, testapp = app_of_own()
     clock = app.registry.clock
     session = app.registry["dbsession_factory"]()
     factories.user(session, password_context, Role.collector, login="boss")
