@@ -1,6 +1,6 @@
 """The access log's outside witness (issue 17): checkpoints are written to
 the file and the logger first and to the database only then, carry a MAC,
-fail loudly (an event, the banner, /health, the CLI's exit status) and are
+fail loudly (an event, the banner, /healthz, the CLI's exit status) and are
 retried at a bounded rate; due-ness ignores forged and future-dated rows.
 Each attack as a database administrator would make it, on SQLite and
 PostgreSQL."""
