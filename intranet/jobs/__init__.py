@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from ..audit.events import AuditEvent
 from ..models import Job, JobState, JobWorker, User
@@ -102,6 +102,12 @@ def latest_job(dbsession, subject: str) -> Job | None:
     """The newest job about ``subject`` (e.g. ``campaign:12``)."""
     return dbsession.scalars(select(Job).where(Job.subject == subject)
                              .order_by(Job.id.desc()).limit(1)).first()
+
+
+def workers_alive(conn, now: dt.datetime) -> int:
+    """Worker processes seen within :data:`WORKER_ALIVE_WITHIN` (/healthz, /metrics)."""
+    return conn.scalar(select(func.count()).select_from(JobWorker)
+                       .where(JobWorker.seen_at >= now - WORKER_ALIVE_WITHIN))
 
 
 def worker_id() -> str:

@@ -8,8 +8,8 @@ import logging
 
 from sqlalchemy import func, select, text
 
-from ..jobs import STALE_AFTER, WORKER_ALIVE_WITHIN
-from ..models import Job, JobState, JobWorker
+from ..jobs import STALE_AFTER, workers_alive
+from ..models import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,7 @@ def worker(engine, now: dt.datetime) -> dict:
     longer than :data:`QUEUE_WAIT_LIMIT` or a running job lost its worker."""
     try:
         with engine.connect() as conn:
-            alive = conn.scalar(select(func.count()).select_from(JobWorker)
-                                .where(JobWorker.seen_at >= now - WORKER_ALIVE_WITHIN))
+            alive = workers_alive(conn, now)
             queued, oldest = conn.execute(
                 select(func.count(), func.min(Job.created_at)).where(Job.state == JobState.queued)).one()
             stale = conn.scalar(select(func.count()).select_from(Job).where(

@@ -29,8 +29,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import case, func, select
 
-from ..jobs import WORKER_ALIVE_WITHIN
-from ..models import Job, JobState, JobWorker
+from ..jobs import workers_alive
+from ..models import AccessLogHead, Job, JobState
 
 METHODS = frozenset({"GET", "POST", "HEAD"})
 #: What a view name may look like to become a label (anything else: "other").
@@ -48,8 +48,9 @@ JOB_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 def registered_view_names(registry) -> frozenset[str]:
     """The names views are registered under (the only names a label may carry)."""
-    return frozenset(item["name"] or "" for item in registry.introspector.get_category("views") or ()
-                     for item in [item["introspectable"]] if _LABEL.match(item["name"] or ""))
+    views = (entry["introspectable"] for entry in registry.introspector.get_category("views") or ())
+    names = (view["name"] or "" for view in views)
+    return frozenset(name for name in names if _LABEL.match(name))
 
 
 def view_label(request, view_names: frozenset[str]) -> str:
@@ -109,12 +110,9 @@ class DatabaseCollector:
     def _from_database(self, engine):
         status = self.registry.access_checkpointer.status(self.now)
         with engine.connect() as conn:
-            from ..models import AccessLogHead
-
             head = conn.scalar(select(AccessLogHead.seq)) or 0
             by_state = conn.execute(select(Job.kind, Job.state, func.count()).group_by(Job.kind, Job.state)).all()
-            alive = conn.scalar(select(func.count()).select_from(JobWorker)
-                                .where(JobWorker.seen_at >= self.now - WORKER_ALIVE_WITHIN))
+            alive = workers_alive(conn, self.now)
             durations = conn.execute(self._duration_query(engine)).all()
 
         yield CounterMetricFamily("intranet_access_log_appends", "Entries appended to the access log (its head)",
